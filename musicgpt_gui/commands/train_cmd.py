@@ -1,0 +1,16 @@
+"""`musicgpt train` (not implemented yet; its issue fills this in)."""
+from __future__ import annotations
+
+import argparse
+
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.workspace import Workspace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("train", help="(not implemented yet)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, workspace: Workspace) -> int:
+    raise JobError("'train' is not implemented yet")

@@ -1,0 +1,253 @@
+"""Note-text formats: writing items and tolerant parsing back into timed events.
+
+Two formats share one item syntax; items are joined with ``", "``.
+
+* **seed** -- exactly the seed's text: ``C#3``, ``A3 C4 E4`` (chord), ``rest`` and music21's
+  name for anything else (``Piano``, ``f# minor``, ``meter.TimeSignature 4/4``).
+* **timed** (default) -- the same items with a duration in quarter lengths after ``:``
+  (``C#3:1.0``, ``A3 C4 E4:0.5``, ``rest:0.25``, triplets as ``1/3``).  The duration is the
+  step to the next item, so onsets survive.  A pitch that sounds longer or shorter than
+  the step carries its own length after ``~`` (``A4~2.0 C4 E3:1.0``).  Controls are items
+  of their own: ``tempo=96`` (quarter notes per minute), ``velocity=80``, ``program=0``.
+
+Parsing is tolerant: malformed items are skipped and counted, so model output can be
+repaired into playable music (see :func:`parse_text`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Iterable, Optional
+
+SEP = ", "
+FORMATS = ("seed", "timed")
+DEFAULT_FORMAT = "timed"
+GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
+DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
+DEFAULT_TEMPO = 120.0
+DEFAULT_VELOCITY = 90
+
+_PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2})?(-?\d)$")
+_DUR_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:/(\d+))?$")
+_CONTROL_RE = re.compile(r"^(tempo|velocity|program)=(\d+(?:\.\d+)?)$")
+_OTHER_RES = (
+    re.compile(r"^tempo\.MetronomeMark( [\w ]+)? Quarter=\d+(\.\d+)?$"),
+    re.compile(r"^meter\.TimeSignature \d+/\d+$"),
+    re.compile(r"^[A-Ga-g][#-]{0,2} (major|minor)$"),
+    re.compile(r"^key\.KeySignature of .+$"),
+)
+
+
+@lru_cache(maxsize=None)
+def midi_to_name(midi: int) -> str:
+    """music21's spelling of a MIDI pitch (``61 -> 'C#4'``, ``63 -> 'E-4'``)."""
+    from music21 import pitch
+
+    return pitch.Pitch(midi=midi).nameWithOctave
+
+
+@lru_cache(maxsize=4096)
+def name_to_midi(name: str) -> Optional[int]:
+    """MIDI number of a pitch name, or None when it is not a valid pitch in 0..127."""
+    if not _PITCH_RE.match(name):
+        return None
+    from music21 import pitch
+
+    try:
+        value = pitch.Pitch(name).midi
+    except Exception:  # music21 raises several types for odd names
+        return None
+    return value if 0 <= value <= 127 else None
+
+
+def quantize(quarters: float | Fraction, grid: Fraction = GRID) -> Fraction:
+    """Snap a length in quarter notes onto the 1/12 grid (16ths and triplets)."""
+    return Fraction(round(Fraction(quarters) / grid)) * grid
+
+
+def format_duration(quarters: float | Fraction) -> str:
+    """``1 -> '1.0'``, ``0.25 -> '0.25'``, ``1/3 -> '1/3'`` (binary fractions as decimals)."""
+    frac = Fraction(quarters).limit_denominator(48)
+    if frac.denominator in (1, 2, 4, 8, 16):
+        return repr(float(frac))
+    return f"{frac.numerator}/{frac.denominator}"
+
+
+def parse_duration(text: str) -> Optional[Fraction]:
+    m = _DUR_RE.match(text.strip())
+    if not m:
+        return None
+    value = Fraction(m.group(1)) / (int(m.group(2)) if m.group(2) else 1)
+    return value if value > 0 and value <= 64 else None
+
+
+def format_item(
+    pitches: Iterable[str] | None,
+    duration: Optional[float | Fraction] = None,
+    holds: Optional[dict[str, float | Fraction]] = None,
+) -> str:
+    """One note/chord/rest item.  ``pitches`` None or empty means a rest.
+
+    Without ``duration`` this is the seed format; ``holds`` maps a pitch name to its own
+    sounding length when that differs from the step.
+    """
+    names = list(pitches or [])
+    if not names:
+        body = "rest"
+    else:
+        holds = holds or {}
+        body = " ".join(
+            f"{n}~{format_duration(holds[n])}" if duration is not None and n in holds else n for n in names
+        )
+    return body if duration is None else f"{body}:{format_duration(duration)}"
+
+
+def format_control(kind: str, value: float) -> str:
+    """``tempo=96``, ``velocity=80``, ``program=0`` (tempo keeps up to two decimals)."""
+    if kind == "tempo":
+        return f"tempo={round(value, 2):g}"
+    return f"{kind}={int(value)}"
+
+
+def join_items(items: Iterable[str]) -> str:
+    return SEP.join(items)
+
+
+def split_items(text: str) -> list[str]:
+    """Split note text into items; tolerant of missing spaces and stray whitespace."""
+    return [part.strip() for part in re.split(r",\s*", text.strip()) if part.strip()]
+
+
+@dataclass
+class NoteEvent:
+    """A sounding note: onset and duration in quarter lengths from the start."""
+
+    onset: Fraction
+    pitch: int
+    duration: Fraction
+    velocity: int = DEFAULT_VELOCITY
+    program: int = 0
+
+
+@dataclass
+class Parsed:
+    """Result of :func:`parse_text`: events plus repair statistics."""
+
+    notes: list[NoteEvent] = field(default_factory=list)
+    tempos: list[tuple[Fraction, float]] = field(default_factory=list)  # (onset, bpm)
+    programs: list[tuple[Fraction, int]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # the valid items, normalised
+    total: int = 0
+    skipped: list[str] = field(default_factory=list)
+    length: Fraction = Fraction(0)
+
+    @property
+    def valid(self) -> int:
+        return len(self.items)
+
+    @property
+    def valid_share(self) -> float:
+        return self.valid / self.total if self.total else 0.0
+
+    @property
+    def text(self) -> str:
+        """The cleaned text: only the valid items."""
+        return join_items(self.items)
+
+
+def _parse_event(item: str, default_length: Fraction):
+    """Return (names with holds, step, normalised item) or None when malformed."""
+    body, sep, dur_text = item.rpartition(":")
+    if not sep:
+        body, step = item, None
+    else:
+        step = parse_duration(dur_text)
+        if step is None:
+            return None
+    tokens = body.split()
+    if not tokens:
+        return None
+    if tokens == ["rest"]:
+        length = step if step is not None else default_length
+        return [], length, format_item(None, step)
+    notes: list[tuple[int, Optional[Fraction]]] = []
+    names: list[str] = []
+    holds: dict[str, Fraction] = {}
+    for tok in tokens:
+        name, tilde, hold_text = tok.partition("~")
+        midi = name_to_midi(name)
+        hold = parse_duration(hold_text) if tilde else None
+        if midi is None or (tilde and hold is None):
+            return None
+        notes.append((midi, hold))
+        names.append(name)
+        if hold is not None:
+            holds[name] = hold
+    length = step if step is not None else default_length
+    return notes, length, format_item(names, step, holds)
+
+
+def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed:
+    """Parse note text in either format into timed events, skipping malformed items.
+
+    Seed-format notes (no ``:duration``) last ``default_length`` quarters.  Other items
+    that music21 would name (instruments, keys, time signatures) are kept as valid but
+    produce no sound; anything unrecognised is skipped and counted.
+    """
+    default = Fraction(default_length).limit_denominator(48)
+    out = Parsed()
+    now = Fraction(0)
+    velocity, program = DEFAULT_VELOCITY, 0
+    for item in split_items(text):
+        out.total += 1
+        control = _CONTROL_RE.match(item)
+        if control:
+            kind, value = control.group(1), float(control.group(2))
+            if kind == "tempo" and 1 <= value <= 1000:
+                out.tempos.append((now, value))
+            elif kind == "velocity" and 1 <= value <= 127:
+                velocity = int(value)
+            elif kind == "program" and 0 <= value <= 127:
+                program = int(value)
+                out.programs.append((now, program))
+            else:
+                out.skipped.append(item)
+                continue
+            out.items.append(format_control(kind, value))
+            continue
+        event = _parse_event(item, default)
+        if event is None:
+            if _is_known_other(item):
+                out.items.append(item)
+            else:
+                out.skipped.append(item)
+            continue
+        notes, step, normalised = event
+        for midi, hold in notes:
+            out.notes.append(NoteEvent(now, midi, hold or step, velocity, program))
+        out.items.append(normalised)
+        now += step
+    out.length = max([now] + [n.onset + n.duration for n in out.notes])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _instrument_names() -> frozenset[str]:
+    from music21 import instrument
+
+    names = set()
+    for obj in vars(instrument).values():
+        if isinstance(obj, type) and issubclass(obj, instrument.Instrument):
+            try:
+                name = obj().instrumentName
+            except Exception:  # a few abstract classes cannot be built
+                continue
+            if name:
+                names.add(name)
+    return frozenset(names)
+
+
+def _is_known_other(item: str) -> bool:
+    return any(r.match(item) for r in _OTHER_RES) or item in _instrument_names()

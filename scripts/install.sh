@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs musicgpt-gui into ./.venv on Debian/Ubuntu: system libraries (apt, as root or via sudo),
+# then the Python packages.  Usage: scripts/install.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Qt WebEngine / xcb libraries for a bare machine, JACK for MIDI, venv support for the system Python.
+APT_PACKAGES="python3-venv python3-pip jackd2 libegl1 libgl1 libopengl0 libglib2.0-0 libnss3 libnspr4
+ libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcomposite1 libxdamage1
+ libxrandr2 libxtst6 libxshmfence1 libgbm1 libxkbfile1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+ libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxss1 libasound2"
+
+if command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  # One package per line on failure, so a name missing on one distribution does not stop the rest.
+  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PACKAGES >/dev/null; then
+    for p in $APT_PACKAGES; do
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null || echo "install.sh: apt package $p not available, skipped" >&2
+    done
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+PIP=".venv/bin/python -m pip"
+$PIP install -q --upgrade pip wheel "setuptools<81"
+# XStatic-RequireJS is an sdist whose setup imports pkg_resources, which new setuptools lacks.
+$PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
+if [ "${1:-}" = "--test" ]; then
+  $PIP install -q -e ".[test]"
+else
+  $PIP install -q -e .
+fi
