@@ -1,0 +1,67 @@
+"""On-disk layout of a dataset folder, shared by import, training and the GUI.
+
+``<dataset>/dataset.csv``  every piece, one row each, single column (seed-compatible)
+``<dataset>/train.csv``    the training split, same format
+``<dataset>/valid.csv``    the validation split, same format
+``<dataset>/metadata.json`` sources, options, per-file status, statistics; ``format`` is seed|timed
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+ALL, TRAIN, VALID = "dataset", "train", "valid"
+METADATA = "metadata.json"
+csv.field_size_limit(2**31 - 1)  # a long piece is one large field
+
+
+def split_path(folder: Path, split: str = ALL) -> Path:
+    return Path(folder) / f"{split}.csv"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file and rename, so a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_rows(path: Path, texts: Iterable[str]) -> None:
+    """Single-column CSV, one piece per row, no header (the seed's format)."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for text in texts:
+        writer.writerow([text])
+    atomic_write_text(Path(path), buf.getvalue())
+
+
+def read_rows(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [row[0] for row in csv.reader(fh) if row and row[0].strip()]
+
+
+def load_split(folder: Path, split: str = ALL) -> list[str]:
+    """The pieces of one split of a dataset folder."""
+    return read_rows(split_path(folder, split))
+
+
+def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:
+    atomic_write_text(Path(folder) / METADATA, json.dumps(metadata, indent=2, sort_keys=True))
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    return json.loads((Path(folder) / METADATA).read_text(encoding="utf-8"))
