@@ -1,0 +1,124 @@
+"""Note text -> MIDI (mido): rendering for playback and ``.mid`` export with provenance.
+
+Timed text keeps its durations, tempo changes, velocities and programs; seed text has no
+durations, so each of its notes lasts ``note_length`` quarters (default
+:data:`~musicgpt_gui.core.notation.DEFAULT_NOTE_LENGTH`).  Reading MIDI into note text lives in
+``midi_reader``; this module only writes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional
+
+import mido
+
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.notation import DEFAULT_NOTE_LENGTH, DEFAULT_TEMPO, Parsed, parse_text
+
+TICKS_PER_BEAT = 480  # divisible by 12, so every 1/12-quarter grid point is a whole tick
+PROVENANCE_PREFIX = "musicgpt provenance: "
+DRUM_CHANNEL = 9  # General MIDI percussion; programs never land there
+_MELODIC_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]
+
+
+def render_midi(
+    source: str | Parsed,
+    *,
+    note_length: float = DEFAULT_NOTE_LENGTH,
+    provenance: Optional[dict[str, Any]] = None,
+) -> mido.MidiFile:
+    """Build a type-1 MIDI file: a conductor track (tempo, provenance) and one track per program.
+
+    Raises :class:`JobError` when the text holds no playable note, so nobody exports or plays
+    silence by mistake.
+    """
+    parsed = parse_text(source, note_length) if isinstance(source, str) else source
+    if not parsed.notes:
+        raise JobError(
+            f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood)."
+        )
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    midi.tracks.append(_conductor_track(parsed, provenance))
+    programs = sorted({n.program for n in parsed.notes})
+    if len(programs) > len(_MELODIC_CHANNELS):
+        raise JobError(f"The note text uses {len(programs)} programs; MIDI has room for {len(_MELODIC_CHANNELS)}.")
+    for program, channel in zip(programs, _MELODIC_CHANNELS):
+        midi.tracks.append(_program_track(parsed, program, channel))
+    return midi
+
+
+def export_midi(
+    source: str | Parsed,
+    path: str | Path,
+    provenance: Optional[dict[str, Any]] = None,
+    *,
+    note_length: float = DEFAULT_NOTE_LENGTH,
+) -> Path:
+    """Write ``source`` as a ``.mid`` file atomically (temp file + rename) and return its path."""
+    midi = render_midi(source, note_length=note_length, provenance=provenance)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            midi.save(file=fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def provenance_of(midi: mido.MidiFile) -> Optional[dict[str, Any]]:
+    """The provenance dict :func:`export_midi` embedded, or None when the file has none."""
+    for track in midi.tracks:
+        for msg in track:
+            if msg.type == "text" and msg.text.startswith(PROVENANCE_PREFIX):
+                return json.loads(msg.text[len(PROVENANCE_PREFIX) :])
+    return None
+
+
+def _ticks(quarters: Fraction) -> int:
+    return round(quarters * TICKS_PER_BEAT)
+
+
+def _conductor_track(parsed: Parsed, provenance: Optional[dict[str, Any]]) -> mido.MidiTrack:
+    events: list[tuple[int, mido.MetaMessage]] = [(0, mido.MetaMessage("track_name", name="musicgpt"))]
+    known = {k: v for k, v in (provenance or {}).items() if v is not None}
+    if known:
+        # ASCII JSON: MIDI text events are Latin-1, and JSON keeps nested sampling settings.
+        text = PROVENANCE_PREFIX + json.dumps(known, sort_keys=True, default=str)
+        events.append((0, mido.MetaMessage("text", text=text)))
+    tempos = parsed.tempos if parsed.tempos and parsed.tempos[0][0] == 0 else [(Fraction(0), DEFAULT_TEMPO)] + parsed.tempos
+    events += [(_ticks(onset), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for onset, bpm in tempos]
+    return _to_track(events, _ticks(parsed.length))
+
+
+def _program_track(parsed: Parsed, program: int, channel: int) -> mido.MidiTrack:
+    # Sort key puts note-offs before note-ons on the same tick, so repeated pitches re-strike.
+    events: list[tuple[int, int, mido.Message]] = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+    for note in parsed.notes:
+        if note.program != program:
+            continue
+        start, end = _ticks(note.onset), _ticks(note.onset + note.duration)
+        events.append((start, 2, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
+        events.append((max(end, start + 1), 1, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return _to_track([(tick, msg) for tick, _, msg in events], _ticks(parsed.length))
+
+
+def _to_track(events: list[tuple[int, Any]], end_tick: int) -> mido.MidiTrack:
+    """Absolute ticks -> delta times, closed by end_of_track at the piece's end."""
+    track = mido.MidiTrack()
+    now = 0
+    for tick, msg in events:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(end_tick - now, 0)))
+    return track

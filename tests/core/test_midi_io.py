@@ -1,0 +1,125 @@
+"""Note text -> MIDI: what mido and music21 read back, provenance, seed note length, round trip."""
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+import mido
+import pytest
+
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.midi_io import PROVENANCE_PREFIX, export_midi, provenance_of, render_midi
+from musicgpt_gui.core.notation import format_control, format_duration, format_item, join_items, midi_to_name, quantize
+
+TIMED = "tempo=96, velocity=70, C4 E4~2.0:1.0, rest:0.5, program=40, velocity=100, G4:1/3, A4:2/3, tempo=60, B4:1.0"
+
+
+def notes_of(midi: mido.MidiFile) -> list[tuple[Fraction, int, Fraction, int, int]]:
+    """(onset, pitch, duration, velocity, channel) in quarters, paired per track."""
+    out = []
+    for track in midi.tracks:
+        tick, sounding = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                sounding.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+            elif msg.type in ("note_on", "note_off"):
+                start, velocity = sounding[(msg.channel, msg.note)].pop(0)
+                beats = Fraction(midi.ticks_per_beat)
+                out.append((quantize(start / beats), msg.note, quantize((tick - start) / beats), velocity, msg.channel))
+    return sorted(out)
+
+
+def test_timed_text_keeps_durations_tempo_velocity_and_program(tmp_path: Path) -> None:
+    path = export_midi(TIMED, tmp_path / "out" / "piece.mid")
+    midi = mido.MidiFile(path)
+    assert notes_of(midi) == [
+        (Fraction(0), 60, Fraction(1), 70, 0),
+        (Fraction(0), 64, Fraction(2), 70, 0),
+        (Fraction(3, 2), 67, Fraction(1, 3), 100, 1),
+        (Fraction(11, 6), 69, Fraction(2, 3), 100, 1),
+        (Fraction(5, 2), 71, Fraction(1), 100, 1),
+    ]
+    tempos = [(m.time, round(mido.tempo2bpm(m.tempo), 3)) for m in midi.tracks[0] if m.type == "set_tempo"]
+    assert [bpm for _, bpm in tempos] == [96, 60]
+    programs = {m.channel: m.program for t in midi.tracks for m in t if m.type == "program_change"}
+    assert programs == {0: 0, 1: 40}
+    # 2.5 quarters at 96 bpm, then 1 quarter at 60 bpm
+    assert midi.length == pytest.approx(2.5 * 60 / 96 + 1.0)
+
+
+def test_music21_reads_the_export_back(tmp_path: Path) -> None:
+    from music21 import converter
+
+    path = export_midi(TIMED, tmp_path / "piece.mid")
+    score = converter.parse(str(path))
+    pitches = sorted(p.midi for n in score.recurse().notes for p in n.pitches)
+    assert pitches == [60, 64, 67, 69, 71]
+
+
+def test_provenance_is_a_text_event_only_when_known(tmp_path: Path) -> None:
+    provenance = {"model": "124M", "checkpoint": "run1/model-40", "sampling": {"temperature": 0.9, "top_k": 40}, "seed": 7, "prefix": None}
+    midi = mido.MidiFile(export_midi("C4:1.0", tmp_path / "a.mid", provenance))
+    texts = [m.text for t in midi.tracks for m in t if m.type == "text"]
+    assert len(texts) == 1 and texts[0].startswith(PROVENANCE_PREFIX)
+    assert provenance_of(midi) == {k: v for k, v in provenance.items() if v is not None}
+
+    plain = mido.MidiFile(export_midi("C4:1.0", tmp_path / "b.mid"))
+    assert provenance_of(plain) is None
+    assert not [m for t in plain.tracks for m in t if m.type == "text"]
+
+
+def test_seed_text_uses_the_default_or_given_note_length() -> None:
+    seed = "Piano, f# minor, C4, D4 F4, rest, E4"
+    default = notes_of(render_midi(seed))
+    assert [(on, p, d) for on, p, d, _, _ in default] == [
+        (Fraction(0), 60, Fraction(1, 2)),
+        (Fraction(1, 2), 62, Fraction(1, 2)),
+        (Fraction(1, 2), 65, Fraction(1, 2)),
+        (Fraction(3, 2), 64, Fraction(1, 2)),
+    ]
+    longer = notes_of(render_midi(seed, note_length=1.0))
+    assert [(on, d) for on, _, d, _, _ in longer] == [(0, 1), (1, 1), (1, 1), (3, 1)]
+
+
+def test_text_without_notes_is_a_clear_error_and_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "keep.mid"
+    export_midi("C4:1.0", path)
+    before = path.read_bytes()
+    with pytest.raises(JobError, match="no playable notes"):
+        export_midi("junk, H9, rest:1.0", path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mid"]
+
+
+def timed_text_from_midi(midi: mido.MidiFile) -> str:
+    """Test-side MIDI -> timed text (until core/midi_reader lands): chords by onset, holds via ``~``."""
+    notes = notes_of(midi)
+    bpm = next(mido.tempo2bpm(m.tempo) for t in midi.tracks for m in t if m.type == "set_tempo")
+    onsets = sorted({on for on, *_ in notes})
+    items = [format_control("tempo", bpm)]
+    if onsets[0] > 0:
+        items.append(format_item(None, onsets[0]))
+    for i, onset in enumerate(onsets):
+        chord = [(p, d) for on, p, d, _, _ in notes if on == onset]
+        step = onsets[i + 1] - onset if i + 1 < len(onsets) else max(d for _, d in chord)
+        # Tokens written one by one: unison voices (same name) may hold for different lengths.
+        tokens = [midi_to_name(p) + (f"~{format_duration(d)}" if d != step else "") for p, d in chord]
+        items.append(f"{' '.join(tokens)}:{format_duration(step)}")
+    return join_items(items)
+
+
+def test_bach_chorale_survives_midi_text_midi(tmp_path: Path) -> None:
+    from music21 import corpus
+
+    source = tmp_path / "bwv66.6.mid"
+    corpus.parse("bach/bwv66.6").write("midi", fp=str(source))
+    original = mido.MidiFile(source)
+    ours = render_midi(timed_text_from_midi(original))
+
+    def onsets_pitches_durations(midi: mido.MidiFile) -> Counter:
+        return Counter((on, p, d) for on, p, d, *_ in notes_of(midi))
+
+    assert sum(onsets_pitches_durations(original).values()) > 100
+    assert onsets_pitches_durations(ours) == onsets_pitches_durations(original)
