@@ -1,0 +1,157 @@
+"""A training run's folder: atomic 'latest' and 'best' checkpoints, the counter, the loss history.
+
+Layout (gpt-2-simple's, so ``gpt_2_simple.load_gpt2``/``generate`` read it)::
+
+    checkpoint/<run>/model-N.index|data-*   the latest weights
+    checkpoint/<run>/checkpoint             TF's index naming model-N (switched last)
+    checkpoint/<run>/counter                N
+    checkpoint/<run>/hparams.json encoder.json vocab.bpe
+    checkpoint/<run>/best/                  the best validated weights, same layout
+    checkpoint/<run>/history.json           train/validation loss for the loss chart
+    checkpoint/<run>/samples/               sample-N.txt (and .mid)
+
+A save writes new files first and switches the index last, so a crash or a full disk
+during a save leaves the previous checkpoint as 'latest'.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from musicgpt_gui.core.dataset_files import atomic_write_text
+from musicgpt_gui.core.jobs import JobError
+
+VOCAB_FILES = ("hparams.json", "encoder.json", "vocab.bpe")
+HISTORY_FILE = "history.json"
+BEST = "best"
+_MODEL_FILE_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
+
+
+@dataclass
+class History:
+    """Loss history persisted next to the checkpoints (the GUI's chart reads it)."""
+
+    train: list[dict[str, float]] = field(default_factory=list)  # step, loss, avg_loss
+    valid: list[dict[str, Optional[float]]] = field(default_factory=list)  # step, loss, bits_per_element
+    best: Optional[dict[str, float]] = None  # step, loss
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "History":
+        path = Path(run_dir) / HISTORY_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            raise JobError(f"{path} is damaged; move it away to resume without the old loss history.") from None
+        return cls(data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}))
+
+    def until(self, step: int) -> "History":
+        """The history as it was when checkpoint ``step`` was saved."""
+        best = self.best if self.best and self.best["step"] <= step else None
+        return History(
+            [e for e in self.train if e["step"] <= step], [e for e in self.valid if e["step"] <= step], best, self.settings
+        )
+
+    def save(self, run_dir: Path) -> None:
+        atomic_write_text(Path(run_dir) / HISTORY_FILE, json.dumps(asdict(self), indent=1))
+
+
+def copy_model_files(source: Path, run_dir: Path) -> None:
+    for name in VOCAB_FILES:
+        shutil.copyfile(Path(source) / name, Path(run_dir) / name)
+
+
+def latest_step(run_dir: Path) -> Optional[int]:
+    """Step of the checkpoint the index names (the truth on resume; 'counter' mirrors it)."""
+    prefix = latest_prefix(run_dir)
+    if prefix is None:
+        return None
+    match = re.search(r"-(\d+)$", prefix)
+    if match:
+        return int(match.group(1))
+    counter = Path(run_dir) / "counter"
+    return int(counter.read_text().strip()) if counter.is_file() else 0
+
+
+def latest_prefix(folder: Path) -> Optional[str]:
+    from musicgpt_gui.core import tf_runtime
+
+    return tf_runtime.tf().train.latest_checkpoint(str(folder)) if Path(folder).is_dir() else None
+
+
+def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: History) -> str:
+    """Write model-<step>, switch the index to it, then drop older model-* files."""
+    tf = _tf()
+    run_dir = Path(run_dir)
+    name = f"model-{step}"
+    try:
+        saver.save(sess, str(run_dir / "model"), global_step=step, write_meta_graph=False, write_state=False)
+        tf.compat.v1.train.update_checkpoint_state(str(run_dir), name, all_model_checkpoint_paths=[name])
+        atomic_write_text(run_dir / "counter", f"{step}\n")
+        history.save(run_dir)
+    except (OSError, tf.errors.OpError) as exc:
+        if latest_step(run_dir) != step:
+            _remove_model_files(run_dir, keep=latest_step(run_dir))
+        raise JobError(
+            f"Could not save the checkpoint at step {step} ({_first_line(exc)}); "
+            "the previous checkpoint is intact. Free some disk space and resume."
+        ) from None
+    _remove_model_files(run_dir, keep=step)
+    return str(run_dir / name)
+
+
+def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
+    """Write ``best/`` as a complete run-like folder beside it, then swap it in."""
+    tf = _tf()
+    run_dir = Path(run_dir)
+    tmp, best, old = run_dir / ".best.tmp", run_dir / BEST, run_dir / ".best.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        copy_model_files(run_dir, tmp)
+        name = f"model-{step}"
+        saver.save(sess, str(tmp / "model"), global_step=step, write_meta_graph=False, write_state=False)
+        tf.compat.v1.train.update_checkpoint_state(str(tmp), name, all_model_checkpoint_paths=[name])
+        atomic_write_text(tmp / "counter", f"{step}\n")
+    except (OSError, tf.errors.OpError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise JobError(f"Could not save the best checkpoint at step {step} ({_first_line(exc)}); the previous best is intact.") from None
+    shutil.rmtree(old, ignore_errors=True)
+    if best.exists():
+        best.rename(old)
+    tmp.rename(best)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def clear_run(run_dir: Path) -> None:
+    """Remove a run's checkpoints, history and samples (for an explicit overwrite)."""
+    run_dir = Path(run_dir)
+    for path in run_dir.iterdir() if run_dir.is_dir() else []:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _remove_model_files(run_dir: Path, keep: Optional[int]) -> None:
+    for path in Path(run_dir).iterdir():
+        match = _MODEL_FILE_RE.match(path.name)
+        if match and int(match.group(1)) != keep:
+            path.unlink(missing_ok=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+
+
+def _tf():
+    from musicgpt_gui.core import tf_runtime
+
+    return tf_runtime.tf()

@@ -1,0 +1,80 @@
+"""TensorFlow set-up shared by model creation, training and benchmarks.
+
+TensorFlow is imported inside functions: the GUI imports core modules at start-up and
+must not pay for (or be changed by) TF until a model job runs.  gpt-2-simple runs in graph
+mode, so each job makes its own ``tf.Graph`` and session on the thread that uses them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from musicgpt_gui.core.jobs import JobError
+
+HPARAMS_FILE = "hparams.json"
+HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
+
+
+def tf():
+    """The TensorFlow module with gpt-2-simple's graph-mode settings in place."""
+    import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
+    import tensorflow
+
+    return tensorflow
+
+
+def device_name() -> str:
+    """'GPU:0 (<name>)' when TensorFlow sees a GPU, else 'CPU'."""
+    gpus = tf().config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf().config.experimental.get_device_details(gpus[0])
+    return f"GPU:0 ({details.get('device_name', gpus[0].name)})"
+
+
+def new_session(graph: Any, *, xla: bool = False, threads: int = 0):
+    """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    t = tf()
+    config = t.compat.v1.ConfigProto()
+    config.gpu_options.allow_growth = True
+    config.graph_options.rewrite_options.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF
+    if threads > 0:
+        config.intra_op_parallelism_threads = threads
+        config.inter_op_parallelism_threads = threads
+    if xla:
+        config.graph_options.optimizer_options.global_jit_level = t.compat.v1.OptimizerOptions.ON_1
+    return t.compat.v1.Session(graph=graph, config=config)
+
+
+def read_hparams(folder: Path) -> dict[str, int]:
+    """hparams.json of a model/run folder, checked for the five keys gpt-2-simple reads."""
+    path = Path(folder) / HPARAMS_FILE
+    if not path.is_file():
+        raise JobError(f"{folder} has no {HPARAMS_FILE}.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise JobError(f"{path} is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise JobError(f"{path} must hold a JSON object.")
+    missing = [k for k in HPARAM_KEYS if k not in data]
+    if missing:
+        raise JobError(f"{path} lacks {', '.join(missing)}.")
+    bad = [k for k in HPARAM_KEYS if not isinstance(data[k], int) or isinstance(data[k], bool) or data[k] <= 0]
+    if bad:
+        raise JobError(f"{path}: {', '.join(bad)} must be positive integers.")
+    if data["n_embd"] % data["n_head"]:
+        raise JobError(f"{path}: n_embd ({data['n_embd']}) must be a multiple of n_head ({data['n_head']}).")
+    return {k: data[k] for k in HPARAM_KEYS}
+
+
+def hparams_object(values: dict[str, int]):
+    """gpt-2-simple's HParams from a plain dict."""
+    from gpt_2_simple.src import model
+
+    hp = model.default_hparams()
+    hp.override_from_dict(values)
+    return hp

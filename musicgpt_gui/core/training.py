@@ -1,0 +1,380 @@
+"""Finetuning: our own loop built from gpt-2-simple's modules.
+
+``gpt_2_simple.finetune`` only prints, cannot be cancelled and cannot run twice in one
+process.  :func:`train` uses the same pieces (``model``, ``accumulate``, ``sample``, the
+encoder) in a fresh graph per run, reports every step, validates, keeps the best checkpoint,
+and saves in gpt-2-simple's layout so its ``load_gpt2``/``generate`` still work.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from musicgpt_gui.core import dataset_files, models, run_store, tf_runtime, vocab
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.workspace import Workspace
+
+MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
+MAX_VALID_WINDOWS = 16
+AVG_DECAY = 0.99  # gpt-2-simple's moving average of the loss
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; intervals of 0 switch that feature off."""
+
+    workspace: Workspace
+    dataset: Path
+    base: Optional[str] = None  # a model in the store; not needed to resume
+    run: str = "run1"
+    steps: int = 1000
+    batch_size: int = 1
+    accumulate: int = 1
+    learning_rate: float = 1e-4
+    seed: Optional[int] = 0
+    window: int = 1024  # tokens per training example (gpt-2-simple uses 1024)
+    save_every: int = 100
+    sample_every: int = 100
+    sample_length: int = 200
+    validate_every: int = 50
+    patience: int = 0  # validations without improvement before stopping; 0 = never stop early
+    resume: bool = False
+    overwrite: bool = False
+    xla: bool = False
+    threads: int = 0
+
+
+@dataclass
+class TrainResult:
+    run: str
+    run_dir: Path
+    step: int  # the step counter after this session (continues across resumes)
+    steps_done: int  # steps trained in this session
+    device: str
+    window: int
+    cancelled: bool = False
+    stopped_early: bool = False
+    loss: Optional[float] = None
+    avg_loss: Optional[float] = None
+    best_val_loss: Optional[float] = None
+    best_step: Optional[int] = None
+    tokens_per_s: float = 0.0
+    checkpoint: str = ""
+    samples: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Data:
+    train: np.ndarray
+    valid: np.ndarray
+    valid_tokens_per_element: Optional[float]
+
+
+def train(cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> TrainResult:
+    """Train ``cfg.steps`` steps (more, after a resume) and return what happened.
+
+    Cancelling saves a checkpoint within one step and returns with ``cancelled=True``.
+    Errors raise :class:`JobError` with a plain message; saved checkpoints are never lost.
+    """
+    cancel = cancel or CancelToken()
+    _check_settings(cfg)
+    run_dir = _prepare_run_dir(cfg)
+    encoder = vocab.load_encoder(run_dir)
+    hparams = tf_runtime.read_hparams(run_dir)
+    data = _load_data(cfg.dataset, encoder)
+    window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
+    if window < MIN_WINDOW:
+        raise JobError(
+            f"The dataset is too short to train on: {len(data.train)} tokens, and one example needs at least "
+            f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
+        )
+    notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
+    loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)
+    result = loop.run()
+    result.notes = notes + result.notes
+    return result
+
+
+def _check_settings(cfg: TrainConfig) -> None:
+    for name in ("steps", "batch_size", "accumulate"):
+        if getattr(cfg, name) < 1:
+            raise JobError(f"{name.replace('_', ' ')} must be at least 1, not {getattr(cfg, name)}.")
+    if not cfg.learning_rate > 0:
+        raise JobError(f"The learning rate must be positive, not {cfg.learning_rate}.")
+    for name in ("save_every", "sample_every", "validate_every", "patience", "sample_length"):
+        if getattr(cfg, name) < 0:
+            raise JobError(f"{name.replace('_', ' ')} must be 0 (off) or more, not {getattr(cfg, name)}.")
+    models.check_name(cfg.run)
+
+
+def _prepare_run_dir(cfg: TrainConfig) -> Path:
+    """The run folder with the model's vocabulary and hparams; a clear message when it cannot be."""
+    run_dir = cfg.workspace.checkpoint / cfg.run
+    has_checkpoint = run_store.latest_prefix(run_dir) is not None
+    if cfg.resume:
+        if not has_checkpoint:
+            raise JobError(f"There is no saved checkpoint in run '{cfg.run}' to resume; start it without resume.")
+        for name in run_store.VOCAB_FILES:
+            if not (run_dir / name).is_file():
+                raise JobError(f"Run '{cfg.run}' lacks {name}; it cannot be resumed.")
+        return run_dir
+    if not cfg.base:
+        raise JobError("Choose a base model to train (a downloaded, imported or new music model).")
+    model = models.get_model(cfg.workspace, cfg.base)
+    if has_checkpoint and not cfg.overwrite:
+        raise JobError(
+            f"Run '{cfg.run}' already has checkpoints; resume it, overwrite it, or pick another run name."
+        )
+    run_store.clear_run(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_store.copy_model_files(model.path, run_dir)
+    return run_dir
+
+
+def _load_data(dataset: Path, encoder: vocab.MusicEncoder) -> _Data:
+    dataset = Path(dataset)
+    train_path = dataset_files.split_path(dataset, dataset_files.TRAIN)
+    if not train_path.is_file():
+        raise JobError(f"{dataset} is not a dataset folder (no train.csv); import a dataset first.")
+    train_texts = dataset_files.read_rows(train_path)
+    if not train_texts:
+        raise JobError(f"The dataset {dataset.name} is empty: train.csv has no pieces.")
+    valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
+    valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
+    valid = _encode_pieces(valid_texts, encoder)
+    elements = sum(vocab.count_elements(t) for t in valid_texts)
+    ratio = (len(valid) - len(valid_texts)) / elements if elements else None  # tokens per element, EOTs aside
+    return _Data(_encode_pieces(train_texts, encoder), valid, ratio)
+
+
+def _encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
+    """Each piece followed by <|endoftext|>, as one token stream."""
+    ids: list[int] = []
+    for text in texts:
+        ids += encoder.encode(text)
+        ids.append(encoder.eot)
+    return np.asarray(ids, dtype=np.int32)
+
+
+class _Loop:
+    """One run's graph, session and state; everything TF lives on the calling thread."""
+
+    def __init__(self, cfg, run_dir, encoder, hparams, data, window, on_progress, cancel):
+        self.cfg, self.run_dir, self.encoder, self.hparams = cfg, run_dir, encoder, hparams
+        self.data, self.window, self.on_progress, self.cancel = data, window, on_progress, cancel
+        self.tf = tf_runtime.tf()
+        self.device = tf_runtime.device_name()
+        self.rng = np.random.default_rng(cfg.seed)
+        self.samples: list[Path] = []
+        self.notes: list[str] = []
+
+    def run(self) -> TrainResult:
+        tf = self.tf
+        graph = tf.Graph()
+        with graph.as_default():
+            if self.cfg.seed is not None:
+                tf.compat.v1.set_random_seed(self.cfg.seed)
+            self._build()
+            with tf_runtime.new_session(graph, xla=self.cfg.xla, threads=self.cfg.threads) as sess:
+                self.sess = sess
+                return self._train()
+
+    def _build(self) -> None:
+        from gpt_2_simple.src import model, sample
+        from gpt_2_simple.src.accumulate import AccumulatingOptimizer
+
+        tf, cfg = self.tf, self.cfg
+        hp = tf_runtime.hparams_object(self.hparams)
+        self.context = tf.compat.v1.placeholder(tf.int32, [None, None])
+        logits = model.model(hparams=hp, X=self.context)["logits"]
+        model_vars = tf.compat.v1.global_variables("model")  # before the optimizer adds its slots
+        self.loss = tf.reduce_mean(
+            input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=self.context[:, 1:], logits=logits[:, :-1]
+            )
+        )
+        train_vars = [v for v in model_vars if v.trainable]
+        adam = tf.compat.v1.train.AdamOptimizer(learning_rate=cfg.learning_rate)
+        if cfg.accumulate > 1:
+            opt = AccumulatingOptimizer(opt=adam, var_list=train_vars)
+            self.opt_reset, self.opt_compute, self.opt_apply = opt.reset(), opt.compute_gradients(self.loss), opt.apply_gradients()
+        else:
+            self.opt_apply = adam.minimize(self.loss, var_list=train_vars)
+        self.sampler = None
+        if cfg.sample_every:
+            self.sampler = sample.sample_sequence(
+                hparams=hp,
+                length=min(cfg.sample_length or 1, self.hparams["n_ctx"] - 1),
+                start_token=self.encoder.eot,
+                batch_size=1,
+                temperature=1.0,
+                top_k=40,
+            )
+        self.saver = tf.compat.v1.train.Saver(var_list=model_vars, max_to_keep=None, save_relative_paths=True)
+        self.init = tf.compat.v1.global_variables_initializer()
+
+    def _restore(self) -> tuple[int, run_store.History]:
+        tf, cfg = self.tf, self.cfg
+        if cfg.resume:
+            prefix, step = run_store.latest_prefix(self.run_dir), run_store.latest_step(self.run_dir) or 0
+            history = run_store.History.load(self.run_dir).until(step)
+        else:
+            prefix = str(models.checkpoint_prefix(models.get_model(cfg.workspace, cfg.base).path))
+            step, history = 0, run_store.History()
+        try:
+            self.saver.restore(self.sess, prefix)
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as exc:
+            raise JobError(
+                f"The checkpoint {prefix} does not match its hparams.json/encoder.json "
+                f"({run_store._first_line(exc)}); the model folder is damaged or mixed up."
+            ) from None
+        history.settings = dict(
+            base=cfg.base or history.settings.get("base"),
+            dataset=str(cfg.dataset),
+            vocab=self.encoder.kind,
+            window=self.window,
+            batch_size=cfg.batch_size,
+            accumulate=cfg.accumulate,
+            learning_rate=cfg.learning_rate,
+            valid_tokens_per_element=self.data.valid_tokens_per_element,
+        )
+        return step, history
+
+    def _batch(self) -> np.ndarray:
+        tokens, n = self.data.train, self.window
+        starts = self.rng.integers(0, len(tokens) - n + 1, size=self.cfg.batch_size)
+        return np.stack([tokens[s : s + n] for s in starts])
+
+    def _train(self) -> TrainResult:
+        cfg, tf = self.cfg, self.tf
+        self.sess.run(self.init)
+        start, history = self._restore()
+        step, total = start, start + cfg.steps
+        result = TrainResult(cfg.run, self.run_dir, step, 0, self.device, self.window)
+        if history.best:
+            result.best_val_loss, result.best_step = history.best["loss"], int(history.best["step"])
+        avg = (0.0, 0.0)
+        stale = 0
+        train_time, tokens_done = 0.0, 0
+        tokens_per_step = cfg.batch_size * self.window * cfg.accumulate
+        began = time.monotonic()
+        self._report(step, start, total, began, train_time, tokens_done, None, None, "starting")
+        while step < total:
+            t0 = time.monotonic()
+            loss = self._step()
+            train_time += time.monotonic() - t0
+            tokens_done += tokens_per_step
+            if not math.isfinite(loss):
+                raise JobError(
+                    f"Training diverged: the loss became {loss} at step {step + 1}. The last saved checkpoint "
+                    f"(step {run_store.latest_step(self.run_dir) or 'none'}) is kept; lower the learning rate "
+                    f"(now {cfg.learning_rate:g}) and resume or start again."
+                )
+            step += 1
+            avg = (avg[0] * AVG_DECAY + loss, avg[1] * AVG_DECAY + 1.0)
+            result.loss, result.avg_loss, result.step, result.steps_done = loss, avg[0] / avg[1], step, step - start
+            history.train.append({"step": step, "loss": loss, "avg_loss": result.avg_loss})
+            if cfg.validate_every and step % cfg.validate_every == 0 and len(self.data.valid) > 1:
+                stale = self._validate(step, history, result, stale)
+                if cfg.patience and stale >= cfg.patience:
+                    result.stopped_early = True
+            if cfg.sample_every and step % cfg.sample_every == 0:
+                self._sample(step)
+            cancelled = self.cancel.cancelled
+            if cancelled or result.stopped_early or step == total or (cfg.save_every and step % cfg.save_every == 0):
+                result.checkpoint = run_store.save_latest(self.sess, self.saver, self.run_dir, step, history)
+            self._report(step, start, total, began, train_time, tokens_done, result, history, "training")
+            if cancelled:
+                result.cancelled = True
+                break
+            if result.stopped_early:
+                self.notes.append(f"stopped early at step {step}: no validation improvement in {cfg.patience} checks")
+                break
+        result.tokens_per_s = tokens_done / train_time if train_time else 0.0
+        result.samples, result.notes = self.samples, self.notes
+        return result
+
+    def _step(self) -> float:
+        tf, feed = self.tf, self.context
+        try:
+            if self.cfg.accumulate > 1:
+                self.sess.run(self.opt_reset)
+                for _ in range(self.cfg.accumulate):
+                    self.sess.run(self.opt_compute, feed_dict={feed: self._batch()})
+                return float(self.sess.run(self.opt_apply))
+            _, loss = self.sess.run((self.opt_apply, self.loss), feed_dict={feed: self._batch()})
+            return float(loss)
+        except tf.errors.ResourceExhaustedError:
+            raise JobError(
+                f"Out of memory with batch size {self.cfg.batch_size} and {self.window}-token windows. "
+                "Use a smaller batch size (with gradient accumulation to keep the effective batch) "
+                "or a shorter window; the last saved checkpoint is kept."
+            ) from None
+
+    def _validate(self, step: int, history: run_store.History, result: TrainResult, stale: int) -> int:
+        """Mean loss over fixed validation windows; saves 'best' on improvement; returns stale count."""
+        loss = self.validation_loss()
+        ratio = self.data.valid_tokens_per_element
+        bits = loss * ratio / math.log(2) if ratio else None
+        history.valid.append({"step": step, "loss": loss, "bits_per_element": bits})
+        if result.best_val_loss is None or loss < result.best_val_loss:
+            run_store.save_best(self.sess, self.saver, self.run_dir, step)
+            history.best = {"step": step, "loss": loss}
+            result.best_val_loss, result.best_step = loss, step
+            return 0
+        return stale + 1
+
+    def validation_loss(self) -> float:
+        tokens = self.data.valid
+        n = min(self.window, len(tokens))
+        starts = list(range(0, len(tokens) - n + 1, n))[:MAX_VALID_WINDOWS]
+        total = 0.0
+        for i in range(0, len(starts), self.cfg.batch_size):
+            batch = np.stack([tokens[s : s + n] for s in starts[i : i + self.cfg.batch_size]])
+            total += float(self.sess.run(self.loss, feed_dict={self.context: batch})) * len(batch)
+        return total / len(starts)
+
+    def _sample(self, step: int) -> None:
+        text = self.encoder.decode(self.sess.run(self.sampler)[0][1:])
+        text = text.split(vocab.EOT)[0].strip()
+        folder = self.run_dir / "samples"
+        path = folder / f"sample-{step}.txt"
+        dataset_files.atomic_write_text(path, text + "\n")
+        self.samples.append(path)
+        midi = _midi_writer()
+        if midi is not None:
+            try:
+                self.samples.append(midi(text, folder / f"sample-{step}.mid", {"run": self.cfg.run, "step": step}))
+            except JobError as exc:
+                self.notes.append(f"sample at step {step} kept as text only: {exc}")
+
+    def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
+        done = step - start
+        rate = tokens_done / train_time if train_time else 0.0
+        eta = (total - step) * train_time / done if done else None
+        info: dict[str, Any] = dict(
+            step=step, total=total, phase=phase, device=self.device, window=self.window,
+            elapsed=time.monotonic() - began, eta=eta, tokens_per_s=rate,
+        )
+        message = f"step {step}/{total}"
+        if result is not None:
+            info.update(loss=result.loss, avg_loss=result.avg_loss, best_val_loss=result.best_val_loss)
+            message += f" loss {result.loss:.3f} avg {result.avg_loss:.3f} {rate:.0f} tok/s"
+        if history is not None and history.valid:
+            info.update(val_loss=history.valid[-1]["loss"], bits_per_element=history.valid[-1]["bits_per_element"])
+        self.on_progress(Progress(done / (total - start), message, info))
+
+
+def _midi_writer():
+    """midi_io.export_midi when the MIDI module is installed with the app, else None."""
+    try:
+        from musicgpt_gui.core.midi_io import export_midi
+    except ImportError:
+        return None
+    return export_midi

@@ -1,0 +1,298 @@
+"""Vocabularies for music models, written in gpt-2-simple's files (encoder.json + vocab.bpe).
+
+Two kinds:
+
+* ``bpe`` -- GPT-2 style byte-level BPE trained on the dataset's text with HF ``tokenizers``.
+* ``atomic`` -- the same BPE plus one token per note name (``C#3``, with or without its
+  leading space), ``rest``, every duration/hold of the timed format (``:1.0``, ``:1.0,``,
+  ``~2.0``) and every control (``tempo=96``).  GPT-2's pre-split regex cuts ``C#3`` into
+  ``C``, ``#``, ``3`` before BPE ever sees it, so merges alone cannot create these tokens:
+  :class:`AtomicEncoder` matches them first and hands everything else to gpt-2-simple's BPE.
+  The atomic tokens are still written into encoder.json, with merge chains in vocab.bpe, so
+  gpt-2-simple's own encoder loads the files and decodes everything a model produces.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable, Optional, Sequence
+
+import regex
+
+from musicgpt_gui.core import notation
+from musicgpt_gui.core.dataset_files import atomic_write_text
+from musicgpt_gui.core.jobs import JobError
+
+EOT = "<|endoftext|>"
+KINDS = ("bpe", "atomic")
+ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
+MERGES_HEADER = "#version: 0.2"
+MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
+MARKER = ":1.0,"  # only the atomic vocabulary can hold this token (',' is pre-split by GPT-2)
+
+_ACCIDENTALS = ("", "#", "-", "##", "--")
+_ATOMIC_RE = regex.compile(
+    r" ?(?<![\p{L}\p{N}])(?:[A-G](?:##|--|#|-)?-?\d(?![\p{L}\p{N}])"
+    r"|rest(?![\p{L}\p{N}])"
+    r"|(?:tempo|velocity|program)=\d+"
+    r")"
+    r"|[:~]\d+(?:\.\d+)?(?:/\d+)?,?"
+)
+
+
+@lru_cache(maxsize=1)
+def note_names() -> tuple[str, ...]:
+    """Every spelling music21 can write for MIDI 0..127 (sharps, flats, doubles)."""
+    names = {notation.midi_to_name(m) for m in range(128)}
+    for letter in "CDEFGAB":
+        for acc in _ACCIDENTALS:
+            for octave in range(-1, 10):
+                name = f"{letter}{acc}{octave}"
+                if notation.name_to_midi(name) is not None:
+                    names.add(name)
+    return tuple(sorted(names))
+
+
+@lru_cache(maxsize=1)
+def durations() -> tuple[str, ...]:
+    """Every step/hold length on the 1/12 grid up to :data:`MAX_DURATION`, as written."""
+    steps = range(1, MAX_DURATION * 12 + 1)
+    return tuple(dict.fromkeys(notation.format_duration(notation.GRID * k) for k in steps))
+
+
+@lru_cache(maxsize=1)
+def atomic_items() -> tuple[str, ...]:
+    """The text of every atomic token (before byte-level encoding)."""
+    items: list[str] = []
+    for word in (*note_names(), "rest", *_controls()):
+        items += [word, " " + word]
+    for dur in durations():
+        items += [f":{dur}", f":{dur},", f"~{dur}"]
+    return tuple(items)
+
+
+def _controls() -> list[str]:
+    return (
+        [f"tempo={v}" for v in range(20, 301)]
+        + [f"velocity={v}" for v in range(1, 128)]
+        + [f"program={v}" for v in range(128)]
+    )
+
+
+@lru_cache(maxsize=1)
+def _gpt2_encoder_module() -> ModuleType:
+    """gpt-2-simple's ``src/encoder.py``, loaded without its package ``__init__``.
+
+    ``import gpt_2_simple`` pulls in TensorFlow and disables eager mode process-wide; the
+    BPE module itself is pure Python, so vocabulary work loads just that file.
+    """
+    if "gpt_2_simple.src.encoder" in sys.modules:
+        return sys.modules["gpt_2_simple.src.encoder"]
+    spec = importlib.util.find_spec("gpt_2_simple")
+    if spec is None or not spec.submodule_search_locations:
+        raise JobError("gpt-2-simple is not installed; reinstall the app (scripts/install.sh).")
+    path = Path(list(spec.submodule_search_locations)[0]) / "src" / "encoder.py"
+    file_spec = importlib.util.spec_from_file_location("musicgpt_gpt2_encoder", path)
+    module = importlib.util.module_from_spec(file_spec)
+    file_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+class MusicEncoder:
+    """What callers use: ``encode``/``decode`` plus the token strings for display.
+
+    Wraps gpt-2-simple's :class:`Encoder` (its BPE, unchanged) and maps ``<|endoftext|>``
+    in text to its single id, as training data and prompts contain it.
+    """
+
+    kind = "bpe"
+
+    def __init__(self, encoder: dict[str, int], merges: list[tuple[str, str]]):
+        self.bpe = _gpt2_encoder_module().Encoder(encoder=encoder, bpe_merges=merges)
+        self.eot = encoder[EOT]
+
+    @property
+    def n_vocab(self) -> int:
+        return len(self.bpe.encoder)
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for i, part in enumerate(text.split(EOT)):
+            if i:
+                ids.append(self.eot)
+            if part:
+                ids += self._encode_plain(part)
+        return ids
+
+    def _encode_plain(self, text: str) -> list[int]:
+        return self.bpe.encode(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.bpe.decode([int(i) for i in ids])
+
+    def token_strings(self, ids: Iterable[int]) -> list[str]:
+        """Each id as the text it stands for (``' C#3'``), for attention labels."""
+        return [self.decode([i]) for i in ids]
+
+
+class AtomicEncoder(MusicEncoder):
+    """Matches note names, rests, durations and controls as single tokens before BPE."""
+
+    kind = "atomic"
+
+    def _encode_plain(self, text: str) -> list[int]:
+        ids: list[int] = []
+        pos = 0
+        table, byte_enc = self.bpe.encoder, self.bpe.byte_encoder
+        for m in _ATOMIC_RE.finditer(text):
+            key = "".join(byte_enc[b] for b in m.group().encode("utf-8"))
+            if key not in table:
+                continue
+            if m.start() > pos:
+                ids += self.bpe.encode(text[pos : m.start()])
+            ids.append(table[key])
+            pos = m.end()
+        if pos < len(text):
+            ids += self.bpe.encode(text[pos:])
+        return ids
+
+
+def read_vocab(folder: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """encoder.json and vocab.bpe of a model or run folder, read as gpt-2-simple does."""
+    folder = Path(folder)
+    for name in (ENCODER_FILE, MERGES_FILE):
+        if not (folder / name).is_file():
+            raise JobError(f"{folder} has no {name}; it is not a model or run folder.")
+    try:
+        encoder = json.loads((folder / ENCODER_FILE).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise JobError(f"{folder / ENCODER_FILE} is not valid JSON ({exc}).") from None
+    lines = (folder / MERGES_FILE).read_text(encoding="utf-8").split("\n")[1:-1]
+    merges = [tuple(line.split()) for line in lines]
+    if any(len(m) != 2 for m in merges):
+        raise JobError(f"{folder / MERGES_FILE} has lines that are not 'a b' merge pairs.")
+    if EOT not in encoder:
+        raise JobError(f"{folder / ENCODER_FILE} has no {EOT} token.")
+    return encoder, merges  # type: ignore[return-value]
+
+
+def load_encoder(folder: str | Path) -> MusicEncoder:
+    """The encoder of a model folder or a run folder (atomic when its vocabulary is)."""
+    encoder, merges = read_vocab(Path(folder))
+    marker = "".join(_gpt2_encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
+    cls = AtomicEncoder if marker in encoder else MusicEncoder
+    return cls(encoder, merges)
+
+
+def write_vocab(folder: Path, encoder: dict[str, int], merges: Sequence[tuple[str, str]]) -> None:
+    """encoder.json (ASCII-only JSON) and vocab.bpe with its '#version' header."""
+    atomic_write_text(Path(folder) / ENCODER_FILE, json.dumps(encoder, ensure_ascii=True))
+    body = "".join(f"{a} {b}\n" for a, b in merges)
+    atomic_write_text(Path(folder) / MERGES_FILE, f"{MERGES_HEADER}\n{body}")
+
+
+def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Byte-level BPE on the dataset's text, with ``<|endoftext|>`` as the last id (as GPT-2)."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    if not any(t.strip() for t in texts):
+        raise JobError("The dataset has no text to build a vocabulary from.")
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=2, show_progress=False)
+    model = json.loads(tok._tokenizer.to_str())["model"]
+    encoder = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    encoder[EOT] = len(encoder)
+    return encoder, merges  # type: ignore[return-value]
+
+
+def add_atomic_tokens(
+    encoder: dict[str, int], merges: list[tuple[str, str]]
+) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, list[int]]]:
+    """Append every atomic token (and the prefixes its merge chain passes through).
+
+    Returns the new encoder, the new merges and, for each new token, the ids of the pieces
+    the old encoder split it into -- used to initialise new embedding rows.
+    """
+    old = MusicEncoder(encoder, merges)
+    byte_enc = old.bpe.byte_encoder
+    encoder, merges = dict(encoder), list(merges)
+    known_merges = set(merges)
+    pieces: dict[str, list[int]] = {}
+    for item in atomic_items():
+        chars = "".join(byte_enc[b] for b in item.encode("utf-8"))
+        for end in range(2, len(chars) + 1):
+            left, right, whole = chars[: end - 1], chars[end - 1], chars[:end]
+            if (left, right) not in known_merges:
+                merges.append((left, right))
+                known_merges.add((left, right))
+            if whole not in encoder:
+                encoder[whole] = len(encoder)
+                pieces[whole] = old.bpe.encode(bytearray(old.bpe.byte_decoder[c] for c in whole).decode("utf-8"))
+    return encoder, merges, pieces
+
+
+def build_vocab(texts: Sequence[str], kind: str, vocab_size: int = 2000) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """A new vocabulary of ``kind`` (bpe|atomic) trained on ``texts``."""
+    if kind not in KINDS:
+        raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
+    encoder, merges = train_bpe(texts, vocab_size)
+    if kind == "atomic":
+        encoder, merges, _ = add_atomic_tokens(encoder, merges)
+    return encoder, merges
+
+
+def count_elements(text: str) -> int:
+    """Musical elements of note text: each pitch, rest, duration, hold and control counts once.
+
+    Other items (instrument, key, time signature) count once each.  This is the unit that
+    lets vocabularies compare: tokens per element, bits per element.
+    """
+    count = 0
+    for item in notation.split_items(text):
+        body, colon, _ = item.rpartition(":")
+        words = (body if colon else item).split()
+        if words and all(_is_pitch_or_rest(w) for w in words):
+            count += len(words) + sum("~" in w for w in words) + (1 if colon else 0)
+        else:
+            count += 1
+    return count
+
+
+def _is_pitch_or_rest(word: str) -> bool:
+    return word == "rest" or notation.name_to_midi(word.partition("~")[0]) is not None
+
+
+@dataclass
+class VocabReport:
+    name: str
+    n_vocab: int
+    tokens: int
+    elements: int
+
+    @property
+    def tokens_per_element(self) -> float:
+        return self.tokens / self.elements if self.elements else math.nan
+
+
+def vocab_report(texts: Sequence[str], encoders: dict[str, MusicEncoder]) -> list[VocabReport]:
+    """Tokens per musical element of each encoder on the same texts."""
+    elements = sum(count_elements(t) for t in texts)
+    return [
+        VocabReport(name, enc.n_vocab, sum(len(enc.encode(t)) for t in texts), elements)
+        for name, enc in encoders.items()
+    ]
+
+
+def bits_per_element(loss_nats_per_token: float, tokens: int, elements: int) -> Optional[float]:
+    """Convert a mean token loss into bits per musical element (vocabulary-independent)."""
+    if not elements:
+        return None
+    return loss_nats_per_token * tokens / elements / math.log(2)
+
