@@ -168,6 +168,8 @@ def download_model(
                 gpt2.download_file_with_progress(GPT2_URL, str(staging), size, file_name)
             except requests.RequestException as exc:
                 raise JobError(f"Could not download GPT-2 {size} ({type(exc).__name__}). {OFFLINE_HINT}") from None
+            except KeyError:  # gpt-2-simple reads content-length, absent on error pages
+                raise JobError(f"The GPT-2 server did not send {file_name} for {size}. {OFFLINE_HINT}") from None
         validate_model_folder(staging)
         staging.rename(target)
     finally:

@@ -1,0 +1,100 @@
+"""Vocabularies: trained BPE and atomic music tokens, in files gpt-2-simple reads."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from musicgpt_gui.core import dataset_files, notation, vocab
+from musicgpt_gui.core.jobs import JobError
+
+
+@pytest.fixture(scope="module")
+def texts(tiny_dataset: Path) -> list[str]:
+    return dataset_files.load_split(tiny_dataset)
+
+
+@pytest.fixture(scope="module")
+def vocab_dirs(texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    dirs = {}
+    for kind in vocab.KINDS:
+        folder = tmp_path_factory.mktemp(kind)
+        vocab.write_vocab(folder, *vocab.build_vocab(texts, kind, vocab_size=600))
+        dirs[kind] = folder
+    return dirs
+
+
+def gpt2_simple_encoder(folder: Path):
+    """gpt-2-simple's own loader (the file-format contract)."""
+    return vocab._gpt2_encoder_module().get_encoder(str(folder))
+
+
+@pytest.mark.parametrize("kind", vocab.KINDS)
+def test_round_trip_and_kind(kind: str, vocab_dirs: dict[str, Path], texts: list[str]) -> None:
+    enc = vocab.load_encoder(vocab_dirs[kind])
+    assert enc.kind == kind
+    for text in texts:
+        assert enc.decode(enc.encode(text)) == text
+    ids = enc.encode(texts[0] + vocab.EOT + texts[1])
+    assert ids.count(enc.eot) == 1
+    assert "".join(enc.token_strings(ids)) == texts[0] + vocab.EOT + texts[1]
+
+
+@pytest.mark.parametrize("kind", vocab.KINDS)
+def test_files_are_gpt2_simple_compatible(kind: str, vocab_dirs: dict[str, Path], texts: list[str]) -> None:
+    folder = vocab_dirs[kind]
+    raw = (folder / "encoder.json").read_bytes()
+    assert raw.isascii()
+    assert (folder / "vocab.bpe").read_text(encoding="utf-8").startswith("#version")
+    ours, theirs = vocab.load_encoder(folder), gpt2_simple_encoder(folder)
+    assert theirs.decode(ours.encode(texts[0])) == texts[0]
+    assert ours.decode(theirs.encode(texts[0])) == texts[0]
+    assert vocab.EOT in json.loads(raw)
+
+
+def test_atomic_tokens_are_single(vocab_dirs: dict[str, Path]) -> None:
+    enc = vocab.load_encoder(vocab_dirs["atomic"])
+    for midi in range(128):
+        name = notation.midi_to_name(midi)
+        assert len(enc.encode(name)) == 1, name
+        assert len(enc.encode(" " + name)) == 1, name
+    for text in ("B#3", "F-4", "C##5", "rest", " rest", ":1.0", ":1/3,", "~2.0", "tempo=96", " velocity=80", "program=0"):
+        assert len(enc.encode(text)) == 1, text
+    assert enc.token_strings(enc.encode("A3 E4 C#5:0.5, rest:1.0")) == ["A3", " E4", " C#5", ":0.5,", " rest", ":1.0"]
+
+
+def test_non_music_text_still_encodes(vocab_dirs: dict[str, Path]) -> None:
+    enc = vocab.load_encoder(vocab_dirs["atomic"])
+    text = "Soprano, f# minor, meter.TimeSignature 4/4, restless C#, H9, tempo=96.5, Piano"
+    assert enc.decode(enc.encode(text)) == text
+    for word in ("restless", "Cello3", "xC4"):  # not atomic items: plain gpt-2-simple BPE
+        assert enc.encode(word) == gpt2_simple_encoder(vocab_dirs["atomic"]).encode(word)
+
+
+def test_tokens_per_element_goal(vocab_dirs: dict[str, Path], texts: list[str]) -> None:
+    encoders = {kind: vocab.load_encoder(folder) for kind, folder in vocab_dirs.items()}
+    report = {r.name: r for r in vocab.vocab_report(texts, encoders)}
+    assert report["atomic"].tokens_per_element <= 1.2
+    assert report["bpe"].tokens_per_element > 2 * report["atomic"].tokens_per_element
+
+
+def test_count_elements() -> None:
+    assert vocab.count_elements("A4~2.0 C#4 E3:1.0, rest:0.5, tempo=96, Soprano, C4") == 5 + 2 + 1 + 1 + 1
+    assert vocab.bits_per_element(2.0, tokens=10, elements=5) == pytest.approx(4 / 0.6931471805599453)
+
+
+def test_missing_or_broken_files(tmp_path: Path, vocab_dirs: dict[str, Path]) -> None:
+    with pytest.raises(JobError, match="no encoder.json"):
+        vocab.load_encoder(tmp_path)
+    (tmp_path / "encoder.json").write_text("{oops", encoding="utf-8")
+    (tmp_path / "vocab.bpe").write_text("#version: 0.2\n", encoding="utf-8")
+    with pytest.raises(JobError, match="not valid JSON"):
+        vocab.load_encoder(tmp_path)
+    (tmp_path / "encoder.json").write_text('{"a": 0}', encoding="utf-8")
+    with pytest.raises(JobError, match="endoftext"):
+        vocab.load_encoder(tmp_path)
+    with pytest.raises(JobError, match="no text"):
+        vocab.build_vocab(["", "  "], "bpe")
+    with pytest.raises(JobError, match="Unknown vocabulary"):
+        vocab.build_vocab(["C4:1.0"], "words")
