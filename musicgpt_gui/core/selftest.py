@@ -1,0 +1,120 @@
+"""The self-test runner and its checks, Qt-free: one line per step, any failure fails the run.
+
+``musicgpt self-test`` (musicgpt_gui/commands/selftest_cmd.py) builds the steps; this module runs
+them and checks what they left behind (dataset files, MIDI files, the music21 corpus), so the
+same checks prove a source checkout and a frozen bundle work.
+"""
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+import mido
+
+from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.notation import parse_text
+
+
+FALLBACK_TEXT = "tempo=120, C4:1.0, E4:1.0, G4:1.0, C4 E4 G4:2.0"  # exported when no corpus piece was imported
+
+
+class StepFailed(Exception):
+    """A step did not do its job; the message says what was wrong."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One self-test step: ``run()`` returns a short detail for the report or raises."""
+
+    name: str
+    run: Callable[[], str]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+def require_module(name: str) -> None:
+    """Fail with 'not available yet' while the part of the app that provides ``name`` is missing."""
+    try:
+        found = importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise StepFailed(f"not available yet ({name} is missing)")
+
+
+def run_steps(steps: list[Step], out: TextIO, *, debug: bool = False) -> list[StepResult]:
+    """Run every step (a failure does not stop the others) and print one line each to ``out``."""
+    results = []
+    for step in steps:
+        began = time.monotonic()
+        try:
+            ok, detail = True, step.run()
+        except Exception as exc:  # each step's failure is reported, then the next step runs
+            ok, detail = False, str(exc) or type(exc).__name__
+            if debug:
+                traceback.print_exc(file=out)
+        result = StepResult(step.name, ok, detail, time.monotonic() - began)
+        results.append(result)
+        print(f"{'ok  ' if ok else 'FAIL'} {result.name:<16} {result.seconds:6.1f}s  {detail}", file=out, flush=True)
+    return results
+
+
+def check_corpus_lookup() -> str:
+    """music21 finds and parses a built-in Bach chorale (the frozen build's weak spot: music21
+    locates its corpus next to its own source files)."""
+    from music21 import corpus
+
+    paths = corpus.getComposer("bach")
+    if not paths:
+        raise StepFailed("music21 finds no Bach chorales in its corpus")
+    notes = len(corpus.parse("bach/bwv66.6").flatten().notes)
+    if not notes:
+        raise StepFailed("music21 parsed the chorale bach/bwv66.6 without notes")
+    return f"{len(paths)} Bach corpus files; bwv66.6 has {notes} notes and chords"
+
+
+def check_dataset(folder: Path) -> str:
+    """The imported dataset holds at least one piece whose text parses into notes."""
+    pieces = dataset_files.load_split(folder)
+    if not pieces:
+        raise StepFailed(f"the dataset {folder} holds no piece")
+    parsed = parse_text(pieces[0])
+    if not parsed.notes:
+        raise StepFailed(f"the first piece of {folder} has no playable note")
+    return f"{len(pieces)} piece(s), first has {len(parsed.notes)} notes"
+
+
+def check_midi(path: Path) -> str:
+    """A MIDI file exists, is readable by mido and holds note-on messages."""
+    if not path.is_file():
+        raise StepFailed(f"no MIDI file was written at {path}")
+    midi = mido.MidiFile(path)
+    notes = sum(1 for track in midi.tracks for msg in track if msg.type == "note_on" and msg.velocity > 0)
+    if not notes:
+        raise StepFailed(f"{path.name} holds no note")
+    return f"{path.name}: {notes} notes, {midi.length:.1f}s"
+
+
+def opening_items(folder: Path, count: int) -> str:
+    """The first ``count`` items of the dataset's first piece: a prefix the model has seen."""
+    return ", ".join(dataset_files.load_split(folder)[0].split(", ")[:count])
+
+
+def check_checkpoint(run_dir: Path) -> str:
+    """A training run left a gpt-2-simple checkpoint (``checkpoint`` index + model-N files)."""
+    if not (run_dir / "checkpoint").is_file():
+        raise StepFailed(f"training left no checkpoint in {run_dir}")
+    saved = sorted(p.name for p in run_dir.glob("model-*.index"))
+    if not saved:
+        raise StepFailed(f"training left no model-N checkpoint files in {run_dir}")
+    return f"checkpoint {saved[-1].removesuffix('.index')} in checkpoint/{run_dir.name}"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the one-folder bundle dist/musicgpt-gui/ (windowed `musicgpt-gui` + console `musicgpt`)
+# from build_installer.spec, in a virtual environment WITHOUT torch: with torch present
+# PyInstaller's keras hook dies (SIGSEGV), and the app never imports bertviz's Python, so
+# bertviz is installed --no-deps (only its head_view.js/model_view.js are bundled).
+#
+# Usage: scripts/build_installer.sh [--fresh] [--self-test]
+#   --fresh      recreate the build environment ($MUSICGPT_BUILD_VENV, default build/installer-venv)
+#   --self-test  run the frozen `musicgpt self-test` afterwards; on success record the hash of the
+#                build inputs in installer/last_passed.sha256 (read by .ci/run)
+# On Linux it also writes dist/musicgpt-gui-<version>-linux-<arch>.tar.gz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FRESH=0; SELFTEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --fresh) FRESH=1 ;;
+    --self-test) SELFTEST=1 ;;
+    *) echo "build_installer.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+PYTHON="${PYTHON:-python3}"
+VENV="${MUSICGPT_BUILD_VENV:-build/installer-venv}"
+[ "$FRESH" -eq 1 ] && rm -rf "$VENV"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PY="$VENV/bin/python"
+PIP="$PY -m pip"
+
+echo "== build environment: $VENV"
+$PIP install -q --upgrade pip wheel "setuptools<81"
+# XStatic-RequireJS is an sdist whose setup imports pkg_resources, which new setuptools lacks.
+$PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
+# The app's dependencies from pyproject.toml, except bertviz (its requirements pull torch) and
+# gpt-2-simple (it requires "tensorflow"); on Linux the CPU-only TensorFlow wheel replaces the CUDA
+# one (no CUDA libraries are bundled anyway, and it is about 400 MB smaller).
+SWAP=(); [ "$(uname -s)" = "Linux" ] && SWAP=(--swap tensorflow=tensorflow-cpu)
+mapfile -t DEPS < <($PY installer/app_requirements.py pyproject.toml --without bertviz --without gpt-2-simple "${SWAP[@]}")
+# gpt-2-simple's own requirements, less tensorflow.
+$PIP install -q "${DEPS[@]}" regex requests tqdm numpy toposort "pyinstaller>=6.5"
+$PIP install -q --no-deps "$($PY installer/app_requirements.py pyproject.toml --only bertviz)" \
+  "$($PY installer/app_requirements.py pyproject.toml --only gpt-2-simple)"
+if $PY -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"; then
+  echo "build_installer.sh: torch is installed in $VENV; PyInstaller's keras hook crashes with it (use --fresh)" >&2
+  exit 1
+fi
+
+echo "== PyInstaller"
+START=$(date +%s)
+$PY -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath dist --workpath build/pyinstaller build_installer.spec
+echo "build time: $(( $(date +%s) - START )) s"
+
+BUNDLE=dist/musicgpt-gui
+ARCHIVE=""
+if [ "$(uname -s)" = "Linux" ]; then
+  VERSION=$($PY -c "import musicgpt_gui; print(musicgpt_gui.__version__)")
+  ARCHIVE="dist/musicgpt-gui-$VERSION-linux-$(uname -m).tar.gz"
+  tar -C dist -czf "$ARCHIVE" musicgpt-gui
+fi
+
+echo "== sizes"
+echo "folder:  $(du -sh "$BUNDLE" | cut -f1)  $BUNDLE"
+[ -n "$ARCHIVE" ] && echo "archive: $(du -sh "$ARCHIVE" | cut -f1)  $ARCHIVE"
+echo "biggest contributors:"
+$PY installer/size_report.py "$BUNDLE"
+
+if [ "$SELFTEST" -eq 1 ]; then
+  echo "== frozen self-test"
+  QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}" "$BUNDLE/musicgpt" self-test
+  installer/inputs_hash.sh > installer/last_passed.sha256
+  echo "recorded $(cat installer/last_passed.sha256) in installer/last_passed.sha256"
+fi
