@@ -1,0 +1,280 @@
+"""Attention: GPT-2's real self-attention over a text, drawn by BertViz's head and model views."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QSettings, QTimer, QUrl
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+    QVBoxLayout, QWidget,
+)
+
+from musicgpt_gui.core import attention, attention_page, checkpoints
+from musicgpt_gui.core.jobs import JobError, Progress
+from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.finetune_tab import list_runs
+from musicgpt_gui.ui.tab_base import Tab, fill_combo
+from musicgpt_gui.ui.widgets.missing import missing_label
+
+LAYER_SELECT = "document.querySelector('select#layer')"
+SYNC_INTERVAL_MS = 400
+
+
+@dataclass
+class AttentionPages:
+    """What one computation produced: the raw result, the per-note pooling and a page for each."""
+
+    result: attention.AttentionResult
+    pooled: attention.PooledAttention
+    token_page: attention_page.AttentionPage
+    note_page: attention_page.AttentionPage
+
+
+def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path,
+                  *, on_progress, cancel) -> AttentionPages:
+    """Compute the weights and write both pages (per token and per note) off the GUI thread."""
+    model.load(ref)
+    result = model.compute(text, on_progress=on_progress, cancel=cancel)
+    cancel.check()
+    pooled = attention.pool_items(result.tokens, result.attention)
+    title = f"{ref.run_name} · {Path(ref.prefix).name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = attention_page.write_attention_page(folder / "tokens.html", result.tokens, result.attention,
+                                                 title=f"{title} · per token", notes=result.warnings)
+    notes = attention_page.write_attention_page(folder / "notes.html", pooled.items, pooled.attention,
+                                                title=f"{title} · per note", notes=result.warnings)
+    return AttentionPages(result, pooled, tokens, notes)
+
+
+def make_web_view() -> tuple[Optional[QWidget], str]:
+    """A QWebEngineView, or None and the reason when QtWebEngine is not installed or cannot start."""
+    try:
+        from PySide6.QtWebEngineWidgets import QWebEngineView
+    except ImportError as exc:
+        return None, f"QtWebEngine is not available ({exc}); install PySide6-WebEngine to see the attention views."
+    return QWebEngineView(), ""
+
+
+class AttentionTab(Tab):
+    title = "Attention"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.model = attention.AttentionModel()
+        self.pages: Optional[AttentionPages] = None
+        self.page_dir = Path(tempfile.mkdtemp(prefix="musicgpt-attention-"))
+        weakref.finalize(self, shutil.rmtree, self.page_dir, True)  # pages live as long as the tab
+        self.view: Optional[QWidget] = None
+        self._layers: list[int] = []
+
+        top = QHBoxLayout()
+        self.run = QComboBox()
+        self.checkpoint = QComboBox()
+        self.checkpoint.addItems(list(checkpoints.CHECKPOINT_CHOICES))
+        self.show_button = QPushButton("Show attention")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        for w in (QLabel("Run"), self.run, QLabel("Checkpoint"), self.checkpoint, self.show_button, self.progress):
+            top.addWidget(w)
+        top.addStretch(1)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("Note text to inspect (Generate → Show attention fills this in)")
+        self.text.setMaximumHeight(70)
+
+        controls = QHBoxLayout()
+        self.layer = QComboBox()
+        self.layer.setToolTip("The head view's layer (kept in step with the page's own selector)")
+        self.model_view = QCheckBox("Model view (all layers and heads)")
+        self.pool = QCheckBox("One node per note (pooled)")
+        self.pool.setToolTip("Sum attention paid to each note's tokens, average over the attending note's tokens")
+        self.export_html = QPushButton("Export HTML…")
+        self.export_npz = QPushButton("Export NPZ…")
+        for w in (QLabel("Layer"), self.layer, self.model_view, self.pool, self.export_html, self.export_npz):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        self.info = QLabel()
+        self.info.setProperty("role", "hint")
+        self.info.setWordWrap(True)
+
+        self.body = QVBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        layout.addLayout(controls)
+        layout.addWidget(self.info)
+        layout.addLayout(self.body, 1)
+        self.placeholder = QLabel("Choose a run and a text, then Show attention.")
+        self.placeholder.setProperty("role", "hint")
+        self.body.addWidget(self.placeholder, 1)
+
+        self.sync_timer = QTimer(self)
+        self.sync_timer.setInterval(SYNC_INTERVAL_MS)
+        self.sync_timer.timeout.connect(self._read_page_layer)
+        self.show_button.clicked.connect(self.compute)
+        self.layer.activated.connect(lambda _: self._set_page_layer())
+        self.model_view.toggled.connect(self._apply_view_mode)
+        self.pool.toggled.connect(lambda _: self._load_page())
+        self.export_html.clicked.connect(self._export_html)
+        self.export_npz.clicked.connect(self._export_npz)
+        context.attention_requested.connect(self.inspect)
+        context.workspace_changed.connect(lambda _: self.refresh())
+        context.runs_changed.connect(self.refresh)
+        self._enable_page_actions(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        fill_combo(self.run, [(p.name, p) for p in list_runs(self.context.workspace)])
+        self.show_button.setEnabled(self.run.count() > 0 and not self.busy())
+
+    def _ensure_view(self) -> Optional[QWidget]:
+        """Create the web view on first use, so start-up never loads Chromium."""
+        if self.view is None:
+            view, reason = make_web_view()
+            self.body.removeWidget(self.placeholder)
+            self.placeholder.deleteLater()
+            self.view = view or missing_label(reason)
+            self.body.addWidget(self.view, 1)
+            if view is not None:
+                view.loadFinished.connect(self._page_loaded)
+        return self.view if hasattr(self.view, "page") else None
+
+    # -- computing ----------------------------------------------------------------------------
+    def inspect(self, run: str, text: str) -> None:
+        """Generate's 'Show attention': take its run and text and compute at once."""
+        self.refresh()
+        if self.run.findText(run) >= 0:
+            self.run.setCurrentText(run)
+        self.text.setPlainText(text)
+        self.compute()
+
+    def compute(self) -> None:
+        run_dir = self.run.currentData()
+        if run_dir is None:
+            self.on_failed("Train a run on the Finetune tab first.", "")
+            return
+        try:
+            ref = checkpoints.resolve_checkpoint(run_dir, self.checkpoint.currentText())
+        except JobError as exc:
+            self.on_failed(str(exc), "")
+            return
+        self.info.setText("Computing attention (TensorFlow loads on the first run)…")
+        folder = Path(tempfile.mkdtemp(dir=self.page_dir))
+        self.start_job(attention_job, self.model, ref, self.text.toPlainText(), folder, on_finished=self._computed)
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(progress.fraction * 100))
+
+    def _computed(self, pages: AttentionPages) -> None:
+        self.pages = pages
+        self.progress.setValue(100)
+        result = pages.result
+        self.info.setText(f"{len(result.tokens)} tokens, {len(pages.pooled.items)} notes/items · "
+                          f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. "
+                          + " ".join(result.warnings))
+        self._enable_page_actions(True)
+        self._load_page()
+
+    def current_page(self) -> Optional[attention_page.AttentionPage]:
+        if self.pages is None:
+            return None
+        return self.pages.note_page if self.pool.isChecked() else self.pages.token_page
+
+    def _load_page(self) -> None:
+        page = self.current_page()
+        view = self._ensure_view()
+        if page is None or view is None:
+            return
+        self._layers = list(page.layers)
+        fill_combo(self.layer, [(str(layer), layer) for layer in self._layers])
+        view.load(QUrl.fromLocalFile(str(page.path)))
+
+    def _page_loaded(self, ok: bool) -> None:
+        if not ok:
+            self.info.setText("The attention page did not load.")
+            return
+        self._apply_view_mode(self.model_view.isChecked())
+        self.sync_timer.start()
+
+    # -- keeping Qt and the page in step --------------------------------------------------------
+    def run_js(self, script: str, callback: Optional[Callable[[object], None]] = None) -> None:
+        view = self._ensure_view()
+        if view is None:
+            return
+        if callback is None:
+            view.page().runJavaScript(script)
+        else:
+            view.page().runJavaScript(script, 0, callback)
+
+    def _set_page_layer(self) -> None:
+        layer = self.layer.currentData()
+        if layer is not None:
+            self.run_js(f"(function(s){{ if (s) {{ jQuery(s).val({int(layer)}).change(); }} }})({LAYER_SELECT});")
+
+    def _read_page_layer(self) -> None:
+        if self.isVisible():
+            self.run_js(f"(function(s){{ return s ? s.value : null; }})({LAYER_SELECT});", self._page_layer_is)
+
+    def _page_layer_is(self, value: object) -> None:
+        if value in (None, ""):
+            return
+        index = self.layer.findText(str(value))
+        if index >= 0 and index != self.layer.currentIndex():
+            self.layer.setCurrentIndex(index)
+
+    def _apply_view_mode(self, model_view: bool) -> None:
+        self.layer.setEnabled(not model_view and self.pages is not None)
+        self.run_js(f"document.getElementById('{'show-model' if model_view else 'show-head'}').click();")
+
+    def _enable_page_actions(self, on: bool) -> None:
+        for w in (self.layer, self.export_html, self.export_npz):
+            w.setEnabled(on)
+
+    # -- export -------------------------------------------------------------------------------
+    def _export_html(self) -> None:
+        default = str(self.context.workspace.exports / "attention.html")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the attention page", default, "HTML (*.html)")
+        if path:
+            self.export_html_to(Path(path))
+
+    def export_html_to(self, path: Path) -> Path:
+        """Copy the shown page and its scripts folder; the copy opens offline in any browser."""
+        page = self.current_page()
+        path = path.with_suffix(".html")
+        assets = page.path.with_name(f"{page.path.stem}_files")
+        target_assets = path.with_name(f"{path.stem}_files")
+        shutil.copytree(assets, target_assets, dirs_exist_ok=True)
+        html = page.path.read_text(encoding="utf-8").replace(f'"{assets.name}/', f'"{target_assets.name}/')
+        path.write_text(html, encoding="utf-8")
+        self.context.say(f"Exported {path}")
+        return path
+
+    def _export_npz(self) -> None:
+        default = str(self.context.workspace.exports / "attention.npz")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the attention weights", default, "NumPy (*.npz)")
+        if path:
+            self.export_npz_to(Path(path))
+
+    def export_npz_to(self, path: Path) -> Path:
+        written = attention.save_npz(path, self.pages.result, self.pages.pooled)
+        self.context.say(f"Exported {written}")
+        return written
+
+    def on_busy_changed(self, busy: bool) -> None:
+        self.show_button.setEnabled(not busy and self.run.count() > 0)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.sync_timer.stop()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("attention/pool", self.pool.isChecked())
+        settings.setValue("attention/modelView", self.model_view.isChecked())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        self.pool.setChecked(str(settings.value("attention/pool", "false")).lower() == "true")
+        self.model_view.setChecked(str(settings.value("attention/modelView", "false")).lower() == "true")

@@ -1,0 +1,367 @@
+"""Dataset: turn MIDI files, folders or a built-in corpus into note text, inspect and play the pieces."""
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+
+from musicgpt_gui.core import dataset_files, notation
+from musicgpt_gui.core.jobs import Progress
+from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
+from musicgpt_gui.ui.widgets.missing import missing_label
+from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
+from musicgpt_gui.ui.widgets.play_button import PlayButton
+
+CORPORA = (("Bach chorales (music21)", "bach"), ("Folk songs (music21)", "folk"), ("No corpus", ""))
+COLUMNS = ("Piece", "Items", "Duration (quarters)", "Status")
+ERROR_COLOR = QColor("#b00020")
+
+
+def import_core() -> tuple[Any, str]:
+    """The import module, or None and a plain reason while it is not part of this build."""
+    try:
+        return importlib.import_module("musicgpt_gui.core.dataset"), ""
+    except ImportError as exc:
+        return None, f"Importing MIDI is not available in this build yet (musicgpt_gui.core.dataset: {exc})."
+
+
+class DatasetTab(Tab):
+    title = "Dataset"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.folder: Optional[Path] = None
+        self.texts: list[str] = []
+        self.setAcceptDrops(True)
+
+        left = QWidget()
+        llay = QVBoxLayout(left)
+        llay.addWidget(self._sources_box())
+        llay.addWidget(self._options_box())
+        run_row = QHBoxLayout()
+        self.import_button = QPushButton("Import")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        run_row.addWidget(self.import_button)
+        run_row.addWidget(self.cancel_button)
+        llay.addLayout(run_row)
+        self.progress = QProgressBar()
+        self.progress.setValue(0)
+        self.progress_label = QLabel()
+        self.progress_label.setProperty("role", "hint")
+        self.progress_label.setWordWrap(True)
+        llay.addWidget(self.progress)
+        llay.addWidget(self.progress_label)
+        core, reason = import_core()
+        self.core = core
+        if core is None:
+            llay.addWidget(missing_label(reason))
+            self.import_button.setEnabled(False)
+        llay.addWidget(self._saved_box())
+        llay.addStretch(1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tlay = QVBoxLayout(top)
+        tlay.setContentsMargins(0, 0, 0, 0)
+        self.stats = QLabel("No dataset loaded.")
+        self.stats.setWordWrap(True)
+        tlay.addWidget(self.stats)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        tlay.addWidget(self.table)
+        bottom = QWidget()
+        block = QVBoxLayout(bottom)
+        block.setContentsMargins(0, 0, 0, 0)
+        self.preview = QPlainTextEdit()
+        self.preview.setReadOnly(True)
+        self.preview.setPlaceholderText("Select a piece to see its note text.")
+        self.roll = PianoRoll()
+        self.play_button = PlayButton(context, self.preview.toPlainText, self.roll)
+        self.play_button.setEnabled(False)
+        block.addWidget(self.preview, 1)
+        block.addWidget(self.roll, 2)
+        block.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignLeft)
+        right.addWidget(top)
+        right.addWidget(bottom)
+        right.setSizes([300, 400])
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(splitter)
+
+        self.import_button.clicked.connect(self.start_import)
+        self.cancel_button.clicked.connect(self.cancel_import)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        context.workspace_changed.connect(lambda _: self.refresh())
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _sources_box(self) -> QGroupBox:
+        box = QGroupBox("Sources")
+        lay = QVBoxLayout(box)
+        self.corpus = QComboBox()
+        for label, key in CORPORA:
+            self.corpus.addItem(label, key)
+        lay.addWidget(self.corpus)
+        self.sources = QListWidget()
+        self.sources.setToolTip("MIDI/MusicXML files and folders: add them with the buttons or drop them here")
+        self.sources.setMaximumHeight(110)
+        lay.addWidget(self.sources)
+        row = QHBoxLayout()
+        add_files = QPushButton("Add files…")
+        add_folder = QPushButton("Add folder…")
+        remove = QPushButton("Remove")
+        for b in (add_files, add_folder, remove):
+            row.addWidget(b)
+        lay.addLayout(row)
+        add_files.clicked.connect(self._add_files)
+        add_folder.clicked.connect(self._add_folder)
+        remove.clicked.connect(lambda: [self.sources.takeItem(self.sources.row(i)) for i in self.sources.selectedItems()])
+        return box
+
+    def _options_box(self) -> QGroupBox:
+        box = QGroupBox("Options")
+        lay = QFormLayout(box)
+        self.name = QLineEdit("bach")
+        self.name.setToolTip("Folder name under datasets/ in the workspace")
+        self.format = QComboBox()
+        self.format.addItems(list(notation.FORMATS))
+        self.format.setCurrentText(notation.DEFAULT_FORMAT)
+        self.limit = QSpinBox(minimum=0, maximum=1_000_000, value=0)
+        self.limit.setSpecialValueText("all")
+        self.limit.setToolTip("Take at most this many pieces (0 = all)")
+        self.transpose = QSpinBox(minimum=0, maximum=11, value=0)
+        self.transpose.setToolTip("Also add each piece transposed by ±1..N semitones")
+        self.tracks = QComboBox()
+        self.tracks.addItems(["merge", "first"])
+        lay.addRow("Dataset name", self.name)
+        lay.addRow("Format", self.format)
+        lay.addRow("Limit", self.limit)
+        lay.addRow("Transpose ±", self.transpose)
+        lay.addRow("Tracks", self.tracks)
+        return box
+
+    def _saved_box(self) -> QGroupBox:
+        box = QGroupBox("Saved datasets")
+        lay = QHBoxLayout(box)
+        self.saved = QComboBox()
+        load = QPushButton("Load")
+        open_other = QPushButton("Open…")
+        save_as = QPushButton("Save as…")
+        lay.addWidget(self.saved, 1)
+        for b in (load, open_other, save_as):
+            lay.addWidget(b)
+        load.clicked.connect(lambda: self.saved.currentData() and self.load_dataset(self.saved.currentData()))
+        open_other.clicked.connect(self._open_other)
+        save_as.clicked.connect(self._save_as)
+        return box
+
+    # -- sources --------------------------------------------------------------------------------
+    def add_sources(self, paths: list[Path]) -> None:
+        present = {self.sources.item(i).text() for i in range(self.sources.count())}
+        for path in paths:
+            if str(path) not in present:
+                self.sources.addItem(str(path))
+        if paths:
+            self.corpus.setCurrentIndex(self.corpus.findData(""))
+
+    def _add_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "",
+                                                "Music (*.mid *.midi *.xml *.musicxml *.mxl *.abc *.krn *.csv);;All files (*)")
+        self.add_sources([Path(f) for f in files])
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of MIDI files")
+        if folder:
+            self.add_sources([Path(folder)])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.add_sources([Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()])
+        event.acceptProposedAction()
+
+    # -- import -------------------------------------------------------------------------------
+    def import_request(self) -> dict[str, Any]:
+        """What the user chose, in the import job's terms."""
+        return dict(
+            sources=[Path(self.sources.item(i).text()) for i in range(self.sources.count())],
+            corpus=self.corpus.currentData() or None,
+            limit=self.limit.value() or None,
+            fmt=self.format.currentText(),
+            transpose=self.transpose.value(),
+            tracks=self.tracks.currentText(),
+            out=self.context.workspace.datasets / (self.name.text().strip() or "dataset"),
+        )
+
+    def start_import(self) -> None:
+        request = self.import_request()
+        if not request["sources"] and not request["corpus"]:
+            self.on_failed("Add files or folders, or choose a built-in corpus.", "")
+            return
+        self.progress.setValue(0)
+        self.progress_label.setText("Importing…")
+        self.start_job(self.core.import_dataset, on_finished=self._imported, on_cancelled=self._import_cancelled,
+                       **request)
+
+    def cancel_import(self) -> None:
+        self.slot.cancel()
+        self.progress_label.setText("Cancelling…")
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(progress.fraction * 100))
+        self.progress_label.setText(progress.message)
+
+    def _imported(self, result: Any) -> None:
+        self.progress.setValue(100)
+        folder = Path(getattr(result, "folder", None) or self.import_request()["out"])
+        self.progress_label.setText(f"Imported into {folder.name}.")
+        self.context.notify_datasets()
+        self.refresh()
+        self.load_dataset(folder)
+
+    def _import_cancelled(self, result: Any) -> None:
+        self.progress_label.setText("Import cancelled; the pieces done so far are kept." if result else "Import cancelled.")
+        if result is not None:
+            self._imported(result)
+
+    def on_busy_changed(self, busy: bool) -> None:
+        self.import_button.setEnabled(not busy and self.core is not None)
+        self.cancel_button.setEnabled(busy)
+
+    # -- showing a dataset -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        fill_combo(self.saved, [(p.name, p) for p in list_datasets(self.context.workspace.datasets)])
+
+    def load_dataset(self, folder: Path) -> None:
+        """Fill the table from the folder's metadata (per-file status) and its pieces."""
+        folder = Path(folder)
+        try:
+            self.texts = dataset_files.load_split(folder, dataset_files.ALL)
+            metadata = dataset_files.read_metadata(folder) if (folder / dataset_files.METADATA).is_file() else {}
+        except (OSError, ValueError) as exc:
+            self.on_failed(f"Cannot read the dataset in {folder}: {exc}", "")
+            return
+        self.folder = folder
+        rows = piece_rows(metadata, self.texts)
+        self.table.setRowCount(0)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate((row["name"], row["items"], row["duration"], row["status"])):
+                item = QTableWidgetItem("" if value is None else str(value))
+                item.setData(Qt.ItemDataRole.UserRole, row.get("index"))
+                if row.get("error"):
+                    item.setForeground(ERROR_COLOR)
+                    item.setToolTip(row["error"])
+                self.table.setItem(r, c, item)
+        self.stats.setText(describe_stats(folder, metadata, self.texts))
+        self.saved.setCurrentIndex(max(0, self.saved.findText(folder.name)))
+        if self.texts:
+            self.table.selectRow(next((i for i, r in enumerate(rows) if r.get("index") is not None), 0))
+
+    def _show_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        index = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole) if rows else None
+        if index is None or not 0 <= index < len(self.texts):
+            self.preview.clear()
+            self.roll.clear()
+            self.play_button.setEnabled(False)
+            return
+        self.preview.setPlainText(self.texts[index])
+        self.roll.set_text(self.texts[index])
+        self.play_button.setEnabled(True)
+
+    def _open_other(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder", str(self.context.workspace.datasets))
+        if folder:
+            self.load_dataset(Path(folder))
+
+    def _save_as(self) -> None:
+        if self.folder is None:
+            self.on_failed("Load or import a dataset first.", "")
+            return
+        target = QFileDialog.getExistingDirectory(self, "Save the dataset into a folder")
+        if target:
+            self.save_as(Path(target) / self.folder.name)
+
+    def save_as(self, target: Path) -> Path:
+        shutil.copytree(self.folder, target, dirs_exist_ok=True)
+        self.context.say(f"Saved {self.folder.name} to {target}")
+        return target
+
+    # -- settings -----------------------------------------------------------------------------
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("dataset")
+        settings.setValue("corpus", self.corpus.currentData())
+        settings.setValue("format", self.format.currentText())
+        settings.setValue("limit", self.limit.value())
+        settings.setValue("transpose", self.transpose.value())
+        settings.setValue("tracks", self.tracks.currentText())
+        settings.setValue("name", self.name.text())
+        settings.setValue("loaded", str(self.folder) if self.folder else "")
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("dataset")
+        self.corpus.setCurrentIndex(max(0, self.corpus.findData(settings.value("corpus", "bach"))))
+        self.format.setCurrentText(str(settings.value("format", self.format.currentText())))
+        self.limit.setValue(int(settings.value("limit", 0)))
+        self.transpose.setValue(int(settings.value("transpose", 0)))
+        self.tracks.setCurrentText(str(settings.value("tracks", "merge")))
+        self.name.setText(str(settings.value("name", self.name.text())))
+        loaded = str(settings.value("loaded", ""))
+        settings.endGroup()
+        folder = Path(loaded) if loaded and Path(loaded).is_dir() else (list_datasets(self.context.workspace.datasets) or [None])[0]
+        if folder is not None:
+            self.load_dataset(folder)
+
+
+def piece_rows(metadata: dict[str, Any], texts: list[str]) -> list[dict[str, Any]]:
+    """Table rows: one per imported file (status from metadata), pieces without metadata by number."""
+    rows: list[dict[str, Any]] = []
+    files = metadata.get("files") or []
+    for entry in files:
+        index = entry.get("index")
+        error = entry.get("error") or ""
+        text = texts[index] if isinstance(index, int) and 0 <= index < len(texts) else ""
+        rows.append(dict(
+            name=Path(str(entry.get("name") or entry.get("source") or entry.get("path") or "?")).name,
+            items=entry.get("items", len(notation.split_items(text)) if text else None),
+            duration=entry.get("duration"),
+            status=f"error: {error}" if error else entry.get("status", "ok"),
+            error=error,
+            index=index if text else None,
+        ))
+    if not files:
+        rows = [dict(name=f"piece {i + 1}", items=len(notation.split_items(t)), duration=None, status="ok", index=i)
+                for i, t in enumerate(texts)]
+    return rows
+
+
+def describe_stats(folder: Path, metadata: dict[str, Any], texts: list[str]) -> str:
+    stats = metadata.get("stats") or metadata.get("statistics") or {}
+    parts = [f"<b>{folder.name}</b>: {len(texts)} pieces", f"format {metadata.get('format', '?')}"]
+    parts += [f"{key.replace('_', ' ')} {value:g}" if isinstance(value, (int, float)) else f"{key.replace('_', ' ')} {value}"
+              for key, value in stats.items() if not isinstance(value, (dict, list))]
+    return " · ".join(parts)

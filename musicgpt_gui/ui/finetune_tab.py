@@ -1,0 +1,366 @@
+"""Finetune: pick a dataset and a base model, set hyperparameters, train with a live loss chart."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QSpinBox,
+    QSplitter, QVBoxLayout, QWidget,
+)
+
+from musicgpt_gui.core import models, training
+from musicgpt_gui.core.jobs import Progress, sub_progress
+from musicgpt_gui.core.run_store import History
+from musicgpt_gui.core.workspace import Workspace
+from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
+from musicgpt_gui.ui.widgets.loss_chart import LossChart
+from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
+from musicgpt_gui.ui.widgets.play_button import PlayButton
+
+NEW, STORE, GPT2 = "new", "store", "gpt2"
+HYPER = (  # settings key, label, default, minimum, maximum
+    ("steps", "Steps", 200, 1, 1_000_000),
+    ("batch_size", "Batch size", 1, 1, 512),
+    ("accumulate", "Gradient accumulation", 1, 1, 256),
+    ("window", "Window (tokens)", 256, 16, 1024),
+    ("validate_every", "Validate every (steps, 0 = off)", 50, 0, 100_000),
+    ("sample_every", "Sample every (steps, 0 = off)", 100, 0, 100_000),
+    ("save_every", "Save every (steps, 0 = end only)", 100, 0, 100_000),
+    ("patience", "Early-stop patience (0 = off)", 0, 0, 1000),
+    ("seed", "Seed", 0, 0, 2**31 - 1),
+)
+
+
+def format_eta(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def list_runs(workspace: Workspace) -> list[Path]:
+    root = workspace.checkpoint
+    runs = [p for p in root.iterdir() if p.is_dir() and (p / "hparams.json").is_file()] if root.is_dir() else []
+    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def new_model_and_train(workspace: Workspace, cfg: training.TrainConfig, size: str, vocab_kind: str, *,
+                        on_progress, cancel) -> training.TrainResult:
+    """Create the new music model from the dataset (first 10%), then train it."""
+    name = f"{cfg.run}-{size}-{vocab_kind}"
+    info = models.create_music_model(workspace, cfg.dataset, size=size, vocab_kind=vocab_kind, name=name,
+                                     on_progress=sub_progress(on_progress, 0.0, 0.1), cancel=cancel)
+    return training.train(replace(cfg, base=info.name), on_progress=sub_progress(on_progress, 0.1, 1.0), cancel=cancel)
+
+
+class FinetuneTab(Tab):
+    title = "Finetune"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.run_dir: Optional[Path] = None
+        self._last_val: Optional[float] = None
+        left = QWidget()
+        form = QVBoxLayout(left)
+        form.addWidget(self._data_box())
+        form.addWidget(self._model_box())
+        form.addWidget(self._hyper_box())
+        form.addStretch(1)
+
+        right = QWidget()
+        rlay = QVBoxLayout(right)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train a new run (replaces a run of the same name)")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the run from its latest checkpoint")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint and stop")
+        self.stop_button.setEnabled(False)
+        for b in (self.start_button, self.resume_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        rlay.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat("step %v / %m")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.rate_label = QLabel("Not training.")
+        self.rate_label.setProperty("role", "hint")
+        rlay.addWidget(self.progress)
+        rlay.addWidget(self.rate_label)
+        self.chart = LossChart()
+        rlay.addWidget(self.chart, 3)
+        samples = QGroupBox("Samples")
+        slay = QGridLayout(samples)
+        self.samples = QListWidget()
+        self.sample_roll = PianoRoll()
+        self.sample_roll.setMinimumHeight(100)
+        self.sample_play = PlayButton(context, self._sample_text, self.sample_roll)
+        slay.addWidget(self.samples, 0, 0, 2, 1)
+        slay.addWidget(self.sample_roll, 0, 1)
+        slay.addWidget(self.sample_play, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        slay.setColumnStretch(1, 2)
+        rlay.addWidget(samples, 2)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.stop_button.clicked.connect(self.stop)
+        self.samples.currentItemChanged.connect(self._show_sample)
+        self.run_name.editingFinished.connect(self._load_run)
+        context.workspace_changed.connect(lambda _: self.refresh())
+        context.datasets_changed.connect(self.refresh)
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _data_box(self) -> QGroupBox:
+        box = QGroupBox("Data and run")
+        lay = QFormLayout(box)
+        self.dataset = QComboBox()
+        self.dataset.setToolTip("A dataset folder from the Dataset tab")
+        self.run_name = QLineEdit("run1")
+        self.run_name.setToolTip("The run's folder under checkpoint/ in the workspace")
+        lay.addRow("Dataset", self.dataset)
+        lay.addRow("Run name", self.run_name)
+        return box
+
+    def _model_box(self) -> QGroupBox:
+        box = QGroupBox("Base model")
+        lay = QGridLayout(box)
+        self.model_kind = QButtonGroup(self)
+        self.new_radio = QRadioButton("New small music model")
+        self.store_radio = QRadioButton("Model in the workspace")
+        self.gpt2_radio = QRadioButton("Downloaded GPT-2")
+        for i, (radio, kind) in enumerate(((self.new_radio, NEW), (self.store_radio, STORE), (self.gpt2_radio, GPT2))):
+            radio.setProperty("kind", kind)
+            self.model_kind.addButton(radio, i)
+        self.new_radio.setChecked(True)
+        self.size = QComboBox()
+        self.size.addItems(list(models.PRESETS))
+        self.size.setCurrentText("small")
+        self.size.setToolTip("\n".join(f"{k}: {v['n_layer']} layers, {v['n_embd']} wide" for k, v in models.PRESETS.items()))
+        self.vocab = QComboBox()
+        self.vocab.addItems(["atomic", "bpe"])
+        self.vocab.setToolTip("atomic: one token per note, rest and duration; bpe: byte-pair pieces")
+        self.store_model = QComboBox()
+        self.import_button = QPushButton("Import folder…")
+        self.gpt2_size = QComboBox()
+        self.gpt2_size.addItems(list(models.GPT2_SIZES))
+        self.download_button = QPushButton("Download")
+        self.model_note = QLabel()
+        self.model_note.setProperty("role", "hint")
+        self.model_note.setWordWrap(True)
+        lay.addWidget(self.new_radio, 0, 0, 1, 3)
+        lay.addWidget(QLabel("Size"), 1, 0)
+        lay.addWidget(self.size, 1, 1)
+        lay.addWidget(self.vocab, 1, 2)
+        lay.addWidget(self.store_radio, 2, 0, 1, 3)
+        lay.addWidget(self.store_model, 3, 0, 1, 2)
+        lay.addWidget(self.import_button, 3, 2)
+        lay.addWidget(self.gpt2_radio, 4, 0, 1, 3)
+        lay.addWidget(self.gpt2_size, 5, 0, 1, 2)
+        lay.addWidget(self.download_button, 5, 2)
+        lay.addWidget(self.model_note, 6, 0, 1, 3)
+        self.import_button.clicked.connect(self._import_model)
+        self.download_button.clicked.connect(self._download)
+        return box
+
+    def _hyper_box(self) -> QGroupBox:
+        box = QGroupBox("Hyperparameters")
+        lay = QFormLayout(box)
+        self.hyper: dict[str, QSpinBox] = {}
+        for key, label, default, low, high in HYPER:
+            spin = QSpinBox()
+            spin.setRange(low, high)
+            spin.setValue(default)
+            self.hyper[key] = spin
+            lay.addRow(label, spin)
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(6)
+        self.learning_rate.setRange(1e-6, 1.0)
+        self.learning_rate.setSingleStep(1e-4)
+        self.learning_rate.setValue(1e-3)
+        lay.insertRow(3, "Learning rate", self.learning_rate)
+        return box
+
+    # -- data ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ws = self.context.workspace
+        fill_combo(self.dataset, [(p.name, p) for p in list_datasets(ws.datasets)])
+        fill_combo(self.store_model, [(f"{m.name} — {m.summary}", m.name) for m in models.list_models(ws)])
+        self.store_radio.setEnabled(self.store_model.count() > 0)
+        self._load_run()
+
+    def _load_run(self) -> None:
+        """Show the named run's saved loss history and samples, if it exists."""
+        run_dir = self.context.workspace.checkpoint / self.run_name.text().strip()
+        self.run_dir = run_dir if (run_dir / "hparams.json").is_file() else None
+        self.resume_button.setEnabled(self.run_dir is not None and not self.busy())
+        if self.run_dir is None:
+            self.chart.clear()
+            self.samples.clear()
+            return
+        try:
+            history = History.load(self.run_dir)
+        except Exception as exc:  # a damaged history file: say so, keep the tab usable
+            self.rate_label.setText(str(exc))
+            return
+        self.chart.set_history([(e["step"], e["loss"]) for e in history.train],
+                               [(e["step"], e["loss"]) for e in history.valid])
+        self._list_samples()
+
+    def _list_samples(self) -> None:
+        self.samples.clear()
+        if self.run_dir is None:
+            return
+        for path in sorted((self.run_dir / "samples").glob("sample-*.txt"), key=lambda p: int(p.stem.split("-")[-1])):
+            item = QListWidgetItem(f"step {path.stem.split('-')[-1]}")
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            self.samples.addItem(item)
+
+    def _sample_text(self) -> str:
+        item = self.samples.currentItem()
+        return Path(item.data(Qt.ItemDataRole.UserRole)).read_text(encoding="utf-8") if item else ""
+
+    def _show_sample(self, item: Optional[QListWidgetItem], _previous=None) -> None:
+        if item is None:
+            self.sample_roll.clear()
+            return
+        parsed = self.sample_roll.set_text(self._sample_text())
+        item.setToolTip(f"{parsed.valid}/{parsed.total} valid items")
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def config(self, resume: bool) -> training.TrainConfig:
+        values = {key: spin.value() for key, spin in self.hyper.items()}
+        dataset = self.dataset.currentData()
+        return training.TrainConfig(
+            workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
+            base=None if resume else self._base_name(), run=self.run_name.text().strip() or "run1",
+            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume, **values,
+        )
+
+    def _base_name(self) -> Optional[str]:
+        kind = self.model_kind.checkedButton().property("kind")
+        if kind == STORE:
+            return self.store_model.currentData()
+        if kind == GPT2:
+            return self.gpt2_size.currentText()
+        return None
+
+    def start(self, resume: bool) -> None:
+        if self.dataset.currentData() is None:
+            self.on_failed("Choose a dataset first: import one on the Dataset tab.", "")
+            return
+        cfg = self.config(resume)
+        self._last_val = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.rate_label.setText("Starting (TensorFlow loads on the first run)…")
+        if not resume:
+            self.chart.clear()
+            self.samples.clear()
+        kind = self.model_kind.checkedButton().property("kind")
+        if not resume and kind == NEW:
+            self.start_job(new_model_and_train, self.context.workspace, cfg, self.size.currentText(),
+                           self.vocab.currentText(), on_finished=self._done, on_cancelled=self._done)
+        else:
+            self.start_job(training.train, cfg, on_finished=self._done, on_cancelled=self._done)
+
+    def stop(self) -> None:
+        self.slot.cancel()
+        self.rate_label.setText("Stopping: saving a checkpoint…")
+
+    def on_progress(self, progress: Progress) -> None:
+        info = progress.info
+        if "step" not in info or "total" not in info:
+            self.rate_label.setText(progress.message)
+            return
+        self.progress.setRange(0, max(1, int(info["total"])))
+        self.progress.setValue(int(info["step"]))
+        if info.get("device"):
+            self.context.set_device(str(info["device"]))
+        parts = [f"step {info['step']}/{info['total']}", f"{info.get('tokens_per_s', 0):.0f} tokens/s",
+                 f"ETA {format_eta(info.get('eta'))}"]
+        if info.get("loss") is not None:
+            parts.append(f"loss {info['loss']:.3f}")
+            self.chart.add_train(int(info["step"]), float(info["loss"]))
+        if info.get("val_loss") is not None:
+            parts.append(f"validation {info['val_loss']:.3f}")
+            if info["val_loss"] != self._last_val:
+                self._last_val = info["val_loss"]
+                self.chart.add_valid(int(info["step"]), float(info["val_loss"]))
+        self.rate_label.setText(" · ".join(parts))
+
+    def _done(self, result: Optional[training.TrainResult]) -> None:
+        if result is None:
+            self.rate_label.setText("Stopped before the first checkpoint.")
+        else:
+            self.progress.setValue(self.progress.maximum() if not result.cancelled else self.progress.value())
+            state = "Stopped" if result.cancelled else ("Stopped early" if result.stopped_early else "Finished")
+            best = f", best validation {result.best_val_loss:.3f} at step {result.best_step}" if result.best_val_loss else ""
+            self.rate_label.setText(f"{state} at step {result.step} on {result.device}{best}. "
+                                    f"{' '.join(result.notes)}".strip())
+            self.context.set_device(result.device)
+        self.context.notify_runs()
+        self.refresh()
+
+    def on_busy_changed(self, busy: bool) -> None:
+        for widget in (self.start_button, self.import_button, self.download_button):
+            widget.setEnabled(not busy)
+        self.resume_button.setEnabled(not busy and self.run_dir is not None)
+        self.stop_button.setEnabled(busy)
+
+    def _import_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a GPT-2 model folder")
+        if folder:
+            self.start_job(lambda *, on_progress, cancel: models.import_model(self.context.workspace, Path(folder)),
+                           on_finished=self._model_added)
+
+    def _download(self) -> None:
+        self.model_note.setText(f"Downloading GPT-2 {self.gpt2_size.currentText()}…")
+        self.start_job(models.download_model, self.context.workspace, self.gpt2_size.currentText(),
+                       on_finished=self._model_added)
+
+    def _model_added(self, info: models.ModelInfo) -> None:
+        self.model_note.setText(f"Added {info.name}: {info.summary}")
+        self.refresh()
+        self.store_model.setCurrentIndex(max(0, self.store_model.findData(info.name)))
+        self.store_radio.setChecked(True)
+
+    def on_failed(self, message: str, details: str) -> None:
+        self.rate_label.setText(message)
+        super().on_failed(message, details)
+
+    # -- settings -----------------------------------------------------------------------------
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("finetune")
+        for key, spin in self.hyper.items():
+            settings.setValue(key, spin.value())
+        settings.setValue("learning_rate", self.learning_rate.value())
+        settings.setValue("run", self.run_name.text())
+        settings.setValue("size", self.size.currentText())
+        settings.setValue("vocab", self.vocab.currentText())
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("finetune")
+        for key, spin in self.hyper.items():
+            spin.setValue(int(settings.value(key, spin.value())))
+        self.learning_rate.setValue(float(settings.value("learning_rate", self.learning_rate.value())))
+        self.run_name.setText(str(settings.value("run", self.run_name.text())))
+        self.size.setCurrentText(str(settings.value("size", self.size.currentText())))
+        self.vocab.setCurrentText(str(settings.value("vocab", self.vocab.currentText())))
+        settings.endGroup()
+        self._load_run()

@@ -1,0 +1,360 @@
+"""Generate: continue a prefix with a trained run, watch the text grow, play, export, inspect attention."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+)
+
+from musicgpt_gui.core import checkpoints, generation, midi_io
+from musicgpt_gui.core.jobs import JobError, Progress
+from musicgpt_gui.core.memorization import MemorizationIndex
+from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.finetune_tab import list_runs
+from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
+from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
+from musicgpt_gui.ui.widgets.play_button import PlayButton
+from musicgpt_gui.ui.widgets.port_picker import PortPicker
+
+STREAM_INTERVAL_MS = 50
+
+
+class TokenBuffer:
+    """Collects streamed text on the job thread; the GUI drains it on a timer (no per-token signals)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, str]] = []
+
+    def push(self, event: generation.TokenEvent) -> None:
+        if event.text:
+            with self._lock:
+                self._pending.append((event.variation, event.text))
+
+    def drain(self) -> list[tuple[int, str]]:
+        with self._lock:
+            out, self._pending = self._pending, []
+        return out
+
+
+def generate_job(generator: generation.Generator, ref: checkpoints.CheckpointRef, prefix: str,
+                 settings: generation.GenerationSettings, buffer: TokenBuffer, *, on_progress, cancel):
+    """Load (only if changed) and generate, with memorization checked against the run's training data."""
+    generator.load(ref)
+    dataset = checkpoints.training_dataset(ref.run_dir)
+    index = MemorizationIndex.from_dataset(dataset) if dataset else None
+    return generator.generate(prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel,
+                              memorization=index)
+
+
+class GenerateTab(Tab):
+    title = "Generate"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.generator = generation.Generator()
+        self.result: Optional[generation.GenerationResult] = None
+        self.buffer = TokenBuffer()
+        self.stream_timer = QTimer(self)
+        self.stream_timer.setInterval(STREAM_INTERVAL_MS)
+        self.stream_timer.timeout.connect(self._drain)
+        self._streamed: dict[int, str] = {}
+
+        left = QWidget()
+        llay = QVBoxLayout(left)
+        llay.addWidget(self._model_box())
+        llay.addWidget(self._prefix_box())
+        llay.addWidget(self._settings_box())
+        llay.addStretch(1)
+
+        right = QWidget()
+        rlay = QVBoxLayout(right)
+        buttons = QHBoxLayout()
+        self.generate_button = QPushButton("Generate")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        buttons.addWidget(self.generate_button)
+        buttons.addWidget(self.stop_button)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        buttons.addWidget(self.progress, 1)
+        rlay.addLayout(buttons)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setPlaceholderText("Generated note text appears here as it is sampled.")
+        rlay.addWidget(self.output, 2)
+        self.results = QListWidget()
+        self.results.setMaximumHeight(110)
+        rlay.addWidget(QLabel("Results"))
+        rlay.addWidget(self.results)
+        self.roll = PianoRoll()
+        rlay.addWidget(self.roll, 3)
+        actions = QHBoxLayout()
+        self.play_button = PlayButton(context, self.selected_text, self.roll)
+        self.export_button = QPushButton("Export MIDI…")
+        self.attention_button = QPushButton("Show attention")
+        for b in (self.play_button, self.export_button, self.attention_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        rlay.addLayout(actions)
+        rlay.addWidget(PortPicker(context))
+        self.info = QLabel()
+        self.info.setProperty("role", "hint")
+        self.info.setWordWrap(True)
+        rlay.addWidget(self.info)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(splitter)
+
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button.clicked.connect(self.slot.cancel)
+        self.results.currentRowChanged.connect(self._show_result)
+        self.export_button.clicked.connect(self.export)
+        self.attention_button.clicked.connect(self.show_attention)
+        context.workspace_changed.connect(lambda _: self.refresh())
+        context.runs_changed.connect(self.refresh)
+        context.datasets_changed.connect(self.refresh)
+        self._enable_result_actions(False)
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _model_box(self) -> QGroupBox:
+        box = QGroupBox("Model")
+        lay = QFormLayout(box)
+        self.run = QComboBox()
+        self.checkpoint = QComboBox()
+        self.checkpoint.addItems(list(checkpoints.CHECKPOINT_CHOICES))
+        lay.addRow("Run", self.run)
+        lay.addRow("Checkpoint", self.checkpoint)
+        return box
+
+    def _prefix_box(self) -> QGroupBox:
+        box = QGroupBox("Prefix")
+        lay = QVBoxLayout(box)
+        self.prefix = QPlainTextEdit()
+        self.prefix.setPlaceholderText("Type note text (e.g. tempo=96, C4 E4 G4:1.0, D4:0.5) or leave empty")
+        self.prefix.setMaximumHeight(90)
+        lay.addWidget(self.prefix)
+        row = QHBoxLayout()
+        self.prefix_dataset = QComboBox()
+        self.prefix_piece = QSpinBox()
+        self.prefix_piece.setRange(0, 1_000_000)
+        self.prefix_piece.setToolTip("Piece number in the dataset")
+        self.prefix_items = QSpinBox()
+        self.prefix_items.setRange(1, 10_000)
+        self.prefix_items.setValue(16)
+        self.prefix_items.setToolTip("How many opening items to take")
+        self.from_dataset = QPushButton("Use opening")
+        row.addWidget(self.prefix_dataset, 1)
+        row.addWidget(QLabel("piece"))
+        row.addWidget(self.prefix_piece)
+        row.addWidget(QLabel("items"))
+        row.addWidget(self.prefix_items)
+        row.addWidget(self.from_dataset)
+        lay.addLayout(row)
+        self.from_midi = QPushButton("From MIDI file…")
+        lay.addWidget(self.from_midi, 0, Qt.AlignmentFlag.AlignLeft)
+        self.from_dataset.clicked.connect(self._prefix_from_dataset)
+        self.from_midi.clicked.connect(self._prefix_from_midi)
+        return box
+
+    def _settings_box(self) -> QGroupBox:
+        box = QGroupBox("Sampling")
+        lay = QFormLayout(box)
+        self.temperature = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, singleStep=0.05, value=0.9)
+        self.top_k = QSpinBox(minimum=0, maximum=100_000, value=40)
+        self.top_k.setToolTip("0 = no top-k cut")
+        self.top_p = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0)
+        self.top_p.setToolTip("0 = no nucleus cut")
+        self.length = QSpinBox(minimum=1, maximum=4096, value=256)
+        self.variations = QSpinBox(minimum=1, maximum=generation.MAX_VARIATIONS, value=1)
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.random_seed = QCheckBox("random")
+        self.random_seed.setChecked(True)
+        self.seed.setEnabled(False)
+        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.random_seed)
+        lay.addRow("Temperature", self.temperature)
+        lay.addRow("Top-k", self.top_k)
+        lay.addRow("Top-p", self.top_p)
+        lay.addRow("Length (tokens)", self.length)
+        lay.addRow("Variations", self.variations)
+        lay.addRow("Seed", seed_row)
+        return box
+
+    # -- data ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ws = self.context.workspace
+        fill_combo(self.run, [(p.name, p) for p in list_runs(ws)])
+        fill_combo(self.prefix_dataset, [(p.name, p) for p in list_datasets(ws.datasets)])
+        self.generate_button.setEnabled(self.run.count() > 0 and not self.busy())
+        if self.run.count() == 0:
+            self.info.setText("No trained run yet: train one on the Finetune tab.")
+
+    def settings(self) -> generation.GenerationSettings:
+        return generation.GenerationSettings(
+            length=self.length.value(), temperature=self.temperature.value(), top_k=self.top_k.value(),
+            top_p=self.top_p.value(), variations=self.variations.value(),
+            seed=None if self.random_seed.isChecked() else self.seed.value(),
+        )
+
+    def _prefix_from_dataset(self) -> None:
+        folder = self.prefix_dataset.currentData()
+        if folder is None:
+            self.on_failed("There is no dataset yet: import one on the Dataset tab.", "")
+            return
+        try:
+            text = generation.dataset_prefix(folder, self.prefix_piece.value(), self.prefix_items.value())
+        except JobError as exc:
+            self.on_failed(str(exc), "")
+            return
+        self.prefix.setPlainText(text)
+
+    def _prefix_from_midi(self) -> None:
+        reader = getattr(generation, "midi_prefix", None)
+        if reader is None:
+            self.on_failed("Reading a prefix from MIDI is not available in this build yet.", "")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Prefix from a MIDI file", "", "MIDI files (*.mid *.midi)")
+        if path:
+            self.start_job(reader, Path(path), self.prefix_items.value(), on_finished=self.prefix.setPlainText)
+
+    # -- generation ---------------------------------------------------------------------------
+    def generate(self) -> None:
+        run_dir = self.run.currentData()
+        if run_dir is None:
+            self.on_failed("Train a run on the Finetune tab first.", "")
+            return
+        try:
+            ref = checkpoints.resolve_checkpoint(run_dir, self.checkpoint.currentText())
+            settings = self.settings().validate()
+        except JobError as exc:
+            self.on_failed(str(exc), "")
+            return
+        self.output.setPlainText(self.prefix.toPlainText().strip())
+        self._streamed = {}
+        self.results.clear()
+        self.roll.clear()
+        self.progress.setValue(0)
+        self.info.setText("Generating (TensorFlow loads on the first run)…")
+        self.buffer = TokenBuffer()
+        worker = self.start_job(generate_job, self.generator, ref, self.prefix.toPlainText(), settings, self.buffer,
+                                on_finished=self._finished, on_cancelled=self._cancelled)
+        if worker is not None:
+            self.stream_timer.start()
+
+    def _drain(self) -> None:
+        for variation, piece in self.buffer.drain():
+            if variation == 0:
+                cursor = self.output.textCursor()
+                cursor.movePosition(cursor.MoveOperation.End)
+                cursor.insertText(piece)
+            self._streamed[variation] = self._streamed.get(variation, "") + piece
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(progress.fraction * 100))
+
+    def _finished(self, result: generation.GenerationResult) -> None:
+        self._drain()
+        self.stream_timer.stop()
+        self.result = result
+        self.progress.setValue(100)
+        self.results.clear()
+        for v in result.variations:
+            flag = f" · memorized ({sum(r.length for r in v.memorized)} items copied)" if v.memorized else ""
+            item = QListWidgetItem(f"Variation {v.index + 1} · {v.valid_share:.0%} valid · {v.stop_reason}{flag}")
+            if v.memorized:
+                item.setForeground(Qt.GlobalColor.darkRed)
+            self.results.addItem(item)
+        self.results.setCurrentRow(0)
+        ident = result.checkpoint
+        self.info.setText(f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')} "
+                          + " ".join(result.warnings))
+        self.context.set_device(self.context.device)
+
+    def _cancelled(self, _result: object) -> None:
+        self._drain()
+        self.stream_timer.stop()
+        self.info.setText("Stopped.")
+
+    def _show_result(self, row: int) -> None:
+        has = self.result is not None and 0 <= row < len(self.result.variations)
+        self._enable_result_actions(has)
+        if has:
+            self.output.setPlainText(self.result.full_text(row))
+            self.roll.set_text(self.result.full_text(row))
+
+    def selected_text(self) -> str:
+        row = self.results.currentRow()
+        return self.result.full_text(row) if self.result is not None and row >= 0 else ""
+
+    def _enable_result_actions(self, on: bool) -> None:
+        for b in (self.play_button, self.export_button, self.attention_button):
+            b.setEnabled(on)
+
+    def export(self) -> None:
+        default = str(self.context.workspace.exports / f"generated-{self.result.seed}-{self.results.currentRow() + 1}.mid")
+        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", default, "MIDI files (*.mid)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> Optional[Path]:
+        """Write the selected result with its provenance (run, checkpoint, settings, seed)."""
+        row = self.results.currentRow()
+        provenance = dict(self.result.checkpoint, seed=self.result.seed, variation=row,
+                          **{k: getattr(self.result.settings, k) for k in ("temperature", "top_k", "top_p", "length")})
+        try:
+            written = midi_io.export_midi(self.selected_text(), path, provenance)
+        except (JobError, OSError) as exc:
+            self.on_failed(f"Could not export {path.name}: {exc}", "")
+            return None
+        self.context.say(f"Exported {written}")
+        return written
+
+    def show_attention(self) -> None:
+        self.context.request_attention(self.result.checkpoint.get("run", ""), self.selected_text())
+
+    def on_busy_changed(self, busy: bool) -> None:
+        self.generate_button.setEnabled(not busy and self.run.count() > 0)
+        self.stop_button.setEnabled(busy)
+        for b in (self.from_dataset, self.from_midi):
+            b.setEnabled(not busy)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.stream_timer.stop()
+
+    # -- settings -----------------------------------------------------------------------------
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("generate")
+        for key in ("temperature", "top_p"):
+            settings.setValue(key, getattr(self, key).value())
+        for key in ("top_k", "length", "variations", "seed"):
+            settings.setValue(key, getattr(self, key).value())
+        settings.setValue("random_seed", self.random_seed.isChecked())
+        settings.setValue("run", self.run.currentText())
+        settings.setValue("checkpoint", self.checkpoint.currentText())
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("generate")
+        for key in ("temperature", "top_p"):
+            getattr(self, key).setValue(float(settings.value(key, getattr(self, key).value())))
+        for key in ("top_k", "length", "variations", "seed"):
+            getattr(self, key).setValue(int(settings.value(key, getattr(self, key).value())))
+        self.random_seed.setChecked(str(settings.value("random_seed", "true")).lower() == "true")
+        self.checkpoint.setCurrentText(str(settings.value("checkpoint", "latest")))
+        run = str(settings.value("run", ""))
+        settings.endGroup()
+        if self.run.findText(run) >= 0:
+            self.run.setCurrentText(run)

@@ -1,0 +1,31 @@
+"""Our own icons and stylesheet, loaded through importlib.resources (source, wheel and frozen alike)."""
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from PySide6.QtGui import QIcon, QPixmap
+
+
+def resource_dir() -> Traversable:
+    """``musicgpt_gui.resources``; a source checkout whose install predates that mapping uses ./resources."""
+    try:
+        return files("musicgpt_gui.resources")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "resources"
+
+
+def read_text(name: str) -> str:
+    return (resource_dir() / name).read_text(encoding="utf-8")
+
+
+def icon(name: str) -> QIcon:
+    """An SVG icon by file stem (``play`` -> play.svg)."""
+    pixmap = QPixmap()
+    pixmap.loadFromData((resource_dir() / f"{name}.svg").read_bytes(), "SVG")
+    return QIcon(pixmap)
+
+
+def stylesheet() -> str:
+    return read_text("style.css")

@@ -1,0 +1,1 @@
+"""Reusable widgets: piano roll, loss chart, MIDI port picker."""

@@ -1,0 +1,105 @@
+"""A piano-roll view of note text: one bar per sounding note, time across, pitch up, with a cursor."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Optional
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from musicgpt_gui.core.notation import DEFAULT_TEMPO, Parsed, midi_to_name, parse_text
+
+KEY_WIDTH = 34
+NOTE_COLOR = QColor("#3a7bd5")
+CURSOR_COLOR = QColor("#d62728")
+
+
+def seconds_to_quarters(parsed: Parsed, seconds: float) -> float:
+    """Where the player is, in quarter lengths, following the text's tempo changes."""
+    tempos = sorted(parsed.tempos) or [(Fraction(0), DEFAULT_TEMPO)]
+    if tempos[0][0] > 0:
+        tempos.insert(0, (Fraction(0), DEFAULT_TEMPO))
+    left = seconds
+    for (onset, bpm), (next_onset, _) in zip(tempos, tempos[1:] + [(None, None)]):
+        span = None if next_onset is None else float(next_onset - onset) * 60.0 / bpm
+        if span is None or left <= span:
+            return float(onset) + left * bpm / 60.0
+        left -= span
+    return float(parsed.length)
+
+
+class PianoRoll(QWidget):
+    """Shows the notes of a :class:`Parsed` text; ``set_cursor`` moves the playing position."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.parsed: Optional[Parsed] = None
+        self.cursor_quarters: Optional[float] = None
+        self.setMinimumHeight(140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Piano roll: time runs left to right, pitch bottom to top")
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, 220)
+
+    def set_text(self, text: str) -> Parsed:
+        return self.set_parsed(parse_text(text))
+
+    def set_parsed(self, parsed: Optional[Parsed]) -> Optional[Parsed]:
+        self.parsed = parsed
+        self.cursor_quarters = None
+        self.update()
+        return parsed
+
+    def clear(self) -> None:
+        self.set_parsed(None)
+
+    def set_cursor_seconds(self, seconds: Optional[float]) -> None:
+        if self.parsed is None or seconds is None:
+            self.cursor_quarters = None
+        else:
+            self.cursor_quarters = seconds_to_quarters(self.parsed, seconds)
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#fbfcfe"))
+        if not self.parsed or not self.parsed.notes:
+            painter.setPen(QColor("#8a94a6"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No notes to show")
+            return
+        notes = self.parsed.notes
+        low = min(n.pitch for n in notes) - 1
+        high = max(n.pitch for n in notes) + 1
+        length = float(self.parsed.length) or 1.0
+        width = max(1.0, self.width() - KEY_WIDTH - 4)
+        row = self.height() / (high - low + 1)
+        x_scale = width / length
+
+        def y_of(pitch: int) -> float:
+            return (high - pitch) * row
+
+        painter.setFont(QFont(self.font().family(), 7))
+        for pitch in range(low, high + 1):
+            if pitch % 12 in (1, 3, 6, 8, 10):
+                painter.fillRect(QRectF(KEY_WIDTH, y_of(pitch), width + 4, row), QColor("#eef1f6"))
+            if pitch % 12 == 0:
+                painter.setPen(QPen(QColor("#c3cad6")))
+                painter.drawLine(KEY_WIDTH, int(y_of(pitch) + row), self.width(), int(y_of(pitch) + row))
+                painter.setPen(QColor("#5b6676"))
+                painter.drawText(QRectF(0, y_of(pitch) + row - 12, KEY_WIDTH - 3, 12),
+                                 Qt.AlignmentFlag.AlignRight, midi_to_name(pitch))
+        painter.setPen(Qt.PenStyle.NoPen)
+        for note in notes:
+            alpha = 110 + int(145 * note.velocity / 127)
+            color = QColor(NOTE_COLOR)
+            color.setAlpha(alpha)
+            painter.setBrush(color)
+            rect = QRectF(KEY_WIDTH + float(note.onset) * x_scale, y_of(note.pitch),
+                          max(1.5, float(note.duration) * x_scale - 1), max(1.5, row - 1))
+            painter.drawRect(rect)
+        if self.cursor_quarters is not None:
+            painter.setPen(QPen(CURSOR_COLOR, 2))
+            x = int(KEY_WIDTH + self.cursor_quarters * x_scale)
+            painter.drawLine(x, 0, x, self.height())
