@@ -1,0 +1,1 @@
+"""Test package (lets suites share fixtures: tests.core.conftest)."""

@@ -1,0 +1,46 @@
+"""GUI test set-up: Qt attributes before the QApplication, the shared tiny model fixtures, helpers."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from musicgpt_gui.ui.app import prepare_qt_environment
+
+prepare_qt_environment()  # QtWebEngine needs AA_ShareOpenGLContexts before pytest-qt makes the app
+
+from tests.core.conftest import tiny_dataset, tiny_model, tiny_run  # noqa: E402,F401  (session fixtures)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture()
+def make_window(qtbot, settings):
+    """``make_window(workspace)``: a shown MainWindow with isolated settings, closed after the test."""
+    from musicgpt_gui.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(workspace, window_settings: QSettings = settings) -> MainWindow:
+        window = MainWindow(workspace, window_settings)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+@pytest.fixture()
+def ws_with_dataset(workspace, tiny_dataset):
+    """A fresh workspace holding a copy of the tiny Bach dataset."""
+    shutil.copytree(tiny_dataset, workspace.datasets / tiny_dataset.name)
+    return workspace

@@ -1,0 +1,40 @@
+"""Helpers for GUI tests: an event-loop heartbeat and waits on a tab's job."""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer
+
+
+class Heartbeat(QObject):
+    """Ticks every ``interval_ms`` on the GUI thread and records the longest gap between ticks."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        super().__init__()
+        self.longest_ms = 0.0
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def __enter__(self) -> "Heartbeat":
+        self._clock.start()
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self._clock.restart())
+
+
+def wait_idle(qtbot, tab, timeout_ms: int = 120_000) -> None:
+    """Wait until the tab's job slot is free (its job ended and the outcome was handled)."""
+    qtbot.waitUntil(lambda: not tab.busy(), timeout=timeout_ms)
+
+
+def pump(qtbot, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        qtbot.wait(20)
