@@ -1,0 +1,172 @@
+"""GPT-2's real self-attention weights, per layer and head, and pooled per musical item.
+
+**Exact weights.**  :class:`AttentionModel` builds gpt-2-simple's own ``model.model`` (same
+variable names, so every checkpoint loads) and fetches, for each layer ``i``, the output of
+the ``softmax()`` inside ``model/h{i}/attn/`` -- the tensor that multiplies the values, i.e.
+``softmax(Q Kᵀ / √d + causal mask)``.  Nothing is re-implemented; the result has shape
+``[layers, heads, T, T]`` (rows: the attending token, columns: the attended one), each row
+sums to 1 and everything above the diagonal is 0.  (The seed's ``past · presentᵀ`` is not
+attention: ``present`` holds keys and values.)
+
+**Pooling per musical element** (:func:`pool_items`).  The text is split into elements: the
+``<|startoftext|>``/``<|endoftext|>`` markers, and the items between ``,`` separators (a note,
+chord, rest or control).  A token belongs to the element holding its first character that
+is not a separator; a token made only of separators (``,`` and spaces) belongs to the
+element before it.  For elements I and J, pooled[I, J] is the attention from I's tokens to
+J's tokens **summed over J's tokens (columns) and averaged over I's tokens (rows)**.  So
+each pooled row still sums to 1 and the pooled matrix stays causal (lower triangular).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from musicgpt_gui.core import tf_runtime
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.warm_model import WarmModel
+
+MARKS = ("<|startoftext|>", "<|endoftext|>")
+_MARK_RE = re.compile("|".join(re.escape(m) for m in MARKS))
+_MATMULS = ("BatchMatMulV2", "BatchMatMulV3", "BatchMatMul")
+
+
+@dataclass
+class AttentionResult:
+    text: str
+    token_ids: list[int]
+    tokens: list[str]  # each token decoded to text
+    attention: np.ndarray  # [layers, heads, T, T] float32
+    checkpoint: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PooledAttention:
+    items: list[str]  # one label per musical element
+    token_items: list[int]  # for each token, the index of its element
+    attention: np.ndarray  # [layers, heads, N, N]
+
+
+def softmax_tensor(graph, layer: int):
+    """The attention weights of ``layer``: the softmax feeding ``matmul(w, v)`` in attn()."""
+    scope = f"model/h{layer}/attn/"
+    found = [
+        op.inputs[0]
+        for op in graph.get_operations()
+        if op.name.startswith(scope) and op.type in _MATMULS and op.inputs[0].op.type == "RealDiv"
+    ]
+    if len(found) != 1:
+        raise JobError(f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates).")
+    return found[0]
+
+
+class AttentionModel(WarmModel):
+    """Attention extraction from one warm checkpoint (see :class:`WarmModel`)."""
+
+    def _build_graph(self):
+        from gpt_2_simple.src import model
+
+        tf = tf_runtime.tf()
+        tokens = tf.compat.v1.placeholder(tf.int32, [1, None], name="tokens")
+        model.model(hparams=self.hparams, X=tokens)
+        graph = tf.compat.v1.get_default_graph()
+        weights = [softmax_tensor(graph, i) for i in range(self.hparams.n_layer)]
+        return tf.concat(weights, axis=0), [tokens]
+
+    def compute(
+        self, text: str, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None
+    ) -> AttentionResult:
+        """Attention of every layer and head over ``text`` (its last n_ctx tokens if longer)."""
+        cancel = cancel or CancelToken()
+        with self._lock:
+            fetch = self._ready(on_progress)
+            cancel.check()
+            ids = self.encoder.encode(text)
+            if not ids:
+                raise JobError("There is no text to compute attention for.")
+            warnings = []
+            n_ctx = self.hparams.n_ctx
+            if len(ids) > n_ctx:
+                warnings.append(f"The text has {len(ids)} tokens; attention covers its last {n_ctx} (the model's context).")
+                ids = ids[-n_ctx:]
+            on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
+            attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
+            tokens = self.encoder.token_strings(ids)
+            on_progress(Progress(1.0, "attention ready"))
+            return AttentionResult("".join(tokens), ids, tokens, attention, self._ref.identity(), warnings)
+
+
+def item_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the musical elements of ``text`` (see the module docstring)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for mark in list(_MARK_RE.finditer(text)) + [None]:
+        end = mark.start() if mark else len(text)
+        for m in re.finditer(r"[^,]+", text[pos:end]):
+            if m.group().strip():
+                lead = len(m.group()) - len(m.group().lstrip())
+                spans.append((pos + m.start() + lead, pos + m.start() + len(m.group().rstrip())))
+        if mark:
+            spans.append(mark.span())
+            pos = mark.end()
+    return spans
+
+
+def token_items(tokens: list[str]) -> tuple[list[str], list[int]]:
+    """Element labels and, for each token, the index of the element it belongs to."""
+    text = "".join(tokens)
+    spans = item_spans(text)
+    owner = np.full(len(text), -1)
+    for k, (a, b) in enumerate(spans):
+        owner[a:b] = k
+    assignment: list[int] = []
+    pos = 0
+    for tok in tokens:
+        inside = owner[pos : pos + len(tok)]
+        inside = inside[inside >= 0]
+        assignment.append(int(inside[0]) if inside.size else (assignment[-1] if assignment else -1))
+        pos += len(tok)
+    first = next((a for a in assignment if a >= 0), 0)
+    assignment = [first if a < 0 else a for a in assignment]
+    return [text[a:b] for a, b in spans] or [text], assignment
+
+
+def pool_items(tokens: list[str], attention: np.ndarray) -> PooledAttention:
+    """One row and column per musical element: columns summed, rows averaged."""
+    labels, owner = token_items(tokens)
+    member = np.zeros((len(tokens), len(labels)), dtype=np.float64)
+    member[np.arange(len(tokens)), owner] = 1.0
+    used = member.sum(axis=0) > 0
+    member = member[:, used]
+    labels = [label for label, u in zip(labels, used) if u]
+    remap = np.cumsum(used) - 1
+    summed = attention.astype(np.float64) @ member  # [L, H, T, N]
+    pooled = np.einsum("tn,lhtm->lhnm", member, summed) / member.sum(axis=0)[:, None]
+    return PooledAttention(labels, [int(remap[o]) for o in owner], pooled.astype(np.float32))
+
+
+def save_npz(path: Path, result: AttentionResult, pooled: Optional[PooledAttention] = None) -> Path:
+    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file."""
+    arrays: dict[str, Any] = {
+        "text": np.array(result.text),
+        "token_ids": np.array(result.token_ids, dtype=np.int32),
+        "tokens": np.array(result.tokens, dtype=str),
+        "attention": result.attention,
+        "checkpoint": np.array(json.dumps(result.checkpoint, sort_keys=True)),
+    }
+    if pooled is not None:
+        arrays.update(
+            items=np.array(pooled.items, dtype=str),
+            token_items=np.array(pooled.token_items, dtype=np.int32),
+            item_attention=pooled.attention,
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return path

@@ -1,0 +1,92 @@
+"""Finding and loading a trained run's checkpoint for inference (generation and attention).
+
+A run folder has gpt-2-simple's layout (``checkpoint/<run>/model-N.*``, ``checkpoint``,
+``counter``, ``hparams.json``, ``encoder.json``, ``vocab.bpe``).  Inference rebuilds the
+graph with ``gpt_2_simple.src.model.model`` under the same variable names, so every
+checkpoint that gpt-2-simple writes or reads loads here too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from musicgpt_gui.core import run_store, tf_runtime
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.workspace import Workspace
+
+CHECKPOINT_CHOICES = ("latest", "best")
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """One checkpoint of one run: ``prefix`` is what ``Saver.restore`` takes (``.../model-N``)."""
+
+    run_dir: Path
+    prefix: str
+    which: str
+
+    @property
+    def run_name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def step(self) -> int:
+        tail = Path(self.prefix).name.rpartition("-")[2]
+        return int(tail) if tail.isdigit() else -1
+
+    def stamp(self) -> tuple[str, float]:
+        """Changes whenever the checkpoint on disk changes, so a warm model knows to reload."""
+        index = Path(self.prefix + ".index")
+        return self.prefix, index.stat().st_mtime if index.exists() else 0.0
+
+    def identity(self) -> dict[str, Any]:
+        """Model/checkpoint identity stored with every output (npz, MIDI provenance)."""
+        return {
+            "run": self.run_name,
+            "checkpoint": Path(self.prefix).name,
+            "which": self.which,
+            "step": self.step,
+            "hparams": tf_runtime.read_hparams(self.run_dir),
+        }
+
+
+def run_folder(workspace: Workspace, run: str) -> Path:
+    """``<workspace>/checkpoint/<run>``, with a clear message when it does not exist."""
+    folder = workspace.checkpoint / run
+    if not folder.is_dir():
+        known = sorted(p.name for p in workspace.checkpoint.iterdir() if p.is_dir()) if workspace.checkpoint.is_dir() else []
+        hint = f" Known runs: {', '.join(known)}." if known else " Train a model first (musicgpt train)."
+        raise JobError(f"There is no trained run named '{run}' in {workspace.checkpoint}.{hint}")
+    return folder
+
+
+def resolve_checkpoint(run_dir: Path, which: str = "latest") -> CheckpointRef:
+    """The latest checkpoint (gpt-2-simple's ``checkpoint`` file) or the best validated one (``best/``)."""
+    run_dir = Path(run_dir)
+    if which not in CHECKPOINT_CHOICES:
+        raise JobError(f"Unknown checkpoint '{which}': choose one of {', '.join(CHECKPOINT_CHOICES)}.")
+    folder = run_dir / run_store.BEST if which == "best" else run_dir
+    prefix = run_store.latest_prefix(folder)
+    if not prefix:
+        what = "best (validated)" if which == "best" else "saved"
+        raise JobError(f"Run '{run_dir.name}' has no {what} checkpoint in {folder}.")
+    return CheckpointRef(run_dir, prefix, which)
+
+
+def training_dataset(run_dir: Path) -> Optional[Path]:
+    """The dataset folder the run was trained on, as its loss history records it."""
+    recorded = run_store.History.load(run_dir).settings.get("dataset")
+    return Path(recorded) if recorded and Path(recorded).is_dir() else None
+
+
+def restore(session, ref: CheckpointRef) -> None:
+    """Load the checkpoint's variables into ``session``'s graph (built with model.model)."""
+    tf = tf_runtime.tf()
+    with session.graph.as_default():
+        saver = tf.compat.v1.train.Saver(var_list=tf.compat.v1.global_variables("model"))
+        try:
+            saver.restore(session, ref.prefix)
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JobError(f"Checkpoint {ref.prefix} does not match the run's hparams.json ({first[:200]}).") from None

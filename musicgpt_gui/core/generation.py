@@ -1,0 +1,270 @@
+"""Generation with a warm model: one graph and session per checkpoint, tokens driven from Python.
+
+:class:`Generator` builds gpt-2-simple's ``model.model`` once with a ``past`` input
+(incremental decoding: each step feeds one new token plus the cached keys/values) and keeps
+the session open between calls; it rebuilds only when the run or its checkpoint changes.
+Because the loop runs in Python, every token streams through ``on_token``, ``cancel`` is
+checked before each token, and sampling is reproducible from a seed (numpy, see sampling).
+
+Text conventions follow training (core/training): pieces are separated by the
+``<|endoftext|>`` token, so the context starts with it (as gpt-2-simple's ``generate`` does
+without a prefix) and a variation ends when it samples it (or writes it out as text).
+
+Repair: each variation's text is parsed with :func:`notation.parse_text`.  When a variation
+stops because it reached ``length`` tokens, the text after its last ``,`` is an unfinished
+item; it stays in ``raw_text`` but is left out of the repaired text and the statistics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from musicgpt_gui.core import dataset_files, tf_runtime
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
+from musicgpt_gui.core.notation import SEP, Parsed, join_items, parse_text, split_items
+from musicgpt_gui.core.sampling import SamplingSettings, sample_token
+from musicgpt_gui.core.warm_model import WarmModel
+
+END_MARK = "<|endoftext|>"
+MAX_VARIATIONS = 16
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    length: int = 256  # tokens per variation
+    temperature: float = 0.8
+    top_k: int = 40
+    top_p: float = 0.0
+    variations: int = 1
+    seed: Optional[int] = None  # None: a fresh seed, reported in the result
+
+    def sampling(self) -> SamplingSettings:
+        return SamplingSettings(self.temperature, self.top_k, self.top_p).validate()
+
+    def validate(self) -> "GenerationSettings":
+        if self.length < 1:
+            raise JobError(f"Length must be at least 1 token, not {self.length}.")
+        if not 1 <= self.variations <= MAX_VARIATIONS:
+            raise JobError(f"Variations must be between 1 and {MAX_VARIATIONS}, not {self.variations}.")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {self.seed}.")
+        self.sampling()
+        return self
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One sampled token; ``text`` is what it adds to the visible output.
+
+    ``text`` may be empty while it could still be the start of ``<|endoftext|>``; text held
+    back that way at the very end arrives in a last event with ``token`` -1.
+    """
+
+    variation: int
+    index: int
+    token: int
+    text: str
+
+
+TokenFn = Callable[[TokenEvent], None]
+
+
+@dataclass
+class Variation:
+    index: int
+    tokens: list[int]
+    raw_text: str  # the continuation exactly as sampled, up to the end marker
+    stop_reason: str  # "end" (<|endoftext|>) or "length"
+    parsed: Parsed
+    memorized: list[MemorizedRun] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The repaired continuation: only its valid items."""
+        return self.parsed.text
+
+    @property
+    def valid_share(self) -> float:
+        return self.parsed.valid_share
+
+
+@dataclass
+class GenerationResult:
+    prefix: str  # the prefix the model saw (after any cut), without the <|endoftext|> start
+    variations: list[Variation]
+    seed: int
+    settings: GenerationSettings
+    checkpoint: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def full_text(self, variation: int = 0) -> str:
+        """Prefix items plus the repaired continuation: the piece to play or export."""
+        items = parse_text(self.prefix).items + self.variations[variation].parsed.items
+        return join_items(items)
+
+
+def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_files.ALL) -> str:
+    """The opening ``items`` items of row ``piece`` of a dataset split."""
+    pieces = dataset_files.load_split(folder, split)
+    if not 0 <= piece < len(pieces):
+        raise JobError(f"Dataset {Path(folder).name} has {len(pieces)} pieces in {split}.csv; there is no piece {piece}.")
+    if items < 1:
+        raise JobError(f"The prefix needs at least one item, not {items}.")
+    return join_items(split_items(pieces[piece])[:items])
+
+
+def counted_text(raw: str, stop_reason: str) -> str:
+    """The part of a variation that repair counts: all of it, or up to its last separator."""
+    if stop_reason == "end":
+        return raw
+    cut = raw.rfind(",")
+    return raw[:cut] if cut >= 0 else ""
+
+
+class _Stream:
+    """Accumulates one variation's text and releases it without a half-seen end marker."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.sent = 0
+        self.ended = False
+
+    def push(self, piece: str) -> str:
+        self.text += piece
+        cut = self.text.find(END_MARK)
+        if cut >= 0:
+            self.text, self.ended = self.text[:cut], True
+            return self.flush()
+        safe = len(self.text)
+        for k in range(min(len(END_MARK) - 1, len(self.text)), 0, -1):
+            if END_MARK.startswith(self.text[-k:]):
+                safe -= k
+                break
+        out, self.sent = self.text[self.sent : safe], safe
+        return out
+
+    def flush(self) -> str:
+        out, self.sent = self.text[self.sent :], len(self.text)
+        return out
+
+
+class Generator(WarmModel):
+    """Generation from one warm checkpoint (see :class:`WarmModel` for its lifetime)."""
+
+    def _build_graph(self):
+        from gpt_2_simple.src import model
+
+        tf = tf_runtime.tf()
+        hp = self.hparams
+        context = tf.compat.v1.placeholder(tf.int32, [None, None], name="context")
+        past = tf.compat.v1.placeholder(tf.float32, model.past_shape(hparams=hp), name="past")
+        out = model.model(hparams=hp, X=context, past=past)
+        logits = out["logits"][:, -1, : hp.n_vocab]
+        next_past = tf.concat([past, out["present"]], axis=-2)
+        return [logits, next_past], [context, past]
+
+    def generate(
+        self,
+        prefix: str,
+        settings: GenerationSettings = GenerationSettings(),
+        *,
+        on_token: Optional[TokenFn] = None,
+        on_progress: ProgressFn = no_progress,
+        cancel: Optional[CancelToken] = None,
+        memorization: Optional[MemorizationIndex] = None,
+    ) -> GenerationResult:
+        """Continue ``prefix`` (note text, may be empty) ``settings.variations`` times."""
+        settings.validate()
+        cancel = cancel or CancelToken()
+        with self._lock:
+            step = self._ready(on_progress)
+            return self._generate(step, prefix, settings, on_token, on_progress, cancel, memorization)
+
+    def _generate(self, step, prefix, settings, on_token, on_progress, cancel, memorization) -> GenerationResult:
+        n_ctx, warnings = self.hparams.n_ctx, []
+        prefix = normalise_prefix(prefix)
+        start = [self.encoder.eot]
+        body = self.encoder.encode(prefix)
+        keep = n_ctx - 1 - len(start)
+        if len(body) > keep:
+            warnings.append(
+                f"The prefix has {len(body)} tokens but the model's context holds {n_ctx}; "
+                f"its first {len(body) - keep} tokens were cut."
+            )
+            body = body[len(body) - keep :]
+            prefix = self.encoder.decode(body)
+        context = start + body
+        seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        sampling = settings.sampling()
+        count = settings.variations
+        rngs = [np.random.default_rng([seed, v]) for v in range(count)]
+        streams = [_Stream() for _ in range(count)]
+        generated: list[list[int]] = [[] for _ in range(count)]
+        stops = ["length"] * count
+
+        logits, past = self._run(step, np.array([context] * count, dtype=np.int32), None)
+        for i in range(settings.length):
+            cancel.check()
+            for v in range(count):
+                if streams[v].ended:
+                    continue
+                token = sample_token(logits[v], sampling, rngs[v])
+                if token == self.encoder.eot:
+                    streams[v].ended, piece = True, streams[v].flush()
+                else:
+                    generated[v].append(token)
+                    piece = streams[v].push(self.encoder.decode([token]))
+                if streams[v].ended:
+                    stops[v] = "end"
+                if on_token is not None:
+                    on_token(TokenEvent(v, i, token, piece))
+            on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}", {"tokens": i + 1}))
+            if all(s.ended for s in streams) or i + 1 == settings.length:
+                break
+            last = np.array([[g[-1] if g else context[-1]] for g in generated], dtype=np.int32)
+            if past.shape[-2] >= n_ctx:
+                if not any("sliding window" in w for w in warnings):
+                    warnings.append(f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window.")
+                active = next(v for v in range(count) if not streams[v].ended)
+                window = [(context + generated[v if not streams[v].ended else active])[-(n_ctx // 2) :] for v in range(count)]
+                logits, past = self._run(step, np.array(window, dtype=np.int32), None)
+            else:
+                logits, past = self._run(step, last, past)
+
+        for v in range(count):
+            if not streams[v].ended and on_token is not None:
+                tail = streams[v].flush()
+                if tail:
+                    on_token(TokenEvent(v, settings.length, -1, tail))
+        variations = [self._variation(v, generated[v], streams[v].text, stops[v], memorization) for v in range(count)]
+        return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
+
+    def _run(self, step, tokens: np.ndarray, past: Optional[np.ndarray]):
+        """Logits after the last token and the grown key/value cache; no cache = fresh start."""
+        if past is None:
+            hp = self.hparams
+            past = np.zeros((len(tokens), hp.n_layer, 2, hp.n_head, 0, hp.n_embd // hp.n_head), np.float32)
+        return step(tokens, past)
+
+    def _variation(self, index, tokens, raw, stop, memorization) -> Variation:
+        parsed = parse_text(counted_text(raw, stop))
+        found = memorization.find(parsed.items) if memorization is not None else []
+        return Variation(index, tokens, raw, stop, parsed, found)
+
+
+def normalise_prefix(prefix: str) -> str:
+    """Strip the prefix and end it with the item separator, so the model starts a new item.
+
+    The separator is ``,`` without its space: BPE vocabularies glue the space to the next
+    item (`` D4``), which is how the training text was tokenised.
+    """
+    prefix = prefix.strip()
+    while prefix.startswith(END_MARK):
+        prefix = prefix[len(END_MARK) :].lstrip()
+    if prefix and not prefix.endswith(SEP.strip()):
+        prefix += SEP.strip()
+    return prefix
