@@ -1,0 +1,227 @@
+"""Generation from a tiny trained run: warmth, seeds, streaming, cancel, context limits, repair, memorization."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicgpt_gui.core import checkpoints, dataset_files
+from musicgpt_gui.core.generation import (
+    END_MARK,
+    GenerationSettings,
+    Generator,
+    TokenEvent,
+    _Stream,
+    counted_text,
+    dataset_prefix,
+    normalise_prefix,
+)
+from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
+from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
+from musicgpt_gui.core.notation import parse_text, split_items
+from musicgpt_gui.core.sampling import SamplingSettings, filter_logits, sample_token
+
+FAST = dict(temperature=1.0, top_k=0)
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_run):
+    g = Generator(checkpoints.resolve_checkpoint(tiny_run.run_dir, "latest"))
+    yield g
+    g.close()
+
+
+def rewritten_run(run_dir: Path, target: Path, edit) -> Path:
+    """A copy of a run whose weights went through ``edit(values)`` (a dict name -> array)."""
+    import tensorflow as tf
+
+    shutil.copytree(run_dir, target, ignore=shutil.ignore_patterns("best", "model-*", "checkpoint"))
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
+    values = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("model/")}
+    edit(values)
+    graph = tf.Graph()
+    with graph.as_default():
+        variables = [tf.compat.v1.Variable(v, name=n) for n, v in values.items()]
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            tf.compat.v1.train.Saver(variables).save(sess, str(target / "model"), global_step=1)
+    return target
+
+
+@pytest.fixture(scope="module")
+def eager_to_end(tiny_run, generator, tmp_path_factory) -> Generator:
+    """A run whose every step puts ~25% on <|endoftext|> (final norm replaced by its embedding)."""
+    eot = generator.encoder.eot
+
+    def edit(values):
+        wte = values["model/wte"]
+        values["model/ln_f/g"][:] = 0.0
+        values["model/ln_f/b"] = (7.0 * wte[eot] / np.dot(wte[eot], wte[eot])).astype(np.float32)
+
+    target = tiny_run.workspace.checkpoint / "eot-run"
+    rewritten_run(tiny_run.run_dir, target, edit)
+    g = Generator(checkpoints.resolve_checkpoint(target))
+    yield g
+    g.close()
+
+
+def test_same_seed_same_music_and_the_graph_stays_warm(generator) -> None:
+    settings = GenerationSettings(length=24, variations=2, seed=1234, **FAST)
+    first = generator.generate("C4:1.0, D4:0.5", settings)
+    again = generator.generate("C4:1.0, D4:0.5", settings)
+    other = generator.generate("C4:1.0, D4:0.5", GenerationSettings(length=24, variations=2, seed=99, **FAST))
+
+    assert [v.tokens for v in first.variations] == [v.tokens for v in again.variations]
+    assert [v.raw_text for v in first.variations] == [v.raw_text for v in again.variations]
+    assert first.variations[0].tokens != first.variations[1].tokens
+    assert first.variations[0].tokens != other.variations[0].tokens
+    assert first.seed == 1234 and all(len(v.tokens) == 24 for v in first.variations)
+    generator.load(checkpoints.resolve_checkpoint(generator.checkpoint.run_dir, "latest"))
+    generator.generate("E4:1.0", GenerationSettings(length=2, seed=1, **FAST))
+    assert generator.loads == 1
+
+
+def test_without_a_seed_the_result_reports_the_one_it_used(generator) -> None:
+    result = generator.generate("", GenerationSettings(length=8, **FAST))
+    replay = generator.generate("", GenerationSettings(length=8, seed=result.seed, **FAST))
+    assert replay.variations[0].tokens == result.variations[0].tokens
+
+
+def test_tokens_stream_in_order_and_add_up_to_the_output(generator) -> None:
+    events: list[TokenEvent] = []
+    result = generator.generate("C4:1.0,", GenerationSettings(length=16, variations=3, seed=7, **FAST), on_token=events.append)
+    sampled = [e for e in events if e.token >= 0]
+    assert [(e.index, e.variation) for e in sampled] == [(i, v) for i in range(16) for v in range(3)]
+    for v in result.variations:
+        mine = [e for e in events if e.variation == v.index]
+        assert [e.token for e in mine if e.token >= 0] == v.tokens
+        assert "".join(e.text for e in mine) == v.raw_text
+
+
+def test_cancel_stops_within_one_token(generator) -> None:
+    cancel = CancelToken()
+    seen: list[TokenEvent] = []
+
+    def on_token(event: TokenEvent) -> None:
+        seen.append(event)
+        if len(seen) == 5:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        generator.generate("C4:1.0", GenerationSettings(length=200, seed=3, **FAST), on_token=on_token, cancel=cancel)
+    assert len(seen) == 5
+    assert generator.generate("C4:1.0", GenerationSettings(length=3, seed=3, **FAST)).variations[0].tokens
+
+
+def test_generation_stops_at_endoftext(eager_to_end) -> None:
+    events: list[TokenEvent] = []
+    result = eager_to_end.generate("C4:1.0", GenerationSettings(length=100, variations=4, seed=5, **FAST), on_token=events.append)
+    eot = eager_to_end.encoder.eot
+    assert all(v.stop_reason == "end" for v in result.variations)
+    assert all(eot not in v.tokens and END_MARK not in v.raw_text for v in result.variations)
+    assert sum(len(v.tokens) for v in result.variations) > 0
+    for v in result.variations:
+        assert [e.token for e in events if e.variation == v.index][-1] == eot
+        assert len([e for e in events if e.variation == v.index]) == len(v.tokens) + 1
+
+
+def test_a_prefix_longer_than_the_context_is_cut_from_the_left(generator) -> None:
+    n_ctx = generator.hparams.n_ctx
+    items = [f"{n}{o}:0.5" for o in range(2, 6) for n in "CDEFGAB"]
+    long_prefix = ", ".join(items * 40)
+    assert len(generator.encoder.encode(long_prefix)) > n_ctx
+    result = generator.generate(long_prefix, GenerationSettings(length=4, seed=2, **FAST))
+    assert result.warnings and "were cut" in result.warnings[0]
+    assert normalise_prefix(long_prefix).endswith(result.prefix) and len(result.prefix) < len(long_prefix)
+    assert len(result.variations[0].tokens) == 4
+
+
+def test_generation_runs_past_the_context_with_a_sliding_window(generator) -> None:
+    prefix = ", ".join(["C4:0.5", "E4:0.5", "G4:1.0"] * 400)
+    result = generator.generate(prefix, GenerationSettings(length=6, variations=2, seed=4, **FAST))
+    assert any("sliding window" in w for w in result.warnings)
+    assert all(len(v.tokens) == 6 for v in result.variations)
+
+
+def test_repair_statistics_describe_the_output(generator) -> None:
+    result = generator.generate("C4:1.0, D4:0.5", GenerationSettings(length=60, variations=2, seed=11, **FAST))
+    for v in result.variations:
+        counted = counted_text(v.raw_text, v.stop_reason)
+        assert v.parsed.total == len(split_items(counted))
+        assert v.valid_share == pytest.approx(v.parsed.valid / v.parsed.total if v.parsed.total else 0.0)
+        assert parse_text(v.text).valid == v.parsed.valid and not parse_text(v.text).skipped
+    assert result.full_text(0).startswith("C4:1.0, D4:0.5")
+
+
+def test_counted_text_drops_only_an_unfinished_last_item() -> None:
+    assert counted_text(" C4:1.0, D4:0.5, E4:0.", "length") == " C4:1.0, D4:0.5"
+    assert counted_text(" C4:1.0, D4:0.5", "end") == " C4:1.0, D4:0.5"
+    assert counted_text(" C4:1.", "length") == ""
+    stats = parse_text(counted_text(" C4:1.0, H9:1.0, D4:0.5, junk, E4:0.5, F", "length"))
+    assert (stats.valid, stats.total, stats.valid_share) == (3, 5, 0.6)
+
+
+def test_the_stream_holds_back_a_possible_end_marker() -> None:
+    stream = _Stream()
+    assert stream.push("C4:1.0, <|end") == "C4:1.0, "
+    assert stream.push("oftext|> D4") == ""
+    assert stream.ended and stream.text == "C4:1.0, "
+    stream = _Stream()
+    assert stream.push("rest:1.0 <") == "rest:1.0 "
+    assert stream.push("b") == "<b"
+
+
+def test_prefix_normalisation() -> None:
+    assert normalise_prefix("  C4:1.0, D4:0.5 ") == "C4:1.0, D4:0.5,"
+    assert normalise_prefix(f"{END_MARK}C4:1.0,") == "C4:1.0,"
+    assert normalise_prefix("") == ""
+
+
+def test_prefix_from_the_opening_items_of_a_dataset_piece(tiny_dataset: Path) -> None:
+    piece = dataset_files.load_split(tiny_dataset)[1]
+    assert dataset_prefix(tiny_dataset, 1, 5) == ", ".join(split_items(piece)[:5])
+    with pytest.raises(JobError, match="there is no piece 99"):
+        dataset_prefix(tiny_dataset, 99, 5)
+
+
+def test_memorized_runs_are_flagged_with_their_location(tiny_dataset: Path) -> None:
+    index = MemorizationIndex.from_dataset(tiny_dataset)
+    train = [split_items(p) for p in dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)]
+    copied = train[2][10:22]
+    out = ["C4:7.0", "D4:7.0"] + copied + ["E4:7.0"] + train[0][:7]
+    assert index.find(out) == [MemorizedRun(start=2, length=12, piece=2, piece_start=10)]
+    assert index.find(train[1][:7]) == []
+
+
+def test_generation_result_carries_memorization_flags(generator, tiny_dataset: Path) -> None:
+    pieces = ["C4:1.0, " * 3 + ", ".join(f"{n}4:0.5" for n in "CDEFGABC")]
+    index = MemorizationIndex(pieces)
+    result = generator.generate("C4:1.0", GenerationSettings(length=30, seed=5, **FAST), memorization=index)
+    v = result.variations[0]
+    assert v.memorized == index.find(v.parsed.items)
+
+
+def test_settings_are_checked_with_plain_messages(generator) -> None:
+    for bad, message in [
+        (dict(length=0), "Length"), (dict(variations=0), "Variations"), (dict(temperature=-1), "Temperature"),
+        (dict(top_k=-2), "Top-k"), (dict(top_p=1.5), "Top-p"), (dict(seed=-1), "seed"),
+    ]:
+        with pytest.raises(JobError, match=message):
+            generator.generate("C4:1.0", GenerationSettings(**bad))
+    with pytest.raises(JobError, match="No checkpoint"):
+        Generator().generate("C4:1.0")
+
+
+def test_sampling_filters() -> None:
+    logits = np.array([1.0, 3.0, 2.0, 0.5])
+    assert np.isfinite(filter_logits(logits, top_k=2)).tolist() == [False, True, True, False]
+    probs = np.exp(logits) / np.exp(logits).sum()  # 0.09, 0.67, 0.24, 0.05
+    assert np.isfinite(filter_logits(logits, top_p=0.5)).tolist() == [False, True, False, False]
+    assert np.isfinite(filter_logits(logits, top_p=0.7)).tolist() == [False, True, True, False]
+    assert probs[1] < 0.7 < probs[1] + probs[2]
+    rng = np.random.default_rng(0)
+    assert sample_token(logits, SamplingSettings(temperature=0), rng) == 1
+    draws = {sample_token(logits, SamplingSettings(temperature=1.0, top_k=2), rng) for _ in range(200)}
+    assert draws == {1, 2}
