@@ -251,3 +251,32 @@ def _instrument_names() -> frozenset[str]:
 
 def _is_known_other(item: str) -> bool:
     return any(r.match(item) for r in _OTHER_RES) or item in _instrument_names()
+
+
+def seed_name(element) -> Optional[str]:
+    """The seed's item for one music21 element, or None for what the seed text leaves out.
+
+    Note -> ``nameWithOctave``, Chord -> its pitches joined by spaces, Rest -> ``rest``,
+    Instrument / MetronomeMark / Key / KeySignature / TimeSignature -> ``str(element)``
+    without the ``<music21. >`` wrapper.  Metadata, clefs, bar lines and the like are not
+    musical content of a MIDI file and are skipped, as are nameless instruments.
+    """
+    from music21 import chord, instrument, key, meter, note, tempo
+
+    if isinstance(element, note.Note):
+        return element.nameWithOctave
+    if isinstance(element, chord.Chord):
+        return " ".join(p.nameWithOctave for p in element.pitches)
+    if isinstance(element, note.Rest):
+        return "rest"
+    if isinstance(element, (instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)):
+        text = str(element)
+        if text.startswith("<music21.") and text.endswith(">"):
+            text = text[len("<music21.") : -1]
+        return text or None
+    return None
+
+
+def seed_items(stream) -> list[str]:
+    """The seed's conversion of a parsed score: ``flatten()`` then :func:`seed_name` per element."""
+    return [name for name in map(seed_name, stream.flatten()) if name is not None]
