@@ -1,0 +1,225 @@
+"""A pure-Python MIDI player: one scheduling thread against ``time.monotonic``.
+
+The GUI turns the hooks into Qt signals; the CLI just waits.  Stop, pause and seek silence
+the output (explicit note-offs for sounding notes, then all-notes-off) so nothing hangs.
+"""
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import Counter
+from typing import Callable, Optional
+
+import mido
+
+STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+POSITION_INTERVAL = 1 / 30  # seconds between position reports: enough for a cursor
+ALL_NOTES_OFF, SUSTAIN = 123, 64
+_SPIN = 0.002  # the last few milliseconds before an event are yielded away, not slept
+
+
+class Player:
+    """Plays a :class:`mido.MidiFile` on an open output port (anything with ``send(msg)``).
+
+    Hooks run on the player thread (position, finish) or the caller's thread (control calls):
+    ``on_position(seconds)`` at most every ``position_interval``; ``on_state(state)`` on changes.
+    """
+
+    def __init__(
+        self,
+        port,
+        *,
+        on_position: Optional[Callable[[float], None]] = None,
+        on_state: Optional[Callable[[str], None]] = None,
+        position_interval: float = POSITION_INTERVAL,
+    ) -> None:
+        self._port = port
+        self._on_position = on_position or (lambda _s: None)
+        self._on_state = on_state or (lambda _s: None)
+        self._interval = position_interval
+        self._lock = threading.RLock()
+        self._times: list[float] = []
+        self._messages: list[mido.Message] = []
+        self._channels: set[int] = set()
+        self._length = 0.0
+        self._state = STOPPED
+        self._position = 0.0
+        self._origin = 0.0
+        self._thread: Optional[threading.Thread] = None
+        self._halt = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
+        self._sounding: Counter[tuple[int, int]] = Counter()
+
+    # -- loading and state ------------------------------------------------------------------
+    def load(self, midi: mido.MidiFile) -> None:
+        """Stop whatever plays and take ``midi``'s channel messages on an absolute timeline."""
+        with self._lock:
+            self.stop()
+            now = 0.0
+            times, messages = [], []
+            for msg in midi:  # mido merges tracks and converts ticks to seconds with the tempo map
+                now += msg.time
+                if not msg.is_meta:
+                    times.append(now)
+                    messages.append(msg.copy(time=0))
+            self._times, self._messages = times, messages
+            self._channels = {m.channel for m in messages if hasattr(m, "channel")}
+            self._length = max(now, times[-1] if times else 0.0)
+            self._position = 0.0
+
+    @property
+    def length(self) -> float:
+        return self._length
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def position(self) -> float:
+        """Seconds from the start of the piece."""
+        if self._state == PLAYING:
+            return min(max(time.monotonic() - self._origin, 0.0), self._length)
+        return self._position
+
+    # -- control ------------------------------------------------------------------------------
+    def play(self) -> None:
+        """Start from the current position (0 after stop), or resume when paused."""
+        with self._lock:
+            if self._state != PLAYING:
+                self._start(self._position)
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._state == PAUSED:
+                self._start(self._position)
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._state == PLAYING:
+                position = self.position
+                self._stop_thread()
+                self._position = position
+                self._set_state(PAUSED)
+                self._on_position(position)
+
+    def stop(self) -> None:
+        """Silence, go back to the start and report it."""
+        with self._lock:
+            self._position = 0.0
+            if self._state != STOPPED:
+                self._stop_thread()
+                self._set_state(STOPPED)
+                self._on_position(0.0)
+            self._done.set()
+
+    def seek(self, seconds: float) -> None:
+        """Move to ``seconds``; playback, if running, goes on from there."""
+        with self._lock:
+            target = min(max(float(seconds), 0.0), self._length)
+            if self._state == PLAYING:
+                self._stop_thread()
+                self._start(target)
+            else:
+                self._position = target
+            self._on_position(target)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the piece ends or is stopped; False on timeout (also while paused)."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        """Stop and silence; the port stays open (its owner closes it)."""
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self._on_state(state)
+
+    def _start(self, position: float) -> None:
+        self._halt = threading.Event()
+        self._done.clear()
+        index = bisect.bisect_left(self._times, position)
+        self._chase(index)
+        self._origin = time.monotonic() - position
+        self._state = PLAYING
+        self._thread = threading.Thread(target=self._run, args=(self._halt, index), name="midi-player", daemon=True)
+        self._thread.start()
+        self._on_state(PLAYING)
+
+    def _chase(self, index: int) -> None:
+        """Before starting mid-piece, resend the latest program/controller/bend of each channel."""
+        latest: dict[tuple, mido.Message] = {}
+        for msg in self._messages[:index]:
+            if msg.type == "program_change":
+                latest[(msg.channel, "program")] = msg
+            elif msg.type == "control_change":
+                latest[(msg.channel, "cc", msg.control)] = msg
+            elif msg.type == "pitchwheel":
+                latest[(msg.channel, "bend")] = msg
+        for msg in latest.values():
+            self._port.send(msg)
+
+    def _stop_thread(self) -> None:
+        """End the scheduling thread (if any), then silence what it left sounding."""
+        thread = self._thread
+        self._halt.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+        self._silence()
+
+    def _silence(self) -> None:
+        for (channel, note), count in sorted(self._sounding.items()):
+            for _ in range(count):
+                self._port.send(mido.Message("note_off", channel=channel, note=note, velocity=0))
+        self._sounding.clear()
+        for channel in sorted(self._channels):
+            self._port.send(mido.Message("control_change", channel=channel, control=SUSTAIN, value=0))
+            self._port.send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
+
+    def _run(self, halt: threading.Event, index: int) -> None:
+        times, messages, origin = self._times, self._messages, self._origin
+        end = origin + self._length
+        next_report = 0.0
+        while not halt.is_set():
+            now = time.monotonic()
+            if now >= next_report:
+                self._on_position(min(now - origin, self._length))
+                next_report = now + self._interval
+            due = origin + times[index] if index < len(messages) else end
+            if now < due:
+                wait = min(due, next_report) - now
+                if wait > _SPIN:
+                    halt.wait(wait - _SPIN)
+                else:
+                    time.sleep(0)
+                continue
+            if index >= len(messages):
+                self._finish()
+                return
+            while index < len(messages) and origin + times[index] <= now and not halt.is_set():
+                self._send(messages[index])
+                index += 1
+
+    def _send(self, msg: mido.Message) -> None:
+        self._port.send(msg)
+        if msg.type == "note_on" and msg.velocity > 0:
+            self._sounding[(msg.channel, msg.note)] += 1
+        elif msg.type in ("note_on", "note_off"):
+            key = (msg.channel, msg.note)
+            if self._sounding[key] > 1:
+                self._sounding[key] -= 1
+            else:
+                self._sounding.pop(key, None)
+
+    def _finish(self) -> None:
+        """Natural end: report the end, then rewind so play() starts over."""
+        self._on_position(self._length)
+        self._thread = None
+        self._position = 0.0
+        self._set_state(STOPPED)
+        self._done.set()
