@@ -1,7 +1,6 @@
 """Note text -> MIDI: what mido and music21 read back, provenance, seed note length, round trip."""
 from __future__ import annotations
 
-from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pytest
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi_io import PROVENANCE_PREFIX, export_midi, provenance_of, render_midi
-from musicgpt_gui.core.notation import format_control, format_duration, format_item, join_items, midi_to_name, quantize
+from musicgpt_gui.core.midi_reader import read_piece, render_merged
+from musicgpt_gui.core.notation import join_items, quantize
 
 TIMED = "tempo=96, velocity=70, C4 E4~2.0:1.0, rest:0.5, program=40, velocity=100, G4:1/3, A4:2/3, tempo=60, B4:1.0"
 
@@ -93,33 +93,21 @@ def test_text_without_notes_is_a_clear_error_and_keeps_the_old_file(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mid"]
 
 
-def timed_text_from_midi(midi: mido.MidiFile) -> str:
-    """Test-side MIDI -> timed text (until core/midi_reader lands): chords by onset, holds via ``~``."""
-    notes = notes_of(midi)
-    bpm = next(mido.tempo2bpm(m.tempo) for t in midi.tracks for m in t if m.type == "set_tempo")
-    onsets = sorted({on for on, *_ in notes})
-    items = [format_control("tempo", bpm)]
-    if onsets[0] > 0:
-        items.append(format_item(None, onsets[0]))
-    for i, onset in enumerate(onsets):
-        chord = [(p, d) for on, p, d, _, _ in notes if on == onset]
-        step = onsets[i + 1] - onset if i + 1 < len(onsets) else max(d for _, d in chord)
-        # Tokens written one by one: unison voices (same name) may hold for different lengths.
-        tokens = [midi_to_name(p) + (f"~{format_duration(d)}" if d != step else "") for p, d in chord]
-        items.append(f"{' '.join(tokens)}:{format_duration(step)}")
-    return join_items(items)
-
-
 def test_bach_chorale_survives_midi_text_midi(tmp_path: Path) -> None:
     from music21 import corpus
 
     source = tmp_path / "bwv66.6.mid"
     corpus.parse("bach/bwv66.6").write("midi", fp=str(source))
-    original = mido.MidiFile(source)
-    ours = render_midi(timed_text_from_midi(original))
+    text = join_items(render_merged(read_piece(source), "timed"))
+    ours = render_midi(text)
 
-    def onsets_pitches_durations(midi: mido.MidiFile) -> Counter:
-        return Counter((on, p, d) for on, p, d, *_ in notes_of(midi))
+    def sounding(midi: mido.MidiFile) -> dict[tuple[Fraction, int], Fraction]:
+        """(onset, pitch) -> length; unison voices merge into one note in the text, as when heard."""
+        out: dict[tuple[Fraction, int], Fraction] = {}
+        for onset, pitch, duration, _, _ in notes_of(midi):
+            out[(onset, pitch)] = max(out.get((onset, pitch), Fraction(0)), duration)
+        return out
 
-    assert sum(onsets_pitches_durations(original).values()) > 100
-    assert onsets_pitches_durations(ours) == onsets_pitches_durations(original)
+    original = sounding(mido.MidiFile(source))
+    assert len(original) > 100
+    assert sounding(ours) == original
