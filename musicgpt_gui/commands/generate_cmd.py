@@ -1,16 +1,104 @@
-"""`musicgpt generate` (not implemented yet; its issue fills this in)."""
+"""`musicgpt generate`: continue a prefix with a trained run and print (or export) the music."""
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.core import checkpoints, dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("generate", help="(not implemented yet)")
+    parser = sub.add_parser("generate", help="continue a prefix with a trained run")
+    parser.add_argument("--run", required=True, help="the trained run (checkpoint/<run>)")
+    parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--prefix", default="", help="note text to continue (default: start a new piece)")
+    source.add_argument("--prefix-midi", type=Path, metavar="FILE", help="start from the opening items of a MIDI file")
+    source.add_argument("--prefix-piece", metavar="DATASET:ROW", help="start from the opening items of a dataset piece")
+    parser.add_argument("--prefix-items", type=int, default=16, metavar="N", help="items taken from --prefix-midi/--prefix-piece")
+    parser.add_argument("--length", type=int, default=256, metavar="N", help="tokens per variation")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top-k", type=int, default=40, help="0: off")
+    parser.add_argument("--top-p", type=float, default=0.0, help="0: off; wins over --top-k")
+    parser.add_argument("--variations", type=int, default=1)
+    parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
+    parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    raise JobError("'generate' is not implemented yet")
+    from musicgpt_gui.core.generation import GenerationSettings, Generator, dataset_prefix, midi_prefix
+    from musicgpt_gui.core.memorization import MemorizationIndex
+
+    run_dir = checkpoints.run_folder(workspace, args.run)
+    ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
+    settings = GenerationSettings(
+        length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        variations=args.variations, seed=args.seed,
+    ).validate()
+    if args.prefix_midi:
+        prefix = midi_prefix(args.prefix_midi, args.prefix_items)
+    elif args.prefix_piece:
+        name, _, row = args.prefix_piece.rpartition(":")
+        if not name or not row.isdigit():
+            raise JobError(f"--prefix-piece takes DATASET:ROW (like bach:0), not '{args.prefix_piece}'.")
+        prefix = dataset_prefix(_dataset(workspace, name), int(row), args.prefix_items)
+    else:
+        prefix = args.prefix
+    trained_on = _dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
+    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
+
+    generator = Generator(ref)
+    with progress_bar(f"generate {args.run}") as on_progress:
+        result = generator.generate(prefix, settings, on_progress=on_progress, memorization=index)
+    generator.close()
+
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if index is None:
+        print("note: the run's training data is unknown; pass --dataset to check for memorized passages", file=sys.stderr)
+    print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
+    for v in result.variations:
+        stop = "<|endoftext|>" if v.stop_reason == "end" else f"{settings.length} tokens"
+        print(
+            f"variation {v.index + 1}: {v.parsed.valid}/{v.parsed.total} items valid ({v.valid_share:.0%}), stopped at {stop}",
+            file=sys.stderr,
+        )
+        for m in v.memorized:
+            print(
+                f"  memorized: items {m.start}-{m.start + m.length - 1} copy training piece {m.piece} "
+                f"from item {m.piece_start} ({m.length} items)",
+                file=sys.stderr,
+            )
+        print(result.full_text(v.index))
+        if args.out:
+            _export(result, v.index, args.out, len(result.variations) > 1)
+    return 0
+
+
+def _dataset(workspace: Workspace, name: str) -> Path:
+    folder = workspace.datasets / name
+    if not dataset_files.split_path(folder).is_file():
+        raise JobError(f"There is no dataset named '{name}' in {workspace.datasets}.")
+    return folder
+
+
+def _export(result, variation: int, out: Path, numbered: bool) -> None:
+    from musicgpt_gui.core.midi_io import export_midi
+
+    path = out.with_name(f"{out.stem}-{variation + 1}{out.suffix or '.mid'}") if numbered else out
+    provenance = {
+        **result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
+        "settings": {k: getattr(result.settings, k) for k in ("length", "temperature", "top_k", "top_p", "variations")},
+    }
+    try:
+        export_midi(result.full_text(variation), path, provenance)
+    except JobError as exc:
+        print(f"variation {variation + 1}: not exported ({exc})", file=sys.stderr)
+        return
+    print(f"wrote {path}", file=sys.stderr)

@@ -79,16 +79,26 @@ class AttentionModel(WarmModel):
         return tf.concat(weights, axis=0), [tokens]
 
     def compute(
-        self, text: str, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None
+        self,
+        text: str,
+        *,
+        start: bool = True,
+        on_progress: ProgressFn = no_progress,
+        cancel: Optional[CancelToken] = None,
     ) -> AttentionResult:
-        """Attention of every layer and head over ``text`` (its last n_ctx tokens if longer)."""
+        """Attention of every layer and head over ``text`` (its last n_ctx tokens if longer).
+
+        With ``start`` the text is read after ``<|endoftext|>``, as in training and generation.
+        """
         cancel = cancel or CancelToken()
         with self._lock:
             fetch = self._ready(on_progress)
             cancel.check()
-            ids = self.encoder.encode(text)
-            if not ids:
+            if not text.strip():
                 raise JobError("There is no text to compute attention for.")
+            ids = self.encoder.encode(text)
+            if start and ids[0] != self.encoder.eot:
+                ids = [self.encoder.eot] + ids
             warnings = []
             n_ctx = self.hparams.n_ctx
             if len(ids) > n_ctx:

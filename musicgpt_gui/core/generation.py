@@ -117,6 +117,24 @@ def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_fi
     return join_items(split_items(pieces[piece])[:items])
 
 
+def midi_prefix(path: Path, items: int, fmt: str = "timed") -> str:
+    """The opening ``items`` items of a MIDI file, converted as the importer does (merged tracks)."""
+    from musicgpt_gui.core.midi_reader import MidiReadError, read_piece, render_merged
+
+    if items < 1:
+        raise JobError(f"The prefix needs at least one item, not {items}.")
+    try:
+        piece = read_piece(Path(path), flat=False)
+    except FileNotFoundError:
+        raise JobError(f"There is no MIDI file at {path}.") from None
+    except (MidiReadError, OSError) as exc:
+        raise JobError(f"Cannot read {Path(path).name} as MIDI ({exc}).") from None
+    rendered = render_merged(piece, fmt)
+    if not rendered:
+        raise JobError(f"{Path(path).name} has no notes to start from.")
+    return join_items(rendered[:items])
+
+
 def counted_text(raw: str, stop_reason: str) -> str:
     """The part of a variation that repair counts: all of it, or up to its last separator."""
     if stop_reason == "end":

@@ -70,7 +70,7 @@ def piece(tiny_dataset: Path) -> str:
 
 
 def test_weights_equal_an_independent_numpy_gpt2(model, ref, piece: str) -> None:
-    result = model.compute("<|endoftext|>" + piece)
+    result = model.compute(piece)
     hparams = json.loads((ref.run_dir / "hparams.json").read_text())
     expected = numpy_gpt2_attention(ref.prefix, hparams, result.token_ids)
 
@@ -139,7 +139,7 @@ def test_tokens_map_to_the_item_of_their_first_character(tokens, items, owners) 
 
 
 def test_npz_export_keeps_tokens_weights_and_identity(model, tmp_path: Path) -> None:
-    result = model.compute("C4:1.0, D4:0.5, E4:2.0")
+    result = model.compute("C4:1.0, D4:0.5, E4:2.0", start=False)
     pooled = pool_items(result.tokens, result.attention)
     path = save_npz(tmp_path / "out" / "attention.npz", result, pooled)
     with np.load(path) as data:
@@ -155,7 +155,7 @@ def test_npz_export_keeps_tokens_weights_and_identity(model, tmp_path: Path) -> 
 def test_text_longer_than_the_context_keeps_its_end(model) -> None:
     n_ctx = model.hparams.n_ctx
     text = ", ".join(["C4:0.5", "D4:0.5", "rest:0.25"] * 700)
-    result = model.compute(text)
+    result = model.compute(text, start=False)
     assert result.attention.shape[-1] == n_ctx
     assert result.warnings and f"last {n_ctx}" in result.warnings[0]
     assert text.endswith(result.text)
@@ -163,7 +163,7 @@ def test_text_longer_than_the_context_keeps_its_end(model) -> None:
 
 def test_bad_input_gets_a_plain_message(model, tiny_run) -> None:
     with pytest.raises(JobError, match="no text"):
-        model.compute("")
+        model.compute(" ")
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
@@ -172,3 +172,23 @@ def test_bad_input_gets_a_plain_message(model, tiny_run) -> None:
         checkpoints.run_folder(tiny_run.workspace, "nope")
     with pytest.raises(JobError, match="Unknown checkpoint"):
         checkpoints.resolve_checkpoint(tiny_run.run_dir, "oldest")
+
+
+def test_cli_writes_page_and_npz_per_note(tiny_run, tmp_path: Path, capsys) -> None:
+    from musicgpt_gui import cli
+
+    argv = ["--workspace", str(tiny_run.workspace.root), "attention", "--run", tiny_run.run, "--text",
+            "C4:1.0, D4 F4:0.5, rest:0.25", "--pool", "notes", "--layer", "1",
+            "--html", str(tmp_path / "a.html"), "--npz", str(tmp_path / "a.npz")]
+    assert cli.main(argv) == 0
+    with np.load(tmp_path / "a.npz") as data:
+        assert list(data["items"]) == ["<|endoftext|>", "C4:1.0", "D4 F4:0.5", "rest:0.25"]
+    script = (tmp_path / "a_files" / "head_view.js").read_text()
+    assert '"include_layers":[1]' in script and '"D4 F4:0.5"' in script
+    assert "wrote" in capsys.readouterr().err
+
+    assert cli.main(argv[:9]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("attention of the last element 'rest:0.25'") and "layer 1:" in out
+    assert cli.main(argv[:7] + ["--layer", "9"]) == 1
+    assert "no layer 9" in capsys.readouterr().err

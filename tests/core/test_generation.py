@@ -225,3 +225,37 @@ def test_sampling_filters() -> None:
     assert sample_token(logits, SamplingSettings(temperature=0), rng) == 1
     draws = {sample_token(logits, SamplingSettings(temperature=1.0, top_k=2), rng) for _ in range(200)}
     assert draws == {1, 2}
+
+
+def test_cli_generates_prints_and_exports_with_provenance(tiny_run, tmp_path: Path, capsys) -> None:
+    import mido
+
+    from musicgpt_gui import cli
+    from musicgpt_gui.core.midi_io import provenance_of
+
+    ws = str(tiny_run.workspace.root)
+    argv = ["--workspace", ws, "generate", "--run", tiny_run.run, "--prefix", "C4:1.0, E4:1.0, G4:2.0", "--length", "12",
+            "--seed", "21", "--variations", "2", "--out", str(tmp_path / "song.mid")]
+    assert cli.main(argv) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("C4:1.0, E4:1.0, G4:2.0") for line in lines)
+    assert "seed 21" in err and "variation 2:" in err and "items valid" in err
+    provenance = provenance_of(mido.MidiFile(tmp_path / "song-2.mid"))
+    assert provenance["run"] == tiny_run.run and provenance["seed"] == 21 and provenance["variation"] == 1
+
+    assert cli.main(argv[:-2]) == 0
+    assert capsys.readouterr().out == out  # same seed, same music
+
+
+def test_cli_reports_bad_input_in_one_line(tiny_run, capsys) -> None:
+    from musicgpt_gui import cli
+
+    ws = str(tiny_run.workspace.root)
+    assert cli.main(["--workspace", ws, "generate", "--run", "nope"]) == 1
+    assert "no trained run named 'nope'" in capsys.readouterr().err
+    assert cli.main(["--workspace", ws, "generate", "--run", tiny_run.run, "--prefix-piece", "bach"]) == 1
+    assert "DATASET:ROW" in capsys.readouterr().err
+    assert cli.main(["--workspace", ws, "generate", "--run", tiny_run.run, "--top-p", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Top-p" in err
