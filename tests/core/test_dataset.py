@@ -1,0 +1,186 @@
+"""import_dataset: sources, bad files, cache, cancel, transposition, splits and metadata."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.dataset import ImportOptions, corpus_tasks, import_dataset
+from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
+from musicgpt_gui.core.notation import parse_text
+from tests.core.midi_factory import scale_file, write_midi
+
+
+def good_folder(folder: Path, count: int = 3) -> Path:
+    for i in range(count):
+        scale_file(folder / f"piece{i}.mid", offset=i)
+    return folder
+
+
+def bad_files(folder: Path) -> dict[str, Path]:
+    """One file per kind of bad input, next to nothing else."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = scale_file(folder / "source.mid").read_bytes()
+    (folder / "source.mid").unlink()
+    flipped = bytearray(good)
+    flipped[flipped.index(bytes([0x90])) + 1] = 0xC8
+    files = {
+        "zero": (folder / "zero.mid", b""),
+        "random": (folder / "random.mid", bytes(random.Random(7).randrange(256) for _ in range(200))),
+        "truncated": (folder / "truncated.mid", good[:40]),
+        "data byte": (folder / "databyte.mid", bytes(flipped)),
+        "wrong extension": (folder / "notes.txt", b"C4, D4, E4"),
+    }
+    out = {}
+    for kind, (path, data) in files.items():
+        path.write_bytes(data)
+        out[kind] = path
+    out["no notes"] = write_midi(folder / "silent.mid", [[]])
+    return out
+
+
+def rows(folder: Path, split: str = dataset_files.ALL) -> list[str]:
+    return dataset_files.load_split(folder, split)
+
+
+def test_imports_midi_folder_into_dataset_folder(tmp_path: Path) -> None:
+    result = import_dataset([good_folder(tmp_path / "in")], ImportOptions(workers=1), tmp_path / "out")
+    assert result.pieces == 3 and result.errors == []
+    texts = rows(tmp_path / "out")
+    assert len(texts) == 3
+    assert all(parse_text(t).skipped == [] for t in texts)
+    assert sorted(rows(tmp_path / "out", "train") + rows(tmp_path / "out", "valid")) == sorted(texts)
+    assert rows(tmp_path / "out", "train")
+    meta = dataset_files.read_metadata(tmp_path / "out")
+    assert meta["format"] == "timed" and meta["options"]["tracks"] == "merge"
+    assert meta["counts"]["notes"] + meta["counts"]["chords"] == 3 * 8  # eight onsets per piece
+    assert meta["counts"]["pieces"] == 3 and meta["duration"]["quarters"] == 12.0
+    assert meta["duration"]["seconds"] == 6.0  # 4 quarters at 120 bpm, three pieces
+    assert "C4" in meta["distinct_pitches"] and all(f["status"] == "ok" for f in meta["files"])
+
+
+def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path: Path) -> None:
+    bad = bad_files(tmp_path / "bad")
+    good = good_folder(tmp_path / "good", 2)
+    result = import_dataset([good, tmp_path / "bad", bad["wrong extension"]], ImportOptions(workers=1), tmp_path / "out")
+    assert result.pieces == 2
+    expected = {
+        "zero": "empty file",
+        "random": "not a MIDI file",
+        "truncated": "truncated",
+        "data byte": "corrupt MIDI data",
+        "wrong extension": "unsupported file type '.txt'",
+        "no notes": "no notes",
+    }
+    assert len(result.errors) == len(expected)
+    for kind, reason in expected.items():
+        lines = [line for line in result.errors if line.startswith(str(bad[kind]))]
+        assert len(lines) == 1 and reason in lines[0], (kind, result.errors)
+    statuses = {Path(f["file"]).name: f["status"] for f in dataset_files.read_metadata(tmp_path / "out")["files"]}
+    assert statuses["zero.mid"] == "error" and statuses["piece0.mid"] == "ok"
+
+
+def test_all_bad_or_empty_sources_raise_job_error(tmp_path: Path) -> None:
+    bad_files(tmp_path / "bad")
+    with pytest.raises(JobError, match="no piece could be imported from 5 file"):
+        import_dataset([tmp_path / "bad"], ImportOptions(workers=1), tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(JobError, match="nothing to import"):
+        import_dataset([tmp_path / "empty"], ImportOptions(workers=1), tmp_path / "out")
+    with pytest.raises(JobError, match="no such file"):
+        import_dataset([tmp_path / "missing.mid"], ImportOptions(workers=1), tmp_path / "out")
+    assert not (tmp_path / "out" / "dataset.csv").exists()
+
+
+def test_second_import_reads_every_file_from_the_cache(tmp_path: Path) -> None:
+    source = good_folder(tmp_path / "in", 3)
+    (source / "zero.mid").write_bytes(b"")
+    options = ImportOptions(workers=1, cache_dir=tmp_path / "cache")
+    first = import_dataset([source], options, tmp_path / "a")
+    second = import_dataset([source], options, tmp_path / "b")
+    assert (first.cache_hits, second.cache_hits) == (0, 4)
+    assert rows(tmp_path / "a") == rows(tmp_path / "b") and first.errors == second.errors
+    scale_file(source / "piece1.mid", offset=5)  # changed file: its entry no longer matches
+    third = import_dataset([source], options, tmp_path / "c")
+    assert third.cache_hits == 3
+    other = import_dataset([source], ImportOptions(workers=1, cache_dir=tmp_path / "cache", format="seed"), tmp_path / "d")
+    assert other.cache_hits == 0  # the options are part of the key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cancel_after_the_first_file_keeps_finished_pieces(tmp_path: Path, workers: int) -> None:
+    source = good_folder(tmp_path / "in", 8)
+    cancel = CancelToken()
+
+    def on_progress(p) -> None:
+        if p.info.get("file"):
+            cancel.cancel()
+
+    with pytest.raises(Cancelled, match="kept"):
+        import_dataset([source], ImportOptions(workers=workers), tmp_path / "out", on_progress=on_progress, cancel=cancel)
+    kept = rows(tmp_path / "out")
+    assert 1 <= len(kept) < 8
+    meta = dataset_files.read_metadata(tmp_path / "out")
+    assert meta["cancelled"] is True and meta["files_total"] == 8 and len(meta["files"]) == len(kept)
+
+
+def test_transpose_adds_shifted_copies_in_the_same_split(tmp_path: Path) -> None:
+    source = good_folder(tmp_path / "in", 4)
+    result = import_dataset([source], ImportOptions(workers=1, transpose=2), tmp_path / "out")
+    assert result.pieces == 4 and result.rows == 4 * 5
+    texts = rows(tmp_path / "out")
+    lowest = [min(n.pitch for n in parse_text(t).notes) for t in texts[:5]]
+    assert lowest == [43, 42, 44, 41, 45]  # G2 of the bass line: original, -1, +1, -2, +2
+    for split in ("train", "valid"):
+        assert len(rows(tmp_path / "out", split)) % 5 == 0
+
+
+def test_tracks_merge_first_and_drums(tmp_path: Path) -> None:
+    path = write_midi(tmp_path / "in" / "band.mid", [[(0, 1, 72)], [(0, 1, 48)], [(0, 1, 36)]], channels=[0, 1, 9])
+    merge = import_dataset([path], ImportOptions(workers=1), tmp_path / "m")
+    first = import_dataset([path], ImportOptions(workers=1, tracks="first"), tmp_path / "f")
+    drums = import_dataset([path], ImportOptions(workers=1, include_drums=True), tmp_path / "d")
+    assert "C5 C3:1.0" in rows(merge.out_dir)[0]
+    assert "C5:1.0" in rows(first.out_dir)[0] and "C3" not in rows(first.out_dir)[0]
+    assert "C5 C3 C2:1.0" in rows(drums.out_dir)[0]
+    with pytest.raises(JobError, match="flat"):
+        import_dataset([path], ImportOptions(tracks="flat"), tmp_path / "x")
+
+
+def test_seed_format_defaults_to_music21_order(tmp_path: Path) -> None:
+    path = scale_file(tmp_path / "in" / "s.mid")
+    import_dataset([path], ImportOptions(workers=1, format="seed"), tmp_path / "out")
+    text = rows(tmp_path / "out")[0]
+    assert text.startswith("Piano, Piano, tempo.MetronomeMark animato Quarter=120, tempo.MetronomeMark animato Quarter=120, C major")
+    assert ":" not in text
+
+
+def test_seed_csv_source_is_cleaned_and_format_checked(tmp_path: Path) -> None:
+    csv = tmp_path / "seed.csv"
+    dataset_files.write_rows(csv, ["Piano, C4, H9, D4 F4, rest, E4", "junk, more junk"])
+    result = import_dataset([csv], ImportOptions(workers=1, format="seed"), tmp_path / "out")
+    assert rows(tmp_path / "out") == ["Piano, C4, D4 F4, rest, E4"] and result.pieces == 1
+    with pytest.raises(JobError, match="import it with --format seed"):
+        import_dataset([csv], ImportOptions(workers=1), tmp_path / "timed")
+
+
+def test_corpus_sources(tmp_path: Path) -> None:
+    assert len(corpus_tasks("bach")) == 371
+    assert len(corpus_tasks("folk")) > 20
+    result = import_dataset(["corpus:bach"], ImportOptions(workers=1, limit=2), tmp_path / "bach")
+    assert result.pieces == 2
+    first = rows(tmp_path / "bach")[0]
+    assert first.startswith("Soprano, Alto, Tenor, Bass, ")
+    assert parse_text(first).skipped == []
+    with pytest.raises(JobError, match="unknown corpus"):
+        import_dataset(["corpus:jazz"], ImportOptions(workers=1), tmp_path / "x")
+
+
+def test_folk_abc_collection_yields_many_pieces(tmp_path: Path) -> None:
+    from music21 import corpus
+
+    small = next(p for p in corpus.getCorePaths() if p.name == "teste.abc")
+    result = import_dataset([small], ImportOptions(workers=1), tmp_path / "folk")
+    assert result.pieces > 1 and result.errors == []
