@@ -142,7 +142,7 @@ def clear_run(run_dir: Path) -> None:
 def _remove_model_files(run_dir: Path, keep: Optional[int]) -> None:
     for path in Path(run_dir).iterdir():
         match = _MODEL_FILE_RE.match(path.name)
-        if match and int(match.group(1)) != keep:
+        if match and path.is_file() and int(match.group(1)) != keep:
             path.unlink(missing_ok=True)
 
 

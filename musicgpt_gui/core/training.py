@@ -193,7 +193,7 @@ class _Loop:
         hp = tf_runtime.hparams_object(self.hparams)
         self.context = tf.compat.v1.placeholder(tf.int32, [None, None])
         logits = model.model(hparams=hp, X=self.context)["logits"]
-        model_vars = tf.compat.v1.global_variables("model")  # before the optimizer adds its slots
+        self.model_vars = model_vars = tf.compat.v1.global_variables("model")  # before the optimizer's slots
         self.loss = tf.reduce_mean(
             input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=self.context[:, 1:], logits=logits[:, :-1]
@@ -227,13 +227,11 @@ class _Loop:
         else:
             prefix = str(models.checkpoint_prefix(models.get_model(cfg.workspace, cfg.base).path))
             step, history = 0, run_store.History()
+        self._check_shapes(prefix)
         try:
             self.saver.restore(self.sess, prefix)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as exc:
-            raise JobError(
-                f"The checkpoint {prefix} does not match its hparams.json/encoder.json "
-                f"({run_store._first_line(exc)}); the model folder is damaged or mixed up."
-            ) from None
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.DataLossError) as exc:
+            raise JobError(f"The checkpoint {prefix} cannot be read ({run_store._first_line(exc)}).") from None
         history.settings = dict(
             base=cfg.base or history.settings.get("base"),
             dataset=str(cfg.dataset),
@@ -245,6 +243,21 @@ class _Loop:
             valid_tokens_per_element=self.data.valid_tokens_per_element,
         )
         return step, history
+
+    def _check_shapes(self, prefix: str) -> None:
+        """Saver.restore would load mismatched shapes silently; compare them first."""
+        try:
+            stored = self.tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+        except Exception as exc:  # TF raises several types for unreadable files
+            raise JobError(f"The checkpoint {prefix} cannot be read ({run_store._first_line(exc)}).") from None
+        for var in self.model_vars:
+            name, shape = var.op.name, var.shape.as_list()
+            if stored.get(name) != shape:
+                found = "missing" if name not in stored else f"of shape {stored[name]}"
+                raise JobError(
+                    f"The checkpoint {prefix} does not match its hparams.json/encoder.json: {name} is {found}, "
+                    f"the hparams need {shape}. The model folder is damaged or mixed up."
+                )
 
     def _batch(self) -> np.ndarray:
         tokens, n = self.data.train, self.window

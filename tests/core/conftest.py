@@ -39,6 +39,12 @@ def write_dataset(folder: Path, train: list[str], valid: list[str]) -> Path:
 
 
 @pytest.fixture(scope="session")
+def make_dataset():
+    """``make_dataset(folder, train_texts, valid_texts) -> folder`` for tests that need odd data."""
+    return write_dataset
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A dataset folder of four real Bach chorales (three to train on, one to validate)."""
     texts = [chorale_text(p) for p in CHORALES]
