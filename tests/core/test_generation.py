@@ -259,3 +259,19 @@ def test_cli_reports_bad_input_in_one_line(tiny_run, capsys) -> None:
     assert cli.main(["--workspace", ws, "generate", "--run", tiny_run.run, "--top-p", "2"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Top-p" in err
+
+
+def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
+    from musicgpt_gui.core.generation import midi_prefix
+    from musicgpt_gui.core.midi_io import export_midi
+
+    source = "tempo=100, C4:1.0, E4 G4:0.5, rest:0.5, D4~2.0:1.0, F4:1.0"
+    path = export_midi(source, tmp_path / "in.mid")
+    assert midi_prefix(path, 40).endswith(source)
+    opening = midi_prefix(path, 4)
+    assert split_items(opening) == split_items(midi_prefix(path, 40))[:4]
+    with pytest.raises(JobError, match="no MIDI file"):
+        midi_prefix(tmp_path / "missing.mid", 4)
+    (tmp_path / "bad.mid").write_bytes(b"not midi at all")
+    with pytest.raises(JobError, match="Cannot read bad.mid as MIDI"):
+        midi_prefix(tmp_path / "bad.mid", 4)
