@@ -1,16 +1,105 @@
-"""`musicgpt play` (not implemented yet; its issue fills this in)."""
+"""`musicgpt play`: a .mid file or note text through a MIDI output port (python-rtmidi)."""
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
-from musicgpt_gui.core.jobs import JobError
+import mido
+
+from musicgpt_gui.commands.export_cmd import add_note_length, positive_float, read_text_file
+from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.core.jobs import JobError, Progress
+from musicgpt_gui.core.midi_io import render_midi
+from musicgpt_gui.core.midi_ports import (
+    APIS,
+    CHOICE_FILE,
+    PortChoice,
+    default_api,
+    list_output_ports,
+    load_choice,
+    open_output,
+    save_choice,
+)
+from musicgpt_gui.core.playback import Player
 from musicgpt_gui.core.workspace import Workspace
+
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("play", help="(not implemented yet)")
+    parser = sub.add_parser(
+        "play",
+        help="play a .mid file or note text on a MIDI port",
+        description="Without --api/--port/--virtual the last choice is used (remembered in the workspace).",
+    )
+    parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
+    parser.add_argument("--text", help="note text to play, seed or timed format")
+    parser.add_argument("--api", choices=list(APIS), help=f"MIDI system (default here: {default_api()})")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--port", metavar="NAME", help="output port: its name or a unique part of it")
+    target.add_argument("--virtual", metavar="NAME", help="open a virtual output port for a synth to connect to")
+    parser.add_argument("--list-ports", action="store_true", help="list the API's output ports and exit")
+    parser.add_argument(
+        "--wait", type=positive_float, metavar="S", help="seconds to wait before playing, e.g. to connect a virtual port"
+    )
+    add_note_length(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    raise JobError("'play' is not implemented yet")
+    settings = workspace.root / CHOICE_FILE
+    saved = load_choice(settings)
+    api = args.api or (saved.api if saved else default_api())
+    if args.list_ports:
+        names = list_output_ports(api)
+        print("\n".join(names) if names else f"(no MIDI output ports on {api})")
+        return 0
+    midi = load_source(args)
+    explicit = bool(args.api or args.port or args.virtual)
+    if args.port or args.virtual:
+        choice = PortChoice(api, port=args.port, virtual=args.virtual)
+    else:
+        choice = saved if saved and saved.api == api else PortChoice(api)
+    port = open_output(choice)
+    try:
+        if explicit:
+            save_choice(settings, PortChoice(api, virtual=choice.virtual) if choice.virtual else PortChoice(api, port=port.name))
+        if args.wait:
+            print(f"Waiting {args.wait:g} s: connect a synth to {port.name} ({api})", file=sys.stderr)
+            time.sleep(args.wait)
+        play(midi, port, f"{port.name} ({api})")
+    finally:
+        port.close()
+    return 0
+
+
+def load_source(args: argparse.Namespace) -> mido.MidiFile:
+    if (args.text is None) == (args.source is None):
+        raise JobError("Give either a FILE or --text to play (or --list-ports).")
+    if args.text is not None:
+        return render_midi(args.text, note_length=args.note_length)
+    if Path(args.source).suffix.lower() in MIDI_SUFFIXES:
+        try:
+            return mido.MidiFile(args.source)
+        except (OSError, ValueError, EOFError, KeyError) as exc:
+            raise JobError(f"Cannot read MIDI file {args.source}: {exc}") from exc
+    return render_midi(read_text_file(args.source), note_length=args.note_length)
+
+
+def play(midi: mido.MidiFile, port, where: str) -> None:
+    """Play to the end; Ctrl-C (or any error) still silences the port on the way out."""
+    with progress_bar(f"Playing on {where}") as report:
+
+        def show(seconds: float) -> None:
+            report(Progress(seconds / player.length if player.length else 1.0, f"{seconds:5.1f} / {player.length:.1f} s"))
+
+        player = Player(port, on_position=show)
+        player.load(midi)
+        try:
+            player.play()
+            while not player.wait(0.2):  # short waits keep Ctrl-C responsive on every platform
+                pass
+        finally:
+            player.stop()

@@ -1,0 +1,103 @@
+"""`musicgpt export` and `musicgpt play` as a user runs them: files, ports, clear failures."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import mido
+import pytest
+
+from musicgpt_gui.cli import main
+from musicgpt_gui.core.midi_ports import ALSA_SEQ, CHOICE_FILE, PortChoice, load_choice
+
+from .test_playback import Listener
+
+PIECE = "tempo=300, C4 E4:1.0, rest:0.5, G4:0.5"
+
+
+def musicgpt(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a child process, exactly as a shell runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "musicgpt_gui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **(env or {})),
+        cwd=cwd,
+    )
+
+
+def pitches(path: Path) -> list[int]:
+    return [m.note for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity]
+
+
+def test_export_text_and_text_files(workspace, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "piece.mid"
+    assert main(["export", "--text", PIECE, "--out", str(out)]) == 0
+    assert pitches(out) == [60, 64, 67]
+    assert str(out) in capsys.readouterr().out
+
+    seed = tmp_path / "seed.txt"
+    seed.write_text("Piano, C4, D4 F4\nrest, E4\n")
+    assert main(["export", "--in", str(seed), "--note-length", "1.0"]) == 0
+    written = workspace.exports / "seed.mid"
+    midi = mido.MidiFile(written)
+    assert pitches(written) == [60, 62, 65, 64]
+    assert midi.length == pytest.approx(4 * 0.5)  # four 1-quarter steps at 120 bpm
+
+
+def test_export_of_bad_input_is_one_clear_line(workspace, tmp_path: Path) -> None:
+    run = musicgpt("--workspace", str(workspace.root), "export", "--text", "junk, H9", "--out", str(tmp_path / "x.mid"))
+    assert run.returncode == 1
+    assert run.stderr.strip() == "musicgpt: error: The note text has no playable notes (2 of 2 items were not understood)."
+    assert not (tmp_path / "x.mid").exists()
+    missing = musicgpt("--workspace", str(workspace.root), "export", "--in", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 1 and "Cannot read note text" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_no_alsa_sequencer_gives_advice_and_export_still_works(workspace, tmp_path: Path) -> None:
+    played = musicgpt("--workspace", str(workspace.root), "play", "--api", "alsa", "--text", PIECE)
+    if ALSA_SEQ.exists():  # a machine with ALSA has at least 'Midi Through' to play on
+        assert played.returncode == 0, played.stderr
+    else:
+        assert played.returncode == 1
+        lines = played.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("musicgpt: error: MIDI output through alsa is not available")
+        assert "snd-seq" in lines[0] and "--api jack" in lines[0]
+    exported = musicgpt("--workspace", str(workspace.root), "export", "--text", PIECE, "--out", str(tmp_path / "ok.mid"))
+    assert exported.returncode == 0 and pitches(tmp_path / "ok.mid") == [60, 64, 67]
+
+
+def test_no_jack_server_gives_advice(workspace) -> None:
+    nowhere = {"JACK_DEFAULT_SERVER": f"none-{uuid.uuid4().hex[:8]}", "JACK_NO_START_SERVER": "1"}
+    played = musicgpt("--workspace", str(workspace.root), "play", "--api", "jack", "--text", PIECE, env=nowhere)
+    assert played.returncode == 1
+    message = [line for line in played.stderr.splitlines() if line.startswith("musicgpt:")]
+    assert len(message) == 1 and "jackd -d dummy" in message[0]
+    assert "Traceback" not in played.stderr
+
+
+@pytest.mark.jack
+@pytest.mark.usefixtures("jack_server")
+def test_play_on_jack_remembers_the_port(workspace, tmp_path: Path, capsys) -> None:
+    listener = Listener()
+    try:
+        assert main(["play", "--api", "jack", "--list-ports"]) == 0
+        assert listener.port_name in capsys.readouterr().out.splitlines()
+
+        assert main(["play", "--api", "jack", "--port", listener.client, "--text", PIECE]) == 0
+        assert load_choice(workspace.root / CHOICE_FILE) == PortChoice("jack", port=listener.port_name)
+        listener.settle()
+        assert [p for kind, p in listener.notes() if kind == "on"] == [60, 64, 67]
+
+        listener.messages.clear()
+        midi_file = tmp_path / "again.mid"
+        assert main(["export", "--text", PIECE, "--out", str(midi_file)]) == 0
+        assert main(["play", str(midi_file)]) == 0  # no --api/--port: the remembered choice
+        listener.settle()
+        assert [p for kind, p in listener.notes() if kind == "on"] == [60, 64, 67]
+    finally:
+        listener.close()
