@@ -56,7 +56,7 @@ def name_to_midi(name: str) -> Optional[int]:
     from music21 import pitch
 
     try:
-        value = pitch.Pitch(name).midi
+        value = int(round(pitch.Pitch(name).ps))  # .midi wraps out-of-range pitches by octaves
     except Exception:  # music21 raises several types for odd names
         return None
     return value if 0 <= value <= 127 else None
