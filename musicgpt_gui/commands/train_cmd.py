@@ -1,16 +1,131 @@
-"""`musicgpt train` (not implemented yet; its issue fills this in)."""
+"""`musicgpt train`: finetune a base model (or a new music model) on a dataset, live progress."""
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
 
-from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.commands.dataset_arg import resolve_dataset
+from musicgpt_gui.commands.models_cmd import add_new_model_arguments, print_vocab_report
+from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.core import models, run_store
+from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("train", help="(not implemented yet)")
+    defaults = _defaults()
+    parser = sub.add_parser(
+        "train",
+        help="finetune a model on a dataset (Ctrl-C saves and stops; --resume continues)",
+        description="Checkpoints go to <workspace>/checkpoint/<run> in gpt-2-simple's layout.",
+    )
+    parser.add_argument("--dataset", help="dataset folder or name under <workspace>/datasets (on --resume: the run's)")
+    base = parser.add_mutually_exclusive_group()
+    base.add_argument("--base", help="a model in <workspace>/models (see: musicgpt models list)")
+    base.add_argument("--new-model", choices=tuple(models.PRESETS), metavar="SIZE",
+                      help="create a new music model of this size (tiny|small|medium) from the dataset first")
+    parser.add_argument("--vocab", choices=("bpe", "atomic"), default="atomic", help="vocabulary of --new-model (default: %(default)s)")
+    parser.add_argument("--run", default=defaults.run, help="run name (default: %(default)s)")
+    parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="start the run again, deleting its checkpoints")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="steps to train now (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--accumulate", type=int, default=defaults.accumulate, help="gradient accumulation steps")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--window", type=int, default=defaults.window, help="tokens per example (default: %(default)s)")
+    parser.add_argument("--save-every", type=int, default=defaults.save_every, metavar="N", help="0: only at the end")
+    parser.add_argument("--sample-every", type=int, default=defaults.sample_every, metavar="N", help="0: no samples")
+    parser.add_argument("--sample-length", type=int, default=defaults.sample_length, metavar="TOKENS")
+    parser.add_argument("--validate-every", type=int, default=defaults.validate_every, metavar="N", help="0: no validation")
+    parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
+    parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow's choice)")
+    parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 
 
+def _defaults():
+    from musicgpt_gui.core.training import TrainConfig
+
+    return TrainConfig(workspace=None, dataset=Path("."))  # type: ignore[arg-type]
+
+
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    raise JobError("'train' is not implemented yet")
+    from musicgpt_gui.core.training import TrainConfig, train
+
+    dataset = _dataset(args, workspace)
+    base = args.base
+    if args.report_vocab:
+        print_vocab_report(dataset, [models.get_model(workspace, base)] if base else [])
+    if args.new_model and not args.resume:
+        base = _new_model(workspace, dataset, args.new_model, args.vocab)
+    if not base and not args.resume:
+        raise JobError("Say what to train: --base NAME (see musicgpt models list) or --new-model tiny|small|medium.")
+    cfg = TrainConfig(
+        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=args.steps, batch_size=args.batch_size,
+        accumulate=args.accumulate, learning_rate=args.learning_rate, seed=args.seed, window=args.window,
+        save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
+        validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
+        xla=args.xla, threads=args.threads,
+    )
+    cancel = CancelToken()
+    with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
+        result = train(cfg, on_progress=on_progress, cancel=cancel)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    best = f", best validation loss {result.best_val_loss:.3f} at step {result.best_step}" if result.best_val_loss is not None else ""
+    print(
+        f"run {result.run}: step {result.step} ({result.steps_done} now), loss {result.loss:.3f}, "
+        f"average {result.avg_loss:.3f}{best}; {result.tokens_per_s:.0f} tokens/s on {result.device}"
+    )
+    print(f"checkpoint: {result.checkpoint}")
+    if result.cancelled:
+        print(f"cancelled: saved at step {result.step}; continue with: musicgpt train --run {result.run} --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:
+    if args.dataset:
+        return resolve_dataset(workspace, args.dataset)
+    if args.resume:
+        recorded = run_store.History.load(workspace.checkpoint / args.run).settings.get("dataset")
+        if recorded:
+            return resolve_dataset(workspace, recorded)
+    raise JobError("Give the dataset to train on: --dataset DIR (a folder or a name under the workspace's datasets).")
+
+
+def _new_model(workspace: Workspace, dataset: Path, size: str, kind: str) -> str:
+    name = f"{dataset.name}-{size}-{kind}"
+    if (workspace.models / name).is_dir():
+        print(f"using the existing model '{name}'", file=sys.stderr)
+        return name
+    with progress_bar(f"new model {name}") as on_progress:
+        models.create_music_model(workspace, dataset, size=size, vocab_kind=kind, name=name, on_progress=on_progress)
+    return name
+
+
+@contextmanager
+def _ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
+    """The first Ctrl-C asks the loop to save and stop; a second one interrupts at once."""
+    previous: Optional[object] = None
+
+    def handler(signum, frame) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]

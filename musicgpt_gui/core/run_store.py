@@ -92,7 +92,7 @@ def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: Histor
     name = f"model-{step}"
     try:
         saver.save(sess, str(run_dir / "model"), global_step=step, write_meta_graph=False, write_state=False)
-        tf.compat.v1.train.update_checkpoint_state(str(run_dir), name, all_model_checkpoint_paths=[name])
+        write_index(run_dir, name)
         atomic_write_text(run_dir / "counter", f"{step}\n")
         history.save(run_dir)
     except (OSError, tf.errors.OpError) as exc:
@@ -117,7 +117,7 @@ def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
         copy_model_files(run_dir, tmp)
         name = f"model-{step}"
         saver.save(sess, str(tmp / "model"), global_step=step, write_meta_graph=False, write_state=False)
-        tf.compat.v1.train.update_checkpoint_state(str(tmp), name, all_model_checkpoint_paths=[name])
+        write_index(tmp, name)
         atomic_write_text(tmp / "counter", f"{step}\n")
     except (OSError, tf.errors.OpError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -127,6 +127,11 @@ def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
         best.rename(old)
     tmp.rename(best)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_index(folder: Path, name: str) -> None:
+    """TF's 'checkpoint' index (a text proto) naming ``name``, replaced atomically."""
+    atomic_write_text(Path(folder) / "checkpoint", f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
 
 
 def clear_run(run_dir: Path) -> None:

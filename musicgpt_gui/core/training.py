@@ -234,7 +234,7 @@ class _Loop:
             raise JobError(f"The checkpoint {prefix} cannot be read ({run_store._first_line(exc)}).") from None
         history.settings = dict(
             base=cfg.base or history.settings.get("base"),
-            dataset=str(cfg.dataset),
+            dataset=str(Path(cfg.dataset).resolve()),
             vocab=self.encoder.kind,
             window=self.window,
             batch_size=cfg.batch_size,

@@ -184,7 +184,11 @@ def read_vocab(folder: Path) -> tuple[dict[str, int], list[tuple[str, str]]]:
 
 def load_encoder(folder: str | Path) -> MusicEncoder:
     """The encoder of a model folder or a run folder (atomic when its vocabulary is)."""
-    encoder, merges = read_vocab(Path(folder))
+    return make_encoder(*read_vocab(Path(folder)))
+
+
+def make_encoder(encoder: dict[str, int], merges: list[tuple[str, str]]) -> MusicEncoder:
+    """The right encoder class for a vocabulary: atomic when it holds the atomic tokens."""
     marker = "".join(_gpt2_encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
     cls = AtomicEncoder if marker in encoder else MusicEncoder
     return cls(encoder, merges)

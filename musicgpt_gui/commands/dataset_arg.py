@@ -1,0 +1,17 @@
+"""``--dataset``: a dataset folder path, or a name under ``<workspace>/datasets``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.workspace import Workspace
+
+
+def resolve_dataset(workspace: Workspace, value: str) -> Path:
+    for folder in (Path(value).expanduser(), workspace.datasets / value):
+        if dataset_files.split_path(folder, dataset_files.TRAIN).is_file():
+            return folder.resolve()
+    known = sorted(p.name for p in workspace.datasets.iterdir() if p.is_dir()) if workspace.datasets.is_dir() else []
+    hint = f" Datasets in the workspace: {', '.join(known)}." if known else " Import one first (musicgpt import)."
+    raise JobError(f"'{value}' is not a dataset folder (no train.csv there or in {workspace.datasets}).{hint}")
