@@ -36,9 +36,10 @@ _UNUSED_QT = [
 ]
 EXCLUDED_MODULES = [
     # Never imported by the app: torch (PyInstaller's keras hook crashes on it), bertviz's Python
-    # (pulls torch + IPython; only its JS files are bundled), notebooks and plotting stacks.
+    # (pulls torch + IPython; only its JS files are bundled), mpld3's Python (only d3 is used),
+    # notebooks.  matplotlib stays: music21 warns on every start without it.
     "torch", "torchvision", "bertviz", "IPython", "ipykernel", "ipywidgets", "jupyter_client",
-    "jax", "jaxlib", "tensorboard", "matplotlib", "mpld3", "scipy", "pandas", "tkinter", "_tkinter",
+    "jax", "jaxlib", "tensorboard", "mpld3", "scipy", "pandas", "tkinter", "_tkinter",
     "PyQt5", "PyQt6", "pytest", "pytestqt",
 ] + [f"PySide6.{name}" for name in _UNUSED_QT]
 

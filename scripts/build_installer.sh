@@ -23,9 +23,11 @@ done
 
 PYTHON="${PYTHON:-python3}"
 VENV="${MUSICGPT_BUILD_VENV:-build/installer-venv}"
-[ "$FRESH" -eq 1 ] && rm -rf "$VENV"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+CLEAN=()
+[ "$FRESH" -eq 1 ] && { rm -rf "$VENV"; CLEAN=(--clean); }  # --clean also drops PyInstaller's cache
+[ -d "$VENV" ] || "$PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
+[ -x "$VENV/Scripts/python.exe" ] && PY="$VENV/Scripts/python.exe"  # Windows (Git Bash)
 PIP="$PY -m pip"
 
 echo "== build environment: $VENV"
@@ -36,7 +38,9 @@ $PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
 # gpt-2-simple (it requires "tensorflow"); on Linux the CPU-only TensorFlow wheel replaces the CUDA
 # one (no CUDA libraries are bundled anyway, and it is about 400 MB smaller).
 SWAP=(); [ "$(uname -s)" = "Linux" ] && SWAP=(--swap tensorflow=tensorflow-cpu)
-mapfile -t DEPS < <($PY installer/app_requirements.py pyproject.toml --without bertviz --without gpt-2-simple "${SWAP[@]}")
+DEPS=()  # a read loop, not mapfile: macOS ships bash 3.2
+while IFS= read -r req; do DEPS+=("$req"); done \
+  < <($PY installer/app_requirements.py pyproject.toml --without bertviz --without gpt-2-simple ${SWAP[@]+"${SWAP[@]}"})
 # gpt-2-simple's own requirements, less tensorflow.
 $PIP install -q "${DEPS[@]}" regex requests tqdm numpy toposort "pyinstaller>=6.5"
 $PIP install -q --no-deps "$($PY installer/app_requirements.py pyproject.toml --only bertviz)" \
@@ -48,7 +52,7 @@ fi
 
 echo "== PyInstaller"
 START=$(date +%s)
-$PY -m PyInstaller --noconfirm --clean --log-level WARN \
+$PY -m PyInstaller --noconfirm ${CLEAN[@]+"${CLEAN[@]}"} --log-level WARN \
   --distpath dist --workpath build/pyinstaller build_installer.spec
 echo "build time: $(( $(date +%s) - START )) s"
 

@@ -81,6 +81,8 @@ class SelfTest:
             except SystemExit as exc:  # argparse rejected the arguments
                 code = exc.code if isinstance(exc.code, int) else 2
         if code != 0:
+            if self.debug:
+                sys.stderr.write(err.getvalue())  # the traceback --debug asked for
             lines = [line for line in err.getvalue().splitlines() if line.strip()]
             raise StepFailed(f"`musicgpt {argv[0]}` exit {code}: {lines[-1] if lines else 'no message'}")
         return out.getvalue()

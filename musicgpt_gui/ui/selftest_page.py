@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, Qt, QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication
@@ -34,7 +34,8 @@ class _RecordingPage(QWebEnginePage):
 def offscreen_defaults() -> None:
     """Environment for a headless run; set before the QApplication exists, never overriding the user."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --log-level=3")
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.rhi.*=false;qt.webenginecontext.*=false")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium refuses root otherwise
 
@@ -61,7 +62,7 @@ def check_attention_page(path: Path, timeout_s: float = 60.0) -> str:
     """Load ``path`` and wait until BertViz has drawn SVG; raise RuntimeError with the reason if not."""
     offscreen_defaults()
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    QApplication.instance() or QApplication([sys.argv[0]])
     view = QWebEngineView()
     page = _RecordingPage(view)
     view.setPage(page)
@@ -80,7 +81,7 @@ def check_attention_page(path: Path, timeout_s: float = 60.0) -> str:
             raise RuntimeError(f"JavaScript error in the page: {page.errors[0]}")
         if not drawn:
             raise RuntimeError("BertViz drew nothing (no SVG element) in the page")
-        return f"{Path(path).name}: {_run_js(page, svg_count, timeout_s)} SVG element(s) drawn"
+        return f"{Path(path).name}: {int(_run_js(page, svg_count, timeout_s))} SVG element(s) drawn"
     finally:
-        view.deleteLater()
-        app.processEvents()
+        view.deleteLater()  # with its page, before the profile goes at exit
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
