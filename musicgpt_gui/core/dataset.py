@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -385,9 +386,18 @@ def _run(tasks: list[Task], options: ImportOptions, results: list[Optional[FileR
 
 
 def _pool_context():
-    """forkserver on Linux: workers start from a clean process with music21 already imported,
-    so forking from the GUI's threads is avoided and start-up is paid once."""
+    """Workers that start fast without forking a threaded process.
+
+    From a single-threaded caller (CLI, scripts) on Linux the pool forks, after music21 is
+    imported here once, so workers start in milliseconds.  From a GUI worker thread it uses
+    forkserver (a clean server process with music21 preloaded; start-up paid once per app),
+    because forking a process that runs other threads can deadlock.  Elsewhere: spawn.
+    """
     if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            import music21  # noqa: F401  (inherited by the forked workers)
+
+            return multiprocessing.get_context("fork")
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["musicgpt_gui.core.dataset", "music21"])
         return ctx

@@ -1,0 +1,152 @@
+"""Import speed and fidelity against the seed's path, measured in one run on the same files.
+
+    python bench/bench_import.py DIR [DIR ...] [--render-bach N] [--results FILE]
+
+For each DIR (MIDI files, searched recursively) it times
+
+* the seed's path: ``music21.converter.parse(f, forceSource=True)`` then ``flatten()`` and the
+  seed's item rule (``notation.seed_items``), one file after another;
+* our import: ``import_dataset`` in the seed format (tracks=flat, so the same item order),
+  cold (empty cache, process pool start-up included) and again from the cache;
+
+and prints the speed ratio, the cold/cached ratio and the share of identical items
+between the two seed-format outputs (difflib over each file's item list).
+``--render-bach N`` first writes N corpus chorales to MIDI with music21 into the first DIR.
+No assertion here: the goals (>= 50x, >= 99% identical items on Bach) are read off the report.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.dataset import ImportOptions, import_dataset
+from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES
+from musicgpt_gui.core.notation import seed_items, split_items
+
+DEFAULT_RESULTS = Path(__file__).parent / "results" / "import.txt"
+
+
+def render_bach(folder: Path, count: int) -> int:
+    """Write the first ``count`` chorales that music21 can render to MIDI; returns how many."""
+    from music21 import corpus
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for work in corpus.chorales.Iterator(returnType="filename"):
+        if written >= count:
+            break
+        target = folder / f"{work.replace('/', '_')}.mid"
+        if not target.exists():
+            try:
+                corpus.parse(work).write("midi", fp=target)
+            except Exception as exc:  # a few chorales have repeats music21 cannot expand
+                print(f"  skip {work}: {exc}", file=sys.stderr)
+                continue
+        written += 1
+    return written
+
+
+def seed_path(files: list[Path]) -> tuple[float, dict[str, list[str]]]:
+    """The seed's conversion, timed over all files; failures count as empty output."""
+    from music21 import converter
+
+    out: dict[str, list[str]] = {}
+    start = time.perf_counter()
+    for path in files:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[str(path)] = seed_items(converter.parse(path, forceSource=True))
+        except Exception as exc:
+            print(f"  seed path failed on {path.name}: {exc}", file=sys.stderr)
+            out[str(path)] = []
+    return time.perf_counter() - start, out
+
+
+def our_import(folder: Path, work: Path) -> tuple[float, float, dict[str, list[str]], int]:
+    """Cold then cached import of ``folder`` in the seed format; returns times, items per file, cache hits."""
+    options = ImportOptions(format="seed", cache_dir=work / "cache")
+    start = time.perf_counter()
+    import_dataset([folder], options, work / "cold")
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    cached_result = import_dataset([folder], options, work / "cached")
+    cached = time.perf_counter() - start
+    meta = dataset_files.read_metadata(work / "cold")
+    rows = dataset_files.load_split(work / "cold")
+    items = {Path(p["source"]).resolve().as_posix(): split_items(text) for p, text in zip(meta["pieces"], rows)}
+    return cold, cached, items, cached_result.cache_hits
+
+
+def agreement(reference: dict[str, list[str]], ours: dict[str, list[str]]) -> tuple[int, int, list[str]]:
+    """(identical items, compared items, per-file lines for files that differ)."""
+    same = total = 0
+    lines = []
+    for path, ref in reference.items():
+        mine = ours.get(Path(path).resolve().as_posix(), [])
+        matcher = difflib.SequenceMatcher(None, ref, mine, autojunk=False)
+        equal = sum(block.size for block in matcher.get_matching_blocks())
+        longest = max(len(ref), len(mine))
+        same += equal
+        total += longest
+        if equal != longest:
+            lines.append(f"    {Path(path).name}: {equal}/{longest} items identical (seed {len(ref)}, ours {len(mine)})")
+    return same, total, lines
+
+
+def bench(folder: Path) -> list[str]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise SystemExit(f"no MIDI files under {folder}")
+    size = sum(p.stat().st_size for p in files)
+    print(f"{folder}: {len(files)} MIDI files, {size / 1024:.0f} KiB", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        cold, cached, ours, hits = our_import(folder, Path(tmp))
+    seed_time, reference = seed_path(files)
+    same, total, diffs = agreement(reference, ours)
+    lines = [
+        f"{folder} -- {len(files)} MIDI files, {size / 1024:.0f} KiB",
+        f"  seed path (converter.parse + flatten, 1 process): {seed_time:8.2f} s  ({seed_time / len(files) * 1000:.0f} ms/file)",
+        f"  our import, cold (pool of {os.cpu_count()}, start-up included): {cold:8.2f} s  ({cold / len(files) * 1000:.1f} ms/file)",
+        f"  our import, cached ({hits}/{len(files)} cache hits):         {cached:8.3f} s",
+        f"  speed ratio seed/ours (cold):   {seed_time / cold:7.1f}x",
+        f"  cold/cached ratio (re-import):  {cold / cached:7.1f}x",
+        f"  identical seed-format items:    {same}/{total} = {100 * same / max(total, 1):.2f}%",
+    ]
+    if diffs:
+        lines.append("  files that differ:")
+        lines.extend(diffs)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("--render-bach", type=int, metavar="N", help="first render N Bach chorales to MIDI into the first DIR")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="report file (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.render_bach:
+        print(f"rendered {render_bach(args.dirs[0], args.render_bach)} chorales into {args.dirs[0]}", file=sys.stderr)
+    header = [
+        f"bench_import {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}",
+    ]
+    report = header + [line for folder in args.dirs for line in [""] + bench(folder)]
+    text = "\n".join(report) + "\n"
+    print(text)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
