@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Optional, Union
 
 import mido
+from mido.midifiles.meta import KeySignatureError
+
+from musicgpt_gui.core.notation import strip_music21
 
 DIVISORS = (4, 3)  # music21.defaults.quantizationQuarterLengthDivisors
 DRUM_CHANNEL = 9  # MIDI channel 10, 0-based as mido counts
@@ -104,13 +107,6 @@ def time_name(ratio: str) -> str:
     return strip_music21(str(meter.TimeSignature(ratio)))
 
 
-def strip_music21(text: str) -> str:
-    """``'<music21.meter.TimeSignature 4/4>'`` -> ``'meter.TimeSignature 4/4'`` (the seed's rule)."""
-    if text.startswith("<music21.") and text.endswith(">"):
-        return text[len("<music21.") : -1]
-    return text
-
-
 @lru_cache(maxsize=4096)
 def _instrument_names(events: tuple[tuple[Number, str, object, int], ...]) -> tuple[tuple[Number, str], ...]:
     """Instrument names of one track, exactly as music21 names and de-duplicates them.
@@ -169,6 +165,8 @@ def load_midi(source: Union[str, Path, bytes]) -> mido.MidiFile:
         midi = mido.MidiFile(file=io.BytesIO(data))
     except EOFError:
         raise MidiReadError("truncated MIDI file (ends in the middle of a track)") from None
+    except KeySignatureError as exc:
+        raise MidiReadError(f"corrupt MIDI data (key signature: {exc})") from None
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiReadError(f"corrupt MIDI data ({exc})") from None
     if midi.ticks_per_beat <= 0 or midi.ticks_per_beat & 0x8000:

@@ -270,11 +270,15 @@ def seed_name(element) -> Optional[str]:
     if isinstance(element, note.Rest):
         return "rest"
     if isinstance(element, (instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)):
-        text = str(element)
-        if text.startswith("<music21.") and text.endswith(">"):
-            text = text[len("<music21.") : -1]
-        return text or None
+        return strip_music21(str(element)) or None
     return None
+
+
+def strip_music21(text: str) -> str:
+    """``'<music21.meter.TimeSignature 4/4>'`` -> ``'meter.TimeSignature 4/4'`` (the seed's rule)."""
+    if text.startswith("<music21.") and text.endswith(">"):
+        return text[len("<music21.") : -1]
+    return text
 
 
 def seed_items(stream) -> list[str]:

@@ -184,3 +184,15 @@ def test_folk_abc_collection_yields_many_pieces(tmp_path: Path) -> None:
     small = next(p for p in corpus.getCorePaths() if p.name == "teste.abc")
     result = import_dataset([small], ImportOptions(workers=1), tmp_path / "folk")
     assert result.pieces > 1 and result.errors == []
+
+
+def test_musicxml_and_kern_scores_import_through_music21(tmp_path: Path) -> None:
+    from music21 import corpus
+
+    xml = Path(corpus.parse("bach/bwv269").write("musicxml", fp=tmp_path / "bwv269.musicxml"))
+    krn = next(p for p in corpus.getCorePaths() if p.name == "bwv366.krn")
+    result = import_dataset([xml, krn], ImportOptions(workers=1), tmp_path / "out")
+    assert result.pieces == 2 and result.errors == []
+    xml_text, krn_text = rows(tmp_path / "out")
+    assert xml_text.startswith("Soprano, Alto, Tenor, Bass, G major, meter.TimeSignature 3/4, G4 D4 B3 G2:1.0")
+    assert parse_text(krn_text).skipped == [] and len(parse_text(krn_text).notes) > 100
