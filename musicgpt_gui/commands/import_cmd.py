@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     )
     with progress_bar("import") as on_progress:
         result = import_dataset(sources, options, out, on_progress=on_progress)
-    counts = result.metadata["counts"]
+    counts = result.metadata["stats"]
     print(f"Imported {result.pieces} pieces ({result.rows} rows, {result.items} items; "
           f"{counts['train_rows']} train / {counts['valid_rows']} valid rows) into {result.out_dir}")
     print(f"Format {options.format}, tracks {options.track_mode}; notes {counts['notes']}, chords {counts['chords']}, "

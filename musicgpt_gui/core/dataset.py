@@ -448,8 +448,24 @@ def _write(out_dir: Path, sources: list[str], options: ImportOptions, done: list
 
 
 def _metadata(sources, options, done, groups, rows, errors, cancelled, total_files) -> dict[str, Any]:
+    """metadata.json: what was imported, how, per-file status and summary statistics.
+
+    ``files[i].index`` is the dataset.csv row of that file's first piece (None for errors);
+    ``stats`` counts the original pieces, not their transposed copies.
+    """
     stats = [piece["stats"] for _, piece in groups]
     pitches = sorted({p for s in stats for p in s["pitches"]}, key=lambda n: (name_to_midi(n) or 0, n))
+    first_row: dict[str, int] = {}
+    row = 0
+    for key, piece in groups:
+        first_row.setdefault(key.rsplit("#", 1)[0], row)
+        row += len(piece["texts"])
+    files = []
+    for r in done:
+        entry = {"source": r.label, "status": "error" if r.error else "ok", "error": r.error, "pieces": len(r.pieces), "cached": r.cached}
+        if not r.error and r.label in first_row:
+            entry.update(index=first_row[r.label], items=r.pieces[0]["stats"]["items"], duration=r.pieces[0]["stats"]["seconds"])
+        files.append(entry)
     opts = asdict(options)
     opts["tracks"] = options.track_mode
     opts["cache_dir"] = str(options.cache_dir) if options.cache_dir else None
@@ -461,13 +477,9 @@ def _metadata(sources, options, done, groups, rows, errors, cancelled, total_fil
         "options": opts,
         "cancelled": cancelled,
         "files_total": total_files,
-        "files": [
-            {"file": r.label, "status": "error" if r.error else "ok", "error": r.error, "pieces": len(r.pieces), "cached": r.cached}
-            for r in done
-        ],
+        "files": files,
         "errors": errors,
-        "counts_cover": "notes/chords/rests/items/duration count original pieces, not transposed copies",
-        "counts": {
+        "stats": {
             "pieces": len(groups),
             "rows": sum(len(v) for v in rows.values()),
             "train_rows": len(rows[dataset_files.TRAIN]),
@@ -477,8 +489,9 @@ def _metadata(sources, options, done, groups, rows, errors, cancelled, total_fil
             "chords": sum(s["chords"] for s in stats),
             "rests": sum(s["rests"] for s in stats),
             "distinct_pitches": len(pitches),
+            "quarters": round(sum(s["quarters"] for s in stats), 3),
+            "seconds": round(sum(s["seconds"] for s in stats), 3),
         },
-        "distinct_pitches": pitches,
-        "duration": {"quarters": round(sum(s["quarters"] for s in stats), 3), "seconds": round(sum(s["seconds"] for s in stats), 3)},
+        "pitches": pitches,
         "pieces": [{"title": piece["title"], "source": key.rsplit("#", 1)[0], "copies": len(piece["texts"])} for key, piece in groups],
     }

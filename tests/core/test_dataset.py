@@ -55,10 +55,12 @@ def test_imports_midi_folder_into_dataset_folder(tmp_path: Path) -> None:
     assert rows(tmp_path / "out", "train")
     meta = dataset_files.read_metadata(tmp_path / "out")
     assert meta["format"] == "timed" and meta["options"]["tracks"] == "merge"
-    assert meta["counts"]["notes"] + meta["counts"]["chords"] == 3 * 8  # eight onsets per piece
-    assert meta["counts"]["pieces"] == 3 and meta["duration"]["quarters"] == 12.0
-    assert meta["duration"]["seconds"] == 6.0  # 4 quarters at 120 bpm, three pieces
-    assert "C4" in meta["distinct_pitches"] and all(f["status"] == "ok" for f in meta["files"])
+    stats = meta["stats"]
+    assert stats["notes"] + stats["chords"] == 3 * 8  # eight onsets per piece
+    assert stats["pieces"] == 3 and stats["quarters"] == 12.0
+    assert stats["seconds"] == 6.0  # 4 quarters at 120 bpm, three pieces
+    assert "C4" in meta["pitches"] and stats["distinct_pitches"] == len(meta["pitches"])
+    assert [f["index"] for f in meta["files"]] == [0, 1, 2] and all(f["status"] == "ok" for f in meta["files"])
 
 
 def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path: Path) -> None:
@@ -78,7 +80,7 @@ def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path:
     for kind, reason in expected.items():
         lines = [line for line in result.errors if line.startswith(str(bad[kind]))]
         assert len(lines) == 1 and reason in lines[0], (kind, result.errors)
-    statuses = {Path(f["file"]).name: f["status"] for f in dataset_files.read_metadata(tmp_path / "out")["files"]}
+    statuses = {Path(f["source"]).name: f["status"] for f in dataset_files.read_metadata(tmp_path / "out")["files"]}
     assert statuses["zero.mid"] == "error" and statuses["piece0.mid"] == "ok"
 
 
