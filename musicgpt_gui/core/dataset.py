@@ -122,7 +122,10 @@ def resolve_sources(sources: Iterable[Union[str, Path]]) -> tuple[list[Task], li
             if path.suffix.lower() in SUFFIXES:
                 tasks.append(_task_for(path))
             else:
-                errors.append(f"{path}: unsupported file type '{path.suffix or '(none)'}' (use .mid, .midi, .xml, .musicxml, .mxl, .abc, .krn or .csv)")
+                errors.append(
+                    f"{path}: unsupported file type '{path.suffix or '(none)'}' "
+                    "(use .mid, .midi, .xml, .musicxml, .mxl, .abc, .krn or .csv)"
+                )
         else:
             errors.append(f"{path}: no such file or folder")
     return tasks, errors
@@ -161,7 +164,11 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
         if task.kind == "csv":
             result.pieces = _csv_pieces(task, options)
         else:
-            pieces = [read_piece(task.path, include_drums=options.include_drums, flat=options.track_mode == "flat")] if task.kind == "midi" else read_scores(task.path)
+            if task.kind == "midi":
+                flat = options.track_mode == "flat"
+                pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat)]
+            else:
+                pieces = read_scores(task.path)
             for piece in pieces:
                 rendered = _render(piece, options)
                 if rendered:
@@ -249,7 +256,8 @@ def _csv_pieces(task: Task, options: ImportOptions) -> list[dict[str, Any]]:
             continue
         timed = any(":" in item for item in parsed.items)
         if timed != (options.format == "timed"):
-            raise ScoreReadError(f"holds {'timed' if timed else 'seed'}-format text; import it with --format {'timed' if timed else 'seed'}")
+            kind = "timed" if timed else "seed"
+            raise ScoreReadError(f"holds {kind}-format text; import it with --format {kind}")
         text = parsed.text
         pieces.append({"title": f"{Path(task.path).stem} row {number}", "texts": [text], "stats": _csv_stats(text, parsed)})
     if not pieces:
@@ -333,7 +341,13 @@ def import_dataset(
     return result
 
 
-def _run(tasks: list[Task], options: ImportOptions, results: list[Optional[FileResult]], on_progress: ProgressFn, cancel: CancelToken) -> None:
+def _run(
+    tasks: list[Task],
+    options: ImportOptions,
+    results: list[Optional[FileResult]],
+    on_progress: ProgressFn,
+    cancel: CancelToken,
+) -> None:
     """Fill ``results`` from the cache or by converting; report per file; honour cancel."""
     total = len(tasks)
     finished = 0
@@ -343,7 +357,8 @@ def _run(tasks: list[Task], options: ImportOptions, results: list[Optional[FileR
         finished += 1
         r = results[index]
         state = "cached" if r.cached else ("error" if r.error else "ok")
-        on_progress(Progress(finished / total, f"{finished}/{total} {Path(r.label).name}", {"done": finished, "total": total, "file": r.label, "status": state}))
+        info = {"done": finished, "total": total, "file": r.label, "status": state}
+        on_progress(Progress(finished / total, f"{finished}/{total} {Path(r.label).name}", info))
 
     pending = []
     for i, task in enumerate(tasks):
@@ -409,7 +424,15 @@ def _split(key: str, every: int) -> str:
     return dataset_files.VALID if digest % every == 0 else dataset_files.TRAIN
 
 
-def _write(out_dir: Path, sources: list[str], options: ImportOptions, done: list[FileResult], source_errors: list[str], cancelled: bool, total_files: int) -> ImportResult:
+def _write(
+    out_dir: Path,
+    sources: list[str],
+    options: ImportOptions,
+    done: list[FileResult],
+    source_errors: list[str],
+    cancelled: bool,
+    total_files: int,
+) -> ImportResult:
     errors = source_errors + [f"{r.label}: {r.error}" for r in done if r.error]
     groups = [(f"{r.label}#{n}", piece) for r in done if not r.error for n, piece in enumerate(r.pieces)]
     if options.limit is not None:

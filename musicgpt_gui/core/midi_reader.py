@@ -392,7 +392,8 @@ class _FlatBuilder:
             last = group[-1]
             ticks = last.off - last.on
             duration = _opfrac(ticks / tpq)
-            els.append(self._new(_opfrac(first.on / tpq), duration, ORDER_NOTE, ("notes", tuple(n.pitch for n in group)), grace=ticks == 0))
+            item = ("notes", tuple(n.pitch for n in group))
+            els.append(self._new(_opfrac(first.on / tpq), duration, ORDER_NOTE, item, grace=ticks == 0))
         return els, voices_required
 
     def _part(self, track: _Track, conductor: list[_El]):
