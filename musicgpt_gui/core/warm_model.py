@@ -24,6 +24,7 @@ class WarmModel:
         self._stamp: Optional[tuple[str, float]] = None
         self._session = None
         self._fetch: Optional[Callable[..., Any]] = None
+        self._callables: dict[Any, Callable[..., Any]] = {}
         self.loads = 0  # graphs built so far: warmth is observable by the GUI and tests
         if ref is not None:
             self.load(ref)
@@ -50,6 +51,7 @@ class WarmModel:
         if self._session is not None:
             self._session.close()
         self._session = self._fetch = None
+        self._callables = {}
 
     def _ready(self, on_progress: ProgressFn) -> Callable[..., Any]:
         """The session's callable, building graph and session on first use (lock held)."""
@@ -65,6 +67,17 @@ class WarmModel:
             self._fetch = self._session.make_callable(fetches, feeds)
             self.loads += 1
         return self._fetch
+
+    def _callable(self, key: Any, build: Callable[[], tuple[Any, list[Any]]]) -> Callable[..., Any]:
+        """A callable for a subgraph ``build()`` adds beside the model (once per key; lock held).
+
+        The subgraph reuses the loaded variables (``model.model(..., reuse=True)``).
+        """
+        if key not in self._callables:
+            with self._session.graph.as_default():
+                fetches, feeds = build()
+            self._callables[key] = self._session.make_callable(fetches, feeds)
+        return self._callables[key]
 
     def _build_graph(self) -> tuple[Any, list[Any]]:
         """Build into the default graph; return (fetches, feed placeholders)."""
