@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files, tf_runtime, vocab
+from musicgpt_gui.core import dataset_files, run_store, tf_runtime, vocab
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace
 
@@ -138,6 +138,7 @@ def import_model(workspace: Workspace, source: Path, name: Optional[str] = None)
     staging = _staging(workspace, target.name)
     try:
         shutil.copytree(info.path, staging, dirs_exist_ok=True)
+        run_store.write_index(staging, checkpoint_prefix(staging).name)  # TF may have written absolute paths
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -244,7 +245,7 @@ def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) 
         tf.compat.v1.set_random_seed(seed)
         context = tf.compat.v1.placeholder(tf.int32, [1, None])
         model.model(hparams=tf_runtime.hparams_object(hparams), X=context)
-        saver = tf.compat.v1.train.Saver()
+        saver = tf.compat.v1.train.Saver(save_relative_paths=True)  # the folder is renamed afterwards
         with tf_runtime.new_session(graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             saver.save(sess, str(folder / "model.ckpt"))
@@ -292,7 +293,7 @@ def _save_values(prefix: Path, values: dict[str, np.ndarray]) -> None:
             ph = tf.compat.v1.placeholder(var.dtype.base_dtype, value.shape)
             assigns.append(var.assign(ph))
             variables[key], feeds[ph] = var, value
-        saver = tf.compat.v1.train.Saver(var_list=variables)
+        saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
         with tf_runtime.new_session(graph) as sess:
             sess.run(assigns, feed_dict=feeds)
             saver.save(sess, str(prefix))

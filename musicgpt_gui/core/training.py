@@ -191,14 +191,15 @@ class _Loop:
 
         tf, cfg = self.tf, self.cfg
         hp = tf_runtime.hparams_object(self.hparams)
-        self.context = tf.compat.v1.placeholder(tf.int32, [None, None])
-        logits = model.model(hparams=hp, X=self.context)["logits"]
+        # Static shapes let TF fold the causal mask and positions into constants (gpt-2-simple
+        # feeds [batch, None] and rebuilds them every step); validation gets its own view.
+        self.context = tf.compat.v1.placeholder(tf.int32, [cfg.batch_size, self.window])
+        self.loss = _lm_loss(tf, model.model(hparams=hp, X=self.context)["logits"], self.context)
         self.model_vars = model_vars = tf.compat.v1.global_variables("model")  # before the optimizer's slots
-        self.loss = tf.reduce_mean(
-            input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=self.context[:, 1:], logits=logits[:, :-1]
-            )
-        )
+        if cfg.validate_every and len(self.data.valid) > 1:
+            self.valid_context = tf.compat.v1.placeholder(tf.int32, [None, None])
+            logits = model.model(hparams=hp, X=self.valid_context, reuse=True)["logits"]
+            self.valid_loss = _lm_loss(tf, logits, self.valid_context)
         train_vars = [v for v in model_vars if v.trainable]
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=cfg.learning_rate)
         if cfg.accumulate > 1:
@@ -350,7 +351,7 @@ class _Loop:
         total = 0.0
         for i in range(0, len(starts), self.cfg.batch_size):
             batch = np.stack([tokens[s : s + n] for s in starts[i : i + self.cfg.batch_size]])
-            total += float(self.sess.run(self.loss, feed_dict={self.context: batch})) * len(batch)
+            total += float(self.sess.run(self.valid_loss, feed_dict={self.valid_context: batch})) * len(batch)
         return total / len(starts)
 
     def _sample(self, step: int) -> None:
@@ -382,6 +383,13 @@ class _Loop:
         if history is not None and history.valid:
             info.update(val_loss=history.valid[-1]["loss"], bits_per_element=history.valid[-1]["bits_per_element"])
         self.on_progress(Progress(done / (total - start), message, info))
+
+
+def _lm_loss(tf, logits, context):
+    """Mean next-token cross-entropy, as gpt-2-simple's finetune computes it."""
+    return tf.reduce_mean(
+        input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(labels=context[:, 1:], logits=logits[:, :-1])
+    )
 
 
 def _midi_writer():

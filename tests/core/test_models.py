@@ -23,6 +23,13 @@ def store(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
     return workspace, info
 
 
+def tf_latest_checkpoint(folder: Path):
+    """What gpt-2-simple's finetune/load_gpt2 resolve in a model folder."""
+    import tensorflow as tf
+
+    return tf.train.latest_checkpoint(str(folder))
+
+
 def test_created_model_layout(store) -> None:
     workspace, info = store
     assert info.hparams == dict(n_vocab=len(vocab.read_vocab(info.path)[0]), n_ctx=1024, n_embd=64, n_head=2, n_layer=2)
@@ -31,6 +38,7 @@ def test_created_model_layout(store) -> None:
     assert [m.name for m in models.list_models(workspace)] == ["m"]
     assert "2 layers" in info.summary
     assert not list(workspace.models.glob(".*"))
+    assert tf_latest_checkpoint(info.path) == str(info.path / "model.ckpt")
 
 
 def test_create_rejects_bad_input(store, tmp_path: Path, tiny_dataset: Path) -> None:
@@ -54,6 +62,7 @@ def test_import_copies_a_valid_folder(store, tmp_path: Path) -> None:
     imported = models.import_model(other, info.path, name="copy")
     assert imported.path == other.models / "copy" and imported.hparams == info.hparams
     assert models.get_model(other, "copy").vocab == "bpe"
+    assert tf_latest_checkpoint(imported.path) == str(imported.path / "model.ckpt")
 
 
 @pytest.mark.parametrize(
