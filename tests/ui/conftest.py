@@ -44,3 +44,15 @@ def ws_with_dataset(workspace, tiny_dataset):
     """A fresh workspace holding a copy of the tiny Bach dataset."""
     shutil.copytree(tiny_dataset, workspace.datasets / tiny_dataset.name)
     return workspace
+
+
+@pytest.fixture(scope="session")
+def tensorflow_loaded() -> None:
+    """TensorFlow imported before a stall is measured.
+
+    Its first import holds the GIL for up to ~1.5 s at a time (huge generated modules), which no
+    worker thread can hide; bench/bench_ui_stall.py reports that one-off cost separately.
+    """
+    from musicgpt_gui.core import tf_runtime
+
+    tf_runtime.tf()

@@ -5,6 +5,8 @@ import time
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer
 
+STALL_LIMIT_MS = 250  # a behaviour threshold (the GUI keeps breathing), not a speed benchmark
+
 
 class Heartbeat(QObject):
     """Ticks every ``interval_ms`` on the GUI thread and records the longest gap between ticks."""
@@ -29,7 +31,7 @@ class Heartbeat(QObject):
         self.longest_ms = max(self.longest_ms, self._clock.restart())
 
 
-def wait_idle(qtbot, tab, timeout_ms: int = 120_000) -> None:
+def wait_idle(qtbot, tab, timeout_ms: int = 180_000) -> None:
     """Wait until the tab's job slot is free (its job ended and the outcome was handled)."""
     qtbot.waitUntil(lambda: not tab.busy(), timeout=timeout_ms)
 
