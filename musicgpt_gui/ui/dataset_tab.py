@@ -1,7 +1,6 @@
 """Dataset: turn MIDI files, folders or a built-in corpus into note text, inspect and play the pieces."""
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 from typing import Any, Optional
@@ -15,24 +14,17 @@ from PySide6.QtWidgets import (
 )
 
 from musicgpt_gui.core import dataset_files, notation
+from musicgpt_gui.core.dataset import TRACK_MODES, ImportOptions, import_dataset
 from musicgpt_gui.core.jobs import Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
-from musicgpt_gui.ui.widgets.missing import missing_label
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
 
 CORPORA = (("Bach chorales (music21)", "bach"), ("Folk songs (music21)", "folk"), ("No corpus", ""))
-COLUMNS = ("Piece", "Items", "Duration (quarters)", "Status")
+COLUMNS = ("Piece", "Items", "Duration (s)", "Status")
+AUTO_TRACKS = "auto (merge for timed, flat for seed)"
 ERROR_COLOR = QColor("#b00020")
-
-
-def import_core() -> tuple[Any, str]:
-    """The import module, or None and a plain reason while it is not part of this build."""
-    try:
-        return importlib.import_module("musicgpt_gui.core.dataset"), ""
-    except ImportError as exc:
-        return None, f"Importing MIDI is not available in this build yet (musicgpt_gui.core.dataset: {exc})."
 
 
 class DatasetTab(Tab):
@@ -62,11 +54,6 @@ class DatasetTab(Tab):
         self.progress_label.setWordWrap(True)
         llay.addWidget(self.progress)
         llay.addWidget(self.progress_label)
-        core, reason = import_core()
-        self.core = core
-        if core is None:
-            llay.addWidget(missing_label(reason))
-            self.import_button.setEnabled(False)
         llay.addWidget(self._saved_box())
         llay.addStretch(1)
 
@@ -149,10 +136,12 @@ class DatasetTab(Tab):
         self.limit = QSpinBox(minimum=0, maximum=1_000_000, value=0)
         self.limit.setSpecialValueText("all")
         self.limit.setToolTip("Take at most this many pieces (0 = all)")
-        self.transpose = QSpinBox(minimum=0, maximum=11, value=0)
+        self.transpose = QSpinBox(minimum=0, maximum=12, value=0)
         self.transpose.setToolTip("Also add each piece transposed by ±1..N semitones")
         self.tracks = QComboBox()
-        self.tracks.addItems(["merge", "first"])
+        self.tracks.addItems([AUTO_TRACKS, *TRACK_MODES])
+        self.tracks.setToolTip("merge: all tracks in one time-ordered stream; first: the first track with notes; "
+                               "flat: music21's per-track order (the seed's text, seed format only)")
         lay.addRow("Dataset name", self.name)
         lay.addRow("Format", self.format)
         lay.addRow("Limit", self.limit)
@@ -203,27 +192,31 @@ class DatasetTab(Tab):
         event.acceptProposedAction()
 
     # -- import -------------------------------------------------------------------------------
-    def import_request(self) -> dict[str, Any]:
-        """What the user chose, in the import job's terms."""
-        return dict(
-            sources=[Path(self.sources.item(i).text()) for i in range(self.sources.count())],
-            corpus=self.corpus.currentData() or None,
-            limit=self.limit.value() or None,
-            fmt=self.format.currentText(),
-            transpose=self.transpose.value(),
-            tracks=self.tracks.currentText(),
-            out=self.context.workspace.datasets / (self.name.text().strip() or "dataset"),
+    def sources_list(self) -> list[str]:
+        """The files and folders, plus ``corpus:<name>`` for the chosen corpus (the import's terms)."""
+        chosen = [self.sources.item(i).text() for i in range(self.sources.count())]
+        return chosen + ([f"corpus:{self.corpus.currentData()}"] if self.corpus.currentData() else [])
+
+    def options(self) -> ImportOptions:
+        tracks = self.tracks.currentText()
+        return ImportOptions(
+            format=self.format.currentText(), tracks=None if tracks == AUTO_TRACKS else tracks,
+            limit=self.limit.value() or None, transpose=self.transpose.value(),
+            cache_dir=self.context.workspace.root / "cache" / "import",
         )
 
+    def out_dir(self) -> Path:
+        return self.context.workspace.datasets / (self.name.text().strip() or "dataset")
+
     def start_import(self) -> None:
-        request = self.import_request()
-        if not request["sources"] and not request["corpus"]:
+        sources = self.sources_list()
+        if not sources:
             self.on_failed("Add files or folders, or choose a built-in corpus.", "")
             return
         self.progress.setValue(0)
         self.progress_label.setText("Importing…")
-        self.start_job(self.core.import_dataset, on_finished=self._imported, on_cancelled=self._import_cancelled,
-                       **request)
+        self.start_job(import_dataset, sources, self.options(), self.out_dir(), on_finished=self._imported,
+                       on_cancelled=self._import_cancelled)
 
     def cancel_import(self) -> None:
         self.slot.cancel()
@@ -235,19 +228,26 @@ class DatasetTab(Tab):
 
     def _imported(self, result: Any) -> None:
         self.progress.setValue(100)
-        folder = Path(getattr(result, "folder", None) or self.import_request()["out"])
-        self.progress_label.setText(f"Imported into {folder.name}.")
+        skipped = f"; {len(result.errors)} file(s) skipped (red rows)" if result.errors else ""
+        self.progress_label.setText(f"Imported {result.pieces} pieces ({result.items} items) into "
+                                    f"{result.out_dir.name}; {result.cache_hits} from the cache{skipped}.")
+        self._show_new(result.out_dir)
+
+    def _import_cancelled(self, _result: Any) -> None:
+        """The import writes what it finished before it stops; show that, if anything."""
+        folder = self.out_dir()
+        kept = dataset_files.split_path(folder, dataset_files.ALL).is_file()
+        self.progress_label.setText("Import cancelled; the pieces finished so far are kept." if kept else "Import cancelled.")
+        if kept:
+            self._show_new(folder)
+
+    def _show_new(self, folder: Path) -> None:
         self.context.notify_datasets()
         self.refresh()
         self.load_dataset(folder)
 
-    def _import_cancelled(self, result: Any) -> None:
-        self.progress_label.setText("Import cancelled; the pieces done so far are kept." if result else "Import cancelled.")
-        if result is not None:
-            self._imported(result)
-
     def on_busy_changed(self, busy: bool) -> None:
-        self.import_button.setEnabled(not busy and self.core is not None)
+        self.import_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
     # -- showing a dataset -----------------------------------------------------------------------
@@ -328,7 +328,7 @@ class DatasetTab(Tab):
         self.format.setCurrentText(str(settings.value("format", self.format.currentText())))
         self.limit.setValue(int(settings.value("limit", 0)))
         self.transpose.setValue(int(settings.value("transpose", 0)))
-        self.tracks.setCurrentText(str(settings.value("tracks", "merge")))
+        self.tracks.setCurrentText(str(settings.value("tracks", AUTO_TRACKS)))
         self.name.setText(str(settings.value("name", self.name.text())))
         loaded = str(settings.value("loaded", ""))
         settings.endGroup()
@@ -339,19 +339,19 @@ class DatasetTab(Tab):
 
 def piece_rows(metadata: dict[str, Any], texts: list[str]) -> list[dict[str, Any]]:
     """Table rows: one per imported file (status from metadata), pieces without metadata by number."""
-    rows: list[dict[str, Any]] = []
     files = metadata.get("files") or []
+    rows = []
     for entry in files:
         index = entry.get("index")
         error = entry.get("error") or ""
-        text = texts[index] if isinstance(index, int) and 0 <= index < len(texts) else ""
+        duration = entry.get("duration")
         rows.append(dict(
-            name=Path(str(entry.get("name") or entry.get("source") or entry.get("path") or "?")).name,
-            items=entry.get("items", len(notation.split_items(text)) if text else None),
-            duration=entry.get("duration"),
-            status=f"error: {error}" if error else entry.get("status", "ok"),
+            name=str(entry.get("source", "?")).removeprefix("corpus:"),
+            items=entry.get("items"),
+            duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
+            status=f"error: {error}" if error else ("ok (cached)" if entry.get("cached") else "ok"),
             error=error,
-            index=index if text else None,
+            index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
         ))
     if not files:
         rows = [dict(name=f"piece {i + 1}", items=len(notation.split_items(t)), duration=None, status="ok", index=i)
@@ -360,8 +360,14 @@ def piece_rows(metadata: dict[str, Any], texts: list[str]) -> list[dict[str, Any
 
 
 def describe_stats(folder: Path, metadata: dict[str, Any], texts: list[str]) -> str:
-    stats = metadata.get("stats") or metadata.get("statistics") or {}
-    parts = [f"<b>{folder.name}</b>: {len(texts)} pieces", f"format {metadata.get('format', '?')}"]
-    parts += [f"{key.replace('_', ' ')} {value:g}" if isinstance(value, (int, float)) else f"{key.replace('_', ' ')} {value}"
-              for key, value in stats.items() if not isinstance(value, (dict, list))]
+    """One line of dataset statistics from metadata.json."""
+    stats = metadata.get("stats") or {}
+    parts = [f"<b>{folder.name}</b>: {len(texts)} rows", f"format {metadata.get('format', '?')}"]
+    labels = (("pieces", "pieces"), ("train_rows", "train rows"), ("valid_rows", "valid rows"), ("items", "items"),
+              ("notes", "notes"), ("chords", "chords"), ("rests", "rests"), ("distinct_pitches", "distinct pitches"))
+    parts += [f"{label} {stats[key]}" for key, label in labels if key in stats]
+    if "seconds" in stats:
+        parts.append(f"{stats['seconds'] / 60:.1f} min")
+    if metadata.get("errors"):
+        parts.append(f"<span style='color:#b00020'>{len(metadata['errors'])} file(s) skipped</span>")
     return " · ".join(parts)

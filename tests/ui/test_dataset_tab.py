@@ -1,0 +1,94 @@
+"""Dataset tab, driven like a user: import a few corpus pieces plus a bad file, inspect, play, cancel."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from musicgpt_gui.ui.dataset_tab import ERROR_COLOR
+from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
+
+
+def drop_files(tab, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    tab.dropEvent(event)
+
+
+def test_import_a_few_chorales_and_a_bad_file(make_window, workspace, qtbot, tmp_path) -> None:
+    window = make_window(workspace)
+    tab = window.dataset_tab
+    assert tab.corpus.currentData() == "bach"  # the default source
+    bad = tmp_path / "empty.mid"
+    bad.write_bytes(b"")
+    drop_files(tab, [bad])
+    assert [tab.sources.item(i).text() for i in range(tab.sources.count())] == [str(bad)]
+    tab.corpus.setCurrentIndex(tab.corpus.findData("bach"))
+    tab.limit.setValue(4)
+    tab.name.setText("bach-ui")
+    with Heartbeat() as beat:
+        tab.import_button.click()
+        assert tab.cancel_button.isEnabled()
+        wait_idle(qtbot, tab)
+    assert tab.progress.value() == 100, tab.progress_label.text()
+    assert "skipped" in tab.progress_label.text()
+    assert tab.table.rowCount() == 4
+    statuses = [tab.table.item(r, 3).text() for r in range(4)]
+    errors = [r for r, s in enumerate(statuses) if s.startswith("error")]
+    assert len(errors) == 1 and tab.table.item(errors[0], 0).text() == str(bad)
+    assert tab.table.item(errors[0], 3).foreground().color() == ERROR_COLOR
+    assert tab.table.item(errors[0], 3).toolTip()  # the reason
+    ok_row = next(r for r in range(4) if r not in errors)
+    assert int(tab.table.item(ok_row, 1).text()) > 10
+    assert "pieces 3" in tab.stats.text()
+    assert beat.longest_ms < STALL_LIMIT_MS, f"the event loop stalled {beat.longest_ms:.0f} ms during import"
+
+    tab.table.selectRow(ok_row)
+    assert tab.preview.toPlainText().count(",") > 10
+    assert tab.roll.parsed is not None and len(tab.roll.parsed.notes) > 10
+    tab.play_button.click()  # no ALSA sequencer here: a clear message, nothing breaks
+    assert "MIDI output through alsa is not available" in tab.play_button.last_error
+    assert tab.play_button.text() == "Play"
+    assert window.finetune_tab.dataset.findText("bach-ui") >= 0  # other tabs see the new dataset
+
+
+def test_cancel_keeps_the_app_usable(make_window, workspace, qtbot) -> None:
+    window = make_window(workspace)
+    tab = window.dataset_tab
+    tab.limit.setValue(40)
+    tab.name.setText("bach-cancel")
+    tab.import_button.click()
+    tab.cancel_button.click()
+    wait_idle(qtbot, tab)
+    assert tab.progress_label.text().startswith("Import cancelled")
+    assert tab.import_button.isEnabled() and not tab.cancel_button.isEnabled()
+    tab.limit.setValue(2)
+    tab.name.setText("bach-after")
+    tab.import_button.click()
+    wait_idle(qtbot, tab)
+    assert tab.table.rowCount() == 2
+
+
+def test_save_as_and_load(make_window, ws_with_dataset, tiny_dataset, tmp_path) -> None:
+    window = make_window(ws_with_dataset)
+    tab = window.dataset_tab
+    tab.load_dataset(ws_with_dataset.datasets / tiny_dataset.name)
+    assert tab.table.rowCount() == 4
+    copy = tab.save_as(tmp_path / "saved" / tiny_dataset.name)
+    assert (copy / "dataset.csv").read_text() == (tiny_dataset / "dataset.csv").read_text()
+    tab.load_dataset(copy)
+    assert tab.folder == copy and tab.table.rowCount() == 4
+
+
+def test_nothing_to_import_says_so(make_window, workspace) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(workspace)
+    tab = window.dataset_tab
+    tab.corpus.setCurrentIndex(tab.corpus.findData(""))
+    tab.import_button.click()
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and "corpus" in box.text()
+    box.accept()
