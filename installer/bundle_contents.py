@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 # music21 corpora the built-in datasets read: the Bach chorales and the folk-song collections.
@@ -102,3 +105,25 @@ def _unused(dest: str) -> bool:
 def drop_unused_files(toc: list) -> list:
     """Filter a PyInstaller TOC (dest, src, kind) by :data:`UNUSED_FILES`."""
     return [entry for entry in toc if not _unused(entry[0])]
+
+
+# Strip only TensorFlow's libraries (about 230 MB of symbols): strip corrupts libraries that
+# auditwheel/patchelf repaired (numpy's OpenBLAS: "ELF load command address/offset not page-aligned").
+STRIPPED = ("tensorflow/*.so*",)
+
+
+def strip_selected(toc: list, workdir: str) -> list:
+    """On Linux, point the :data:`STRIPPED` binaries of a TOC at stripped copies under ``workdir``."""
+    if not sys.platform.startswith("linux") or shutil.which("strip") is None:
+        return toc
+    result = []
+    for dest, src, kind in toc:
+        if kind in ("BINARY", "EXTENSION") and any(fnmatch.fnmatch(dest.replace("\\", "/"), p) for p in STRIPPED):
+            copy = Path(workdir) / "stripped" / dest
+            if not copy.is_file() or copy.stat().st_mtime < Path(src).stat().st_mtime:
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, copy)
+                subprocess.run(["strip", str(copy)], check=True)
+            src = str(copy)
+        result.append((dest, src, kind))
+    return result
