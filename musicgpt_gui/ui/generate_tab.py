@@ -221,13 +221,15 @@ class GenerateTab(Tab):
         self.prefix.setPlainText(text)
 
     def _prefix_from_midi(self) -> None:
-        reader = getattr(generation, "midi_prefix", None)
-        if reader is None:
-            self.on_failed("Reading a prefix from MIDI is not available in this build yet.", "")
-            return
         path, _ = QFileDialog.getOpenFileName(self, "Prefix from a MIDI file", "", "MIDI files (*.mid *.midi)")
         if path:
-            self.start_job(reader, Path(path), self.prefix_items.value(), on_finished=self.prefix.setPlainText)
+            self.prefix_from_midi(Path(path))
+
+    def prefix_from_midi(self, path: Path) -> None:
+        """Read the file's opening items off the GUI thread (the import's MIDI reader)."""
+        items = self.prefix_items.value()
+        self.start_job(lambda *, on_progress, cancel: generation.midi_prefix(path, items),
+                       on_finished=self.prefix.setPlainText)
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self) -> None:
