@@ -30,29 +30,34 @@ from pathlib import Path
 from musicgpt_gui.core import dataset_files
 from musicgpt_gui.core.dataset import ImportOptions, import_dataset
 from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES
-from musicgpt_gui.core.notation import seed_items, split_items
+from musicgpt_gui.core.notation import join_items, seed_items, split_items
 
 DEFAULT_RESULTS = Path(__file__).parent / "results" / "import.txt"
 
 
 def render_bach(folder: Path, count: int) -> int:
-    """Write the first ``count`` chorales that music21 can render to MIDI; returns how many."""
+    """Write the first ``count`` chorales that music21 can render to MIDI; returns how many files.
+
+    The iterator lists a few works twice; each is written once.
+    """
     from music21 import corpus
 
     folder.mkdir(parents=True, exist_ok=True)
-    written = 0
+    done: set[Path] = set()
     for work in corpus.chorales.Iterator(returnType="filename"):
-        if written >= count:
+        if len(done) >= count:
             break
         target = folder / f"{work.replace('/', '_')}.mid"
+        if target in done:
+            continue
         if not target.exists():
             try:
                 corpus.parse(work).write("midi", fp=target)
             except Exception as exc:  # a few chorales have repeats music21 cannot expand
                 print(f"  skip {work}: {exc}", file=sys.stderr)
                 continue
-        written += 1
-    return written
+        done.add(target)
+    return len(done)
 
 
 def seed_path(files: list[Path]) -> tuple[float, dict[str, list[str]]]:
@@ -65,7 +70,8 @@ def seed_path(files: list[Path]) -> tuple[float, dict[str, list[str]]]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out[str(path)] = seed_items(converter.parse(path, forceSource=True))
+                # Joined and split as in the CSV, so names ending in a space compare as stored.
+                out[str(path)] = split_items(join_items(seed_items(converter.parse(path, forceSource=True))))
         except Exception as exc:
             print(f"  seed path failed on {path.name}: {exc}", file=sys.stderr)
             out[str(path)] = []

@@ -405,14 +405,13 @@ class _FlatBuilder:
         own_times = [e for e in els if e.order == ORDER_TIME]
         cond_times = [e for e in conductor if e.order == ORDER_TIME]
         copies = [self._new(e.offset, 0.0, e.order, e.item) for e in conductor if e.order in (ORDER_TEMPO, ORDER_KEY)]
-        # makeMeasures keeps one time signature per bar line, the last one given there.
-        times = list({e.offset: e for e in cond_times or own_times}.values())
-        times = [self._new(e.offset, 0.0, e.order, e.item) for e in times]
-        if not times or times[0].offset != 0:
-            times.insert(0, self._new(0.0, 0.0, ORDER_TIME, ("text", time_name("4/4"))))
-        meters = [(e.offset, e.item[1]) for e in times]
-        els = sorted([e for e in els if e.order != ORDER_TIME] + copies + times, key=_sort_key)
-        return _Measures(self, meters, els, voices_required).flat()
+        times = [self._new(e.offset, 0.0, e.order, e.item) for e in cond_times] if cond_times else own_times
+        # The meter map: the last time signature given at each offset, 4/4 from 0 if none is.
+        meters = sorted({float(e.offset): e.item[1] for e in times}.items())
+        if not meters or meters[0][0] != 0:
+            meters.insert(0, (0.0, time_name("4/4")))
+        els = sorted([e for e in els if e.order != ORDER_TIME] + copies, key=_sort_key)
+        return _Measures(self, meters, els, voices_required, times).flat()
 
 
 UNIT = 192  # integer time unit: 1/192 quarter holds the (4, 3) grid and bars down to 1/256 notes
@@ -430,28 +429,44 @@ class _Measures:
     :data:`UNIT` replace music21's Fractions here.
     """
 
-    def __init__(self, builder: _FlatBuilder, meters, els: list[_El], voices_required: bool) -> None:
+    def __init__(self, builder: _FlatBuilder, meters, els: list[_El], voices_required: bool, times: list[_El]) -> None:
         self.b = builder
         self.meters = [(round(float(o) * UNIT), name) for o, name in meters]
-        for e in els:
+        for e in els + times:
             e.offset = round(float(e.offset) * UNIT)
             e.duration = round(float(e.duration) * UNIT)
         self.els = els
+        self.times = times
         self.voices_required = voices_required
         self.starts: list[int] = []
         self.lengths: list[int] = []
+        self.meter_at: list[int] = []  # index into self.meters of each bar's time signature
 
     def _ensure(self, upto: int) -> None:
         """Create bars until ``upto`` lies inside one (makeMeasures' bar lines)."""
         while not self.starts or self.starts[-1] + self.lengths[-1] <= upto:
             start = self.starts[-1] + self.lengths[-1] if self.starts else 0
-            current = [name for o, name in self.meters if o <= start][-1]
+            index = max(i for i, (o, _) in enumerate(self.meters) if o <= start)
             self.starts.append(start)
-            self.lengths.append(max(_bar_units(current), 1))
+            self.lengths.append(max(_bar_units(self.meters[index][1]), 1))
+            self.meter_at.append(index)
+
+    def _place_times(self) -> None:
+        """A bar whose meter changes shows it once; signatures off the bar lines stay as given."""
+        highest = max(e.offset + e.duration for e in self.els + self.times)
+        self._ensure(max(highest - 1, 0))
+        for t in self.times:
+            self._ensure(t.offset)
+            if t.offset not in self.starts:
+                self.els.append(t)
+
+    def _bar_time(self, m: int) -> Optional[_El]:
+        if m and self.meter_at[m] == self.meter_at[m - 1]:
+            return None
+        return self.b._new(0, 0, ORDER_TIME, ("text", self.meters[self.meter_at[m]][1]))
 
     def flat(self):
-        highest = max(e.offset + e.duration for e in self.els)
-        self._ensure(max(highest - 1, 0))
+        self._place_times()
         content: dict[int, list[_El]] = {}
         m = 0
         for e in sorted(self.els, key=lambda e: e.offset):
@@ -466,6 +481,9 @@ class _Measures:
             inside = content.get(m, [])
             for e in inside:
                 e.offset -= start
+            bar_time = self._bar_time(m)
+            if bar_time is not None:
+                inside.append(bar_time)
             voices = self._voices(inside) if self.voices_required else None
             streams = voices if voices else [inside]
             for voice in streams:
