@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -97,6 +98,7 @@ def play(midi: mido.MidiFile, port, where: str) -> None:
 
         player = Player(port, on_position=show)
         player.load(midi)
+        gc.freeze()  # a full collection would stall the player thread for every object loaded so far
         try:
             player.play()
             while not player.wait(0.2):  # short waits keep Ctrl-C responsive on every platform

@@ -6,6 +6,7 @@ the output (explicit note-offs for sounding notes, then all-notes-off) so nothin
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 import time
 from collections import Counter
@@ -14,9 +15,9 @@ from typing import Callable, Optional
 import mido
 
 STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+REALTIME_PRIORITY = 1  # the lowest real-time priority: above ordinary processes, below JACK's threads
 POSITION_INTERVAL = 1 / 30  # seconds between position reports: enough for a cursor
 ALL_NOTES_OFF, SUSTAIN = 123, 64
-_SPIN = 0.002  # the last few milliseconds before an event are yielded away, not slept
 
 
 class Player:
@@ -182,6 +183,7 @@ class Player:
             self._port.send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
 
     def _run(self, halt: threading.Event, index: int) -> None:
+        _try_realtime()
         times, messages, origin = self._times, self._messages, self._origin
         end = origin + self._length
         next_report = 0.0
@@ -192,11 +194,9 @@ class Player:
                 next_report = now + self._interval
             due = origin + times[index] if index < len(messages) else end
             if now < due:
-                wait = min(due, next_report) - now
-                if wait > _SPIN:
-                    halt.wait(wait - _SPIN)
-                else:
-                    time.sleep(0)
+                # A timed wait, not a spin: a sleeper woken by its timer is scheduled promptly,
+                # a thread that yields in a loop queues behind every busy process.
+                halt.wait(min(due, next_report) - now)
                 continue
             if index >= len(messages):
                 self._finish()
@@ -223,3 +223,17 @@ class Player:
         self._position = 0.0
         self._set_state(STOPPED)
         self._done.set()
+
+
+def _try_realtime() -> bool:
+    """Best effort: real-time round-robin scheduling for the calling (player) thread.
+
+    On a busy machine an ordinary thread wakes up to a few milliseconds late; a real-time one
+    does not.  Linux allows it with CAP_SYS_NICE or an rtprio limit (the ``audio`` group that
+    JACK installs); elsewhere, or without permission, the thread just stays ordinary.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))  # 0: this thread
+    except (AttributeError, OSError):
+        return False
+    return True
