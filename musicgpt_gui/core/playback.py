@@ -217,15 +217,15 @@ class Player:
                 self._sounding.pop(key, None)
 
     def _finish(self) -> None:
-        """Natural end: report the end, then rewind so play() starts over."""
+        """Natural end: report the end, then rewind so play() starts over (even from a hook)."""
         self._on_position(self._length)
         self._thread = None
         self._position = 0.0
-        self._set_state(STOPPED)
         self._done.set()
+        self._set_state(STOPPED)
 
 
-def _try_realtime() -> bool:
+def _try_realtime() -> None:
     """Best effort: real-time round-robin scheduling for the calling (player) thread.
 
     On a busy machine an ordinary thread wakes up to a few milliseconds late; a real-time one
@@ -235,5 +235,4 @@ def _try_realtime() -> bool:
     try:
         os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))  # 0: this thread
     except (AttributeError, OSError):
-        return False
-    return True
+        pass
