@@ -60,8 +60,9 @@ class Listener:
             self._changed.notify_all()
 
     def wait_for(self, predicate, timeout: float = 10.0) -> None:
+        """Block until ``predicate(self.notes())`` holds."""
         with self._changed:
-            assert self._changed.wait_for(lambda: predicate(self.messages), timeout), self.notes()
+            assert self._changed.wait_for(lambda: predicate(self.notes()), timeout), self.notes()
 
     def settle(self, quiet: float = 0.3) -> None:
         """Wait until nothing new arrived for ``quiet`` seconds (JACK delivers one period later)."""
@@ -125,7 +126,7 @@ def test_every_note_arrives_in_order_with_its_pitch(listener: Listener, output) 
     player.play()
     assert player.wait(10)
     expected = expected_notes(midi)
-    listener.wait_for(lambda msgs: len(listener.notes()) >= len(expected))
+    listener.wait_for(lambda notes: len(notes) >= len(expected))
     listener.settle()
     assert listener.notes() == expected
     assert [m.program for m in listener.messages if m.type == "program_change"] == [0, 40]
@@ -140,7 +141,7 @@ def test_stop_mid_piece_switches_off_every_sounding_note(listener: Listener, out
     player = Player(output)
     player.load(midi)
     player.play()
-    listener.wait_for(lambda msgs: ("on", 62) in listener.notes())
+    listener.wait_for(lambda notes: ("on", 62) in notes)
     player.stop()
     assert player.state == STOPPED and player.wait(0)
     listener.settle()
@@ -158,7 +159,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
     player = Player(output)
     player.load(midi)
     player.play()
-    listener.wait_for(lambda msgs: ("on", SCALE[2]) in listener.notes())
+    listener.wait_for(lambda notes: ("on", SCALE[2]) in notes)
     player.pause()
     assert player.state == PAUSED
     paused_at = player.position
@@ -184,7 +185,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
 
     listener.messages.clear()
     player.play()
-    listener.wait_for(lambda msgs: ("on", SCALE[1]) in listener.notes())
+    listener.wait_for(lambda notes: ("on", SCALE[1]) in notes)
     player.seek(4.5 * 0.25)  # while playing: jump ahead, silencing what sounded
     assert player.state == PLAYING
     assert player.wait(10)
