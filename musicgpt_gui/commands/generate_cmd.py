@@ -41,8 +41,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         variations=args.variations, seed=args.seed,
     ).validate()
+    trained_on = _dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
-        prefix = midi_prefix(args.prefix_midi, args.prefix_items)
+        prefix = midi_prefix(args.prefix_midi, args.prefix_items, _text_format(trained_on))
     elif args.prefix_piece:
         name, _, row = args.prefix_piece.rpartition(":")
         if not name or not row.isdigit():
@@ -50,7 +51,6 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         prefix = dataset_prefix(_dataset(workspace, name), int(row), args.prefix_items)
     else:
         prefix = args.prefix
-    trained_on = _dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
     index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
 
     generator = Generator(ref)
@@ -86,6 +86,13 @@ def _dataset(workspace: Workspace, name: str) -> Path:
     if not dataset_files.split_path(folder).is_file():
         raise JobError(f"There is no dataset named '{name}' in {workspace.datasets}.")
     return folder
+
+
+def _text_format(dataset: Path | None) -> str:
+    """The note-text format the run was trained on (timed unless its dataset says seed)."""
+    if dataset is None or not (dataset / dataset_files.METADATA).is_file():
+        return "timed"
+    return dataset_files.read_metadata(dataset).get("format", "timed")
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:

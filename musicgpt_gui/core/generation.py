@@ -1,8 +1,9 @@
 """Generation with a warm model: one graph and session per checkpoint, tokens driven from Python.
 
-:class:`Generator` builds gpt-2-simple's ``model.model`` once with a ``past`` input
-(incremental decoding: each step feeds one new token plus the cached keys/values) and keeps
-the session open between calls; it rebuilds only when the run or its checkpoint changes.
+:class:`Generator` builds gpt-2-simple's ``model.model`` once for the prompt and once per
+batch size for single steps with a ``past`` input (incremental decoding: each step feeds one
+new token plus the cached keys/values), and keeps the session open between calls; it
+rebuilds only when the run or its checkpoint changes.
 Because the loop runs in Python, every token streams through ``on_token``, ``cancel`` is
 checked before each token, and sampling is reproducible from a seed (numpy, see sampling).
 

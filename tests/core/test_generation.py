@@ -275,3 +275,17 @@ def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
     (tmp_path / "bad.mid").write_bytes(b"not midi at all")
     with pytest.raises(JobError, match="Cannot read bad.mid as MIDI"):
         midi_prefix(tmp_path / "bad.mid", 4)
+
+
+def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    from musicgpt_gui import cli
+    from musicgpt_gui.core.midi_io import export_midi
+
+    ws = tiny_run.workspace
+    shutil.copytree(tiny_dataset, ws.datasets / "bach-tiny", dirs_exist_ok=True)
+    midi = export_midi("tempo=90, G4:1.0, B4:1.0, D5:2.0", tmp_path / "p.mid")
+    base = ["--workspace", str(ws.root), "generate", "--run", tiny_run.run, "--length", "4", "--seed", "3"]
+    assert cli.main(base + ["--prefix-midi", str(midi), "--prefix-items", "4"]) == 0
+    assert capsys.readouterr().out.startswith("Piano, tempo=90, G4:1.0, B4:1.0")
+    assert cli.main(base + ["--prefix-piece", "bach-tiny:2", "--prefix-items", "3"]) == 0
+    assert capsys.readouterr().out.startswith(dataset_prefix(tiny_dataset, 2, 3))
