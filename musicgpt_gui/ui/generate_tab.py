@@ -89,7 +89,7 @@ class GenerateTab(Tab):
         self.output.setPlaceholderText("Generated note text appears here as it is sampled.")
         rlay.addWidget(self.output, 2)
         self.results = QListWidget()
-        self.results.setMaximumHeight(110)
+        self.results.setMaximumHeight(80)
         rlay.addWidget(QLabel("Results"))
         rlay.addWidget(self.results)
         self.roll = PianoRoll()
@@ -274,7 +274,8 @@ class GenerateTab(Tab):
         self.results.clear()
         for v in result.variations:
             flag = f" · memorized ({sum(r.length for r in v.memorized)} items copied)" if v.memorized else ""
-            item = QListWidgetItem(f"Variation {v.index + 1} · {v.valid_share:.0%} valid · {v.stop_reason}{flag}")
+            ending = "ended by the model" if v.stop_reason == "end" else "reached the length limit"
+            item = QListWidgetItem(f"Variation {v.index + 1} · {v.valid_share:.0%} valid items · {ending}{flag}")
             if v.memorized:
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.results.addItem(item)
