@@ -198,9 +198,10 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[dict[str, Any]]:
                 return None
             continue
         texts.append(join_items(items))
-    if not texts or not parse_text(texts[0]).notes:
+    stats = _stats(texts[0], piece) if texts else None
+    if not stats or not stats["notes"] + stats["chords"]:
         return None
-    return {"title": piece.title, "texts": texts, "stats": _stats(texts[0], piece)}
+    return {"title": piece.title, "texts": texts, "stats": stats}
 
 
 def _stats(text: str, piece: Piece) -> dict[str, Any]:
@@ -209,8 +210,7 @@ def _stats(text: str, piece: Piece) -> dict[str, Any]:
     pitches: set[str] = set()
     items = split_items(text)
     for item in items:
-        body = item.rpartition(":")[0] if ":" in item else item
-        tokens = body.split()
+        tokens = item.partition(":")[0].split()
         if tokens == ["rest"]:
             rests += 1
         elif tokens and all(name_to_midi(t.partition("~")[0]) is not None for t in tokens):
@@ -298,8 +298,13 @@ def _cache_load(path: Optional[Path], label: str) -> Optional[FileResult]:
 
 
 def _cache_store(path: Optional[Path], result: FileResult) -> None:
-    if path is not None:
-        dataset_files.atomic_write_text(path, json.dumps({"pieces": result.pieces, "error": result.error}))
+    """Temp file + rename, without fsync: a lost entry after a crash is just converted again."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"pieces": result.pieces, "error": result.error}), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- the job
