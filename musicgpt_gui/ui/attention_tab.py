@@ -131,6 +131,11 @@ class AttentionTab(Tab):
         fill_combo(self.run, [(p.name, p) for p in list_runs(self.context.workspace)])
         self.show_button.setEnabled(self.run.count() > 0 and not self.busy())
 
+    def showEvent(self, event) -> None:
+        """Start Chromium when the tab is first opened (it blocks the GUI thread ~0.5 s, once)."""
+        self._ensure_view()
+        super().showEvent(event)
+
     def _ensure_view(self) -> Optional[QWidget]:
         """Create the web view on first use, so start-up never loads Chromium."""
         if self.view is None:
