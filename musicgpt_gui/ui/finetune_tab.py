@@ -8,13 +8,13 @@ from typing import Optional
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QSpinBox,
+    QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QRadioButton, QSpinBox,
     QSplitter, QVBoxLayout, QWidget,
 )
 
 from musicgpt_gui.core import models, training
 from musicgpt_gui.core.jobs import Progress, sub_progress
-from musicgpt_gui.core.run_store import History
+from musicgpt_gui.core.run_store import History, latest_step
 from musicgpt_gui.core.workspace import Workspace
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
@@ -52,7 +52,9 @@ def list_runs(workspace: Workspace) -> list[Path]:
 def new_model_and_train(workspace: Workspace, cfg: training.TrainConfig, size: str, vocab_kind: str, *,
                         on_progress, cancel) -> training.TrainResult:
     """Create the new music model from the dataset (first 10%), then train it."""
-    name = f"{cfg.run}-{size}-{vocab_kind}"
+    taken = {m.name for m in models.list_models(workspace)}
+    base = f"{cfg.run}-{size}-{vocab_kind}"
+    name = next(n for n in (base if i == 1 else f"{base}-{i}" for i in range(1, len(taken) + 2)) if n not in taken)
     info = models.create_music_model(workspace, cfg.dataset, size=size, vocab_kind=vocab_kind, name=name,
                                      on_progress=sub_progress(on_progress, 0.0, 0.1), cancel=cancel)
     return training.train(replace(cfg, base=info.name), on_progress=sub_progress(on_progress, 0.1, 1.0), cancel=cancel)
@@ -264,6 +266,10 @@ class FinetuneTab(Tab):
             self.on_failed("Choose a dataset first: import one on the Dataset tab.", "")
             return
         cfg = self.config(resume)
+        if not resume and latest_step(self.context.workspace.checkpoint / cfg.run) is not None and not self.confirm(
+            f"Run '{cfg.run}' already has checkpoints. Start it again from scratch and replace them?"
+        ):
+            return
         self._last_val = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -277,6 +283,10 @@ class FinetuneTab(Tab):
                            self.vocab.currentText(), on_finished=self._done, on_cancelled=self._done)
         else:
             self.start_job(training.train, cfg, on_finished=self._done, on_cancelled=self._done)
+
+    def confirm(self, question: str) -> bool:
+        answer = QMessageBox.question(self, self.title, question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def stop(self) -> None:
         self.slot.cancel()

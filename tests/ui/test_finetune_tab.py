@@ -72,3 +72,21 @@ def test_starting_without_a_dataset_says_what_to_do(make_window, workspace, qtbo
     assert box is not None and "Dataset tab" in box.text()
     assert not window.finetune_tab.busy()
     box.accept()
+
+
+@pytest.mark.slow
+def test_starting_an_existing_run_again_asks_first(make_window, ws_with_dataset, tiny_dataset, qtbot, monkeypatch) -> None:
+    window = make_window(ws_with_dataset)
+    tab = window.finetune_tab
+    set_up_training(tab, tiny_dataset.name, "ui-again", steps=1)
+    tab.start_button.click()
+    wait_idle(qtbot, tab)
+    asked = []
+    monkeypatch.setattr(tab, "confirm", lambda question: asked.append(question) or False)
+    tab.start_button.click()
+    assert asked and "already has checkpoints" in asked[0] and not tab.busy()
+    monkeypatch.setattr(tab, "confirm", lambda question: True)
+    tab.start_button.click()  # a second new model for the same run gets its own name
+    wait_idle(qtbot, tab)
+    assert tab.rate_label.text().startswith("Finished"), tab.rate_label.text()
+    assert (ws_with_dataset.models / "ui-again-tiny-atomic-2").is_dir()
