@@ -40,9 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.set_defaults(func=run_vocab_report)
 
 
-def add_new_model_arguments(parser: argparse.ArgumentParser, *, dataset_required: bool = True) -> None:
-    if dataset_required:
-        parser.add_argument("--dataset", required=True, help="dataset folder or name under <workspace>/datasets")
+def add_new_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="dataset folder or name under <workspace>/datasets")
     parser.add_argument("--size", choices=tuple(models.PRESETS), default="small", help="default: %(default)s")
     parser.add_argument("--vocab", choices=vocab.KINDS, default="atomic", help="default: %(default)s")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.commands.models_cmd import add_new_model_arguments, print_vocab_report
+from musicgpt_gui.commands.models_cmd import print_vocab_report
 from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core import models, run_store
 from musicgpt_gui.core.jobs import CancelToken, JobError
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every, metavar="N", help="0: no validation")
     parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
     parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
-    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow's choice)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)")
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 

@@ -34,7 +34,11 @@ def device_name() -> str:
 
 
 def new_session(graph: Any, *, xla: bool = False, threads: int = 0):
-    """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts."""
+    """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts.
+
+    ``threads`` > 0 gives each op that many threads and runs ops one at a time, so
+    independent ops do not fight over the same cores (TF's default runs several at once).
+    """
     from tensorflow.core.protobuf import rewriter_config_pb2
 
     t = tf()
@@ -43,7 +47,7 @@ def new_session(graph: Any, *, xla: bool = False, threads: int = 0):
     config.graph_options.rewrite_options.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF
     if threads > 0:
         config.intra_op_parallelism_threads = threads
-        config.inter_op_parallelism_threads = threads
+        config.inter_op_parallelism_threads = 1
     if xla:
         config.graph_options.optimizer_options.global_jit_level = t.compat.v1.OptimizerOptions.ON_1
     return t.compat.v1.Session(graph=graph, config=config)

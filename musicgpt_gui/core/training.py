@@ -266,14 +266,14 @@ class _Loop:
         return np.stack([tokens[s : s + n] for s in starts])
 
     def _train(self) -> TrainResult:
-        cfg, tf = self.cfg, self.tf
+        cfg = self.cfg
         self.sess.run(self.init)
         start, history = self._restore()
         step, total = start, start + cfg.steps
         result = TrainResult(cfg.run, self.run_dir, step, 0, self.device, self.window)
         if history.best:
             result.best_val_loss, result.best_step = history.best["loss"], int(history.best["step"])
-        avg = (0.0, 0.0)
+        avg = _resumed_average(history)
         stale = 0
         train_time, tokens_done = 0.0, 0
         tokens_per_step = cfg.batch_size * self.window * cfg.accumulate
@@ -285,9 +285,10 @@ class _Loop:
             train_time += time.monotonic() - t0
             tokens_done += tokens_per_step
             if not math.isfinite(loss):
+                saved = run_store.latest_step(self.run_dir)
+                kept = f"The last saved checkpoint (step {saved}) is kept" if saved else "Nothing was saved in this run"
                 raise JobError(
-                    f"Training diverged: the loss became {loss} at step {step + 1}. The last saved checkpoint "
-                    f"(step {run_store.latest_step(self.run_dir) or 'none'}) is kept; lower the learning rate "
+                    f"Training diverged: the loss became {loss} at step {step + 1}. {kept}; lower the learning rate "
                     f"(now {cfg.learning_rate:g}) and resume or start again."
                 )
             step += 1
@@ -383,6 +384,14 @@ class _Loop:
         if history is not None and history.valid:
             info.update(val_loss=history.valid[-1]["loss"], bits_per_element=history.valid[-1]["bits_per_element"])
         self.on_progress(Progress(done / (total - start), message, info))
+
+
+def _resumed_average(history: run_store.History) -> tuple[float, float]:
+    """gpt-2-simple's moving average (weighted sum, weight) as it stood at the last saved step."""
+    if not history.train:
+        return 0.0, 0.0
+    weight = (1 - AVG_DECAY ** len(history.train)) / (1 - AVG_DECAY)
+    return history.train[-1]["avg_loss"] * weight, weight
 
 
 def _lm_loss(tf, logits, context):
