@@ -82,7 +82,7 @@ def validate_model_folder(folder: Path) -> ModelInfo:
             f"{folder} has no usable checkpoint: it needs a 'checkpoint' file naming "
             "model.ckpt and the model.ckpt.index / model.ckpt.data-* files."
         )
-    return ModelInfo(folder.name, folder, hparams, vocab.load_encoder(folder).kind)
+    return ModelInfo(folder.name, folder, hparams, vocab.vocab_kind(encoder))
 
 
 def checkpoint_prefix(folder: Path) -> Optional[Path]:

@@ -189,9 +189,14 @@ def load_encoder(folder: str | Path) -> MusicEncoder:
 
 def make_encoder(encoder: dict[str, int], merges: list[tuple[str, str]]) -> MusicEncoder:
     """The right encoder class for a vocabulary: atomic when it holds the atomic tokens."""
-    marker = "".join(_gpt2_encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
-    cls = AtomicEncoder if marker in encoder else MusicEncoder
+    cls = AtomicEncoder if vocab_kind(encoder) == "atomic" else MusicEncoder
     return cls(encoder, merges)
+
+
+def vocab_kind(encoder: dict[str, int]) -> str:
+    """'atomic' when the vocabulary holds the atomic music tokens, else 'bpe'."""
+    marker = "".join(_gpt2_encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
+    return "atomic" if marker in encoder else "bpe"
 
 
 def write_vocab(folder: Path, encoder: dict[str, int], merges: Sequence[tuple[str, str]]) -> None:
