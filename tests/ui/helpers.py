@@ -1,8 +1,6 @@
 """Helpers for GUI tests: an event-loop heartbeat and waits on a tab's job."""
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer
 
 STALL_LIMIT_MS = 250  # a behaviour threshold (the GUI keeps breathing), not a speed benchmark
@@ -35,8 +33,3 @@ def wait_idle(qtbot, tab, timeout_ms: int = 180_000) -> None:
     """Wait until the tab's job slot is free (its job ended and the outcome was handled)."""
     qtbot.waitUntil(lambda: not tab.busy(), timeout=timeout_ms)
 
-
-def pump(qtbot, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        qtbot.wait(20)
