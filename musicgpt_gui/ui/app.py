@@ -46,6 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     window = MainWindow(resolve_workspace(args.workspace))
     window.show()
+    window.dataset_tab.open_default_corpus()
     code = app.exec()
     for worker in running_workers():  # a job that ignored the close-time cancel gets one more chance
         worker.wait(30.0)

@@ -218,6 +218,17 @@ class DatasetTab(Tab):
         self.start_job(import_dataset, sources, self.options(), self.out_dir(), on_finished=self._imported,
                        on_cancelled=self._import_cancelled)
 
+    def open_default_corpus(self) -> bool:
+        """First start (no dataset in the workspace yet): import the Bach chorales right away."""
+        if list_datasets(self.context.workspace.datasets) or self.busy():
+            return False
+        self.sources.clear()
+        self.corpus.setCurrentIndex(self.corpus.findData("bach"))
+        self.limit.setValue(0)
+        self.name.setText("bach")
+        self.start_import()
+        return True
+
     def cancel_import(self) -> None:
         self.slot.cancel()
         self.progress_label.setText("Cancelling…")

@@ -92,3 +92,8 @@ def test_nothing_to_import_says_so(make_window, workspace) -> None:
     box = window.findChild(QMessageBox, "errorDialog")
     assert box is not None and "corpus" in box.text()
     box.accept()
+
+
+def test_first_start_imports_bach_only_into_an_empty_workspace(make_window, ws_with_dataset) -> None:
+    tab = make_window(ws_with_dataset).dataset_tab
+    assert tab.open_default_corpus() is False and not tab.busy()

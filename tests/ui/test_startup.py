@@ -21,6 +21,7 @@ def exec_(self):
         "workspace": str(window.context.workspace.root),
         "tabs": [window.tabs.tabText(i) for i in range(window.tabs.count())],
         "corpus": window.dataset_tab.corpus.currentData(),
+        "importing": window.dataset_tab.busy() and window.dataset_tab.sources_list() == ["corpus:bach"],
         "app": QApplication.applicationName(),
     }))
     window.close()
@@ -47,7 +48,7 @@ def test_window_opens_without_tensorflow_on_the_bach_corpus(tmp_path: Path) -> N
     assert seen["tensorflow"] is False and seen["gpt_2_simple"] is False
     assert seen["tabs"] == ["Dataset", "Finetune", "Generate", "Attention"]
     assert seen["workspace"] == str((tmp_path / "ws").resolve())
-    assert seen["corpus"] == "bach"
+    assert seen["corpus"] == "bach" and seen["importing"]  # a first start imports the Bach chorales
     assert seen["app"] == "musicgpt-gui"
     assert (tmp_path / "ws" / "datasets").is_dir()
 
