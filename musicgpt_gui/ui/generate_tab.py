@@ -283,7 +283,6 @@ class GenerateTab(Tab):
         ident = result.checkpoint
         self.info.setText(f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')} "
                           + " ".join(result.warnings))
-        self.context.set_device(self.context.device)
 
     def _cancelled(self, _result: object) -> None:
         self._drain()

@@ -59,7 +59,8 @@ class MainWindow(QMainWindow):
         self.context.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
         self.context.port_changed.connect(lambda p: self.port_label.setText(f"MIDI: {p}"))
         self.context.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.context.runs_changed.connect(self.check_device)
+        for tab in self.all_tabs():
+            tab.slot.busy_changed.connect(lambda busy: busy or self.check_device())
         self._restore()
         self._remember_workspace(workspace)
 
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         self.workspace_label.setToolTip(str(root))
 
     def check_device(self) -> None:
-        """Find the device once TensorFlow is in the process anyway (after a model job)."""
+        """Find the device once TensorFlow is in the process anyway (after any job of a tab)."""
         if self.context.device or "tensorflow" not in sys.modules or self._device_slot.busy:
             return
         worker = self._device_slot.run(detect_device)

@@ -55,6 +55,7 @@ def test_generate_streams_lists_exports_and_plays(window, qtbot, opening, tmp_pa
     assert tab.output.toPlainText() == full
     assert tab.roll.parsed is not None and tab.roll.parsed.notes
     assert beat.longest_ms < STALL_LIMIT_MS, f"the event loop stalled {beat.longest_ms:.0f} ms during generation"
+    qtbot.waitUntil(lambda: window.device_label.text() == "Device: CPU", timeout=30_000)  # asked TF after the job
 
     written = tab.export_to(tmp_path / "out.mid")
     midi = mido.MidiFile(written)
