@@ -96,3 +96,18 @@ def test_new_workspace_is_created_with_its_folders(make_window, workspace, tmp_p
     window = make_window(workspace)
     window.open_workspace(tmp_path / "fresh")
     assert resolve_workspace(tmp_path / "fresh").datasets.is_dir()
+
+
+def test_port_picker_reports_a_missing_midi_system_and_remembers_the_choice(make_window, workspace, settings) -> None:
+    from musicgpt_gui.ui.signals import emit
+    from musicgpt_gui.ui.widgets.port_picker import VIRTUAL, PortPicker
+
+    window = make_window(workspace)
+    picker = window.generate_tab.findChild(PortPicker)
+    picker.api.setCurrentText("alsa")
+    picker.refresh()
+    assert "MIDI output through alsa is not available" in window.statusBar().currentMessage()
+    picker.port.setCurrentText(VIRTUAL)
+    emit(picker.port.activated, picker.port.currentIndex())  # what a user's pick sends
+    assert window.port_label.text() == "MIDI: alsa: virtual port 'musicgpt'"
+    assert settings.value("midi/virtual") == "musicgpt"
