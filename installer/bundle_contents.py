@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# music21 corpora the built-in datasets read: the Bach chorales and the folk-song collections.
-MUSIC21_CORPORA = ("bach", "essenFolksong", "ryansMammoth", "oneills1850", "miscFolk", "airdsAirs")
+# music21 corpora the built-in datasets read (core/dataset.py): 'bach' (the chorales) and 'folk' (Essen).
+MUSIC21_CORPORA = ("bach", "essenFolksong")
 
 HIDDEN_IMPORTS = [
     "mido.backends.rtmidi",  # mido loads its backend by name at run time

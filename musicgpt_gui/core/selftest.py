@@ -70,8 +70,8 @@ def run_steps(steps: list[Step], out: TextIO, *, debug: bool = False) -> list[St
 
 
 def check_corpus_lookup() -> str:
-    """music21 finds and parses a built-in Bach chorale (the frozen build's weak spot: music21
-    locates its corpus next to its own source files)."""
+    """music21 finds the built-in corpora and parses a Bach chorale (the frozen build's weak spot:
+    music21 locates its corpus next to its own source files)."""
     from music21 import corpus
 
     paths = corpus.getComposer("bach")
@@ -80,7 +80,10 @@ def check_corpus_lookup() -> str:
     notes = len(corpus.parse("bach/bwv66.6").flatten().notes)
     if not notes:
         raise StepFailed("music21 parsed the chorale bach/bwv66.6 without notes")
-    return f"{len(paths)} Bach corpus files; bwv66.6 has {notes} notes and chords"
+    folk = [p for p in corpus.getCorePaths() if "essenFolksong" in str(p)]
+    if not folk:
+        raise StepFailed("music21 finds no Essen folk songs in its corpus")
+    return f"{len(paths)} Bach and {len(folk)} Essen folk corpus files; bwv66.6 has {notes} notes and chords"
 
 
 def check_dataset(folder: Path) -> str:

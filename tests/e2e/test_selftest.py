@@ -64,5 +64,5 @@ def test_the_midi_check_rejects_a_silent_file_and_accepts_notes(tmp_path: Path) 
     assert selftest.check_midi(notes).startswith("notes.mid: 1 notes")
 
 
-def test_the_bach_corpus_resolves_through_music21() -> None:
-    assert "Bach corpus files" in selftest.check_corpus_lookup()
+def test_the_built_in_corpora_resolve_through_music21() -> None:
+    assert "Essen folk corpus files" in selftest.check_corpus_lookup()
