@@ -54,7 +54,9 @@ def jack_server():
     jackd = shutil.which("jackd")
     if jackd is None:
         pytest.fail("JACK is needed for the MIDI tests but jackd is not installed (Debian package jackd2).")
-    cmd = [jackd, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"]
+    # -S (synchronous): a client that misses a cycle on a busy machine delays the cycle instead
+    # of losing that cycle's MIDI events, so order/pitch assertions see every message.
+    cmd = [jackd, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"]
     log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: jackd logs every xrun
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20

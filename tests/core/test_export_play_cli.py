@@ -90,6 +90,7 @@ def test_play_on_jack_remembers_the_port(workspace, tmp_path: Path, capsys) -> N
 
         assert main(["play", "--api", "jack", "--port", listener.client, "--text", PIECE]) == 0
         assert load_choice(workspace.root / CHOICE_FILE) == PortChoice("jack", port=listener.port_name)
+        listener.wait_for(lambda notes: ("off", 67) in notes)  # the piece's last message
         listener.settle()
         assert [p for kind, p in listener.notes() if kind == "on"] == [60, 64, 67]
 
@@ -97,6 +98,7 @@ def test_play_on_jack_remembers_the_port(workspace, tmp_path: Path, capsys) -> N
         midi_file = tmp_path / "again.mid"
         assert main(["export", "--text", PIECE, "--out", str(midi_file)]) == 0
         assert main(["play", str(midi_file)]) == 0  # no --api/--port: the remembered choice
+        listener.wait_for(lambda notes: ("off", 67) in notes)
         listener.settle()
         assert [p for kind, p in listener.notes() if kind == "on"] == [60, 64, 67]
     finally:

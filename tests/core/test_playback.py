@@ -59,10 +59,18 @@ class Listener:
             self.messages.append(mido.Message.from_bytes(event[0]))
             self._changed.notify_all()
 
-    def wait_for(self, predicate, timeout: float = 10.0) -> None:
-        """Block until ``predicate(self.notes())`` holds."""
+    def wait_for(self, predicate, timeout: float = 20.0) -> None:
+        """Block until ``predicate(self.notes())`` holds (JACK may deliver late on a busy machine)."""
         with self._changed:
             assert self._changed.wait_for(lambda: predicate(self.notes()), timeout), self.notes()
+
+    def wait_for_silence(self, count: int = 1) -> None:
+        """Until the ``count``-th all-notes-off arrived: the last message the player sends on stop/pause."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.all_notes_off() >= count, 20.0), self.messages
+
+    def all_notes_off(self) -> int:
+        return sum(1 for m in self.messages if m.type == "control_change" and m.control == ALL_NOTES_OFF)
 
     def settle(self, quiet: float = 0.3) -> None:
         """Wait until nothing new arrived for ``quiet`` seconds (JACK delivers one period later)."""
@@ -144,11 +152,10 @@ def test_stop_mid_piece_switches_off_every_sounding_note(listener: Listener, out
     listener.wait_for(lambda notes: ("on", 62) in notes)
     player.stop()
     assert player.state == STOPPED and player.wait(0)
-    listener.settle()
+    listener.wait_for_silence()
     notes = listener.notes()
     assert ("on", 60) in notes and ("on", 67) in notes and ("on", 65) not in notes
     assert unmatched_ons(notes) == []
-    assert any(m.type == "control_change" and m.control == ALL_NOTES_OFF for m in listener.messages)
     before = len(listener.messages)
     time.sleep(0.5)
     assert len(listener.messages) == before  # the scheduling thread is really gone
@@ -164,7 +171,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
     assert player.state == PAUSED
     paused_at = player.position
     assert 0 < paused_at < player.length
-    listener.settle()
+    listener.wait_for_silence()
     assert unmatched_ons(listener.notes()) == []
     heard = len(listener.notes())
     time.sleep(0.4)
@@ -173,6 +180,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
 
     player.resume()
     assert player.wait(10)
+    listener.wait_for(lambda notes: ("off", SCALE[-1]) in notes)  # the piece's last message
     listener.settle()
     assert [p for kind, p in listener.notes() if kind == "on"] == SCALE  # nothing repeated or lost
 
@@ -180,6 +188,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
     player.seek(5.5 * 0.25)  # between the 6th and 7th note, while stopped
     player.play()
     assert player.wait(10)
+    listener.wait_for(lambda notes: ("off", SCALE[-1]) in notes)
     listener.settle()
     assert [p for kind, p in listener.notes() if kind == "on"] == SCALE[6:]
 
@@ -189,6 +198,7 @@ def test_pause_resume_and_seek(listener: Listener, output) -> None:
     player.seek(4.5 * 0.25)  # while playing: jump ahead, silencing what sounded
     assert player.state == PLAYING
     assert player.wait(10)
+    listener.wait_for(lambda notes: ("off", SCALE[-1]) in notes)
     listener.settle()
     ons = [p for kind, p in listener.notes() if kind == "on"]
     before_seek = len(ons) - len(SCALE[5:])
