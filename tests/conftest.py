@@ -1,4 +1,5 @@
-"""Test set-up shared by every suite: offscreen Qt, a throwaway workspace, tiny corpora."""
+"""Test set-up shared by every suite: offscreen Qt, a throwaway workspace, JACK, and the
+session-wide tiny Bach dataset and tiny trained run that the core, GUI and e2e suites reuse."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,69 @@ def jack_server():
         proc.kill()
         proc.wait()
     log.close()
+
+
+def corpus_texts(count: int, out: Path) -> list[str]:
+    """The first ``count`` Bach chorales as timed note text, converted by our own import."""
+    from musicgpt_gui.core import dataset, dataset_files
+
+    result = dataset.import_dataset(["corpus:bach"], dataset.ImportOptions(limit=count, workers=1), out)
+    return dataset_files.load_split(result.out_dir)
+
+
+def write_dataset(folder: Path, train: list[str], valid: list[str]) -> Path:
+    from musicgpt_gui.core import dataset_files
+
+    dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.ALL), train + valid)
+    dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.TRAIN), train)
+    dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.VALID), valid)
+    dataset_files.write_metadata(folder, {"format": "timed", "sources": ["corpus:bach"]})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def make_dataset():
+    """``make_dataset(folder, train_texts, valid_texts) -> folder`` for tests that need odd data."""
+    return write_dataset
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset folder of four real Bach chorales (three to train on, one to validate)."""
+    texts = corpus_texts(4, tmp_path_factory.mktemp("import"))
+    return write_dataset(tmp_path_factory.mktemp("datasets") / "bach-tiny", texts[:3], texts[3:])
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    workspace: object  # musicgpt_gui.core.workspace.Workspace
+    run: str
+    model: str
+
+    @property
+    def run_dir(self) -> Path:
+        return self.workspace.checkpoint / self.run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
+    """(workspace, model info): a tiny atomic-vocabulary music model, untrained."""
+    from musicgpt_gui.core import models
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
+    return workspace, models.create_music_model(workspace, tiny_dataset, size="tiny", vocab_kind="atomic")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
+    """A tiny model trained a few steps into checkpoint/tiny-run (with a best checkpoint)."""
+    from musicgpt_gui.core import training
+
+    workspace, model = tiny_model
+    cfg = training.TrainConfig(
+        workspace=workspace, dataset=tiny_dataset, base=model.name, run="tiny-run", steps=4, batch_size=2,
+        window=64, validate_every=2, sample_every=0, save_every=2,
+    )
+    training.train(cfg)
+    return TinyRun(workspace, "tiny-run", model.name)

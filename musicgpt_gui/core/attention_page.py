@@ -196,9 +196,5 @@ def _nested(attention: np.ndarray) -> list:
 
 
 def _template() -> str:
-    """Our page template from musicgpt_gui.resources (./resources in a source checkout)."""
-    try:
-        folder = files("musicgpt_gui.resources")
-    except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[2] / "resources"
-    return (folder / TEMPLATE).read_text(encoding="utf-8")
+    """Our page template from musicgpt_gui.resources (pyproject maps top-level resources/ to it)."""
+    return (files("musicgpt_gui.resources") / TEMPLATE).read_text(encoding="utf-8")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+
+from musicgpt_gui.core.atomic_file import atomic_write_text
 
 ALL, TRAIN, VALID = "dataset", "train", "valid"
 METADATA = "metadata.json"
@@ -21,21 +21,6 @@ csv.field_size_limit(2**31 - 1)  # a long piece is one large field
 
 def split_path(folder: Path, split: str = ALL) -> Path:
     return Path(folder) / f"{split}.csv"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_rows(path: Path, texts: Iterable[str]) -> None:

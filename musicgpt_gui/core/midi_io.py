@@ -8,14 +8,13 @@ durations, so each of its notes lasts ``note_length`` quarters (default
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
 import mido
 
+from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.notation import DEFAULT_NOTE_LENGTH, DEFAULT_TEMPO, Parsed, parse_text
 
@@ -61,17 +60,8 @@ def export_midi(
     """Write ``source`` as a ``.mid`` file atomically (temp file + rename) and return its path."""
     midi = render_midi(source, note_length=note_length, provenance=provenance)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            midi.save(file=fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as fh:
+        midi.save(file=fh)
     return path
 
 

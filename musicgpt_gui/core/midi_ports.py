@@ -16,7 +16,7 @@ from typing import Optional
 
 import mido
 
-from musicgpt_gui.core.dataset_files import atomic_write_text
+from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
 
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}

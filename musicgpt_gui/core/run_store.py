@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from musicgpt_gui.core.dataset_files import atomic_write_text
+from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
 
 VOCAB_FILES = ("hparams.json", "encoder.json", "vocab.bpe")

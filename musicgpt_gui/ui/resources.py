@@ -3,17 +3,13 @@ from __future__ import annotations
 
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from PySide6.QtGui import QIcon, QPixmap
 
 
 def resource_dir() -> Traversable:
-    """``musicgpt_gui.resources``; a source checkout whose install predates that mapping uses ./resources."""
-    try:
-        return files("musicgpt_gui.resources")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "resources"
+    """``musicgpt_gui.resources`` (pyproject maps the top-level resources/ folder to it)."""
+    return files("musicgpt_gui.resources")
 
 
 def read_text(name: str) -> str:

@@ -1,1 +1,1 @@
-"""Test package (lets suites share fixtures: tests.core.conftest)."""
+"""Test package (lets suites import shared helpers such as tests.ui.helpers)."""

@@ -11,8 +11,6 @@ from musicgpt_gui.ui.app import prepare_qt_environment
 
 prepare_qt_environment()  # QtWebEngine needs AA_ShareOpenGLContexts before pytest-qt makes the app
 
-from tests.core.conftest import tiny_dataset, tiny_model, tiny_run  # noqa: E402,F401  (session fixtures)
-
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> QSettings:
