@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Optional, Sequence
@@ -47,6 +48,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     window = MainWindow(resolve_workspace(args.workspace))
     window.show()
     window.dataset_tab.open_default_corpus()
+    gc.freeze()  # start-up objects live forever: keep full collections (which stall playback) off them
     code = app.exec()
     for worker in running_workers():  # a job that ignored the close-time cancel gets one more chance
         worker.wait(30.0)
