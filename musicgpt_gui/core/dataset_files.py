@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
+from musicgpt_gui.core.jobs import JobError
 
 ALL, TRAIN, VALID = "dataset", "train", "valid"
 METADATA = "metadata.json"
@@ -42,6 +43,17 @@ def read_rows(path: Path) -> list[str]:
 def load_split(folder: Path, split: str = ALL) -> list[str]:
     """The pieces of one split of a dataset folder."""
     return read_rows(split_path(folder, split))
+
+
+def require_split(folder: Path, split: str = TRAIN) -> list[str]:
+    """The pieces of a split that training needs, or a JobError saying what is wrong with the folder."""
+    path = split_path(folder, split)
+    if not path.is_file():
+        raise JobError(f"{folder} is not a dataset folder (no {path.name}); import a dataset first.")
+    texts = read_rows(path)
+    if not texts:
+        raise JobError(f"The dataset {Path(folder).name} is empty: {path.name} has no pieces.")
+    return texts
 
 
 def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:

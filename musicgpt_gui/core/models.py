@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core import dataset_files, run_store, tf_runtime, vocab
+from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace
 
@@ -201,7 +202,7 @@ def create_music_model(
     if size not in PRESETS:
         raise JobError(f"Unknown size '{size}'; choose one of: {', '.join(PRESETS)}.")
     cancel = cancel or CancelToken()
-    texts = _dataset_texts(Path(dataset))
+    texts = dataset_files.require_split(Path(dataset))
     target = _target(workspace, name or f"{Path(dataset).name}-{size}-{vocab_kind}")
     preset = PRESETS[size]
     on_progress(Progress(0.0, "training the vocabulary"))
@@ -213,7 +214,7 @@ def create_music_model(
     staging = _staging(workspace, target.name)
     try:
         vocab.write_vocab(staging, encoder, merges)
-        dataset_files.atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
+        atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
         on_progress(Progress(0.5, "initialising weights"))
         _write_initial_checkpoint(staging, hparams, seed)
         staging.rename(target)
@@ -221,18 +222,6 @@ def create_music_model(
         shutil.rmtree(staging, ignore_errors=True)
     on_progress(Progress(1.0, f"model '{target.name}' ready"))
     return validate_model_folder(target)
-
-
-def _dataset_texts(dataset: Path) -> list[str]:
-    path = dataset_files.split_path(dataset, dataset_files.TRAIN)
-    if not path.is_file():
-        path = dataset_files.split_path(dataset, dataset_files.ALL)
-    if not path.is_file():
-        raise JobError(f"{dataset} is not a dataset folder (no train.csv or dataset.csv); import one first.")
-    texts = dataset_files.read_rows(path)
-    if not texts:
-        raise JobError(f"The dataset {dataset} is empty: {path.name} has no pieces.")
-    return texts
 
 
 def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) -> None:
@@ -274,7 +263,7 @@ def extend_with_atomic_tokens(workspace: Workspace, base: str, name: Optional[st
     staging = _staging(workspace, target.name)
     try:
         vocab.write_vocab(staging, new_encoder, new_merges)
-        dataset_files.atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
+        atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
         _save_values(staging / "model.ckpt", values)
         staging.rename(target)
     finally:

@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from musicgpt_gui.core import dataset_files, models, run_store, tf_runtime, vocab
+from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace
 
@@ -139,12 +140,7 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
 
 def _load_data(dataset: Path, encoder: vocab.MusicEncoder) -> _Data:
     dataset = Path(dataset)
-    train_path = dataset_files.split_path(dataset, dataset_files.TRAIN)
-    if not train_path.is_file():
-        raise JobError(f"{dataset} is not a dataset folder (no train.csv); import a dataset first.")
-    train_texts = dataset_files.read_rows(train_path)
-    if not train_texts:
-        raise JobError(f"The dataset {dataset.name} is empty: train.csv has no pieces.")
+    train_texts = dataset_files.require_split(dataset)
     valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
     valid = _encode_pieces(valid_texts, encoder)
@@ -360,7 +356,7 @@ class _Loop:
         text = text.split(vocab.EOT)[0].strip()
         folder = self.run_dir / "samples"
         path = folder / f"sample-{step}.txt"
-        dataset_files.atomic_write_text(path, text + "\n")
+        atomic_write_text(path, text + "\n")
         self.samples.append(path)
         midi = _midi_writer()
         if midi is not None:

@@ -158,12 +158,8 @@ class AttentionTab(Tab):
         self.compute()
 
     def compute(self) -> None:
-        run_dir = self.run.currentData()
-        if run_dir is None:
-            self.on_failed("Train a run on the Finetune tab first.", "")
-            return
         try:
-            ref = checkpoints.resolve_checkpoint(run_dir, self.checkpoint.currentText())
+            ref = self.chosen_checkpoint(self.run, self.checkpoint)
         except JobError as exc:
             self.on_failed(str(exc), "")
             return

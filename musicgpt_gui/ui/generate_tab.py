@@ -233,12 +233,8 @@ class GenerateTab(Tab):
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self) -> None:
-        run_dir = self.run.currentData()
-        if run_dir is None:
-            self.on_failed("Train a run on the Finetune tab first.", "")
-            return
         try:
-            ref = checkpoints.resolve_checkpoint(run_dir, self.checkpoint.currentText())
+            ref = self.chosen_checkpoint(self.run, self.checkpoint)
             settings = self.settings().validate()
         except JobError as exc:
             self.on_failed(str(exc), "")

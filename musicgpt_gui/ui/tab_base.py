@@ -7,7 +7,9 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from musicgpt_gui.core import checkpoints
 from musicgpt_gui.core.dataset_files import ALL, split_path
+from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.error_dialog import show_error
 from musicgpt_gui.ui.worker import JobSlot, Worker
@@ -39,6 +41,13 @@ class Tab(QWidget):
         worker.failed.connect(self.on_failed)
         worker.cancelled.connect(on_cancelled or (lambda _: self.context.say(f"{self.title}: cancelled.")))
         return worker
+
+    @staticmethod
+    def chosen_checkpoint(run: QComboBox, checkpoint: QComboBox) -> checkpoints.CheckpointRef:
+        """The checkpoint picked in a run/checkpoint pair of combos; JobError says what to do otherwise."""
+        if run.currentData() is None:
+            raise JobError("Train a run on the Finetune tab first.")
+        return checkpoints.resolve_checkpoint(run.currentData(), checkpoint.currentText())
 
     def on_progress(self, progress) -> None:
         """Subclasses show progress; the base ignores it."""
