@@ -1,9 +1,8 @@
 """Generation with a warm model: one graph and session per checkpoint, tokens driven from Python.
 
-:class:`Generator` builds gpt-2-simple's ``model.model`` once for the prompt and once per
-batch size for single steps with a ``past`` input (incremental decoding: each step feeds one
-new token plus the cached keys/values), and keeps the session open between calls; it
-rebuilds only when the run or its checkpoint changes.
+:class:`Generator` keeps the session open between calls and rebuilds only when the run or its
+checkpoint changes; decoding is incremental, with the keys and values cached in the session
+(core/cached_decoder).
 Because the loop runs in Python, every token streams through ``on_token``, ``cancel`` is
 checked before each token, and sampling is reproducible from a seed (numpy, see sampling).
 
@@ -23,7 +22,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files, tf_runtime
+from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.cached_decoder import CachedDecoder
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.notation import SEP, Parsed, join_items, parse_text, split_items
@@ -32,6 +32,7 @@ from musicgpt_gui.core.warm_model import WarmModel
 
 END_MARK = "<|endoftext|>"
 MAX_VARIATIONS = 16
+CACHE_ROWS = 64  # the key/value cache is sized for prefix + length, rounded up to this
 
 
 @dataclass(frozen=True)
@@ -174,28 +175,25 @@ class _Stream:
 class Generator(WarmModel):
     """Generation from one warm checkpoint (see :class:`WarmModel` for its lifetime).
 
-    Two kinds of subgraph share the variables: the prompt pass (any batch and length, no
-    cache) and, per batch size, the one-token step with static shapes, which leaves
-    TensorFlow a quarter fewer ops to run per token than a fully dynamic graph.
+    Each batch size (number of variations) gets its own :class:`CachedDecoder`; they share the
+    model's variables, and the one for a single variation is built with the model.
     """
 
-    def _build_graph(self):
-        from gpt_2_simple.src import model
+    session_options = {"caller_thread": True}  # a step is a chain of tiny ops (see tf_runtime)
 
-        tf = tf_runtime.tf()
-        tokens = tf.compat.v1.placeholder(tf.int32, [None, None], name="prompt")
-        out = model.model(hparams=self.hparams, X=tokens)
-        return [out["logits"][:, -1, : self.hparams.n_vocab], out["present"]], [tokens]
+    def _build_graph(self) -> CachedDecoder:
+        return CachedDecoder(self.hparams, batch=1)
 
-    def _step_graph(self, batch: int):
-        from gpt_2_simple.src import model
+    def _bind(self, decoder: CachedDecoder) -> dict[int, CachedDecoder]:
+        return {1: decoder.bind(self._session)}
 
-        tf = tf_runtime.tf()
-        hp = self.hparams
-        token = tf.compat.v1.placeholder(tf.int32, [batch, 1], name=f"step{batch}")
-        past = tf.compat.v1.placeholder(tf.float32, model.past_shape(hparams=hp, batch_size=batch), name=f"past{batch}")
-        out = model.model(hparams=hp, X=token, past=past, reuse=True)
-        return [out["logits"][:, -1, : hp.n_vocab], out["present"]], [token, past]
+    def _decoder(self, batch: int, on_progress: ProgressFn) -> CachedDecoder:
+        decoders = self._ready(on_progress)
+        if batch not in decoders:
+            with self._session.graph.as_default():
+                decoder = CachedDecoder(self.hparams, batch)
+            decoders[batch] = decoder.bind(self._session)
+        return decoders[batch]
 
     def generate(
         self,
@@ -211,9 +209,8 @@ class Generator(WarmModel):
         settings.validate()
         cancel = cancel or CancelToken()
         with self._lock:
-            prompt = self._ready(on_progress)
-            step = self._callable(settings.variations, lambda: self._step_graph(settings.variations))
-            return self._generate(prompt, step, prefix, settings, on_token, on_progress, cancel, memorization)
+            decoder = self._decoder(settings.variations, on_progress)
+            return self._generate(decoder, prefix, settings, on_token, on_progress, cancel, memorization)
 
     def _context(self, prefix: str) -> tuple[str, list[int], list[str]]:
         """(prefix as the model sees it, its tokens after <|endoftext|>, warnings); cut from the left to fit."""
@@ -230,7 +227,7 @@ class Generator(WarmModel):
             prefix = self.encoder.decode(body)
         return prefix, [self.encoder.eot] + body, warnings
 
-    def _generate(self, prompt, step, prefix, settings, on_token, on_progress, cancel, memorization) -> GenerationResult:
+    def _generate(self, decoder, prefix, settings, on_token, on_progress, cancel, memorization) -> GenerationResult:
         n_ctx = self.hparams.n_ctx
         prefix, context, warnings = self._context(prefix)
         seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
@@ -241,7 +238,8 @@ class Generator(WarmModel):
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
 
-        logits, past = prompt(np.array([context] * count, dtype=np.int32))
+        capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
+        logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
         for i in range(settings.length):
             cancel.check()
             for v in range(count):
@@ -260,16 +258,15 @@ class Generator(WarmModel):
             on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}", {"tokens": i + 1}))
             if all(s.ended for s in streams) or i + 1 == settings.length:
                 break
-            last = np.array([[g[-1] if g else context[-1]] for g in generated], dtype=np.int32)
-            if past.shape[-2] >= n_ctx:
+            last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)
+            if decoder.length >= n_ctx:
                 if not any("sliding window" in w for w in warnings):
                     warnings.append(f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window.")
                 active = next(v for v in range(count) if not streams[v].ended)
                 window = [(context + generated[v if not streams[v].ended else active])[-(n_ctx // 2) :] for v in range(count)]
-                logits, past = prompt(np.array(window, dtype=np.int32))
+                logits = decoder.start(np.array(window, dtype=np.int32), n_ctx)
             else:
-                logits, present = step(last, past)
-                past = np.concatenate([past, present], axis=-2)
+                logits = decoder.step(last)
 
         for v in range(count):
             if not streams[v].ended and on_token is not None:

@@ -8,7 +8,7 @@ the run or its checkpoint file actually changed.  Calls are serialised by a lock
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from musicgpt_gui.core import tf_runtime, vocab
 from musicgpt_gui.core.checkpoints import CheckpointRef, restore
@@ -18,13 +18,14 @@ from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
 class WarmModel:
     """Subclasses say what to build in :meth:`_build_graph`; this class owns its lifetime."""
 
+    session_options: dict[str, Any] = {}  # keyword arguments for tf_runtime.new_session
+
     def __init__(self, ref: Optional[CheckpointRef] = None) -> None:
         self._lock = threading.Lock()
         self._ref: Optional[CheckpointRef] = None
         self._stamp: Optional[tuple[str, float]] = None
         self._session = None
-        self._fetch: Optional[Callable[..., Any]] = None
-        self._callables: dict[Any, Callable[..., Any]] = {}
+        self._model: Any = None  # what _bind made of the built graph
         self.loads = 0  # graphs built so far: warmth is observable by the GUI and tests
         if ref is not None:
             self.load(ref)
@@ -50,35 +51,28 @@ class WarmModel:
     def _close(self) -> None:
         if self._session is not None:
             self._session.close()
-        self._session = self._fetch = None
-        self._callables = {}
+        self._session = self._model = None
 
-    def _ready(self, on_progress: ProgressFn) -> Callable[..., Any]:
-        """The session's callable, building graph and session on first use (lock held)."""
+    def _ready(self, on_progress: ProgressFn) -> Any:
+        """The bound model, building graph and session on first use (lock held)."""
         if self._ref is None:
             raise JobError("No checkpoint is loaded: choose a trained run first.")
-        if self._fetch is None:
+        if self._model is None:
             on_progress(Progress(0.0, "loading the model"))
             graph = tf_runtime.tf().Graph()
             with graph.as_default():
-                fetches, feeds = self._build_graph()
-            self._session = tf_runtime.new_session(graph)
+                built = self._build_graph()
+            self._session = tf_runtime.new_session(graph, **self.session_options)
             restore(self._session, self._ref)
-            self._fetch = self._session.make_callable(fetches, feeds)
+            self._model = self._bind(built)
             self.loads += 1
-        return self._fetch
+        return self._model
 
-    def _callable(self, key: Any, build: Callable[[], tuple[Any, list[Any]]]) -> Callable[..., Any]:
-        """A callable for a subgraph ``build()`` adds beside the model (once per key; lock held).
-
-        The subgraph reuses the loaded variables (``model.model(..., reuse=True)``).
-        """
-        if key not in self._callables:
-            with self._session.graph.as_default():
-                fetches, feeds = build()
-            self._callables[key] = self._session.make_callable(fetches, feeds)
-        return self._callables[key]
-
-    def _build_graph(self) -> tuple[Any, list[Any]]:
-        """Build into the default graph; return (fetches, feed placeholders)."""
+    def _build_graph(self) -> Any:
+        """Build into the default graph (creating the ``model/`` variables); return what _bind needs."""
         raise NotImplementedError
+
+    def _bind(self, built: Any) -> Any:
+        """What calls use, once the checkpoint is restored: by default a callable over (fetches, feeds)."""
+        fetches, feeds = built
+        return self._session.make_callable(fetches, feeds)

@@ -1,0 +1,88 @@
+"""The cached decoder reproduces gpt-2-simple's own forward pass, token by token and after a prompt pass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicgpt_gui.core import cached_decoder, checkpoints, tf_runtime
+from musicgpt_gui.core.cached_decoder import CachedDecoder
+
+BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def ref(tiny_run):
+    return checkpoints.resolve_checkpoint(tiny_run.run_dir, "latest")
+
+
+@pytest.fixture(scope="module")
+def hparams(ref):
+    return tf_runtime.hparams_object(tf_runtime.read_hparams(ref.run_dir))
+
+
+@pytest.fixture(scope="module")
+def contexts(hparams) -> np.ndarray:
+    return np.random.default_rng(3).integers(0, hparams.n_vocab, size=(BATCH, 24), dtype=np.int32)
+
+
+@pytest.fixture(scope="module")
+def expected(ref, hparams, contexts) -> np.ndarray:
+    """gpt-2-simple's model.model over the whole contexts, in a graph of its own: logits [batch, T, vocab]."""
+    from gpt_2_simple.src import model
+
+    tf = tf_runtime.tf()
+    graph = tf.Graph()
+    with graph.as_default():
+        tokens = tf.compat.v1.placeholder(tf.int32, [BATCH, None])
+        logits = model.model(hparams=hparams, X=tokens)["logits"]
+    session = tf_runtime.new_session(graph)
+    checkpoints.restore(session, ref)
+    out = session.run(logits, {tokens: contexts})
+    session.close()
+    return out
+
+
+@pytest.fixture()
+def decoder(ref, hparams):
+    tf = tf_runtime.tf()
+    graph = tf.Graph()
+    with graph.as_default():
+        built = CachedDecoder(hparams, BATCH)
+    session = tf_runtime.new_session(graph, caller_thread=True)
+    checkpoints.restore(session, ref)
+    yield built.bind(session)
+    session.close()
+
+
+def test_steps_give_the_logits_of_the_full_forward_pass(decoder, contexts, expected) -> None:
+    logits = [decoder.start(contexts[:, :3], capacity=64)]
+    logits += [decoder.step(contexts[:, t]) for t in range(3, contexts.shape[1])]
+    got = np.stack(logits, axis=1)
+    assert got.shape == expected[:, 2:].shape
+    assert np.abs(got - expected[:, 2:]).max() < 1e-4
+    assert decoder.length == contexts.shape[1]
+
+
+def test_a_long_context_goes_through_the_prompt_pass_and_steps_go_on_from_it(decoder, contexts, expected, monkeypatch) -> None:
+    monkeypatch.setattr(cached_decoder, "STEPPED_PROMPT_BUDGET", 0)
+    first = decoder.start(contexts[:, :20], capacity=64)
+    assert decoder._prompt is not None and decoder.length == 20
+    later = [decoder.step(contexts[:, t]) for t in range(20, contexts.shape[1])]
+    got = np.stack([first] + later, axis=1)
+    assert np.abs(got - expected[:, 19:]).max() < 1e-4
+
+
+def test_starting_again_forgets_the_previous_sequence(decoder, contexts, expected) -> None:
+    decoder.start(contexts[:, ::-1].copy(), capacity=64)
+    again = decoder.start(contexts[:, :5], capacity=8)
+    assert np.abs(again - expected[:, 4]).max() < 1e-4
+    assert decoder.capacity == 8
+
+
+def test_the_cache_refuses_tokens_past_its_capacity(decoder, contexts) -> None:
+    decoder.start(contexts[:, :4], capacity=5)
+    decoder.step(contexts[:, 4])
+    with pytest.raises(ValueError, match="full"):
+        decoder.step(contexts[:, 5])
+    with pytest.raises(ValueError, match="capacity"):
+        decoder.start(contexts[:, :6], capacity=5)
