@@ -47,7 +47,9 @@ class CachedDecoder:
         tf = tf_runtime.tf()
         self.hparams, self.batch = hparams, batch
         self.length = 0  # tokens in the cache
-        self.capacity = 0  # rows the cache holds for the current sequence
+        self.capacity = 0  # rows the cache holds
+        self.reused = 0  # context tokens the last start found in the cache
+        self._held = np.zeros((batch, 0), dtype=np.int32)  # the tokens of rows 0..length-1
         self._session: Any = None
         self._prompt: Optional[Callable[..., Any]] = None
         heads, depth = hparams.n_head, hparams.n_embd // hparams.n_head
@@ -77,19 +79,34 @@ class CachedDecoder:
         return self
 
     def start(self, contexts: np.ndarray, capacity: int) -> np.ndarray:
-        """Read ``contexts`` [batch, T] into a fresh cache of ``capacity`` rows; next-token logits [batch, n_vocab]."""
+        """Read ``contexts`` [batch, T] into a cache of at least ``capacity`` rows; next-token logits [batch, n_vocab].
+
+        Rows still holding the same leading tokens are kept (``reused`` says how many): generating
+        again from the same prefix, or from a longer one, reads only the tokens that are new.
+        """
+        contexts = np.asarray(contexts, dtype=np.int32)
         length = contexts.shape[1]
         if not 0 < length <= capacity <= self.hparams.n_ctx:
             raise ValueError(f"A context of {length} tokens needs 0 < {length} <= capacity {capacity} <= {self.hparams.n_ctx}.")
-        self._clear(capacity)
-        self.capacity, self.length = capacity, 0
-        if length * self._weights_per_token() > STEPPED_PROMPT_BUDGET:
-            (logits,) = self._prompt_pass()(np.asarray(contexts, dtype=np.int32))
-            self.length = length
+        if capacity > self.capacity:
+            self._clear(capacity)
+            self.capacity, self.length = capacity, 0
+            self._held = np.zeros((self.batch, capacity), dtype=np.int32)
+        self.length = self.reused = self._reusable(contexts)
+        if (length - self.reused) * self._weights_per_token() > STEPPED_PROMPT_BUDGET:
+            (logits,) = self._prompt_pass()(contexts)
+            self._held[:, :length] = contexts
+            self.length, self.reused = length, 0
             return logits
-        for column in contexts.T:
+        for column in contexts[:, self.reused :].T:
             logits = self.step(column)
         return logits
+
+    def _reusable(self, contexts: np.ndarray) -> int:
+        """How many leading tokens of ``contexts`` the cache holds already (leaving at least one to read)."""
+        limit = min(self.length, contexts.shape[1] - 1)
+        same = np.all(self._held[:, :limit] == contexts[:, :limit], axis=0)
+        return limit if same.all() else int(np.argmin(same))
 
     def _weights_per_token(self) -> int:
         """Weights a step multiplies with: 12 n_embd^2 per layer (attention 4, MLP 8)."""
@@ -99,7 +116,9 @@ class CachedDecoder:
         """Append one token per sequence ([batch]); next-token logits [batch, n_vocab]."""
         if self.length >= self.capacity:
             raise ValueError(f"The cache is full ({self.capacity} tokens); start again with a shorter context.")
-        (logits,) = self._step(np.asarray(tokens, dtype=np.int32).reshape(self.batch, 1), np.int32(self.length))
+        column = np.asarray(tokens, dtype=np.int32).reshape(self.batch, 1)
+        (logits,) = self._step(column, np.int32(self.length))
+        self._held[:, self.length] = column[:, 0]
         self.length += 1
         return logits
 

@@ -66,17 +66,28 @@ def test_steps_give_the_logits_of_the_full_forward_pass(decoder, contexts, expec
 def test_a_long_context_goes_through_the_prompt_pass_and_steps_go_on_from_it(decoder, contexts, expected, monkeypatch) -> None:
     monkeypatch.setattr(cached_decoder, "STEPPED_PROMPT_BUDGET", 0)
     first = decoder.start(contexts[:, :20], capacity=64)
-    assert decoder._prompt is not None and decoder.length == 20
+    assert decoder._prompt is not None and decoder.length == 20 and decoder.reused == 0
     later = [decoder.step(contexts[:, t]) for t in range(20, contexts.shape[1])]
     got = np.stack([first] + later, axis=1)
     assert np.abs(got - expected[:, 19:]).max() < 1e-4
 
 
-def test_starting_again_forgets_the_previous_sequence(decoder, contexts, expected) -> None:
+def test_a_new_context_is_read_afresh_and_a_repeated_one_from_the_cache(decoder, contexts, expected) -> None:
     decoder.start(contexts[:, ::-1].copy(), capacity=64)
+    fresh = decoder.start(contexts[:, :5], capacity=8)
+    assert decoder.reused == 0 and decoder.capacity == 64
+    assert np.abs(fresh - expected[:, 4]).max() < 1e-4
+    for t in range(5, 9):
+        decoder.step(np.full(BATCH, 7))  # a continuation that is not part of the next context
     again = decoder.start(contexts[:, :5], capacity=8)
+    assert decoder.reused == 4 and decoder.length == 5
     assert np.abs(again - expected[:, 4]).max() < 1e-4
-    assert decoder.capacity == 8
+    longer = decoder.start(contexts[:, :12], capacity=16)
+    assert decoder.reused == 5
+    assert np.abs(longer - expected[:, 11]).max() < 1e-4
+    grown = decoder.start(contexts[:, :12], capacity=128)
+    assert decoder.reused == 0 and decoder.capacity == 128
+    assert np.abs(grown - expected[:, 11]).max() < 1e-4
 
 
 def test_the_cache_refuses_tokens_past_its_capacity(decoder, contexts) -> None:
