@@ -5,7 +5,7 @@ Why not gpt-2-simple's ``model.model`` with a ``past`` input (our first Generato
 caller feeds it back in, which cost ~12 ms per token on the small music model here.  This decoder
 keeps each layer's keys and values in two resource variables laid out position-first
 (``[capacity, batch, heads, depth]``); a step writes its own row in place and gathers rows
-``0..pos`` back, so no step copies the past.  Measured: bench/results/generate.txt.
+``0..pos`` back (~4 ms per token).  Measured: bench/results/generate*.txt.
 
 The layers are gpt-2-simple's own functions (``norm``, ``conv1d``, ``mlp``, ``softmax``) under the
 same variable scopes, so the same checkpoints load unchanged.  Only the attention against the cache
@@ -13,8 +13,9 @@ is written here: gpt-2-simple's ``attn`` derives its causal mask from tensor sha
 reads exactly the rows ``0..pos`` needs no mask at all (the masked terms are exact zeros there too).
 
 Every model variable is read through :func:`dense_reads`.  A gather straight from a resource
-variable switches it to copy-on-read, after which every plain read copies the whole variable;
-gathering from the read value keeps all reads zero-copy.
+variable (gpt-2-simple's ``tf.gather(wte, X)``) switches it to copy-on-read, after which every
+plain read of it copies it whole; gathering from the read value keeps the weights' reads
+zero-copy.  The cache, written row by row, is only ever read by gathers.
 """
 from __future__ import annotations
 
@@ -54,11 +55,9 @@ class CachedDecoder:
         self._prompt: Optional[Callable[..., Any]] = None
         heads, depth = hparams.n_head, hparams.n_embd // hparams.n_head
         with tf.compat.v1.variable_scope(f"kv_cache_batch{batch}"):
+            rows = [None, batch, heads, depth]
             self._cache = [
-                tuple(
-                    tf.Variable(tf.zeros([0, batch, heads, depth]), shape=[None, batch, heads, depth], trainable=False, name=f"h{layer}_{part}")
-                    for part in "kv"
-                )
+                tuple(tf.Variable(tf.zeros([0] + rows[1:]), shape=rows, trainable=False, name=f"h{layer}_{part}") for part in "kv")
                 for layer in range(hparams.n_layer)
             ]
         self._rows = tf.compat.v1.placeholder(tf.int32, [], name=f"capacity{batch}")
