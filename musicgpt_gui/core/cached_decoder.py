@@ -33,7 +33,12 @@ STEPPED_PROMPT_BUDGET = 4e8
 
 
 def dense_reads(getter: Callable[..., Any], name: str, *args: Any, **kwargs: Any):
-    """Variable-scope custom getter: the variable's current value instead of the variable."""
+    """Variable-scope custom getter: the variable's current value instead of the variable.
+
+    A variable it creates starts at zeros, which builds faster than gpt-2-simple's random
+    initialisers; the checkpoint's values replace them before any use.
+    """
+    kwargs["initializer"] = tf_runtime.tf().compat.v1.zeros_initializer()
     return getter(name, *args, **kwargs).read_value()
 
 
@@ -126,10 +131,9 @@ class CachedDecoder:
 
         tf = tf_runtime.tf()
         hp = self.hparams
-        init = tf.compat.v1.random_normal_initializer
         with tf.compat.v1.variable_scope("model", reuse=tf.compat.v1.AUTO_REUSE, custom_getter=dense_reads):
-            wpe = tf.compat.v1.get_variable("wpe", [hp.n_ctx, hp.n_embd], initializer=init(stddev=0.01))
-            wte = tf.compat.v1.get_variable("wte", [hp.n_vocab, hp.n_embd], initializer=init(stddev=0.02))
+            wpe = tf.compat.v1.get_variable("wpe", [hp.n_ctx, hp.n_embd])
+            wte = tf.compat.v1.get_variable("wte", [hp.n_vocab, hp.n_embd])
             h = tf.gather(wte, self._token) + tf.gather(wpe, self._pos)
             for layer in range(hp.n_layer):
                 with tf.compat.v1.variable_scope(f"h{layer}"):

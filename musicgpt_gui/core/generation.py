@@ -179,7 +179,7 @@ class Generator(WarmModel):
     model's variables, and the one for a single variation is built with the model.
     """
 
-    session_options = {"caller_thread": True}  # a step is a chain of tiny ops (see tf_runtime)
+    session_options = {"caller_thread": True, "grappler": False}  # a step is a chain of tiny ops (see tf_runtime)
 
     def _build_graph(self) -> CachedDecoder:
         return CachedDecoder(self.hparams, batch=1)

@@ -33,14 +33,15 @@ def device_name() -> str:
     return f"GPU:0 ({details.get('device_name', gpus[0].name)})"
 
 
-def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_thread: bool = False):
+def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_thread: bool = False, grappler: bool = True):
     """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts.
 
     ``threads`` > 0 gives each op that many threads and runs ops one at a time, so
     independent ops do not fight over the same cores (TF's default runs several at once).
     ``caller_thread`` runs the ops on the thread that calls the session (each op still uses
     the intra-op threads): for a chain of hundreds of tiny ops, such as one decoding step,
-    handing each op to a pool thread costs more than the op.
+    handing each op to a pool thread costs more than the op.  ``grappler=False`` skips
+    TensorFlow's graph optimiser, which costs more time on a first run than it saves on such a chain.
     """
     from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -53,6 +54,8 @@ def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_threa
         config.inter_op_parallelism_threads = 1
     if caller_thread:
         config.inter_op_parallelism_threads = -1
+    if not grappler:
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
     if xla:
         config.graph_options.optimizer_options.global_jit_level = t.compat.v1.OptimizerOptions.ON_1
     return t.compat.v1.Session(graph=graph, config=config)
