@@ -6,9 +6,10 @@ Items are compared after whitespace normalisation, in the form notation writes t
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from musicgpt_gui.core import dataset_files
 from musicgpt_gui.core.notation import split_items
@@ -39,8 +40,13 @@ class MemorizationIndex:
 
     @classmethod
     def from_dataset(cls, folder: Path, n: int = MIN_RUN) -> "MemorizationIndex":
-        """Index the training split (``train.csv``) of a dataset folder."""
-        return cls(dataset_files.load_split(folder, dataset_files.TRAIN), n)
+        """Index the training split (``train.csv``) of a dataset folder.
+
+        The GUI asks on every generation; the index is rebuilt only when train.csv changed.
+        """
+        split = dataset_files.split_path(Path(folder), dataset_files.TRAIN)
+        stamp = (split.stat().st_mtime_ns, split.stat().st_size) if split.is_file() else None
+        return _indexed(cls, Path(folder).resolve(), stamp, n)
 
     def find(self, items: Sequence[str]) -> list[MemorizedRun]:
         """Maximal runs of >= n generated items that continue one training passage."""
@@ -60,3 +66,8 @@ class MemorizationIndex:
             runs.append(MemorizedRun(i, length, row, start))
             i += length
         return runs
+
+
+@functools.lru_cache(maxsize=4)
+def _indexed(cls: type, folder: Path, stamp: Optional[tuple[int, int]], n: int) -> MemorizationIndex:
+    return cls(dataset_files.load_split(folder, dataset_files.TRAIN), n)

@@ -242,17 +242,19 @@ class AttentionTab(Tab):
         if path:
             self.export_html_to(Path(path))
 
-    def export_html_to(self, path: Path) -> Path:
+    def export_html_to(self, path: Path) -> Optional[Path]:
         """Copy the shown page and its scripts folder; the copy opens offline in any browser."""
-        page = self.current_page()
-        path = path.with_suffix(".html")
-        assets = page.path.with_name(f"{page.path.stem}_files")
-        target_assets = path.with_name(f"{path.stem}_files")
-        shutil.copytree(assets, target_assets, dirs_exist_ok=True)
-        html = page.path.read_text(encoding="utf-8").replace(f'"{assets.name}/', f'"{target_assets.name}/')
-        path.write_text(html, encoding="utf-8")
-        self.context.say(f"Exported {path}")
-        return path
+        page, path = self.current_page(), path.with_suffix(".html")
+
+        def write() -> Path:
+            assets = page.path.with_name(f"{page.path.stem}_files")
+            target_assets = path.with_name(f"{path.stem}_files")
+            shutil.copytree(assets, target_assets, dirs_exist_ok=True)
+            html = page.path.read_text(encoding="utf-8").replace(f'"{assets.name}/', f'"{target_assets.name}/')
+            path.write_text(html, encoding="utf-8")
+            return path
+
+        return self.write_out("the attention page", path, write)
 
     def _export_npz(self) -> None:
         default = str(self.context.workspace.exports / "attention.npz")
@@ -260,10 +262,8 @@ class AttentionTab(Tab):
         if path:
             self.export_npz_to(Path(path))
 
-    def export_npz_to(self, path: Path) -> Path:
-        written = attention.save_npz(path, self.pages.result, self.pages.pooled)
-        self.context.say(f"Exported {written}")
-        return written
+    def export_npz_to(self, path: Path) -> Optional[Path]:
+        return self.write_out("the attention weights", path, lambda: attention.save_npz(path, self.pages.result, self.pages.pooled))
 
     def on_busy_changed(self, busy: bool) -> None:
         self.show_button.setEnabled(not busy and self.run.count() > 0)

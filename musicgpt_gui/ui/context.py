@@ -1,4 +1,4 @@
-"""State the tabs share: the workspace, settings, the MIDI port and cross-tab requests."""
+"""State the tabs share: the workspace, the MIDI port (its choice kept in settings) and cross-tab requests."""
 from __future__ import annotations
 
 from typing import Optional
@@ -24,7 +24,6 @@ class AppContext(QObject):
     def __init__(self, workspace: Workspace, settings: QSettings, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
-        self.settings = settings
         self.device = ""
         self.playback = PlaybackBridge(settings, self)
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from musicgpt_gui.core import dataset_files, notation
 from musicgpt_gui.core.dataset import TRACK_MODES, ImportOptions, import_dataset
-from musicgpt_gui.core.jobs import Progress
+from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
@@ -316,10 +316,16 @@ class DatasetTab(Tab):
         if target:
             self.save_as(Path(target) / self.folder.name)
 
-    def save_as(self, target: Path) -> Path:
-        shutil.copytree(self.folder, target, dirs_exist_ok=True)
-        self.context.say(f"Saved {self.folder.name} to {target}")
-        return target
+    def save_as(self, target: Path) -> Optional[Path]:
+        folder = self.folder
+
+        def copy() -> Path:
+            if target.resolve() == folder.resolve():
+                raise JobError(f"{folder.name} is already there.")
+            shutil.copytree(folder, target, dirs_exist_ok=True)
+            return target
+
+        return self.write_out(f"the dataset {folder.name}", target, copy)
 
     # -- settings -----------------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:

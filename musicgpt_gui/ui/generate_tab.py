@@ -63,7 +63,6 @@ class GenerateTab(Tab):
         self.stream_timer = QTimer(self)
         self.stream_timer.setInterval(STREAM_INTERVAL_MS)
         self.stream_timer.timeout.connect(self._drain)
-        self._streamed: dict[int, str] = {}
 
         left = QWidget()
         llay = QVBoxLayout(left)
@@ -240,7 +239,6 @@ class GenerateTab(Tab):
             self.on_failed(str(exc), "")
             return
         self.output.setPlainText(self.prefix.toPlainText().strip())
-        self._streamed = {}
         self.results.clear()
         self.roll.clear()
         self.progress.setValue(0)
@@ -257,7 +255,6 @@ class GenerateTab(Tab):
                 cursor = self.output.textCursor()
                 cursor.movePosition(cursor.MoveOperation.End)
                 cursor.insertText(piece)
-            self._streamed[variation] = self._streamed.get(variation, "") + piece
 
     def on_progress(self, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
@@ -311,13 +308,7 @@ class GenerateTab(Tab):
         row = self.results.currentRow()
         provenance = dict(self.result.checkpoint, seed=self.result.seed, variation=row,
                           **{k: getattr(self.result.settings, k) for k in ("temperature", "top_k", "top_p", "length")})
-        try:
-            written = midi_io.export_midi(self.selected_text(), path, provenance)
-        except (JobError, OSError) as exc:
-            self.on_failed(f"Could not export {path.name}: {exc}", "")
-            return None
-        self.context.say(f"Exported {written}")
-        return written
+        return self.write_out("the MIDI file", path, lambda: midi_io.export_midi(self.selected_text(), path, provenance))
 
     def show_attention(self) -> None:
         self.context.request_attention(self.result.checkpoint.get("run", ""), self.selected_text())

@@ -166,8 +166,9 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save settings, cancel every job and wait for it, so no thread outlives the window."""
+        """Save settings, silence playback, cancel every job and wait for it, so no thread outlives the window."""
         self.save_settings()
+        self.context.playback.close()  # note-offs before the player's thread dies with the process
         for tab in self.all_tabs():
             tab.shutdown()
         stuck = cancel_all_and_wait(CLOSE_TIMEOUT_S)

@@ -58,6 +58,16 @@ class Tab(QWidget):
     def on_failed(self, message: str, details: str) -> None:
         show_error(self, self.title, message, details)
 
+    def write_out(self, what: str, path: Path, write: Callable[[], Path]) -> Optional[Path]:
+        """Run ``write`` (an export or a save); say where it went, or show why it could not be written."""
+        try:
+            written = write()
+        except (JobError, OSError) as exc:
+            self.on_failed(f"Could not write {what} to {path}: {exc}", "")
+            return None
+        self.context.say(f"Wrote {what} to {written}")
+        return written
+
     def save_settings(self, settings: QSettings) -> None:
         """Remember what the user typed (hyperparameters, choices)."""
 

@@ -195,6 +195,16 @@ def test_memorized_runs_are_flagged_with_their_location(tiny_dataset: Path) -> N
     assert index.find(train[1][:7]) == []
 
 
+def test_the_index_of_a_dataset_is_rebuilt_only_when_its_training_split_changes(tiny_dataset: Path, tmp_path: Path) -> None:
+    folder = shutil.copytree(tiny_dataset, tmp_path / "copy")
+    first = MemorizationIndex.from_dataset(folder)
+    assert MemorizationIndex.from_dataset(folder) is first
+    pieces = dataset_files.load_split(folder, dataset_files.TRAIN)
+    dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.TRAIN), pieces[:1])
+    rebuilt = MemorizationIndex.from_dataset(folder)
+    assert rebuilt is not first and len(rebuilt.pieces) == 1
+
+
 def test_generation_result_carries_memorization_flags(generator, tiny_dataset: Path) -> None:
     pieces = ["C4:1.0, " * 3 + ", ".join(f"{n}4:0.5" for n in "CDEFGABC")]
     index = MemorizationIndex(pieces)

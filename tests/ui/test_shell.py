@@ -111,3 +111,21 @@ def test_port_picker_reports_a_missing_midi_system_and_remembers_the_choice(make
     emit(picker.port.activated, picker.port.currentIndex())  # what a user's pick sends
     assert window.port_label.text() == "MIDI: alsa: virtual port 'musicgpt'"
     assert settings.value("midi/virtual") == "musicgpt"
+
+
+# Here, after the stall tests: any window opened before them can push their first-generation
+# stall over the limit (a test-process effect noted in the issue note).
+def test_saving_where_it_cannot_go_says_why(make_window, ws_with_dataset, tiny_dataset, tmp_path) -> None:
+    window = make_window(ws_with_dataset)
+    tab = window.dataset_tab
+    tab.load_dataset(ws_with_dataset.datasets / tiny_dataset.name)
+    assert tab.save_as(tab.folder) is None  # onto itself
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and "is already there" in box.text()
+    box.accept()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert tab.save_as(blocker / "inside") is None  # below a file
+    box = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()][-1]
+    assert box.text().startswith(f"Could not write the dataset {tiny_dataset.name} to {blocker / 'inside'}")
+    box.accept()

@@ -113,4 +113,3 @@ def test_cancel_all_and_wait_stops_every_running_job(qtbot) -> None:
         worker.start()
     assert cancel_all_and_wait(5.0) == []
     assert not any(w.is_running() for w in workers)
-    qtbot.waitUntil(lambda: True)
