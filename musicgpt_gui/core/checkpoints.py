@@ -84,9 +84,37 @@ def restore(session, ref: CheckpointRef) -> None:
     """Load the checkpoint's variables into ``session``'s graph (built with model.model)."""
     tf = tf_runtime.tf()
     with session.graph.as_default():
-        saver = tf.compat.v1.train.Saver(var_list=tf.compat.v1.global_variables("model"))
-        try:
-            saver.restore(session, ref.prefix)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise JobError(f"Checkpoint {ref.prefix} does not match the run's hparams.json ({first[:200]}).") from None
+        variables = tf.compat.v1.global_variables("model")
+        load_variables(session, tf.compat.v1.train.Saver(var_list=variables), variables, ref.prefix)
+
+
+def load_variables(session, saver, variables: list[Any], prefix: str) -> None:
+    """Restore ``variables`` from ``prefix`` with ``saver``, after comparing every shape.
+
+    Saver.restore loads some mismatches silently (a checkpoint beside an edited hparams.json) and
+    the graph then fails on its first run with a TensorFlow dump; a JobError says it plainly here.
+    """
+    tf = tf_runtime.tf()
+    try:
+        stored = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    except Exception as exc:  # TF raises several types for unreadable files
+        raise JobError(f"The checkpoint {prefix} cannot be read ({run_store.first_line(exc)}).") from None
+    names = {var.op.name for var in variables}
+    extra = sorted(n for n in stored if n.startswith("model/") and n not in names and "/Adam" not in n)
+    if extra:
+        raise JobError(
+            f"The checkpoint {prefix} does not match its hparams.json: it holds {extra[0]} "
+            f"(and {len(extra) - 1} more), which the hparams do not describe. The model folder is mixed up."
+        )
+    for var in variables:
+        name, shape = var.op.name, var.shape.as_list()
+        if stored.get(name) != shape:
+            found = "missing" if name not in stored else f"of shape {stored[name]}"
+            raise JobError(
+                f"The checkpoint {prefix} does not match its hparams.json/encoder.json: {name} is {found}, "
+                f"the hparams need {shape}. The model folder is damaged or mixed up."
+            )
+    try:
+        saver.restore(session, prefix)
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.DataLossError) as exc:
+        raise JobError(f"The checkpoint {prefix} cannot be read ({run_store.first_line(exc)}).") from None

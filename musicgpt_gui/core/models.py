@@ -78,25 +78,12 @@ def validate_model_folder(folder: Path) -> ModelInfo:
         )
     if max(encoder.values()) != len(encoder) - 1:
         raise JobError(f"{folder / 'encoder.json'}: token ids must run from 0 to {len(encoder) - 1}.")
-    if checkpoint_prefix(folder) is None:
+    if run_store.latest_prefix(folder) is None:
         raise JobError(
             f"{folder} has no usable checkpoint: it needs a 'checkpoint' file naming "
             "model.ckpt and the model.ckpt.index / model.ckpt.data-* files."
         )
     return ModelInfo(folder.name, folder, hparams, vocab.vocab_kind(encoder))
-
-
-def checkpoint_prefix(folder: Path) -> Optional[Path]:
-    """The checkpoint prefix the folder's 'checkpoint' index names, if its files exist."""
-    index = Path(folder) / "checkpoint"
-    if not index.is_file():
-        return None
-    match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', index.read_text(encoding="utf-8"), re.M)
-    if not match:
-        return None
-    prefix = Path(folder) / Path(match.group(1)).name
-    has_data = any(prefix.parent.glob(prefix.name + ".data-*"))
-    return prefix if has_data and prefix.with_name(prefix.name + ".index").is_file() else None
 
 
 def list_models(workspace: Workspace) -> list[ModelInfo]:
@@ -139,7 +126,7 @@ def import_model(workspace: Workspace, source: Path, name: Optional[str] = None)
     staging = _staging(workspace, target.name)
     try:
         shutil.copytree(info.path, staging, dirs_exist_ok=True)
-        run_store.write_index(staging, checkpoint_prefix(staging).name)  # TF may have written absolute paths
+        run_store.write_index(staging, Path(run_store.latest_prefix(staging)).name)  # TF may have written absolute paths
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -254,7 +241,7 @@ def extend_with_atomic_tokens(workspace: Workspace, base: str, name: Optional[st
     new_encoder, new_merges, pieces = vocab.add_atomic_tokens(encoder, merges)
     target = _target(workspace, name or f"{base}-atomic")
     tf = tf_runtime.tf()
-    reader = tf.train.load_checkpoint(str(checkpoint_prefix(info.path)))
+    reader = tf.train.load_checkpoint(run_store.latest_prefix(info.path))
     values = {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
     wte = values["model/wte"]
     rows = [wte[ids].mean(axis=0) for _, ids in sorted(pieces.items(), key=lambda kv: new_encoder[kv[0]])]

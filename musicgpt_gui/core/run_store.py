@@ -80,9 +80,20 @@ def latest_step(run_dir: Path) -> Optional[int]:
 
 
 def latest_prefix(folder: Path) -> Optional[str]:
-    from musicgpt_gui.core import tf_runtime
+    """The checkpoint prefix the folder's 'checkpoint' index names, if its files are there.
 
-    return tf_runtime.tf().train.latest_checkpoint(str(folder)) if Path(folder).is_dir() else None
+    Read without TensorFlow (the GUI asks on its own thread), and by file name, so a run or model
+    folder that was moved still finds its checkpoint.
+    """
+    index = Path(folder) / "checkpoint"
+    if not index.is_file():
+        return None
+    match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', index.read_text(encoding="utf-8"), re.M)
+    if not match:
+        return None
+    prefix = Path(folder) / Path(match.group(1)).name
+    has_data = any(prefix.parent.glob(prefix.name + ".data-*"))
+    return str(prefix) if has_data and prefix.with_name(prefix.name + ".index").is_file() else None
 
 
 def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: History) -> str:
@@ -99,7 +110,7 @@ def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: Histor
         if latest_step(run_dir) != step:
             _remove_model_files(run_dir, keep=latest_step(run_dir))
         raise JobError(
-            f"Could not save the checkpoint at step {step} ({_first_line(exc)}); "
+            f"Could not save the checkpoint at step {step} ({first_line(exc)}); "
             "the previous checkpoint is intact. Free some disk space and resume."
         ) from None
     _remove_model_files(run_dir, keep=step)
@@ -121,7 +132,7 @@ def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
         atomic_write_text(tmp / "counter", f"{step}\n")
     except (OSError, tf.errors.OpError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise JobError(f"Could not save the best checkpoint at step {step} ({_first_line(exc)}); the previous best is intact.") from None
+        raise JobError(f"Could not save the best checkpoint at step {step} ({first_line(exc)}); the previous best is intact.") from None
     shutil.rmtree(old, ignore_errors=True)
     if best.exists():
         best.rename(old)
@@ -151,7 +162,7 @@ def _remove_model_files(run_dir: Path, keep: Optional[int]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
     return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files, models, run_store, tf_runtime, vocab
+from musicgpt_gui.core import checkpoints, dataset_files, models, run_store, tf_runtime, vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace
@@ -217,18 +217,14 @@ class _Loop:
         self.init = tf.compat.v1.global_variables_initializer()
 
     def _restore(self) -> tuple[int, run_store.History]:
-        tf, cfg = self.tf, self.cfg
+        cfg = self.cfg
         if cfg.resume:
             prefix, step = run_store.latest_prefix(self.run_dir), run_store.latest_step(self.run_dir) or 0
             history = run_store.History.load(self.run_dir).until(step)
         else:
-            prefix = str(models.checkpoint_prefix(models.get_model(cfg.workspace, cfg.base).path))
+            prefix = run_store.latest_prefix(models.get_model(cfg.workspace, cfg.base).path)
             step, history = 0, run_store.History()
-        self._check_shapes(prefix)
-        try:
-            self.saver.restore(self.sess, prefix)
-        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.DataLossError) as exc:
-            raise JobError(f"The checkpoint {prefix} cannot be read ({run_store._first_line(exc)}).") from None
+        checkpoints.load_variables(self.sess, self.saver, self.model_vars, prefix)
         history.settings = dict(
             base=cfg.base or history.settings.get("base"),
             dataset=str(Path(cfg.dataset).resolve()),
@@ -240,21 +236,6 @@ class _Loop:
             valid_tokens_per_element=self.data.valid_tokens_per_element,
         )
         return step, history
-
-    def _check_shapes(self, prefix: str) -> None:
-        """Saver.restore would load mismatched shapes silently; compare them first."""
-        try:
-            stored = self.tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-        except Exception as exc:  # TF raises several types for unreadable files
-            raise JobError(f"The checkpoint {prefix} cannot be read ({run_store._first_line(exc)}).") from None
-        for var in self.model_vars:
-            name, shape = var.op.name, var.shape.as_list()
-            if stored.get(name) != shape:
-                found = "missing" if name not in stored else f"of shape {stored[name]}"
-                raise JobError(
-                    f"The checkpoint {prefix} does not match its hparams.json/encoder.json: {name} is {found}, "
-                    f"the hparams need {shape}. The model folder is damaged or mixed up."
-                )
 
     def _batch(self) -> np.ndarray:
         tokens, n = self.data.train, self.window

@@ -67,6 +67,19 @@ def eager_to_end(tiny_run, generator, tmp_path_factory) -> Generator:
     g.close()
 
 
+@pytest.mark.parametrize("edit", [{"n_ctx": 2048}, {"n_layer": 1}], ids=["shape", "fewer-layers"])
+def test_a_checkpoint_that_does_not_fit_its_hparams_is_refused_plainly(tiny_run, tmp_path: Path, edit) -> None:
+    import json
+
+    run = shutil.copytree(tiny_run.run_dir, tmp_path / "mixed-up")
+    hparams = json.loads((run / "hparams.json").read_text()) | edit
+    (run / "hparams.json").write_text(json.dumps(hparams))
+    generator = Generator(checkpoints.resolve_checkpoint(run))
+    with pytest.raises(JobError, match="does not match its hparams.json"):
+        generator.generate("C4:1.0,", GenerationSettings(length=2, seed=0))
+    generator.close()
+
+
 def test_same_seed_same_music_and_the_graph_stays_warm(generator) -> None:
     settings = GenerationSettings(length=24, variations=2, seed=1234, **FAST)
     first = generator.generate("C4:1.0, D4:0.5", settings)

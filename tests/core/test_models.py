@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core import dataset_files, models, vocab
+from musicgpt_gui.core import dataset_files, models, run_store, vocab
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.workspace import resolve_workspace
 
@@ -125,8 +125,8 @@ def test_extend_with_atomic_tokens(store) -> None:
     workspace, info = store
     extended = models.extend_with_atomic_tokens(workspace, "m", name="m-atomic")
     assert extended.vocab == "atomic" and extended.hparams["n_vocab"] > info.hparams["n_vocab"]
-    old = tf.train.load_checkpoint(str(models.checkpoint_prefix(info.path))).get_tensor("model/wte")
-    new = tf.train.load_checkpoint(str(models.checkpoint_prefix(extended.path))).get_tensor("model/wte")
+    old = tf.train.load_checkpoint(run_store.latest_prefix(info.path)).get_tensor("model/wte")
+    new = tf.train.load_checkpoint(run_store.latest_prefix(extended.path)).get_tensor("model/wte")
     assert new.shape == (extended.hparams["n_vocab"], 64)
     np.testing.assert_array_equal(new[: len(old)], old)
     old_enc, new_enc = vocab.load_encoder(info.path), vocab.load_encoder(extended.path)
