@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core import checkpoints, dataset_files
 from musicgpt_gui.core.jobs import JobError
@@ -41,14 +42,14 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         variations=args.variations, seed=args.seed,
     ).validate()
-    trained_on = _dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
+    trained_on = resolve_dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
         prefix = midi_prefix(args.prefix_midi, args.prefix_items, _text_format(trained_on))
     elif args.prefix_piece:
         name, _, row = args.prefix_piece.rpartition(":")
         if not name or not row.isdigit():
             raise JobError(f"--prefix-piece takes DATASET:ROW (like bach:0), not '{args.prefix_piece}'.")
-        prefix = dataset_prefix(_dataset(workspace, name), int(row), args.prefix_items)
+        prefix = dataset_prefix(resolve_dataset(workspace, name), int(row), args.prefix_items)
     else:
         prefix = args.prefix
     index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
@@ -79,13 +80,6 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         if args.out:
             _export(result, v.index, args.out, len(result.variations) > 1)
     return 0
-
-
-def _dataset(workspace: Workspace, name: str) -> Path:
-    folder = workspace.datasets / name
-    if not dataset_files.split_path(folder).is_file():
-        raise JobError(f"There is no dataset named '{name}' in {workspace.datasets}.")
-    return folder
 
 
 def _text_format(dataset: Path | None) -> str:

@@ -91,11 +91,11 @@ class AttentionModel(WarmModel):
         With ``start`` the text is read after ``<|endoftext|>``, as in training and generation.
         """
         cancel = cancel or CancelToken()
+        if not text.strip():
+            raise JobError("There is no text to compute attention for.")
         with self._lock:
             fetch = self._ready(on_progress)
             cancel.check()
-            if not text.strip():
-                raise JobError("There is no text to compute attention for.")
             ids = self.encoder.encode(text)
             if start and ids[0] != self.encoder.eot:
                 ids = [self.encoder.eot] + ids

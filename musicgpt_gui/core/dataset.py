@@ -27,7 +27,7 @@ from typing import Any, Iterable, Optional, Union
 from musicgpt_gui.core import dataset_files
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES, MidiReadError, Piece, read_piece, render_flat, render_merged
-from musicgpt_gui.core.notation import FORMATS, SEP, join_items, name_to_midi, parse_text, split_items
+from musicgpt_gui.core.notation import DEFAULT_TEMPO, FORMATS, SEP, join_items, name_to_midi, parse_text, split_items
 from musicgpt_gui.core.score_reader import SCORE_SUFFIXES, ScoreReadError, read_scores
 
 CODE_VERSION = "import-1"  # bump when the conversion changes, so old cache entries are ignored
@@ -35,7 +35,6 @@ TRACK_MODES = ("merge", "first", "flat")
 CORPORA = ("bach", "folk")
 CSV_SUFFIXES = (".csv",)
 SUFFIXES = MIDI_SUFFIXES + SCORE_SUFFIXES + CSV_SUFFIXES
-DEFAULT_TEMPO = 120.0
 
 
 @dataclass
@@ -99,7 +98,6 @@ class ImportResult:
     cache_hits: int
     files: list[FileResult]
     metadata: dict[str, Any]
-    cancelled: bool = False
 
 
 # ---------------------------------------------------------------- sources
@@ -116,7 +114,7 @@ def resolve_sources(sources: Iterable[Union[str, Path]]) -> tuple[list[Task], li
             continue
         path = Path(text).expanduser()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES and not _dataset_file(p))
             tasks.extend(_task_for(p) for p in found)
         elif path.is_file():
             if path.suffix.lower() in SUFFIXES:
@@ -129,6 +127,12 @@ def resolve_sources(sources: Iterable[Union[str, Path]]) -> tuple[list[Task], li
         else:
             errors.append(f"{path}: no such file or folder")
     return tasks, errors
+
+
+def _dataset_file(path: Path) -> bool:
+    """A CSV of an imported dataset (its folder has metadata.json): scanning a folder must not import
+    dataset.csv/train.csv/valid.csv again (validation rows would leak into training)."""
+    return path.suffix.lower() == ".csv" and (path.parent / dataset_files.METADATA).is_file()
 
 
 def _task_for(path: Path) -> Task:
@@ -298,13 +302,20 @@ def _cache_load(path: Optional[Path], label: str) -> Optional[FileResult]:
 
 
 def _cache_store(path: Optional[Path], result: FileResult) -> None:
-    """Temp file + rename, without fsync: a lost entry after a crash is just converted again."""
+    """Temp file + rename, without fsync: a lost entry after a crash is just converted again.
+
+    The cache only saves time, so a cache that cannot be written (full disk, a file in its place)
+    does not stop the import.
+    """
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"pieces": result.pieces, "error": result.error}), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"pieces": result.pieces, "error": result.error}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------- the job
@@ -333,17 +344,20 @@ def import_dataset(
     if not tasks:
         detail = f" ({'; '.join(source_errors)})" if source_errors else ""
         raise JobError(f"nothing to import: no MIDI, MusicXML, ABC, kern or CSV files in {', '.join(sources) or 'the sources'}{detail}")
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)  # before converting anything: a bad target fails at once
+    except OSError as exc:
+        raise JobError(f"Cannot write the dataset to {out_dir} ({exc.strerror or exc}).") from None
     results: list[Optional[FileResult]] = [None] * len(tasks)
-    cancelled = False
     try:
         _run(tasks, options, results, on_progress, cancel)
     except Cancelled:
-        cancelled = True
-    done = [r for r in results if r is not None]
-    result = _write(Path(out_dir), sources, options, done, source_errors, cancelled, len(tasks))
-    if cancelled:
-        raise Cancelled(f"import cancelled; kept {result.pieces} pieces in {result.out_dir}" if result.pieces else "import cancelled")
-    return result
+        if dataset_files.split_path(out_dir, dataset_files.ALL).is_file():
+            raise Cancelled(f"import cancelled; the dataset already in {out_dir} was kept") from None
+        result = _write(out_dir, sources, options, [r for r in results if r is not None], source_errors, True, len(tasks))
+        raise Cancelled(f"import cancelled; kept {result.pieces} pieces in {result.out_dir}") from None
+    return _write(out_dir, sources, options, [r for r in results if r is not None], source_errors, False, len(tasks))
 
 
 def _run(
@@ -456,7 +470,6 @@ def _write(
     for key, piece in groups:
         rows[splits[key]].extend(piece["texts"])
     all_rows = [text for _, piece in groups for text in piece["texts"]]
-    out_dir.mkdir(parents=True, exist_ok=True)
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.ALL), all_rows)
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.TRAIN), rows[dataset_files.TRAIN])
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.VALID), rows[dataset_files.VALID])
@@ -471,7 +484,6 @@ def _write(
         cache_hits=sum(1 for r in done if r.cached),
         files=done,
         metadata=metadata,
-        cancelled=cancelled,
     )
 
 

@@ -191,6 +191,8 @@ def _read_track(track: mido.MidiTrack, include_drums: bool) -> _Track:
         if kind == "note_on" and msg.velocity:
             has_notes = True
         elif kind == "set_tempo":
+            if msg.tempo <= 0:
+                raise MidiReadError(f"a tempo change at tick {tick} says 0 microseconds per beat")
             metas.append((tick, "tempo", round(60_000_000 / msg.tempo, 2)))
         elif kind == "key_signature":
             minor = msg.key.endswith("m")

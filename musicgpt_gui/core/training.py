@@ -18,6 +18,7 @@ import numpy as np
 from musicgpt_gui.core import checkpoints, dataset_files, models, run_store, tf_runtime, vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.midi_io import export_midi
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
@@ -111,6 +112,10 @@ def _check_settings(cfg: TrainConfig) -> None:
     for name in ("save_every", "sample_every", "validate_every", "patience", "sample_length"):
         if getattr(cfg, name) < 0:
             raise JobError(f"{name.replace('_', ' ')} must be 0 (off) or more, not {getattr(cfg, name)}.")
+    if cfg.window < MIN_WINDOW:
+        raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
+    if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
+        raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
     models.check_name(cfg.run)
 
 
@@ -339,12 +344,10 @@ class _Loop:
         path = folder / f"sample-{step}.txt"
         atomic_write_text(path, text + "\n")
         self.samples.append(path)
-        midi = _midi_writer()
-        if midi is not None:
-            try:
-                self.samples.append(midi(text, folder / f"sample-{step}.mid", {"run": self.cfg.run, "step": step}))
-            except JobError as exc:
-                self.notes.append(f"sample at step {step} kept as text only: {exc}")
+        try:
+            self.samples.append(export_midi(text, folder / f"sample-{step}.mid", {"run": self.cfg.run, "step": step}))
+        except JobError as exc:
+            self.notes.append(f"sample at step {step} kept as text only: {exc}")
 
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
         done = step - start
@@ -376,12 +379,3 @@ def _lm_loss(tf, logits, context):
     return tf.reduce_mean(
         input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(labels=context[:, 1:], logits=logits[:, :-1])
     )
-
-
-def _midi_writer():
-    """midi_io.export_midi when the MIDI module is installed with the app, else None."""
-    try:
-        from musicgpt_gui.core.midi_io import export_midi
-    except ImportError:
-        return None
-    return export_midi

@@ -244,12 +244,11 @@ class DatasetTab(Tab):
                                     f"{result.out_dir.name}; {result.cache_hits} from the cache{skipped}.")
         self._show_new(result.out_dir)
 
-    def _import_cancelled(self, _result: Any) -> None:
-        """The import writes what it finished before it stops; show that, if anything."""
+    def _import_cancelled(self, message: Optional[str]) -> None:
+        """The import keeps what it finished (or the dataset that was there); its message says which."""
         folder = self.out_dir()
-        kept = dataset_files.split_path(folder, dataset_files.ALL).is_file()
-        self.progress_label.setText("Import cancelled; the pieces finished so far are kept." if kept else "Import cancelled.")
-        if kept:
+        self.progress_label.setText((message or "import cancelled").capitalize() + ".")
+        if dataset_files.split_path(folder, dataset_files.ALL).is_file():
             self._show_new(folder)
 
     def _show_new(self, folder: Path) -> None:

@@ -69,8 +69,8 @@ class _JobThread(QThread):
         on_progress = throttled(lambda p: emit(self.report, p), PROGRESS_INTERVAL_S)
         try:
             result = self._fn(*self._args, on_progress=on_progress, cancel=self._cancel, **self._kwargs)
-        except Cancelled:
-            emit(self.outcome, "cancelled", None)
+        except Cancelled as exc:
+            emit(self.outcome, "cancelled", str(exc))
         except JobError as exc:
             emit(self.outcome, "failed", (str(exc), ""))
         except Exception as exc:  # any other failure becomes a dialog with details, never a crash

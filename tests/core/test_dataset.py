@@ -128,6 +128,36 @@ def test_cancel_after_the_first_file_keeps_finished_pieces(tmp_path: Path, worke
     assert meta["cancelled"] is True and meta["files_total"] == 8 and len(meta["files"]) == len(kept)
 
 
+def test_a_cancelled_import_keeps_the_dataset_that_was_there(tmp_path: Path) -> None:
+    source = good_folder(tmp_path / "in", 8)
+    import_dataset([good_folder(tmp_path / "old", 3)], ImportOptions(workers=1), tmp_path / "out")
+    before = rows(tmp_path / "out")
+    cancel = CancelToken()
+    with pytest.raises(Cancelled, match="already in"):
+        import_dataset([source], ImportOptions(workers=1), tmp_path / "out",
+                       on_progress=lambda p: p.info.get("file") and cancel.cancel(), cancel=cancel)
+    assert rows(tmp_path / "out") == before
+
+
+def test_a_folder_scan_leaves_out_the_files_of_datasets_inside_it(tmp_path: Path) -> None:
+    source = good_folder(tmp_path / "in", 3)
+    import_dataset([source], ImportOptions(workers=1), source / "datasets" / "earlier")
+    again = import_dataset([source], ImportOptions(workers=1), tmp_path / "out")
+    assert again.pieces == 3 and len(again.files) == 3
+
+
+def test_an_unwritable_target_fails_before_converting_and_a_broken_cache_is_skipped(tmp_path: Path) -> None:
+    source = good_folder(tmp_path / "in", 2)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    seen = []
+    with pytest.raises(JobError, match="Cannot write the dataset to"):
+        import_dataset([source], ImportOptions(workers=1), blocker / "out", on_progress=seen.append)
+    assert not any(p.info.get("file") for p in seen)
+    result = import_dataset([source], ImportOptions(workers=1, cache_dir=blocker / "cache"), tmp_path / "out")
+    assert result.pieces == 2
+
+
 def test_transpose_adds_shifted_copies_in_the_same_split(tmp_path: Path) -> None:
     source = good_folder(tmp_path / "in", 4)
     result = import_dataset([source], ImportOptions(workers=1, transpose=2), tmp_path / "out")

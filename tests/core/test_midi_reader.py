@@ -149,3 +149,15 @@ def test_load_midi_reads_good_files(tmp_path: Path) -> None:
     midi = load_midi(scale_file(tmp_path / "ok.mid"))
     assert midi.ticks_per_beat == TPQ and len(midi.tracks) == 3
     assert len(BASS) == sum(1 for m in midi.tracks[2] if m.type == "note_on" and m.velocity)
+
+
+def test_a_zero_tempo_is_a_read_error_not_a_division_by_zero(tmp_path: Path) -> None:
+    midi = mido.MidiFile(ticks_per_beat=TPQ)
+    midi.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=0),
+        mido.Message("note_on", note=60, velocity=80),
+        mido.Message("note_off", note=60, time=TPQ),
+    ]))
+    midi.save(tmp_path / "zero-tempo.mid")
+    with pytest.raises(MidiReadError, match="0 microseconds per beat"):
+        read_piece(tmp_path / "zero-tempo.mid")

@@ -160,6 +160,10 @@ def test_bad_settings(tiny_model, tiny_dataset: Path) -> None:
         training.train(config(tiny_model, tiny_dataset, "s", learning_rate=0))
     with pytest.raises(JobError, match="Choose a base model"):
         training.train(config(tiny_model, tiny_dataset, "s", base=None))
+    with pytest.raises(JobError, match="training window must be at least 16 tokens, not 0"):
+        training.train(config(tiny_model, tiny_dataset, "s", window=0))
+    with pytest.raises(JobError, match="seed must be between 0"):
+        training.train(config(tiny_model, tiny_dataset, "s", seed=-1))
 
 
 def test_gradient_accumulation_on_a_worker_thread(tiny_model, tiny_dataset: Path) -> None:
