@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     ).validate()
     trained_on = resolve_dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
-        prefix = midi_prefix(args.prefix_midi, args.prefix_items, _text_format(trained_on))
+        prefix = midi_prefix(args.prefix_midi, args.prefix_items, dataset_files.text_format(trained_on))
     elif args.prefix_piece:
         name, _, row = args.prefix_piece.rpartition(":")
         if not name or not row.isdigit():
@@ -80,13 +80,6 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         if args.out:
             _export(result, v.index, args.out, len(result.variations) > 1)
     return 0
-
-
-def _text_format(dataset: Path | None) -> str:
-    """The note-text format the run was trained on (timed unless its dataset says seed)."""
-    if dataset is None or not (dataset / dataset_files.METADATA).is_file():
-        return "timed"
-    return dataset_files.read_metadata(dataset).get("format", "timed")
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         limit=args.limit,
         transpose=args.transpose,
         include_drums=args.include_drums,
-        cache_dir=workspace.root / "cache" / "import",
+        cache_dir=workspace.import_cache,
         workers=args.workers,
     )
     with progress_bar("import") as on_progress:

@@ -13,6 +13,7 @@ from musicgpt_gui.commands.export_cmd import add_note_length, positive_float, re
 from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.midi_io import render_midi
+from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES
 from musicgpt_gui.core.midi_ports import (
     APIS,
     CHOICE_FILE,
@@ -26,7 +27,6 @@ from musicgpt_gui.core.midi_ports import (
 from musicgpt_gui.core.playback import Player
 from musicgpt_gui.core.workspace import Workspace
 
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

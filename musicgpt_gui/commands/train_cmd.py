@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.commands.models_cmd import print_vocab_report
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core import models, run_store
+from musicgpt_gui.core import checkpoints, models
 from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -94,9 +94,9 @@ def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:
     if args.dataset:
         return resolve_dataset(workspace, args.dataset)
     if args.resume:
-        recorded = run_store.History.load(workspace.checkpoint / args.run).settings.get("dataset")
+        recorded = checkpoints.training_dataset(workspace.checkpoint / args.run)
         if recorded:
-            return resolve_dataset(workspace, recorded)
+            return resolve_dataset(workspace, str(recorded))
     raise JobError("Give the dataset to train on: --dataset DIR (a folder or a name under the workspace's datasets).")
 
 

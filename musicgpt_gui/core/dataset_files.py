@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
@@ -62,3 +62,13 @@ def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:
 
 def read_metadata(folder: Path) -> dict[str, Any]:
     return json.loads((Path(folder) / METADATA).read_text(encoding="utf-8"))
+
+
+def text_format(folder: Optional[Path]) -> str:
+    """The note-text format a dataset was imported in (timed unless its metadata says otherwise).
+
+    A prefix read from MIDI must be written the way the model was trained.
+    """
+    if folder is None or not (Path(folder) / METADATA).is_file():
+        return "timed"
+    return read_metadata(folder).get("format", "timed")

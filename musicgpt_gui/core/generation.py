@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core import dataset_files, vocab
 from musicgpt_gui.core.cached_decoder import CachedDecoder
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
@@ -30,7 +30,7 @@ from musicgpt_gui.core.notation import SEP, Parsed, join_items, parse_text, spli
 from musicgpt_gui.core.sampling import SamplingSettings, sample_token
 from musicgpt_gui.core.warm_model import WarmModel
 
-END_MARK = "<|endoftext|>"
+END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
 MAX_VARIATIONS = 16
 CACHE_ROWS = 64  # the key/value cache is sized for prefix + length, rounded up to this
 

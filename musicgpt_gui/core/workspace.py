@@ -40,6 +40,11 @@ class Workspace:
     def exports(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def import_cache(self) -> Path:
+        """Converted files by content and options (core/dataset): a re-import reads them from here."""
+        return self.root / "cache" / "import"
+
     def ensure(self) -> "Workspace":
         """Create the folder tree; returns self so callers can chain."""
         for name in SUBFOLDERS:

@@ -202,7 +202,7 @@ class DatasetTab(Tab):
         return ImportOptions(
             format=self.format.currentText(), tracks=None if tracks == AUTO_TRACKS else tracks,
             limit=self.limit.value() or None, transpose=self.transpose.value(),
-            cache_dir=self.context.workspace.root / "cache" / "import",
+            cache_dir=self.context.workspace.import_cache,
         )
 
     def out_dir(self) -> Path:

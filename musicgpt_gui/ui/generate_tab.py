@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core import checkpoints, generation, midi_io
+from musicgpt_gui.core import checkpoints, dataset_files, generation, midi_io
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.memorization import MemorizationIndex
 from musicgpt_gui.ui.context import AppContext
@@ -225,10 +225,15 @@ class GenerateTab(Tab):
             self.prefix_from_midi(Path(path))
 
     def prefix_from_midi(self, path: Path) -> None:
-        """Read the file's opening items off the GUI thread (the import's MIDI reader)."""
-        items = self.prefix_items.value()
-        self.start_job(lambda *, on_progress, cancel: generation.midi_prefix(path, items),
-                       on_finished=self.prefix.setPlainText)
+        """Read the file's opening items off the GUI thread (the import's MIDI reader), in the note-text
+        format the chosen run was trained on."""
+        items, run_dir = self.prefix_items.value(), self.run.currentData()
+
+        def read(*, on_progress, cancel) -> str:
+            trained_on = checkpoints.training_dataset(run_dir) if run_dir is not None else None
+            return generation.midi_prefix(path, items, dataset_files.text_format(trained_on))
+
+        self.start_job(read, on_finished=self.prefix.setPlainText)
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self) -> None:

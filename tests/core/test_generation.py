@@ -312,3 +312,10 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
     assert capsys.readouterr().out.startswith("Piano, tempo=90, G4:1.0, B4:1.0")
     assert cli.main(base + ["--prefix-piece", "bach-tiny:2", "--prefix-items", "3"]) == 0
     assert capsys.readouterr().out.startswith(dataset_prefix(tiny_dataset, 2, 3))
+
+
+def test_a_midi_prefix_is_written_in_the_format_the_run_was_trained_on(tiny_dataset: Path, tmp_path: Path) -> None:
+    assert dataset_files.text_format(None) == dataset_files.text_format(tiny_dataset) == "timed"
+    seed_folder = shutil.copytree(tiny_dataset, tmp_path / "seed-format")
+    dataset_files.write_metadata(seed_folder, dataset_files.read_metadata(seed_folder) | {"format": "seed"})
+    assert dataset_files.text_format(seed_folder) == "seed"
