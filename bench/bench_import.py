@@ -30,10 +30,10 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
-from musicgpt_gui.core import dataset_files
-from musicgpt_gui.core.dataset import ImportOptions, import_dataset
-from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES
-from musicgpt_gui.core.notation import join_items, seed_items, split_items
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
+from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES
+from musicgpt_gui.core.music.notation import join_items, seed_items, split_items
 
 DEFAULT_RESULTS = Path(__file__).parent / "results" / "import.txt"
 

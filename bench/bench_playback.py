@@ -32,7 +32,7 @@ RATE = 48000
 
 def dense_piece(bars: int) -> str:
     """Sixteenths in three voices: an arpeggio over a moving two-note chord."""
-    from musicgpt_gui.core.notation import midi_to_name
+    from musicgpt_gui.core.music.notation import midi_to_name
 
     items = ["tempo=120"]
     for step in range(bars * 16):
@@ -136,7 +136,7 @@ def summary(label: str, errors: list[float]) -> str:
 
 def run_pass(play: Callable[[object], float]) -> tuple[float, list[tuple[float, tuple[int, ...]]]]:
     """One playback into a fresh receiver; ``play`` returns its start time; returns it and what arrived."""
-    from musicgpt_gui.core.midi_ports import PortChoice, open_output
+    from musicgpt_gui.core.midi.midi_ports import PortChoice, open_output
 
     receiver = Receiver()
     port = open_output(PortChoice("jack", port="bench:in"))
@@ -185,8 +185,8 @@ def main() -> int:
     jack = start_jack(name, args.period, realtime=not args.no_realtime)
     ours_tally, base_tally, rounds = Tally(), Tally(), []
     try:
-        from musicgpt_gui.core.midi_io import render_midi
-        from musicgpt_gui.core.playback import Player
+        from musicgpt_gui.core.midi.midi_io import render_midi
+        from musicgpt_gui.core.midi.playback import Player
 
         midi = render_midi(dense_piece(args.bars))
         gc.freeze()  # as `musicgpt play` does: a full collection then skips everything loaded so far

@@ -29,8 +29,10 @@ WARMUP = 2  # steps left out of the rate (graph optimisation, first allocations)
 
 def build(root: Path, size: str):
     """A workspace with a Bach dataset, a fresh BPE music model and the data as one text file."""
-    from musicgpt_gui.core import dataset_files, models, vocab
-    from musicgpt_gui.core.dataset import ImportOptions, import_dataset
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.model import models
+    from musicgpt_gui.core.model import vocab
+    from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(root)
@@ -71,7 +73,7 @@ def run_gpt2_simple(workspace, model, text_file: Path, steps: int, round_no: int
 
 
 def run_ours(workspace, dataset, model, steps: int, name: str, **options) -> float:
-    from musicgpt_gui.core import training
+    from musicgpt_gui.core.model import training
 
     times: list[tuple[int, float]] = []
 
@@ -118,7 +120,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-    from musicgpt_gui.core import tf_runtime
+    from musicgpt_gui.core.model import tf_runtime
 
     with tempfile.TemporaryDirectory() as tmp:
         workspace, dataset, model, text_file = build(Path(tmp), args.size)

@@ -82,14 +82,15 @@ def jack_server():
 
 def corpus_texts(count: int, out: Path) -> list[str]:
     """The first ``count`` Bach chorales as timed note text, converted by our own import."""
-    from musicgpt_gui.core import dataset, dataset_files
+    from musicgpt_gui.core.dataset import importer as dataset
+    from musicgpt_gui.core.dataset import dataset_files
 
     result = dataset.import_dataset(["corpus:bach"], dataset.ImportOptions(limit=count, workers=1), out)
     return dataset_files.load_split(result.out_dir)
 
 
 def write_dataset(folder: Path, train: list[str], valid: list[str]) -> Path:
-    from musicgpt_gui.core import dataset_files
+    from musicgpt_gui.core.dataset import dataset_files
 
     dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.ALL), train + valid)
     dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.TRAIN), train)
@@ -125,7 +126,7 @@ class TinyRun:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
     """(workspace, model info): a tiny atomic-vocabulary music model, untrained."""
-    from musicgpt_gui.core import models
+    from musicgpt_gui.core.model import models
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
@@ -135,7 +136,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
 @pytest.fixture(scope="session")
 def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
     """A tiny model trained a few steps into checkpoint/tiny-run (with a best checkpoint)."""
-    from musicgpt_gui.core import training
+    from musicgpt_gui.core.model import training
 
     workspace, model = tiny_model
     cfg = training.TrainConfig(

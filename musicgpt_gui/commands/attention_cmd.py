@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core import checkpoints
+from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.attention import AttentionModel, pool_items, save_npz
-    from musicgpt_gui.core.attention_page import write_attention_page
+    from musicgpt_gui.core.model.attention import AttentionModel, pool_items, save_npz
+    from musicgpt_gui.core.viz.attention_page import write_attention_page
 
     ref = checkpoints.resolve_checkpoint(checkpoints.run_folder(workspace, args.run), args.checkpoint)
     model = AttentionModel(ref)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 

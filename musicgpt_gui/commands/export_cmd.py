@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.midi_io import export_midi
-from musicgpt_gui.core.notation import DEFAULT_NOTE_LENGTH, parse_duration, parse_text
+from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, parse_duration, parse_text
 from musicgpt_gui.core.workspace import Workspace
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core import checkpoints, dataset_files
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -33,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.generation import GenerationSettings, Generator, dataset_prefix, midi_prefix
-    from musicgpt_gui.core.memorization import MemorizationIndex
+    from musicgpt_gui.core.model.generation import GenerationSettings, Generator, dataset_prefix, midi_prefix
+    from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:
-    from musicgpt_gui.core.midi_io import export_midi
+    from musicgpt_gui.core.midi.midi_io import export_midi
 
     path = out.with_name(f"{out.stem}-{variation + 1}{out.suffix or '.mid'}") if numbered else out
     provenance = {

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core.dataset import CORPORA, TRACK_MODES, ImportOptions, import_dataset
-from musicgpt_gui.core.notation import DEFAULT_FORMAT, FORMATS
+from musicgpt_gui.core.dataset.importer import CORPORA, TRACK_MODES, ImportOptions, import_dataset
+from musicgpt_gui.core.music.notation import DEFAULT_FORMAT, FORMATS
 from musicgpt_gui.core.workspace import Workspace
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core import dataset_files, models, vocab
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.workspace import Workspace
 
 

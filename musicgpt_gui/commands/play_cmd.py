@@ -12,9 +12,9 @@ import mido
 from musicgpt_gui.commands.export_cmd import add_note_length, positive_float, read_text_file
 from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.midi_io import render_midi
-from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES
-from musicgpt_gui.core.midi_ports import (
+from musicgpt_gui.core.midi.midi_io import render_midi
+from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES
+from musicgpt_gui.core.midi.midi_ports import (
     APIS,
     CHOICE_FILE,
     PortChoice,
@@ -24,7 +24,7 @@ from musicgpt_gui.core.midi_ports import (
     open_output,
     save_choice,
 )
-from musicgpt_gui.core.playback import Player
+from musicgpt_gui.core.midi.playback import Player
 from musicgpt_gui.core.workspace import Workspace
 
 

@@ -88,14 +88,14 @@ class SelfTest:
         return out.getvalue()
 
     def import_corpus(self) -> str:
-        selftest.require_module("musicgpt_gui.core.dataset")
+        selftest.require_module("musicgpt_gui.core.dataset.importer")
         self.cli("import", "--corpus", "bach", "--limit", "2", "--out", str(self.dataset))
         detail = selftest.check_dataset(self.dataset)
         self.prefix = selftest.opening_items(self.dataset, PREFIX_ITEMS)
         return detail
 
     def train(self) -> str:
-        selftest.require_module("musicgpt_gui.core.training")
+        selftest.require_module("musicgpt_gui.core.model.training")
         self.cli(
             "train", "--dataset", str(self.dataset), "--new-model", "tiny",
             "--steps", "2", "--batch-size", "1", "--run", RUN,
@@ -103,14 +103,14 @@ class SelfTest:
         return selftest.check_checkpoint(self.ws.checkpoint / RUN)
 
     def generate(self) -> str:
-        selftest.require_module("musicgpt_gui.core.generation")
+        selftest.require_module("musicgpt_gui.core.model.generation")
         self.generated = self.cli("generate", "--run", RUN, "--prefix", self.prefix, "--length", "24", "--seed", "1")
         if not self.generated.strip():
             raise StepFailed("`musicgpt generate` printed no text")
         return f"{len(self.generated.strip())} characters of text"
 
     def attention_page(self) -> str:
-        selftest.require_module("musicgpt_gui.core.attention_page")
+        selftest.require_module("musicgpt_gui.core.viz.attention_page")
         page = self.ws.exports / "selftest-attention.html"
         npz = self.ws.exports / "selftest-attention.npz"
         self.cli("attention", "--run", RUN, "--text", self.prefix, "--html", str(page), "--npz", str(npz))
@@ -125,7 +125,7 @@ class SelfTest:
 
     def export_midi(self) -> str:
         """The corpus opening plus whatever generation added (the tolerant parser skips junk)."""
-        selftest.require_module("musicgpt_gui.core.midi_io")
+        selftest.require_module("musicgpt_gui.core.midi.midi_io")
         midi = self.ws.exports / "selftest-export.mid"
         text = ", ".join(t for t in (self.prefix or selftest.FALLBACK_TEXT, self.generated.strip()) if t)
         self.cli("export", "--text", text, "--out", str(midi))

@@ -11,7 +11,8 @@ from typing import Iterator, Optional
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.commands.models_cmd import print_vocab_report
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core import checkpoints, models
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import models
 from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -50,13 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _defaults():
-    from musicgpt_gui.core.training import TrainConfig
+    from musicgpt_gui.core.model.training import TrainConfig
 
     return TrainConfig(workspace=None, dataset=Path("."))  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.training import TrainConfig, train
+    from musicgpt_gui.core.model.training import TrainConfig, train
 
     dataset = _dataset(args, workspace)
     base = args.base

@@ -15,8 +15,8 @@ from typing import Callable, TextIO
 
 import mido
 
-from musicgpt_gui.core import dataset_files
-from musicgpt_gui.core.notation import parse_text
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.music.notation import parse_text
 
 
 FALLBACK_TEXT = "tempo=120, C4:1.0, E4:1.0, G4:1.0, C4 E4 G4:2.0"  # exported when no corpus piece was imported

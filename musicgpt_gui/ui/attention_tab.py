@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core import attention, attention_page, checkpoints
+from musicgpt_gui.core.model import attention
+from musicgpt_gui.core.viz import attention_page
+from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_tab import list_runs

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core import dataset_files, notation
-from musicgpt_gui.core.dataset import TRACK_MODES, ImportOptions, import_dataset
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.dataset.importer import TRACK_MODES, ImportOptions, import_dataset
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets

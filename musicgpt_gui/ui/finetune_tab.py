@@ -12,9 +12,10 @@ from PySide6.QtWidgets import (
     QSplitter, QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core import models, training
+from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import training
 from musicgpt_gui.core.jobs import Progress, sub_progress
-from musicgpt_gui.core.run_store import History, latest_step
+from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.core.workspace import Workspace
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets

@@ -11,9 +11,12 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core import checkpoints, dataset_files, generation, midi_io
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import generation
+from musicgpt_gui.core.midi import midi_io
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.memorization import MemorizationIndex
+from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_tab import list_runs
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets

@@ -10,9 +10,10 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from musicgpt_gui.core import midi_io, midi_ports
+from musicgpt_gui.core.midi import midi_io
+from musicgpt_gui.core.midi import midi_ports
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.playback import PLAYING, STOPPED, Player
+from musicgpt_gui.core.midi.playback import PLAYING, STOPPED, Player
 from musicgpt_gui.ui.signals import emit
 
 

@@ -7,8 +7,8 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from musicgpt_gui.core import checkpoints
-from musicgpt_gui.core.dataset_files import ALL, split_path
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.dataset.dataset_files import ALL, split_path
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.error_dialog import show_error

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core import attention, checkpoints
-from musicgpt_gui.core.attention import AttentionModel, pool_items, save_npz, token_items
+from musicgpt_gui.core.model import attention
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.attention import AttentionModel, pool_items, save_npz, token_items
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
-from musicgpt_gui.core.notation import split_items
+from musicgpt_gui.core.music.notation import split_items
 
 
 def numpy_gpt2_attention(prefix: str, hparams: dict, ids: list[int]) -> np.ndarray:
@@ -64,7 +65,7 @@ def model(ref):
 
 @pytest.fixture(scope="module")
 def piece(tiny_dataset: Path) -> str:
-    from musicgpt_gui.core import dataset_files
+    from musicgpt_gui.core.dataset import dataset_files
 
     return ", ".join(split_items(dataset_files.load_split(tiny_dataset, dataset_files.VALID)[0])[:30])
 

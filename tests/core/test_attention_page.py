@@ -17,7 +17,7 @@ from PySide6.QtWebEngineCore import (
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView  # before the QApplication exists
 
-from musicgpt_gui.core.attention_page import choose_view, library_files, write_attention_page
+from musicgpt_gui.core.viz.attention_page import choose_view, library_files, write_attention_page
 from musicgpt_gui.core.jobs import JobError
 
 EVIL = ["<b>x</b>", "</script>", "C#4:0.5", " D4", "&amp;", "'\"", ", ", "rest:1.0"]

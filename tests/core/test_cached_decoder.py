@@ -4,8 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicgpt_gui.core import cached_decoder, checkpoints, tf_runtime
-from musicgpt_gui.core.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model import cached_decoder
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model.cached_decoder import CachedDecoder
 
 BATCH = 2
 

@@ -21,12 +21,15 @@ def test_no_module_under_core_imports_qt() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in QT_ROOTS]
+            offenders += [f"{path.relative_to(CORE)}: {n}" for n in names if n.split(".")[0] in QT_ROOTS]
     assert not offenders, offenders
 
 
 def test_importing_every_core_module_loads_no_qt() -> None:
-    modules = [f"musicgpt_gui.core.{p.stem}" for p in sorted(CORE.glob("*.py")) if p.stem != "__init__"]
+    modules = [
+        "musicgpt_gui.core." + ".".join(p.relative_to(CORE).with_suffix("").parts).removesuffix(".__init__")
+        for p in sorted(CORE.rglob("*.py"))
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from musicgpt_gui.core import dataset_files
-from musicgpt_gui.core.dataset import ImportOptions, corpus_tasks, import_dataset
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.importer import ImportOptions, corpus_tasks, import_dataset
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
-from musicgpt_gui.core.notation import parse_text
+from musicgpt_gui.core.music.notation import parse_text
 from tests.core.midi_factory import scale_file, write_midi
 
 

@@ -11,7 +11,7 @@ import mido
 import pytest
 
 from musicgpt_gui.cli import main
-from musicgpt_gui.core.midi_ports import ALSA_SEQ, CHOICE_FILE, PortChoice, load_choice
+from musicgpt_gui.core.midi.midi_ports import ALSA_SEQ, CHOICE_FILE, PortChoice, load_choice
 
 from .test_playback import Listener
 

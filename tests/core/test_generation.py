@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core import checkpoints, dataset_files
-from musicgpt_gui.core.generation import (
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model.generation import (
     END_MARK,
     GenerationSettings,
     Generator,
@@ -19,9 +20,9 @@ from musicgpt_gui.core.generation import (
     normalise_prefix,
 )
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
-from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
-from musicgpt_gui.core.notation import parse_text, split_items
-from musicgpt_gui.core.sampling import SamplingSettings, filter_logits, sample_token
+from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
+from musicgpt_gui.core.music.notation import parse_text, split_items
+from musicgpt_gui.core.model.sampling import SamplingSettings, filter_logits, sample_token
 
 FAST = dict(temperature=1.0, top_k=0)
 
@@ -254,7 +255,7 @@ def test_cli_generates_prints_and_exports_with_provenance(tiny_run, tmp_path: Pa
     import mido
 
     from musicgpt_gui import cli
-    from musicgpt_gui.core.midi_io import provenance_of
+    from musicgpt_gui.core.midi.midi_io import provenance_of
 
     ws = str(tiny_run.workspace.root)
     argv = ["--workspace", ws, "generate", "--run", tiny_run.run, "--prefix", "C4:1.0, E4:1.0, G4:2.0", "--length", "12",
@@ -285,8 +286,8 @@ def test_cli_reports_bad_input_in_one_line(tiny_run, capsys) -> None:
 
 
 def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
-    from musicgpt_gui.core.generation import midi_prefix
-    from musicgpt_gui.core.midi_io import export_midi
+    from musicgpt_gui.core.model.generation import midi_prefix
+    from musicgpt_gui.core.midi.midi_io import export_midi
 
     source = "tempo=100, C4:1.0, E4 G4:0.5, rest:0.5, D4~2.0:1.0, F4:1.0"
     path = export_midi(source, tmp_path / "in.mid")
@@ -302,7 +303,7 @@ def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
 
 def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     from musicgpt_gui import cli
-    from musicgpt_gui.core.midi_io import export_midi
+    from musicgpt_gui.core.midi.midi_io import export_midi
 
     ws = tiny_run.workspace
     shutil.copytree(tiny_dataset, ws.datasets / "bach-tiny", dirs_exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from musicgpt_gui.cli import main
-from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.dataset import dataset_files
 from tests.core.midi_factory import scale_file
 
 

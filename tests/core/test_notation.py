@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from musicgpt_gui.core.notation import (
+from musicgpt_gui.core.music.notation import (
     format_control,
     format_duration,
     format_item,

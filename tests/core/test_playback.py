@@ -14,8 +14,8 @@ import mido
 import pytest
 import rtmidi
 
-from musicgpt_gui.core.midi_io import render_midi
-from musicgpt_gui.core.midi_ports import (
+from musicgpt_gui.core.midi.midi_io import render_midi
+from musicgpt_gui.core.midi.midi_ports import (
     ALSA_SEQ,
     JACK_CONNECT_SETTLE,
     MidiUnavailable,
@@ -25,7 +25,7 @@ from musicgpt_gui.core.midi_ports import (
     open_output,
     save_choice,
 )
-from musicgpt_gui.core.playback import ALL_NOTES_OFF, PAUSED, PLAYING, STOPPED, Player
+from musicgpt_gui.core.midi.playback import ALL_NOTES_OFF, PAUSED, PLAYING, STOPPED, Player
 
 pytestmark = [pytest.mark.jack, pytest.mark.usefixtures("jack_server")]
 
@@ -34,7 +34,7 @@ SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
 
 def scale_text(tempo: int = 240) -> str:
     """Eight quarter notes; at 240 bpm each lasts 0.25 s."""
-    from musicgpt_gui.core.notation import midi_to_name
+    from musicgpt_gui.core.music.notation import midi_to_name
 
     return ", ".join([f"tempo={tempo}"] + [f"{midi_to_name(p)}:1.0" for p in SCALE])
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from musicgpt_gui.core import run_store, training
+from musicgpt_gui.core.model import run_store
+from musicgpt_gui.core.model import training
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress
 
 

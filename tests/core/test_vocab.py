@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from musicgpt_gui.core import dataset_files, notation, vocab
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.jobs import JobError
 
 

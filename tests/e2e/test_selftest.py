@@ -47,7 +47,7 @@ def test_a_failing_step_is_reported_and_the_others_still_run() -> None:
 def test_a_missing_part_is_not_available_yet() -> None:
     with pytest.raises(StepFailed, match="not available yet"):
         selftest.require_module("musicgpt_gui.core.no_such_part")
-    selftest.require_module("musicgpt_gui.core.notation")
+    selftest.require_module("musicgpt_gui.core.music.notation")
 
 
 def test_the_midi_check_rejects_a_silent_file_and_accepts_notes(tmp_path: Path) -> None:

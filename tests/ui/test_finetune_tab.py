@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from musicgpt_gui.core.run_store import History
+from musicgpt_gui.core.model.run_store import History
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import mido
 import pytest
 
-from musicgpt_gui.core import dataset_files, notation
-from musicgpt_gui.core.midi_io import provenance_of
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.midi.midi_io import provenance_of
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from musicgpt_gui.core import midi_ports
-from musicgpt_gui.core.notation import parse_text
+from musicgpt_gui.core.midi import midi_ports
+from musicgpt_gui.core.music.notation import parse_text
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll, seconds_to_quarters
 from musicgpt_gui.ui.widgets.play_button import PlayButton
 
@@ -38,3 +38,10 @@ def test_cursor_follows_tempo_changes() -> None:
     parsed = parse_text("tempo=60, C4:1.0, tempo=120, D4:1.0, E4:1.0")
     assert seconds_to_quarters(parsed, 0.5) == pytest.approx(0.5)  # 60 bpm: one quarter per second
     assert seconds_to_quarters(parsed, 1.5) == pytest.approx(2.0)  # then 120 bpm
+
+
+def test_cursor_follows_the_last_tempo_mark_at_an_onset() -> None:
+    """tempo=140 then tempo=60 at 0: the file plays at 60 bpm, so 4.0 s is 4.0 quarters, not 9.33."""
+    parsed = parse_text("tempo=140, tempo=60, C4:4.0, D4:4.0")
+    assert seconds_to_quarters(parsed, 4.0) == pytest.approx(4.0)
+    assert seconds_to_quarters(parsed, 20.0) == pytest.approx(8.0)

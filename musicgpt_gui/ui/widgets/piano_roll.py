@@ -8,7 +8,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from musicgpt_gui.core.notation import DEFAULT_TEMPO, Parsed, midi_to_name, parse_text
+from musicgpt_gui.core.music.notation import Parsed, midi_to_name, parse_text
+from musicgpt_gui.core.music.tempo_map import TempoMap
 
 KEY_WIDTH = 34
 NOTE_COLOR = QColor("#3a7bd5")
@@ -17,16 +18,7 @@ CURSOR_COLOR = QColor("#d62728")
 
 def seconds_to_quarters(parsed: Parsed, seconds: float) -> float:
     """Where the player is, in quarter lengths, following the text's tempo changes."""
-    tempos = sorted(parsed.tempos) or [(Fraction(0), DEFAULT_TEMPO)]
-    if tempos[0][0] > 0:
-        tempos.insert(0, (Fraction(0), DEFAULT_TEMPO))
-    left = seconds
-    for (onset, bpm), (next_onset, _) in zip(tempos, tempos[1:] + [(None, None)]):
-        span = None if next_onset is None else float(next_onset - onset) * 60.0 / bpm
-        if span is None or left <= span:
-            return float(onset) + left * bpm / 60.0
-        left -= span
-    return float(parsed.length)
+    return min(TempoMap.from_marks(parsed.tempos).quarters_at(seconds), float(parsed.length))
 
 
 class PianoRoll(QWidget):

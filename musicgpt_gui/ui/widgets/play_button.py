@@ -6,7 +6,7 @@ from typing import Callable, Optional
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.playback import PLAYING
+from musicgpt_gui.core.midi.playback import PLAYING
 from musicgpt_gui.ui import resources
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll

@@ -5,7 +5,7 @@ from typing import Optional
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from musicgpt_gui.core import midi_ports
+from musicgpt_gui.core.midi import midi_ports
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.playback_bridge import describe

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from musicgpt_gui.core import dataset_files
-from musicgpt_gui.core.notation import split_items
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.music.notation import split_items
 
 MIN_RUN = 8
 

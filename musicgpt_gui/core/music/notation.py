@@ -15,6 +15,8 @@ repaired into playable music (see :func:`parse_text`).
 """
 from __future__ import annotations
 
+from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
+
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,7 +28,6 @@ FORMATS = ("seed", "timed")
 DEFAULT_FORMAT = "timed"
 GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
 DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
-DEFAULT_TEMPO = 120.0
 DEFAULT_VELOCITY = 90
 
 _PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2})?(-?\d)$")
@@ -136,7 +137,7 @@ class Parsed:
     """Result of :func:`parse_text`: events plus repair statistics."""
 
     notes: list[NoteEvent] = field(default_factory=list)
-    tempos: list[tuple[Fraction, float]] = field(default_factory=list)  # (onset, bpm)
+    tempos: list[tuple[Fraction, float]] = field(default_factory=list)  # (onset, bpm), in text order
     programs: list[tuple[Fraction, int]] = field(default_factory=list)
     items: list[str] = field(default_factory=list)  # the valid items, normalised
     total: int = 0

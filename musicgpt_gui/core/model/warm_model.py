@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from musicgpt_gui.core import tf_runtime, vocab
-from musicgpt_gui.core.checkpoints import CheckpointRef, restore
+from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.checkpoints import CheckpointRef, restore
 from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
 
 

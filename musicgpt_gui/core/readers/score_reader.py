@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
-from musicgpt_gui.core.midi_reader import (
+from musicgpt_gui.core.readers.midi_reader import (
     FlatItem,
     Mark,
     Piece,
@@ -17,7 +17,7 @@ from musicgpt_gui.core.midi_reader import (
     _best_match,
     _frac,
 )
-from musicgpt_gui.core.notation import seed_name
+from musicgpt_gui.core.music.notation import seed_name
 
 SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
 

@@ -2,7 +2,7 @@
 
 Timed text keeps its durations, tempo changes, velocities and programs; seed text has no
 durations, so each of its notes lasts ``note_length`` quarters (default
-:data:`~musicgpt_gui.core.notation.DEFAULT_NOTE_LENGTH`).  Reading MIDI into note text lives in
+:data:`~musicgpt_gui.core.music.notation.DEFAULT_NOTE_LENGTH`).  Reading MIDI into note text lives in
 ``midi_reader``; this module only writes.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import mido
 
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.notation import DEFAULT_NOTE_LENGTH, DEFAULT_TEMPO, Parsed, parse_text
+from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed, parse_text
+from musicgpt_gui.core.music.tempo_map import TempoMap
 
 TICKS_PER_BEAT = 480  # divisible by 12, so every 1/12-quarter grid point is a whole tick
 PROVENANCE_PREFIX = "musicgpt provenance: "
@@ -85,8 +86,8 @@ def _conductor_track(parsed: Parsed, provenance: Optional[dict[str, Any]]) -> mi
         # ASCII JSON: MIDI text events are Latin-1, and JSON keeps nested sampling settings.
         text = PROVENANCE_PREFIX + json.dumps(known, sort_keys=True, default=str)
         events.append((0, mido.MetaMessage("text", text=text)))
-    tempos = parsed.tempos if parsed.tempos and parsed.tempos[0][0] == 0 else [(Fraction(0), DEFAULT_TEMPO)] + parsed.tempos
-    events += [(_ticks(onset), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for onset, bpm in tempos]
+    marks = TempoMap.from_marks(parsed.tempos).marks
+    events += [(_ticks(onset), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for onset, bpm in marks]
     return _to_track(events, _ticks(parsed.length))
 
 

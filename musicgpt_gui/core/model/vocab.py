@@ -25,7 +25,7 @@ from typing import Iterable, Optional, Sequence
 
 import regex
 
-from musicgpt_gui.core import notation
+from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
 

@@ -15,7 +15,10 @@ from typing import Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files, run_store, tf_runtime, vocab
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import run_store
+from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from musicgpt_gui.core import run_store, tf_runtime
+from musicgpt_gui.core.model import run_store
+from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 

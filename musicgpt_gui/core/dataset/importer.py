@@ -24,11 +24,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from musicgpt_gui.core import dataset_files
+from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.midi_reader import MIDI_SUFFIXES, MidiReadError, Piece, read_piece, render_flat, render_merged
-from musicgpt_gui.core.notation import DEFAULT_TEMPO, FORMATS, SEP, join_items, name_to_midi, parse_text, split_items
-from musicgpt_gui.core.score_reader import SCORE_SUFFIXES, ScoreReadError, read_scores
+from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES, MidiReadError, Piece, read_piece, render_flat, render_merged
+from musicgpt_gui.core.music.tempo_map import TempoMap
+from musicgpt_gui.core.music.notation import FORMATS, SEP, join_items, name_to_midi, parse_text, split_items
+from musicgpt_gui.core.readers.score_reader import SCORE_SUFFIXES, ScoreReadError, read_scores
 
 CODE_VERSION = "import-1"  # bump when the conversion changes, so old cache entries are ignored
 TRACK_MODES = ("merge", "first", "flat")
@@ -236,15 +237,9 @@ def _stats(text: str, piece: Piece) -> dict[str, Any]:
 
 
 def _seconds(piece: Piece, end) -> float:
-    """Length in seconds through the piece's tempo marks (120 bpm until the first one)."""
-    tempos = sorted((m.offset, float(m.value)) for m in piece.marks if m.kind == "tempo")
-    seconds, at, bpm = 0.0, 0, DEFAULT_TEMPO
-    for offset, value in tempos:
-        if offset >= end:
-            break
-        seconds += float(offset - at) * 60 / bpm
-        at, bpm = offset, value
-    return round(seconds + float(end - at) * 60 / bpm, 3)
+    """Length in seconds through the piece's tempo marks."""
+    marks = [(m.offset, float(m.value)) for m in piece.marks if m.kind == "tempo"]
+    return round(TempoMap.from_marks(marks).seconds_at(end), 3)
 
 
 def _csv_pieces(task: Task, options: ImportOptions) -> list[dict[str, Any]]:
@@ -273,7 +268,7 @@ def _csv_stats(text: str, parsed) -> dict[str, Any]:
     piece = Piece(title="")
     stats = _stats(text, piece)
     stats["quarters"] = float(parsed.length)
-    stats["seconds"] = round(float(parsed.length) * 60 / DEFAULT_TEMPO, 3)
+    stats["seconds"] = round(TempoMap.from_marks(parsed.tempos).seconds_at(parsed.length), 3)
     return stats
 
 
@@ -433,7 +428,7 @@ def _pool_context():
 
             return multiprocessing.get_context("fork")
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["musicgpt_gui.core.dataset", "music21"])
+        ctx.set_forkserver_preload(["musicgpt_gui.core.dataset.importer", "music21"])
         return ctx
     return multiprocessing.get_context("spawn")
 

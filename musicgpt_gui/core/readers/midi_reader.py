@@ -28,7 +28,7 @@ from typing import Optional, Union
 import mido
 from mido.midifiles.meta import KeySignatureError
 
-from musicgpt_gui.core.notation import strip_music21
+from musicgpt_gui.core.music.notation import strip_music21
 
 DIVISORS = (4, 3)  # music21.defaults.quantizationQuarterLengthDivisors
 DRUM_CHANNEL = 9  # MIDI channel 10, 0-based as mido counts
@@ -551,7 +551,7 @@ MARK_ORDER = {"instrument": ORDER_INSTRUMENT, "tempo": ORDER_TEMPO, "key": ORDER
 
 
 def _names(pitches, semitones: int) -> Optional[list[str]]:
-    from musicgpt_gui.core.notation import midi_to_name
+    from musicgpt_gui.core.music.notation import midi_to_name
 
     shifted = [p + semitones for p in pitches]
     if any(not 0 <= p <= 127 for p in shifted):
@@ -593,7 +593,7 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
     key, time signature) are written before the first event at or after their offset,
     each only when it changes; instruments only for the selected tracks.
     """
-    from musicgpt_gui.core.notation import format_control, format_item
+    from musicgpt_gui.core.music.notation import format_control, format_item
 
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))

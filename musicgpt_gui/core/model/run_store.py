@@ -168,6 +168,6 @@ def first_line(exc: BaseException) -> str:
 
 
 def _tf():
-    from musicgpt_gui.core import tf_runtime
+    from musicgpt_gui.core.model import tf_runtime
 
     return tf_runtime.tf()

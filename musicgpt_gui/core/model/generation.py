@@ -22,13 +22,14 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from musicgpt_gui.core import dataset_files, vocab
-from musicgpt_gui.core.cached_decoder import CachedDecoder
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.cached_decoder import CachedDecoder
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.memorization import MemorizationIndex, MemorizedRun
-from musicgpt_gui.core.notation import SEP, Parsed, join_items, parse_text, split_items
-from musicgpt_gui.core.sampling import SamplingSettings, sample_token
-from musicgpt_gui.core.warm_model import WarmModel
+from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
+from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
+from musicgpt_gui.core.model.sampling import SamplingSettings, sample_token
+from musicgpt_gui.core.model.warm_model import WarmModel
 
 END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
 MAX_VARIATIONS = 16
@@ -121,7 +122,7 @@ def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_fi
 
 def midi_prefix(path: Path, items: int, fmt: str = "timed") -> str:
     """The opening ``items`` items of a MIDI file, converted as the importer does (merged tracks)."""
-    from musicgpt_gui.core.midi_reader import MidiReadError, read_piece, render_merged
+    from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece, render_merged
 
     if items < 1:
         raise JobError(f"The prefix needs at least one item, not {items}.")

@@ -15,10 +15,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from musicgpt_gui.core import checkpoints, dataset_files, models, run_store, tf_runtime, vocab
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import run_store
+from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.midi_io import export_midi
+from musicgpt_gui.core.midi.midi_io import export_midi
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything

@@ -1,0 +1,1 @@
+"""dataset: dataset_files, importer, memorization."""

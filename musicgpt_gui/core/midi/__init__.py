@@ -1,0 +1,1 @@
+"""midi: midi_io, midi_ports, playback."""

@@ -1,0 +1,56 @@
+"""The one tempo map: quarter lengths to seconds and back.
+
+The rule is the MIDI file's: 120 bpm until the first mark, and of several marks at one onset
+the last one written wins. The MIDI writer, dataset statistics, the player's cursor and the
+piano roll all go through :class:`TempoMap`, so they cannot disagree.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Union
+
+DEFAULT_TEMPO = 120.0
+
+Number = Union[Fraction, float, int]
+
+
+@dataclass(frozen=True)
+class TempoMap:
+    """Tempo marks as ``(onset in quarters, bpm)``: sorted, one per onset, starting at 0."""
+
+    marks: tuple[tuple[Fraction, float], ...]
+
+    @classmethod
+    def from_marks(cls, marks: Iterable[tuple[Number, float]]) -> "TempoMap":
+        """Marks in the order they were written; a later mark at the same onset replaces an earlier one."""
+        by_onset: dict[Fraction, float] = {}
+        for onset, bpm in marks:
+            if bpm <= 0:
+                raise ValueError(f"tempo must be positive, got {bpm}")
+            by_onset[Fraction(onset)] = float(bpm)
+        if Fraction(0) not in by_onset:
+            by_onset[Fraction(0)] = DEFAULT_TEMPO
+        return cls(tuple(sorted(by_onset.items())))
+
+    def _starts(self) -> list[float]:
+        """Seconds at which each mark starts."""
+        starts, seconds = [0.0], 0.0
+        for (onset, bpm), (next_onset, _) in zip(self.marks, self.marks[1:]):
+            seconds += float(next_onset - onset) * 60.0 / bpm
+            starts.append(seconds)
+        return starts
+
+    def seconds_at(self, quarters: Number) -> float:
+        """Seconds from the start to ``quarters``."""
+        onsets = [float(onset) for onset, _ in self.marks]
+        i = max(bisect_right(onsets, float(quarters)) - 1, 0)
+        return self._starts()[i] + (float(quarters) - onsets[i]) * 60.0 / self.marks[i][1]
+
+    def quarters_at(self, seconds: float) -> float:
+        """Quarter lengths from the start to ``seconds`` (the inverse of :meth:`seconds_at`)."""
+        starts = self._starts()
+        i = max(bisect_right(starts, seconds) - 1, 0)
+        onset, bpm = self.marks[i]
+        return float(onset) + (seconds - starts[i]) * bpm / 60.0

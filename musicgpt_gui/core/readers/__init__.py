@@ -1,0 +1,1 @@
+"""readers: midi_reader, score_reader."""
