@@ -1,1 +1,7 @@
-"""model: attention, cached_decoder, checkpoints, generation, models, run_store, sampling, tf_runtime, training, vocab, warm_model."""
+"""GPT-2 on TensorFlow, through gpt-2-simple's modules.
+
+``tf_runtime`` (TensorFlow set-up), ``vocab`` (atomic and BPE vocabularies), ``models`` (the model
+store), ``run_store`` and ``checkpoints`` (a run's folder and its checkpoints), ``training`` (our
+loop), ``warm_model``, ``cached_decoder``, ``sampling`` and ``generation`` (warm generation),
+``attention`` (exact attention weights, pooled per element).
+"""

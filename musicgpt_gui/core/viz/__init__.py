@@ -1,1 +1,1 @@
-"""viz: attention_page."""
+"""Views of model internals that need no Qt: ``attention_page`` (the offline BertViz page)."""
