@@ -15,8 +15,6 @@ repaired into playable music (see :func:`parse_text`).
 """
 from __future__ import annotations
 
-from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
-
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction

@@ -2,24 +2,19 @@
 
 music21 is the right tool here: these formats carry spelling, ties and voices that only a
 full parser understands, and the files are small.  The result has the same shape as a
-MIDI file's, so both go through the same renderer (core/midi_reader.py).
+MIDI file's, so both go through the same renderer (core/music/render.py).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Union
 
-from musicgpt_gui.core.readers.midi_reader import (
-    FlatItem,
-    Mark,
-    Piece,
-    TimedNote,
-    _best_match,
-    _frac,
-)
+from musicgpt_gui.core.music.grid import snap
 from musicgpt_gui.core.music.notation import seed_name
+from musicgpt_gui.core.music.piece import FlatItem, Mark, Piece, TimedNote
 
-SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
+NAME = "Scores (MusicXML, ABC, kern)"
+EXTENSIONS = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
 
 
 class ScoreReadError(Exception):
@@ -61,8 +56,8 @@ def piece_from_score(score, title: str) -> Piece:
         for el in flat.notes:
             if el.duration.isGrace or not isinstance(el, (note.Note, chord.Chord)):
                 continue
-            onset = _frac(_best_match(float(el.offset)))
-            length = _frac(_best_match(float(el.duration.quarterLength), zero_allowed=False))
+            onset = snap(float(el.offset))
+            length = snap(float(el.duration.quarterLength), zero_allowed=False)
             for p in el.pitches:
                 if 0 <= p.midi <= 127:
                     piece.notes.append(TimedNote(onset, length, p.midi, index))
@@ -79,8 +74,9 @@ def _marks(flat, index: int) -> list[Mark]:
     from music21 import instrument, key, meter, tempo
 
     marks = []
-    for el in flat.getElementsByClass((instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)):
-        offset = _frac(_best_match(float(el.offset)))
+    classes = (instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)
+    for el in flat.getElementsByClass(classes):
+        offset = snap(float(el.offset))
         if isinstance(el, instrument.Instrument):
             name = _instrument_label(el)
             if name:
@@ -119,7 +115,6 @@ def _flat_items(score) -> list[FlatItem]:
             if name:
                 items.append(("text", name))
     return items
-
 
 
 def _instrument_label(el) -> str:
