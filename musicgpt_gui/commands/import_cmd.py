@@ -9,6 +9,7 @@ from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
 from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.sources import CORPORA
+from musicgpt_gui.core.music.grid import DEFAULT_GRID, GRIDS
 from musicgpt_gui.core.music.notation import DEFAULT_FORMAT, FORMATS
 from musicgpt_gui.core.readers import formats
 from musicgpt_gui.core.workspace import Workspace
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="merge: all tracks in one stream (default for timed); first: the first track with notes; "
         "flat: music21's per-track order, the seed's text (default for seed)",
     )
+    parser.add_argument("--grid", type=int, choices=GRIDS, default=DEFAULT_GRID,
+                        help="timed format: steps per quarter note (default: %(default)s; 24 or 48 for performances)")
     parser.add_argument("--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/<name>)")
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         limit=args.limit,
         transpose=args.transpose,
         include_drums=args.include_drums,
+        grid=args.grid,
         cache_dir=workspace.import_cache,
         workers=args.workers,
     )

@@ -200,6 +200,21 @@ def test_seed_csv_source_is_cleaned_and_format_checked(tmp_path: Path) -> None:
         import_dataset([csv], ImportOptions(workers=1), tmp_path / "timed")
 
 
+def test_transpose_applies_to_csv_rows_as_to_midi(tmp_path: Path) -> None:
+    csv = tmp_path / "timed.csv"
+    dataset_files.write_rows(csv, ["Piano, tempo=96, f# minor, C#5 E4~1.0:0.5, rest:0.5, G9:1.0", "C4:1.0"])
+    import_dataset([csv], ImportOptions(workers=1, transpose=1), tmp_path / "out")
+    assert rows(tmp_path / "out") == [
+        "Piano, tempo=96, f# minor, C#5 E4~1.0:0.5, rest:0.5, G9:1.0",
+        "Piano, tempo=96, f minor, C5 E-4~1.0:0.5, rest:0.5, F#9:1.0",  # +1 would leave MIDI 0..127: dropped
+        "C4:1.0", "B3:1.0", "C#4:1.0",
+    ]
+    from_midi = import_dataset([scale_file(tmp_path / "s.mid")], ImportOptions(workers=1, transpose=1), tmp_path / "m")
+    dataset_files.write_rows(tmp_path / "again.csv", rows(tmp_path / "m")[:1])
+    import_dataset([tmp_path / "again.csv"], ImportOptions(workers=1, transpose=1), tmp_path / "c")
+    assert rows(tmp_path / "c") == rows(tmp_path / "m") and from_midi.rows == 3
+
+
 def test_corpus_sources(tmp_path: Path) -> None:
     assert len(corpus_tasks("bach")) == 371
     assert len(corpus_tasks("folk")) > 20

@@ -1,8 +1,8 @@
 """One source file -> converted pieces (note text of the original and its transposed copies).
 
 Runs in a worker process; a bad file becomes an error line, never an exception.
-Augmentation: ``transpose=N`` adds, for each piece, copies shifted by every k in -N..-1 and
-1..N semitones (copies that would leave MIDI range 0..127 are dropped).
+Augmentation: ``transpose=N`` adds, for each piece (CSV rows too), copies shifted by every k in
+-N..-1 and 1..N semitones (copies that would leave MIDI range 0..127 are dropped).
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from musicgpt_gui.core.dataset.statistics import PieceStats, piece_stats, text_s
 from musicgpt_gui.core.music.notation import join_items, parse_text
 from musicgpt_gui.core.music.piece import Piece
 from musicgpt_gui.core.music.render import render_flat, render_merged
+from musicgpt_gui.core.music.transpose import transpose_text
 from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
 from musicgpt_gui.core.readers.score_reader import ScoreReadError, read_scores
 
-CODE_VERSION = "import-1"  # bump when the conversion changes, so old cache entries are ignored
+CODE_VERSION = "import-2"  # bump when the conversion changes, so old cache entries are ignored
 
 
 @dataclass
@@ -54,9 +55,10 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
         else:
             if task.kind == "midi":
                 flat = options.track_mode == "flat"
-                pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat)]
+                grid = options.reader_grid
+                pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat, grid=grid)]
             else:
-                pieces = read_scores(task.path)
+                pieces = read_scores(task.path, options.reader_grid)
             for piece in pieces:
                 rendered = _render(piece, options)
                 if rendered:
@@ -108,7 +110,9 @@ def _csv_pieces(task: Task, options: ImportOptions) -> list[ConvertedPiece]:
             kind = "timed" if timed else "seed"
             raise ScoreReadError(f"holds {kind}-format text; import it with --format {kind}")
         text = parsed.text
-        pieces.append(ConvertedPiece(f"{Path(task.path).stem} row {number}", [text], text_stats(text, parsed)))
+        copies = [transpose_text(text, k) for k in _shifts(options.transpose)[1:]]
+        texts = [text] + [c for c in copies if c is not None]
+        pieces.append(ConvertedPiece(f"{Path(task.path).stem} row {number}", texts, text_stats(text, parsed)))
     if not pieces:
         raise ScoreReadError("no rows with notes")
     return pieces

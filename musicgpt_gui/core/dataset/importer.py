@@ -26,7 +26,7 @@ from musicgpt_gui.core.dataset.metadata import DatasetMetadata, FileEntry, Piece
 from musicgpt_gui.core.dataset.sources import Task, resolve_sources
 from musicgpt_gui.core.dataset.statistics import dataset_stats, sort_pitches
 from musicgpt_gui.core.jobs import Cancelled, CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.music.notation import SEP, split_items
+from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, SEP, split_items
 from musicgpt_gui.core.readers import formats
 
 
@@ -236,6 +236,8 @@ def _metadata(
     train_rows, valid_rows = len(rows[dataset_files.TRAIN]), len(rows[dataset_files.VALID])
     return DatasetMetadata(
         format=options.format,
+        format_version=FORMAT_VERSIONS[options.format],
+        grid=options.reader_grid,
         separator=SEP,
         code_version=CODE_VERSION,
         sources=sources,

@@ -57,6 +57,8 @@ class PieceEntry:
 @dataclass
 class DatasetMetadata:
     format: str = DEFAULT_FORMAT
+    format_version: int = 1  # see notation.FORMAT_VERSIONS; files without one are version 1
+    grid: Optional[int] = None  # timed format: steps per quarter note (None: music21's 1/4 + 1/3 grid)
     separator: str = SEP
     code_version: str = ""
     sources: list[str] = field(default_factory=list)

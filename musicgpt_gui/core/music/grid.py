@@ -1,7 +1,9 @@
-"""music21's quantisation grid: the (4, 3) divisors and its ``bestMatch``, with the same float arithmetic.
+"""The two time grids: music21's for the seed format, a uniform one for the timed format.
 
-The seed format and the flatten() replay must land exactly where ``Stream.quantize`` puts things,
-so these helpers reproduce it rather than approximate it.
+The seed format and the flatten() replay must land exactly where ``Stream.quantize`` puts things
+(the union of the 1/4 and 1/3 grids, chosen per value by ``bestMatch``), so those helpers reproduce
+it rather than approximate it.  The timed format snaps absolute onsets and offsets to a uniform
+1/``grid`` quarter grid, so steps derived from snapped onsets never accumulate an error.
 """
 from __future__ import annotations
 
@@ -48,3 +50,25 @@ def best_match(target: Number, zero_allowed: bool = True, gap: Number = 0.0) -> 
 def snap(value: Number, zero_allowed: bool = True) -> Fraction:
     """A time on music21's grid, as an exact Fraction."""
     return as_fraction(best_match(value, zero_allowed))
+
+
+# ---------------------------------------------------------------- the timed format's uniform grid
+
+GRIDS = (12, 24, 48)  # steps per quarter: 1/12 (sixteenths and triplets) by default, finer for performances
+DEFAULT_GRID = 12
+
+
+def snap_ticks(ticks: int, ticks_per_beat: int, grid: int) -> Fraction:
+    """The grid point nearest to an absolute tick (half-way rounds up), in exact integers."""
+    return Fraction((2 * ticks * grid + ticks_per_beat) // (2 * ticks_per_beat), grid)
+
+
+def snap_quarters(quarters: Number, grid: int) -> Fraction:
+    """The grid point nearest to an absolute time in quarters (half-way rounds up)."""
+    scaled = Fraction(quarters) * grid
+    return Fraction((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator), grid)
+
+
+def snapped_span(start: Fraction, end: Fraction, grid: int) -> Fraction:
+    """A length from snapped absolute times, never below one grid step."""
+    return max(end - start, Fraction(1, grid))

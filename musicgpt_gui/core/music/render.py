@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
 from musicgpt_gui.core.music.notation import format_control, format_item, midi_to_name
-from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Piece
+from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Piece, TimedNote
 
 
 def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
@@ -42,6 +42,27 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
     return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
 
 
+def sounding_notes(notes: Iterable[TimedNote]) -> dict[Fraction, dict[int, Fraction]]:
+    """The notes of several tracks as one MIDI channel sounds them: ``{onset: {pitch: length}}``.
+
+    A key sounds once at a time, so two rules decide (the README grammar states them):
+    same-pitch notes starting together are one note, the longest; a note still sounding when
+    the same pitch starts again ends there (the new note-on re-strikes the key).
+    """
+    groups: dict[Fraction, dict[int, Fraction]] = {}
+    for n in notes:
+        chord = groups.setdefault(n.onset, {})
+        chord[n.pitch] = max(chord.get(n.pitch, Fraction(0)), n.duration)
+    last_onset: dict[int, Fraction] = {}
+    for onset in sorted(groups):
+        for pitch in groups[onset]:
+            earlier = last_onset.get(pitch)
+            if earlier is not None and earlier + groups[earlier][pitch] > onset:
+                groups[earlier][pitch] = onset - earlier
+            last_onset[pitch] = onset
+    return groups
+
+
 def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 0) -> Optional[list[str]]:
     """One time-ordered stream: notes starting together form a chord, silences become rests.
 
@@ -52,11 +73,7 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
     """
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
-    groups: dict[Fraction, dict[int, Fraction]] = {}
-    for n in piece.notes:
-        if n.track in tracks:
-            chord = groups.setdefault(n.onset, {})
-            chord[n.pitch] = max(chord.get(n.pitch, Fraction(0)), n.duration)
+    groups = sounding_notes(n for n in piece.notes if n.track in tracks)
     onsets = sorted(groups)
     marks = sorted(
         (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
