@@ -32,8 +32,9 @@ from pathlib import Path
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
-from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES
+from musicgpt_gui.core.dataset.metadata import load_metadata
 from musicgpt_gui.core.music.notation import join_items, seed_items, split_items
+from musicgpt_gui.core.readers import midi_reader
 
 DEFAULT_RESULTS = Path(__file__).parent / "results" / "import.txt"
 
@@ -97,9 +98,9 @@ def our_import(folder: Path, work: Path) -> dict:
     start = time.perf_counter()
     cached_result = import_dataset([folder], options, work / "cached")
     cached = time.perf_counter() - start
-    meta = dataset_files.read_metadata(work / "cold")
+    meta = load_metadata(work / "cold")
     rows = dataset_files.load_split(work / "cold")
-    items = {Path(p["source"]).resolve().as_posix(): split_items(text) for p, text in zip(meta["pieces"], rows)}
+    items = {Path(p.source).resolve().as_posix(): split_items(text) for p, text in zip(meta.pieces, rows)}
     return {"cold": cold, "cold_cpu": cold_cpu, "cached": cached, "items": items, "hits": cached_result.cache_hits}
 
 
@@ -120,7 +121,7 @@ def agreement(reference: dict[str, list[str]], ours: dict[str, list[str]]) -> tu
 
 
 def bench(folder: Path) -> list[str]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in midi_reader.EXTENSIONS)
     if not files:
         raise SystemExit(f"no MIDI files under {folder}")
     size = sum(p.stat().st_size for p in files)

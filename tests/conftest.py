@@ -91,11 +91,12 @@ def corpus_texts(count: int, out: Path) -> list[str]:
 
 def write_dataset(folder: Path, train: list[str], valid: list[str]) -> Path:
     from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.dataset.metadata import DatasetMetadata, write_metadata
 
     dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.ALL), train + valid)
     dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.TRAIN), train)
     dataset_files.write_rows(dataset_files.split_path(folder, dataset_files.VALID), valid)
-    dataset_files.write_metadata(folder, {"format": "timed", "sources": ["corpus:bach"]})
+    write_metadata(folder, DatasetMetadata(format="timed", sources=["corpus:bach"]))
     return folder
 
 

@@ -10,8 +10,10 @@ from musicgpt_gui.core.workspace import Workspace
 
 def resolve_dataset(workspace: Workspace, value: str) -> Path:
     for folder in (Path(value).expanduser(), workspace.datasets / value):
-        if dataset_files.split_path(folder, dataset_files.TRAIN).is_file():
+        if dataset_files.is_dataset_folder(folder):
             return folder.resolve()
-    known = sorted(p.name for p in workspace.datasets.iterdir() if p.is_dir()) if workspace.datasets.is_dir() else []
+    root = workspace.datasets
+    known = sorted(p.name for p in root.iterdir() if dataset_files.is_dataset_folder(p)) if root.is_dir() else []
     hint = f" Datasets in the workspace: {', '.join(known)}." if known else " Import one first (musicgpt import)."
-    raise JobError(f"'{value}' is not a dataset folder (no train.csv there or in {workspace.datasets}).{hint}")
+    needed = dataset_files.split_path(Path(value)).name
+    raise JobError(f"'{value}' is not a dataset folder (no {needed} there or in {workspace.datasets}).{hint}")

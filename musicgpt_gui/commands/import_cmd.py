@@ -6,8 +6,12 @@ import sys
 from pathlib import Path
 
 from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core.dataset.importer import CORPORA, TRACK_MODES, ImportOptions, import_dataset
+from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
+from musicgpt_gui.core.dataset.importer import import_dataset
+from musicgpt_gui.core.dataset.sources import CORPORA
+from musicgpt_gui.core.music.grid import DEFAULT_GRID, GRIDS
 from musicgpt_gui.core.music.notation import DEFAULT_FORMAT, FORMATS
+from musicgpt_gui.core.readers import formats
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -18,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Convert sources into <workspace>/datasets/<name> (dataset.csv, train.csv, valid.csv, "
         "metadata.json). With no SRC and no --corpus the Bach chorales are imported.",
     )
-    parser.add_argument("src", nargs="*", metavar="SRC", help="MIDI/MusicXML/ABC/kern files, folders (recursive) or a seed CSV")
+    parser.add_argument("src", nargs="*", metavar="SRC", help=f"files ({formats.extension_list()}) or folders")
     parser.add_argument("--corpus", choices=CORPORA, action="append", help="add a built-in music21 corpus (bach: 371 chorales; folk: Essen folk songs)")
     parser.add_argument("--limit", type=int, help="import at most N files/pieces")
     parser.add_argument("--format", choices=FORMATS, default=DEFAULT_FORMAT, help="note-text format (default: %(default)s)")
@@ -29,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="merge: all tracks in one stream (default for timed); first: the first track with notes; "
         "flat: music21's per-track order, the seed's text (default for seed)",
     )
+    parser.add_argument("--grid", type=int, choices=GRIDS, default=DEFAULT_GRID,
+                        help="timed format: steps per quarter note (default: %(default)s; 24 or 48 for performances)")
     parser.add_argument("--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/<name>)")
@@ -57,16 +63,17 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         limit=args.limit,
         transpose=args.transpose,
         include_drums=args.include_drums,
+        grid=args.grid,
         cache_dir=workspace.import_cache,
         workers=args.workers,
     )
     with progress_bar("import") as on_progress:
         result = import_dataset(sources, options, out, on_progress=on_progress)
-    counts = result.metadata["stats"]
+    counts = result.metadata.stats
     print(f"Imported {result.pieces} pieces ({result.rows} rows, {result.items} items; "
-          f"{counts['train_rows']} train / {counts['valid_rows']} valid rows) into {result.out_dir}")
-    print(f"Format {options.format}, tracks {options.track_mode}; notes {counts['notes']}, chords {counts['chords']}, "
-          f"rests {counts['rests']}, distinct pitches {counts['distinct_pitches']}; "
+          f"{counts.train_rows} train / {counts.valid_rows} valid rows) into {result.out_dir}")
+    print(f"Format {options.format}, tracks {options.track_mode}; notes {counts.notes}, chords {counts.chords}, "
+          f"rests {counts.rests}, distinct pitches {counts.distinct_pitches}; "
           f"files read from cache: {result.cache_hits}/{len(result.files)}")
     if result.errors:
         print(f"{len(result.errors)} file(s) skipped:")

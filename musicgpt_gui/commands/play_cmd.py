@@ -13,7 +13,7 @@ from musicgpt_gui.commands.export_cmd import add_note_length, positive_float, re
 from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.midi.midi_io import render_midi
-from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES
+from musicgpt_gui.core.readers import midi_reader
 from musicgpt_gui.core.midi.midi_ports import (
     APIS,
     CHOICE_FILE,
@@ -81,7 +81,7 @@ def load_source(args: argparse.Namespace) -> mido.MidiFile:
         raise JobError("Give either a FILE or --text to play (or --list-ports).")
     if args.text is not None:
         return render_midi(args.text, note_length=args.note_length)
-    if Path(args.source).suffix.lower() in MIDI_SUFFIXES:
+    if Path(args.source).suffix.lower() in midi_reader.EXTENSIONS:
         try:
             return mido.MidiFile(args.source)
         except (OSError, ValueError, EOFError, KeyError) as exc:

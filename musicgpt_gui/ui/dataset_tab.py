@@ -8,15 +8,34 @@ from typing import Any, Optional
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.music import notation
-from musicgpt_gui.core.dataset.importer import TRACK_MODES, ImportOptions, import_dataset
+from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
+from musicgpt_gui.core.dataset.importer import import_dataset
+from musicgpt_gui.core.dataset.metadata import DatasetMetadata, load_metadata
 from musicgpt_gui.core.jobs import JobError, Progress
+from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.readers import formats
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
@@ -175,8 +194,7 @@ class DatasetTab(Tab):
             self.corpus.setCurrentIndex(self.corpus.findData(""))
 
     def _add_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "",
-                                                "Music (*.mid *.midi *.xml *.musicxml *.mxl *.abc *.krn *.csv);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "", formats.dialog_filter())
         self.add_sources([Path(f) for f in files])
 
     def _add_folder(self) -> None:
@@ -249,7 +267,7 @@ class DatasetTab(Tab):
         """The import keeps what it finished (or the dataset that was there); its message says which."""
         folder = self.out_dir()
         self.progress_label.setText((message or "import cancelled").capitalize() + ".")
-        if dataset_files.split_path(folder, dataset_files.ALL).is_file():
+        if dataset_files.is_dataset_folder(folder):
             self._show_new(folder)
 
     def _show_new(self, folder: Path) -> None:
@@ -270,7 +288,7 @@ class DatasetTab(Tab):
         folder = Path(folder)
         try:
             self.texts = dataset_files.load_split(folder, dataset_files.ALL)
-            metadata = dataset_files.read_metadata(folder) if (folder / dataset_files.METADATA).is_file() else {}
+            metadata = load_metadata(folder)
         except (OSError, ValueError) as exc:
             self.on_failed(f"Cannot read the dataset in {folder}: {exc}", "")
             return
@@ -354,37 +372,35 @@ class DatasetTab(Tab):
             self.load_dataset(folder)
 
 
-def piece_rows(metadata: dict[str, Any], texts: list[str]) -> list[dict[str, Any]]:
+def piece_rows(metadata: DatasetMetadata, texts: list[str]) -> list[dict[str, Any]]:
     """Table rows: one per imported file (status from metadata), pieces without metadata by number."""
-    files = metadata.get("files") or []
     rows = []
-    for entry in files:
-        index = entry.get("index")
-        error = entry.get("error") or ""
-        duration = entry.get("duration")
+    for entry in metadata.files:
+        index, error, duration = entry.index, entry.error or "", entry.duration
         rows.append(dict(
-            name=str(entry.get("source", "?")).removeprefix("corpus:"),
-            items=entry.get("items"),
+            name=entry.source.removeprefix("corpus:"),
+            items=entry.items,
             duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
-            status=f"error: {error}" if error else ("ok (cached)" if entry.get("cached") else "ok"),
+            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok"),
             error=error,
             index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
         ))
-    if not files:
+    if not metadata.files:
         rows = [dict(name=f"piece {i + 1}", items=len(notation.split_items(t)), duration=None, status="ok", index=i)
                 for i, t in enumerate(texts)]
     return rows
 
 
-def describe_stats(folder: Path, metadata: dict[str, Any], texts: list[str]) -> str:
+def describe_stats(folder: Path, metadata: DatasetMetadata, texts: list[str]) -> str:
     """One line of dataset statistics from metadata.json."""
-    stats = metadata.get("stats") or {}
-    parts = [f"<b>{folder.name}</b>: {len(texts)} rows", f"format {metadata.get('format', '?')}"]
-    labels = (("pieces", "pieces"), ("train_rows", "train rows"), ("valid_rows", "valid rows"), ("items", "items"),
-              ("notes", "notes"), ("chords", "chords"), ("rests", "rests"), ("distinct_pitches", "distinct pitches"))
-    parts += [f"{label} {stats[key]}" for key, label in labels if key in stats]
-    if "seconds" in stats:
-        parts.append(f"{stats['seconds'] / 60:.1f} min")
-    if metadata.get("errors"):
-        parts.append(f"<span style='color:#b00020'>{len(metadata['errors'])} file(s) skipped</span>")
+    parts = [f"<b>{folder.name}</b>: {len(texts)} rows", f"format {metadata.format}"]
+    stats = metadata.stats
+    if stats is not None:
+        labels = (("pieces", "pieces"), ("train_rows", "train rows"), ("valid_rows", "valid rows"),
+                  ("items", "items"), ("notes", "notes"), ("chords", "chords"), ("rests", "rests"),
+                  ("distinct_pitches", "distinct pitches"))
+        parts += [f"{label} {getattr(stats, key)}" for key, label in labels]
+        parts.append(f"{stats.seconds / 60:.1f} min")
+    if metadata.errors:
+        parts.append(f"<span style='color:#b00020'>{len(metadata.errors)} file(s) skipped</span>")
     return " · ".join(parts)

@@ -7,9 +7,9 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.dataset.dataset_files import ALL, split_path
+from musicgpt_gui.core.dataset.dataset_files import is_dataset_folder
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.error_dialog import show_error
 from musicgpt_gui.ui.worker import JobSlot, Worker
@@ -80,10 +80,10 @@ class Tab(QWidget):
 
 
 def list_datasets(root: Path) -> list[Path]:
-    """Dataset folders (those with a dataset.csv) under ``root``, newest first."""
+    """Dataset folders under ``root``, newest first."""
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and split_path(p, ALL).is_file()]
+    found = [p for p in root.iterdir() if p.is_dir() and is_dataset_folder(p)]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.dataset.importer import ImportOptions, corpus_tasks, import_dataset
-from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
+from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
+from musicgpt_gui.core.dataset.metadata import load_metadata
+from musicgpt_gui.core.dataset.sources import corpus_tasks
+from musicgpt_gui.core.jobs import Cancelled, CancelToken, JobError
 from musicgpt_gui.core.music.notation import parse_text
 from tests.core.midi_factory import scale_file, write_midi
 
@@ -53,14 +55,14 @@ def test_imports_midi_folder_into_dataset_folder(tmp_path: Path) -> None:
     assert all(parse_text(t).skipped == [] for t in texts)
     assert sorted(rows(tmp_path / "out", "train") + rows(tmp_path / "out", "valid")) == sorted(texts)
     assert rows(tmp_path / "out", "train")
-    meta = dataset_files.read_metadata(tmp_path / "out")
-    assert meta["format"] == "timed" and meta["options"]["tracks"] == "merge"
-    stats = meta["stats"]
-    assert stats["notes"] + stats["chords"] == 3 * 8  # eight onsets per piece
-    assert stats["pieces"] == 3 and stats["quarters"] == 12.0
-    assert stats["seconds"] == 6.0  # 4 quarters at 120 bpm, three pieces
-    assert "C4" in meta["pitches"] and stats["distinct_pitches"] == len(meta["pitches"])
-    assert [f["index"] for f in meta["files"]] == [0, 1, 2] and all(f["status"] == "ok" for f in meta["files"])
+    meta = load_metadata(tmp_path / "out")
+    assert meta.format == "timed" and meta.options["tracks"] == "merge"
+    stats = meta.stats
+    assert stats.notes + stats.chords == 3 * 8  # eight onsets per piece
+    assert stats.pieces == 3 and stats.quarters == 12.0
+    assert stats.seconds == 6.0  # 4 quarters at 120 bpm, three pieces
+    assert "C4" in meta.pitches and stats.distinct_pitches == len(meta.pitches)
+    assert [f.index for f in meta.files] == [0, 1, 2] and all(f.status == "ok" for f in meta.files)
 
 
 def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path: Path) -> None:
@@ -80,7 +82,7 @@ def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path:
     for kind, reason in expected.items():
         lines = [line for line in result.errors if line.startswith(str(bad[kind]))]
         assert len(lines) == 1 and reason in lines[0], (kind, result.errors)
-    statuses = {Path(f["source"]).name: f["status"] for f in dataset_files.read_metadata(tmp_path / "out")["files"]}
+    statuses = {Path(f.source).name: f.status for f in load_metadata(tmp_path / "out").files}
     assert statuses["zero.mid"] == "error" and statuses["piece0.mid"] == "ok"
 
 
@@ -124,8 +126,8 @@ def test_cancel_after_the_first_file_keeps_finished_pieces(tmp_path: Path, worke
         import_dataset([source], ImportOptions(workers=workers), tmp_path / "out", on_progress=on_progress, cancel=cancel)
     kept = rows(tmp_path / "out")
     assert 1 <= len(kept) < 8
-    meta = dataset_files.read_metadata(tmp_path / "out")
-    assert meta["cancelled"] is True and meta["files_total"] == 8 and len(meta["files"]) == len(kept)
+    meta = load_metadata(tmp_path / "out")
+    assert meta.cancelled is True and meta.files_total == 8 and len(meta.files) == len(kept)
 
 
 def test_a_cancelled_import_keeps_the_dataset_that_was_there(tmp_path: Path) -> None:
@@ -196,6 +198,21 @@ def test_seed_csv_source_is_cleaned_and_format_checked(tmp_path: Path) -> None:
     assert rows(tmp_path / "out") == ["Piano, C4, D4 F4, rest, E4"] and result.pieces == 1
     with pytest.raises(JobError, match="import it with --format seed"):
         import_dataset([csv], ImportOptions(workers=1), tmp_path / "timed")
+
+
+def test_transpose_applies_to_csv_rows_as_to_midi(tmp_path: Path) -> None:
+    csv = tmp_path / "timed.csv"
+    dataset_files.write_rows(csv, ["Piano, tempo=96, f# minor, C#5 E4~1.0:0.5, rest:0.5, G9:1.0", "C4:1.0"])
+    import_dataset([csv], ImportOptions(workers=1, transpose=1), tmp_path / "out")
+    assert rows(tmp_path / "out") == [
+        "Piano, tempo=96, f# minor, C#5 E4~1.0:0.5, rest:0.5, G9:1.0",
+        "Piano, tempo=96, f minor, C5 E-4~1.0:0.5, rest:0.5, F#9:1.0",  # +1 would leave MIDI 0..127: dropped
+        "C4:1.0", "B3:1.0", "C#4:1.0",
+    ]
+    from_midi = import_dataset([scale_file(tmp_path / "s.mid")], ImportOptions(workers=1, transpose=1), tmp_path / "m")
+    dataset_files.write_rows(tmp_path / "again.csv", rows(tmp_path / "m")[:1])
+    import_dataset([tmp_path / "again.csv"], ImportOptions(workers=1, transpose=1), tmp_path / "c")
+    assert rows(tmp_path / "c") == rows(tmp_path / "m") and from_midi.rows == 3
 
 
 def test_corpus_sources(tmp_path: Path) -> None:

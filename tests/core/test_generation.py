@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.metadata import load_metadata, write_metadata
 from musicgpt_gui.core.model.generation import (
     END_MARK,
     GenerationSettings,
@@ -318,5 +320,5 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
 def test_a_midi_prefix_is_written_in_the_format_the_run_was_trained_on(tiny_dataset: Path, tmp_path: Path) -> None:
     assert dataset_files.text_format(None) == dataset_files.text_format(tiny_dataset) == "timed"
     seed_folder = shutil.copytree(tiny_dataset, tmp_path / "seed-format")
-    dataset_files.write_metadata(seed_folder, dataset_files.read_metadata(seed_folder) | {"format": "seed"})
+    write_metadata(seed_folder, replace(load_metadata(seed_folder), format="seed"))
     assert dataset_files.text_format(seed_folder) == "seed"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from musicgpt_gui.cli import main
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.metadata import load_metadata
 from tests.core.midi_factory import scale_file
 
 
@@ -17,10 +18,10 @@ def test_import_folder_prints_summary_and_lists_errors(workspace, tmp_path: Path
     assert code == 0
     folder = workspace.datasets / "mine"
     assert len(dataset_files.load_split(folder)) == 2
-    assert f"Imported 2 pieces" in out and str(folder) in out
+    assert "Imported 2 pieces" in out and str(folder) in out
     assert "1 file(s) skipped:" in out and "zero.mid: empty file (0 bytes)" in out
     assert "import:" in err  # the tqdm bar is on stderr
-    assert dataset_files.read_metadata(folder)["format"] == "seed"
+    assert load_metadata(folder).format == "seed"
 
     main(["import", str(tmp_path / "in"), "--format", "seed", "--name", "mine", "--workers", "1"])
     assert "files read from cache: 3/3" in capsys.readouterr().out
@@ -30,7 +31,7 @@ def test_import_with_no_source_takes_the_bach_corpus(workspace, capsys) -> None:
     assert main(["import", "--limit", "2", "--transpose", "1", "--workers", "1"]) == 0
     folder = workspace.datasets / "bach"
     assert len(dataset_files.load_split(folder)) == 2 * 3
-    assert dataset_files.read_metadata(folder)["sources"] == ["corpus:bach"]
+    assert load_metadata(folder).sources == ["corpus:bach"]
     assert "Imported 2 pieces (6 rows" in capsys.readouterr().out
 
 

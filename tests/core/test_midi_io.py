@@ -9,8 +9,9 @@ import pytest
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.midi_io import PROVENANCE_PREFIX, export_midi, provenance_of, render_midi
-from musicgpt_gui.core.readers.midi_reader import read_piece, render_merged
 from musicgpt_gui.core.music.notation import join_items, quantize
+from musicgpt_gui.core.music.render import render_merged
+from musicgpt_gui.core.readers.midi_reader import read_piece
 
 TIMED = "tempo=96, velocity=70, C4 E4~2.0:1.0, rest:0.5, program=40, velocity=100, G4:1/3, A4:2/3, tempo=60, B4:1.0"
 

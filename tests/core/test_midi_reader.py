@@ -8,10 +8,12 @@ from pathlib import Path
 
 import mido
 import pytest
-from tests.core.midi_factory import BASS, SCALE, TPQ, scale_file, write_midi
 
-from musicgpt_gui.core.readers.midi_reader import MidiReadError, load_midi, read_piece, render_flat, render_merged
 from musicgpt_gui.core.music.notation import GRID, join_items, name_to_midi, parse_text, seed_items
+from musicgpt_gui.core.music.render import render_flat, render_merged
+from musicgpt_gui.core.readers.midi_file import load_midi
+from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
+from tests.core.midi_factory import BASS, SCALE, TPQ, scale_file, write_midi
 
 M21_MIDI = Path(__import__("music21").__file__).parent / "midi" / "testPrimitive"
 

@@ -3,25 +3,37 @@
 ``<dataset>/dataset.csv``  every piece, one row each, single column (seed-compatible)
 ``<dataset>/train.csv``    the training split, same format
 ``<dataset>/valid.csv``    the validation split, same format
-``<dataset>/metadata.json`` sources, options, per-file status, statistics; ``format`` is seed|timed
+``<dataset>/metadata.json`` sources, options, per-file status, statistics (see metadata.py)
 """
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
+from musicgpt_gui.core.dataset.metadata import load_metadata
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.music.notation import DEFAULT_FORMAT
 
 ALL, TRAIN, VALID = "dataset", "train", "valid"
-METADATA = "metadata.json"
+SPLITS = (ALL, TRAIN, VALID)
 csv.field_size_limit(2**31 - 1)  # a long piece is one large field
 
 
 def split_path(folder: Path, split: str = ALL) -> Path:
     return Path(folder) / f"{split}.csv"
+
+
+def is_dataset_folder(folder: Path) -> bool:
+    """The one rule: a dataset folder holds dataset.csv (every piece); metadata.json is optional."""
+    return split_path(folder, ALL).is_file()
+
+
+def is_split_file(path: Path) -> bool:
+    """dataset.csv, train.csv or valid.csv of a dataset folder: a folder scan must not import these again
+    (validation rows would leak into training)."""
+    return is_dataset_folder(path.parent) and path.name in {split_path(path.parent, s).name for s in SPLITS}
 
 
 def write_rows(path: Path, texts: Iterable[str]) -> None:
@@ -56,19 +68,9 @@ def require_split(folder: Path, split: str = TRAIN) -> list[str]:
     return texts
 
 
-def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:
-    atomic_write_text(Path(folder) / METADATA, json.dumps(metadata, indent=2, sort_keys=True))
-
-
-def read_metadata(folder: Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / METADATA).read_text(encoding="utf-8"))
-
-
 def text_format(folder: Optional[Path]) -> str:
     """The note-text format a dataset was imported in (timed unless its metadata says otherwise).
 
     A prefix read from MIDI must be written the way the model was trained.
     """
-    if folder is None or not (Path(folder) / METADATA).is_file():
-        return "timed"
-    return read_metadata(folder).get("format", "timed")
+    return DEFAULT_FORMAT if folder is None else load_metadata(Path(folder)).format

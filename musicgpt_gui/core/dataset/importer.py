@@ -1,92 +1,33 @@
-"""Import sources into a dataset folder: parallel over files, cached per file, tolerant of bad input.
+"""The import job: sources -> a dataset folder, parallel over files, cached per file, tolerant of bad input.
 
 Sources are files or folders (searched recursively), corpus names (``corpus:bach``,
-``corpus:folk``) and single-column CSV files in the seed's format.  Each file is converted
-on its own (in a process pool when there are several), so a bad file costs one line in
-the error list and the rest still import.  Results are cached under ``options.cache_dir``
-keyed by the file's path, size, mtime, the options and :data:`CODE_VERSION`, so importing
-the same files again only reads the cache.
-
-Augmentation: ``transpose=N`` adds, for each piece, copies shifted by every k in
--N..-1 and 1..N semitones (copies that would leave MIDI range 0..127 are dropped).
-Transposed copies stay in the same train/valid split as their original.
+``corpus:folk``) and single-column CSV files in the seed's format (sources.py).  Each file is
+converted on its own (convert.py, in a process pool when there are several), so a bad file
+costs one line in the error list and the rest still import.  Results are cached per file
+(import_cache.py).  Transposed copies stay in the same train/valid split as their original.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Iterable, Optional, Union
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.readers.midi_reader import MIDI_SUFFIXES, MidiReadError, Piece, read_piece, render_flat, render_merged
-from musicgpt_gui.core.music.tempo_map import TempoMap
-from musicgpt_gui.core.music.notation import FORMATS, SEP, join_items, name_to_midi, parse_text, split_items
-from musicgpt_gui.core.readers.score_reader import SCORE_SUFFIXES, ScoreReadError, read_scores
-
-CODE_VERSION = "import-1"  # bump when the conversion changes, so old cache entries are ignored
-TRACK_MODES = ("merge", "first", "flat")
-CORPORA = ("bach", "folk")
-CSV_SUFFIXES = (".csv",)
-SUFFIXES = MIDI_SUFFIXES + SCORE_SUFFIXES + CSV_SUFFIXES
-
-
-@dataclass
-class ImportOptions:
-    """How to convert.  ``tracks=None`` means 'flat' for the seed format (music21's order,
-    exactly the seed's text) and 'merge' for the timed format (one time-ordered stream)."""
-
-    format: str = "timed"
-    tracks: Optional[str] = None
-    limit: Optional[int] = None
-    transpose: int = 0
-    include_drums: bool = False
-    cache_dir: Optional[Path] = None
-    workers: Optional[int] = None
-    valid_every: int = 10  # about one piece in ten goes to valid.csv
-
-    @property
-    def track_mode(self) -> str:
-        return self.tracks or ("flat" if self.format == "seed" else "merge")
-
-    def check(self) -> None:
-        if self.format not in FORMATS:
-            raise JobError(f"unknown format '{self.format}' (choose {' or '.join(FORMATS)})")
-        if self.track_mode not in TRACK_MODES:
-            raise JobError(f"unknown track mode '{self.tracks}' (choose {', '.join(TRACK_MODES)})")
-        if self.track_mode == "flat" and self.format == "timed":
-            raise JobError("--tracks flat interleaves tracks without timing; use it with --format seed")
-        if not 0 <= self.transpose <= 12:
-            raise JobError("--transpose must be between 0 and 12 semitones")
-        if self.limit is not None and self.limit < 1:
-            raise JobError("--limit must be at least 1")
-
-    def cache_fields(self) -> dict[str, Any]:
-        return {"format": self.format, "tracks": self.track_mode, "transpose": self.transpose, "include_drums": self.include_drums}
-
-
-@dataclass
-class Task:
-    """One file to convert: kind is midi|score|csv; ``label`` is what the error list shows."""
-
-    kind: str
-    path: str
-    label: str
-
-
-@dataclass
-class FileResult:
-    label: str
-    pieces: list[dict[str, Any]] = field(default_factory=list)  # {"title", "texts": [original, copies...], "stats"}
-    error: Optional[str] = None
-    cached: bool = False
+from musicgpt_gui.core.dataset.convert import CODE_VERSION, ConvertedPiece, FileResult, convert_task
+from musicgpt_gui.core.dataset.import_cache import cache_load, cache_path, cache_store
+from musicgpt_gui.core.dataset.import_options import ImportOptions
+from musicgpt_gui.core.dataset.metadata import DatasetMetadata, FileEntry, PieceEntry, write_metadata
+from musicgpt_gui.core.dataset.sources import Task, resolve_sources
+from musicgpt_gui.core.dataset.statistics import dataset_stats, sort_pitches
+from musicgpt_gui.core.jobs import Cancelled, CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, SEP, split_items
+from musicgpt_gui.core.readers import formats
 
 
 @dataclass
@@ -98,222 +39,7 @@ class ImportResult:
     errors: list[str]
     cache_hits: int
     files: list[FileResult]
-    metadata: dict[str, Any]
-
-
-# ---------------------------------------------------------------- sources
-
-
-def resolve_sources(sources: Iterable[Union[str, Path]]) -> tuple[list[Task], list[str]]:
-    """Expand sources into per-file tasks; returns (tasks, error lines for unusable sources)."""
-    tasks: list[Task] = []
-    errors: list[str] = []
-    for source in sources:
-        text = str(source)
-        if text.startswith("corpus:"):
-            tasks.extend(corpus_tasks(text.split(":", 1)[1]))
-            continue
-        path = Path(text).expanduser()
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES and not _dataset_file(p))
-            tasks.extend(_task_for(p) for p in found)
-        elif path.is_file():
-            if path.suffix.lower() in SUFFIXES:
-                tasks.append(_task_for(path))
-            else:
-                errors.append(
-                    f"{path}: unsupported file type '{path.suffix or '(none)'}' "
-                    "(use .mid, .midi, .xml, .musicxml, .mxl, .abc, .krn or .csv)"
-                )
-        else:
-            errors.append(f"{path}: no such file or folder")
-    return tasks, errors
-
-
-def _dataset_file(path: Path) -> bool:
-    """A CSV of an imported dataset (its folder has metadata.json): scanning a folder must not import
-    dataset.csv/train.csv/valid.csv again (validation rows would leak into training)."""
-    return path.suffix.lower() == ".csv" and (path.parent / dataset_files.METADATA).is_file()
-
-
-def _task_for(path: Path) -> Task:
-    suffix = path.suffix.lower()
-    kind = "midi" if suffix in MIDI_SUFFIXES else "csv" if suffix in CSV_SUFFIXES else "score"
-    return Task(kind, str(path.resolve()), str(path))
-
-
-def corpus_tasks(name: str) -> list[Task]:
-    """The built-in music21 corpora: 'bach' (371 chorales) and 'folk' (Essen folk songs, ABC)."""
-    from music21 import corpus
-
-    if name == "bach":
-        tasks = []
-        for work in corpus.chorales.Iterator(returnType="filename"):
-            path = corpus.getWork(work)
-            path = path[0] if isinstance(path, list) else path
-            tasks.append(Task("score", str(path), f"corpus:{work}"))
-        return tasks
-    if name == "folk":
-        paths = sorted(p for p in corpus.getCorePaths() if "essenFolksong" in str(p))
-        return [Task("score", str(p), f"corpus:essenFolksong/{Path(p).name}") for p in paths]
-    raise JobError(f"unknown corpus '{name}' (choose {' or '.join(CORPORA)})")
-
-
-# ---------------------------------------------------------------- one file
-
-
-def convert_task(task: Task, options: ImportOptions) -> FileResult:
-    """Convert one file (runs in a worker process); failures become ``error``, never raise."""
-    result = FileResult(task.label)
-    try:
-        if task.kind == "csv":
-            result.pieces = _csv_pieces(task, options)
-        else:
-            if task.kind == "midi":
-                flat = options.track_mode == "flat"
-                pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat)]
-            else:
-                pieces = read_scores(task.path)
-            for piece in pieces:
-                rendered = _render(piece, options)
-                if rendered:
-                    result.pieces.append(rendered)
-            if not result.pieces:
-                result.error = "no notes in the selected tracks"
-    except (MidiReadError, ScoreReadError) as exc:
-        result.error = str(exc)
-    except Exception as exc:  # one bad file must not stop the import
-        result.error = f"cannot convert ({type(exc).__name__}: {exc})"
-    return result
-
-
-def _shifts(transpose: int) -> list[int]:
-    return [0] + [k for n in range(1, transpose + 1) for k in (-n, n)]
-
-
-def _render(piece: Piece, options: ImportOptions) -> Optional[dict[str, Any]]:
-    texts = []
-    for k in _shifts(options.transpose):
-        if options.track_mode == "flat":
-            items = render_flat(piece.flat or [], k)
-        else:
-            items = render_merged(piece, options.format, options.track_mode, k)
-        if items is None:
-            if k == 0:
-                return None
-            continue
-        texts.append(join_items(items))
-    stats = _stats(texts[0], piece) if texts else None
-    if not stats or not stats["notes"] + stats["chords"]:
-        return None
-    return {"title": piece.title, "texts": texts, "stats": stats}
-
-
-def _stats(text: str, piece: Piece) -> dict[str, Any]:
-    """Counts of the untransposed text, plus the piece's length in quarters and seconds."""
-    notes = chords = rests = 0
-    pitches: set[str] = set()
-    items = split_items(text)
-    for item in items:
-        tokens = item.partition(":")[0].split()
-        if tokens == ["rest"]:
-            rests += 1
-        elif tokens and all(name_to_midi(t.partition("~")[0]) is not None for t in tokens):
-            pitches.update(t.partition("~")[0] for t in tokens)
-            if len(tokens) == 1:
-                notes += 1
-            else:
-                chords += 1
-    quarters = max((n.onset + n.duration for n in piece.notes), default=0)
-    return {
-        "items": len(items),
-        "notes": notes,
-        "chords": chords,
-        "rests": rests,
-        "pitches": sorted(pitches),
-        "quarters": float(quarters),
-        "seconds": _seconds(piece, quarters),
-    }
-
-
-def _seconds(piece: Piece, end) -> float:
-    """Length in seconds through the piece's tempo marks."""
-    marks = [(m.offset, float(m.value)) for m in piece.marks if m.kind == "tempo"]
-    return round(TempoMap.from_marks(marks).seconds_at(end), 3)
-
-
-def _csv_pieces(task: Task, options: ImportOptions) -> list[dict[str, Any]]:
-    """Rows of an existing seed CSV, cleaned by the tolerant parser (junk items dropped)."""
-    try:
-        rows = dataset_files.read_rows(Path(task.path))
-    except (UnicodeDecodeError, IndexError, OSError) as exc:
-        raise ScoreReadError(f"not a readable single-column CSV ({exc})") from None
-    pieces = []
-    for number, row in enumerate(rows, 1):
-        parsed = parse_text(row)
-        if not parsed.notes:
-            continue
-        timed = any(":" in item for item in parsed.items)
-        if timed != (options.format == "timed"):
-            kind = "timed" if timed else "seed"
-            raise ScoreReadError(f"holds {kind}-format text; import it with --format {kind}")
-        text = parsed.text
-        pieces.append({"title": f"{Path(task.path).stem} row {number}", "texts": [text], "stats": _csv_stats(text, parsed)})
-    if not pieces:
-        raise ScoreReadError("no rows with notes")
-    return pieces
-
-
-def _csv_stats(text: str, parsed) -> dict[str, Any]:
-    piece = Piece(title="")
-    stats = _stats(text, piece)
-    stats["quarters"] = float(parsed.length)
-    stats["seconds"] = round(TempoMap.from_marks(parsed.tempos).seconds_at(parsed.length), 3)
-    return stats
-
-
-# ---------------------------------------------------------------- cache
-
-
-def _cache_path(task: Task, options: ImportOptions) -> Optional[Path]:
-    if options.cache_dir is None:
-        return None
-    try:
-        st = os.stat(task.path)
-    except OSError:
-        return None
-    key = json.dumps([task.path, task.kind, st.st_size, st.st_mtime_ns, options.cache_fields(), CODE_VERSION])
-    return Path(options.cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
-
-
-def _cache_load(path: Optional[Path], label: str) -> Optional[FileResult]:
-    if path is None or not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return FileResult(label, data["pieces"], data["error"], cached=True)
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged entry is simply converted again
-
-
-def _cache_store(path: Optional[Path], result: FileResult) -> None:
-    """Temp file + rename, without fsync: a lost entry after a crash is just converted again.
-
-    The cache only saves time, so a cache that cannot be written (full disk, a file in its place)
-    does not stop the import.
-    """
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"pieces": result.pieces, "error": result.error}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
-# ---------------------------------------------------------------- the job
+    metadata: DatasetMetadata
 
 
 def import_dataset(
@@ -338,7 +64,8 @@ def import_dataset(
         tasks = tasks[: options.limit]
     if not tasks:
         detail = f" ({'; '.join(source_errors)})" if source_errors else ""
-        raise JobError(f"nothing to import: no MIDI, MusicXML, ABC, kern or CSV files in {', '.join(sources) or 'the sources'}{detail}")
+        where = ", ".join(sources) or "the sources"
+        raise JobError(f"nothing to import: no {formats.format_names()} files in {where}{detail}")
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)  # before converting anything: a bad target fails at once
@@ -348,11 +75,11 @@ def import_dataset(
     try:
         _run(tasks, options, results, on_progress, cancel)
     except Cancelled:
-        if dataset_files.split_path(out_dir, dataset_files.ALL).is_file():
+        if dataset_files.is_dataset_folder(out_dir):
             raise Cancelled(f"import cancelled; the dataset already in {out_dir} was kept") from None
-        result = _write(out_dir, sources, options, [r for r in results if r is not None], source_errors, True, len(tasks))
+        result = _write(out_dir, sources, options, [r for r in results if r], source_errors, True, len(tasks))
         raise Cancelled(f"import cancelled; kept {result.pieces} pieces in {result.out_dir}") from None
-    return _write(out_dir, sources, options, [r for r in results if r is not None], source_errors, False, len(tasks))
+    return _write(out_dir, sources, options, [r for r in results if r], source_errors, False, len(tasks))
 
 
 def _run(
@@ -376,7 +103,7 @@ def _run(
 
     pending = []
     for i, task in enumerate(tasks):
-        cached = _cache_load(_cache_path(task, options), task.label)
+        cached = cache_load(cache_path(task, options), task.label)
         if cached is not None:
             results[i] = cached
             report(i)
@@ -389,7 +116,7 @@ def _run(
         for i in pending:
             cancel.check()
             results[i] = convert_task(tasks[i], options)
-            _cache_store(_cache_path(tasks[i], options), results[i])
+            cache_store(cache_path(tasks[i], options), results[i])
             report(i)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
@@ -404,7 +131,7 @@ def _run(
                 for future in finished_now:
                     i = running.pop(future)
                     results[i] = future.result()
-                    _cache_store(_cache_path(tasks[i], options), results[i])
+                    cache_store(cache_path(tasks[i], options), results[i])
                     report(i)
                 if cancel.cancelled and not running:
                     break
@@ -463,13 +190,13 @@ def _write(
         splits[groups[-1][0]] = dataset_files.VALID
     rows = {dataset_files.TRAIN: [], dataset_files.VALID: []}
     for key, piece in groups:
-        rows[splits[key]].extend(piece["texts"])
-    all_rows = [text for _, piece in groups for text in piece["texts"]]
+        rows[splits[key]].extend(piece.texts)
+    all_rows = [text for _, piece in groups for text in piece.texts]
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.ALL), all_rows)
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.TRAIN), rows[dataset_files.TRAIN])
     dataset_files.write_rows(dataset_files.split_path(out_dir, dataset_files.VALID), rows[dataset_files.VALID])
     metadata = _metadata(sources, options, done, groups, rows, errors, cancelled, total_files)
-    dataset_files.write_metadata(out_dir, metadata)
+    write_metadata(out_dir, metadata)
     return ImportResult(
         out_dir=out_dir,
         pieces=len(groups),
@@ -482,51 +209,44 @@ def _write(
     )
 
 
-def _metadata(sources, options, done, groups, rows, errors, cancelled, total_files) -> dict[str, Any]:
-    """metadata.json: what was imported, how, per-file status and summary statistics.
-
-    ``files[i].index`` is the dataset.csv row of that file's first piece (None for errors);
-    ``stats`` counts the original pieces, not their transposed copies.
-    """
-    stats = [piece["stats"] for _, piece in groups]
-    pitches = sorted({p for s in stats for p in s["pitches"]}, key=lambda n: (name_to_midi(n) or 0, n))
+def _metadata(
+    sources: list[str],
+    options: ImportOptions,
+    done: list[FileResult],
+    groups: list[tuple[str, ConvertedPiece]],
+    rows: dict[str, list[str]],
+    errors: list[str],
+    cancelled: bool,
+    total_files: int,
+) -> DatasetMetadata:
+    """What was imported, how, per-file status and summary statistics (of the originals, not the copies)."""
     first_row: dict[str, int] = {}
     row = 0
     for key, piece in groups:
         first_row.setdefault(key.rsplit("#", 1)[0], row)
-        row += len(piece["texts"])
+        row += len(piece.texts)
     files = []
     for r in done:
-        entry = {"source": r.label, "status": "error" if r.error else "ok", "error": r.error, "pieces": len(r.pieces), "cached": r.cached}
+        entry = FileEntry(r.label, "error" if r.error else "ok", r.error, len(r.pieces), r.cached)
         if not r.error and r.label in first_row:
-            entry.update(index=first_row[r.label], items=r.pieces[0]["stats"]["items"], duration=r.pieces[0]["stats"]["seconds"])
+            first = r.pieces[0].stats
+            entry.index, entry.items, entry.duration = first_row[r.label], first.items, first.seconds
         files.append(entry)
-    opts = asdict(options)
-    opts["tracks"] = options.track_mode
-    opts["cache_dir"] = str(options.cache_dir) if options.cache_dir else None
-    return {
-        "format": options.format,
-        "separator": SEP,
-        "code_version": CODE_VERSION,
-        "sources": sources,
-        "options": opts,
-        "cancelled": cancelled,
-        "files_total": total_files,
-        "files": files,
-        "errors": errors,
-        "stats": {
-            "pieces": len(groups),
-            "rows": sum(len(v) for v in rows.values()),
-            "train_rows": len(rows[dataset_files.TRAIN]),
-            "valid_rows": len(rows[dataset_files.VALID]),
-            "items": sum(s["items"] for s in stats),
-            "notes": sum(s["notes"] for s in stats),
-            "chords": sum(s["chords"] for s in stats),
-            "rests": sum(s["rests"] for s in stats),
-            "distinct_pitches": len(pitches),
-            "quarters": round(sum(s["quarters"] for s in stats), 3),
-            "seconds": round(sum(s["seconds"] for s in stats), 3),
-        },
-        "pitches": pitches,
-        "pieces": [{"title": piece["title"], "source": key.rsplit("#", 1)[0], "copies": len(piece["texts"])} for key, piece in groups],
-    }
+    stats = [piece.stats for _, piece in groups]
+    train_rows, valid_rows = len(rows[dataset_files.TRAIN]), len(rows[dataset_files.VALID])
+    return DatasetMetadata(
+        format=options.format,
+        format_version=FORMAT_VERSIONS[options.format],
+        grid=options.reader_grid,
+        separator=SEP,
+        code_version=CODE_VERSION,
+        sources=sources,
+        options=options.as_metadata(),
+        cancelled=cancelled,
+        files_total=total_files,
+        files=files,
+        errors=errors,
+        stats=dataset_stats(stats, train_rows + valid_rows, train_rows, valid_rows),
+        pitches=sort_pitches(p for s in stats for p in s.pitches),
+        pieces=[PieceEntry(piece.title, key.rsplit("#", 1)[0], len(piece.texts)) for key, piece in groups],
+    )

@@ -16,12 +16,12 @@ import mido
 
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed, parse_text
 from musicgpt_gui.core.music.tempo_map import TempoMap
 
 TICKS_PER_BEAT = 480  # divisible by 12, so every 1/12-quarter grid point is a whole tick
 PROVENANCE_PREFIX = "musicgpt provenance: "
-DRUM_CHANNEL = 9  # General MIDI percussion; programs never land there
 _MELODIC_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]
 
 

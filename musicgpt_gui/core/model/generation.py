@@ -122,7 +122,8 @@ def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_fi
 
 def midi_prefix(path: Path, items: int, fmt: str = "timed") -> str:
     """The opening ``items`` items of a MIDI file, converted as the importer does (merged tracks)."""
-    from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece, render_merged
+    from musicgpt_gui.core.music.render import render_merged
+    from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
 
     if items < 1:
         raise JobError(f"The prefix needs at least one item, not {items}.")

@@ -15,8 +15,6 @@ repaired into playable music (see :func:`parse_text`).
 """
 from __future__ import annotations
 
-from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
-
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,6 +24,9 @@ from typing import Iterable, Optional
 SEP = ", "
 FORMATS = ("seed", "timed")
 DEFAULT_FORMAT = "timed"
+# Bumped when a format's text for the same music changes; metadata.json records it (no version = 1).
+# timed 2: uniform grid (absolute onsets and offsets snapped), one sounding note per pitch.
+FORMAT_VERSIONS = {"seed": 1, "timed": 2}
 GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
 DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
 DEFAULT_VELOCITY = 90

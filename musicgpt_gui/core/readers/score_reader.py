@@ -2,32 +2,31 @@
 
 music21 is the right tool here: these formats carry spelling, ties and voices that only a
 full parser understands, and the files are small.  The result has the same shape as a
-MIDI file's, so both go through the same renderer (core/midi_reader.py).
+MIDI file's, so both go through the same renderer (core/music/render.py).
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
-from typing import Union
+from typing import Callable, Optional, Union
 
-from musicgpt_gui.core.readers.midi_reader import (
-    FlatItem,
-    Mark,
-    Piece,
-    TimedNote,
-    _best_match,
-    _frac,
-)
+from musicgpt_gui.core.music.grid import DEFAULT_GRID, snap, snap_quarters, snapped_span
 from musicgpt_gui.core.music.notation import seed_name
+from musicgpt_gui.core.music.piece import FlatItem, Mark, Piece, TimedNote
 
-SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
+NAME = "Scores (MusicXML, ABC, kern)"
+EXTENSIONS = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
 
 
 class ScoreReadError(Exception):
     """A score music21 cannot read or that holds no notes; the message is a plain reason."""
 
 
-def read_scores(path: Union[str, Path]) -> list[Piece]:
-    """Every piece in one file (an ABC or kern file may hold a whole collection)."""
+def read_scores(path: Union[str, Path], grid: Optional[int] = DEFAULT_GRID) -> list[Piece]:
+    """Every piece in one file (an ABC or kern file may hold a whole collection).
+
+    ``grid`` as in :func:`~musicgpt_gui.core.readers.midi_reader.read_piece`.
+    """
     from music21 import converter, stream
 
     try:
@@ -41,7 +40,7 @@ def read_scores(path: Union[str, Path]) -> list[Piece]:
         title = (score.metadata.title if score.metadata and score.metadata.title else "") or (
             f"{stem} #{number}" if len(scores) > 1 else stem
         )
-        piece = piece_from_score(score, title)
+        piece = piece_from_score(score, title, grid)
         if piece.notes:
             pieces.append(piece)
     if not pieces:
@@ -49,38 +48,47 @@ def read_scores(path: Union[str, Path]) -> list[Piece]:
     return pieces
 
 
-def piece_from_score(score, title: str) -> Piece:
+def _snapper(grid: Optional[int]) -> Callable[[float], Fraction]:
+    return (lambda t: snap_quarters(Fraction(t), grid)) if grid else snap
+
+
+def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> Piece:
     """Notes (ties joined) and marks per part, plus the seed's flatten() items."""
     from music21 import chord, note
 
     piece = Piece(title=title, flat=_flat_items(score))
     parts = list(score.parts) or [score]
+    at = _snapper(grid)
     for index, part in enumerate(parts):
         flat = part.stripTies(inPlace=False).flatten()
         found = False
         for el in flat.notes:
             if el.duration.isGrace or not isinstance(el, (note.Note, chord.Chord)):
                 continue
-            onset = _frac(_best_match(float(el.offset)))
-            length = _frac(_best_match(float(el.duration.quarterLength), zero_allowed=False))
+            if grid:
+                onset = at(el.offset)
+                length = snapped_span(onset, at(el.offset + el.duration.quarterLength), grid)
+            else:
+                onset, length = snap(float(el.offset)), snap(float(el.duration.quarterLength), zero_allowed=False)
             for p in el.pitches:
                 if 0 <= p.midi <= 127:
                     piece.notes.append(TimedNote(onset, length, p.midi, index))
                     found = True
         if found:
             piece.tracks_with_notes.append(index)
-        piece.marks.extend(_marks(flat, index))
+        piece.marks.extend(_marks(flat, index, at))
     piece.notes.sort(key=lambda n: (n.onset, n.track))
     piece.marks.sort(key=lambda m: m.offset)
     return piece
 
 
-def _marks(flat, index: int) -> list[Mark]:
+def _marks(flat, index: int, at: Callable[[float], Fraction]) -> list[Mark]:
     from music21 import instrument, key, meter, tempo
 
     marks = []
-    for el in flat.getElementsByClass((instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)):
-        offset = _frac(_best_match(float(el.offset)))
+    classes = (instrument.Instrument, tempo.MetronomeMark, key.KeySignature, meter.TimeSignature)
+    for el in flat.getElementsByClass(classes):
+        offset = at(el.offset)
         if isinstance(el, instrument.Instrument):
             name = _instrument_label(el)
             if name:
@@ -119,7 +127,6 @@ def _flat_items(score) -> list[FlatItem]:
             if name:
                 items.append(("text", name))
     return items
-
 
 
 def _instrument_label(el) -> str:

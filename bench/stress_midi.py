@@ -1,0 +1,154 @@
+"""Synthetic MIDI files that stress the MIDI -> timed text -> MIDI round trip (written with mido).
+
+Each case is a function returning a ``mido.MidiFile`` (480 ticks per beat, fixed random seeds):
+tempo changes on every beat, time-signature changes, an off-grid pickup, staccato, expressive
+jitter, 12 tracks with unisons and overlapping same-pitch notes, and drums.  Run it to write them:
+
+    python bench/stress_midi.py OUT_DIR
+"""
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+from typing import Callable, Iterable
+
+import mido
+
+TPQ = 480
+DRUMS = 9
+
+# (on tick, off tick, pitch, channel)
+Note = tuple[int, int, int, int]
+
+
+def build(
+    tracks: Iterable[Iterable[Note]],
+    tempos: Iterable[tuple[int, float]] = ((0, 120.0),),
+    meters: Iterable[tuple[int, int, int]] = ((0, 4, 4),),
+) -> mido.MidiFile:
+    """A type-1 file: a conductor track (tempo and time-signature changes at ticks), then the note tracks."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=TPQ)
+    conductor = [(t, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for t, bpm in tempos]
+    conductor += [(t, 0, mido.MetaMessage("time_signature", numerator=n, denominator=d)) for t, n, d in meters]
+    midi.tracks.append(_track(conductor))
+    for notes in tracks:
+        events = []
+        for on, off, pitch, channel in notes:
+            events.append((on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=80)))
+            events.append((off, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+        midi.tracks.append(_track(events))
+    return midi
+
+
+def _track(events: list[tuple[int, int, object]]) -> mido.MidiTrack:
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    return track
+
+
+def _melody(count: int, step: int, length: int, start: int = 0, channel: int = 0, seed: int = 1) -> list[Note]:
+    rng = random.Random(seed)
+    return [(start + i * step, start + i * step + length, rng.randrange(55, 80), channel) for i in range(count)]
+
+
+def tempo_every_beat() -> mido.MidiFile:
+    """A tempo change on every beat between 50 and 180 bpm, under a line of eighths."""
+    rng = random.Random(2)
+    tempos = [(beat * TPQ, float(rng.randrange(50, 181))) for beat in range(32)]
+    return build([_melody(64, TPQ // 2, TPQ // 2)], tempos)
+
+
+def time_signature_changes() -> mido.MidiFile:
+    """4/4, 3/4, 7/8 and 5/4 bars in turn, a note on every beat and half beat."""
+    meters, tick = [], 0
+    for numerator, denominator in [(4, 4), (3, 4), (7, 8), (5, 4)] * 3:
+        meters.append((tick, numerator, denominator))
+        tick += TPQ * 4 * numerator // denominator
+    return build([_melody(tick // (TPQ // 2), TPQ // 2, TPQ // 3)], ((0, 96.0),), meters)
+
+
+def off_grid_pickup() -> mido.MidiFile:
+    """Straight eighths starting 0.127 quarter after the beat, at 66 bpm (the case in the issue)."""
+    start = round(0.127 * TPQ)
+    return build([_melody(48, TPQ // 2, TPQ // 2 - 10, start=start)], ((0, 66.0),))
+
+
+def staccato() -> mido.MidiFile:
+    """Notes of 0.1 quarter and of 200 ticks (0.4167 quarter) on the beat, at 120 bpm."""
+    short = _melody(24, TPQ, round(0.1 * TPQ), seed=3)
+    medium = _melody(24, TPQ, 200, start=24 * TPQ, seed=4)
+    return build([short + medium])
+
+
+def expressive_jitter() -> mido.MidiFile:
+    """A two-hand performance: onsets and lengths jittered by up to +-30 ticks, at 100 bpm."""
+    rng = random.Random(5)
+    hands = []
+    for channel, (low, high, step) in enumerate([(60, 84, TPQ // 2), (36, 60, TPQ)]):
+        notes = []
+        for i in range(96 if step == TPQ // 2 else 48):
+            on = max(0, i * step + rng.randint(-30, 30))
+            notes.append((on, on + max(40, step - 20 + rng.randint(-30, 30)), rng.randrange(low, high), channel))
+        hands.append(notes)
+    return build(hands, ((0, 100.0),))
+
+
+def unisons_12_tracks() -> mido.MidiFile:
+    """12 tracks on 12 channels: pairs double each other (same pitch, same onset), one pair with
+    different lengths, and a track that re-strikes a pitch another track still holds."""
+    tracks = []
+    for pair in range(5):
+        line = _melody(32, TPQ // 2, TPQ // 2, seed=10 + pair)
+        tracks.append(line)
+        longer = pair == 4
+        tracks.append([(on, off + (TPQ // 2 if longer else 0), p, 0) for on, off, p, _ in line])
+    held = [(i * 2 * TPQ, i * 2 * TPQ + 2 * TPQ, 48, 0) for i in range(8)]
+    restrike = [(i * 2 * TPQ + TPQ, i * 2 * TPQ + TPQ + TPQ // 2, 48, 0) for i in range(8)]
+    tracks += [held, restrike]
+    for index, notes in enumerate(tracks):
+        channel = index if index < DRUMS else index + 1
+        tracks[index] = [(on, off, p, channel) for on, off, p, _ in notes]
+    return build(tracks, ((0, 110.0),))
+
+
+def drums() -> mido.MidiFile:
+    """A bass line with a drum kit on channel 10 (drums are left out of the text by default)."""
+    bass = _melody(32, TPQ // 2, TPQ // 2 - 20, seed=6)
+    kit = [(i * TPQ // 2, i * TPQ // 2 + 60, 36 if i % 2 == 0 else 38, DRUMS) for i in range(32)]
+    return build([bass, kit], ((0, 130.0),))
+
+
+CASES: dict[str, Callable[[], mido.MidiFile]] = {
+    "tempo-every-beat": tempo_every_beat,
+    "time-signatures": time_signature_changes,
+    "off-grid-pickup": off_grid_pickup,
+    "staccato": staccato,
+    "expressive-jitter": expressive_jitter,
+    "unisons-12-tracks": unisons_12_tracks,
+    "drums": drums,
+}
+
+
+def write_cases(folder: Path) -> dict[str, Path]:
+    """Write every case as ``<name>.mid`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, make in CASES.items():
+        paths[name] = folder / f"{name}.mid"
+        make().save(paths[name])
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    for name, path in write_cases(parser.parse_args().out).items():
+        print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()

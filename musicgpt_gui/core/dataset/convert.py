@@ -1,0 +1,118 @@
+"""One source file -> converted pieces (note text of the original and its transposed copies).
+
+Runs in a worker process; a bad file becomes an error line, never an exception.
+Augmentation: ``transpose=N`` adds, for each piece (CSV rows too), copies shifted by every k in
+-N..-1 and 1..N semitones (copies that would leave MIDI range 0..127 are dropped).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.import_options import ImportOptions
+from musicgpt_gui.core.dataset.sources import Task
+from musicgpt_gui.core.dataset.statistics import PieceStats, piece_stats, text_stats
+from musicgpt_gui.core.music.notation import join_items, parse_text
+from musicgpt_gui.core.music.piece import Piece
+from musicgpt_gui.core.music.render import render_flat, render_merged
+from musicgpt_gui.core.music.transpose import transpose_text
+from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
+from musicgpt_gui.core.readers.score_reader import ScoreReadError, read_scores
+
+CODE_VERSION = "import-2"  # bump when the conversion changes, so old cache entries are ignored
+
+
+@dataclass
+class ConvertedPiece:
+    title: str
+    texts: list[str]  # the original first, then its transposed copies
+    stats: PieceStats
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ConvertedPiece":
+        return cls(data["title"], list(data["texts"]), PieceStats(**data["stats"]))
+
+
+@dataclass
+class FileResult:
+    label: str
+    pieces: list[ConvertedPiece] = field(default_factory=list)
+    error: Optional[str] = None
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pieces": [asdict(p) for p in self.pieces], "error": self.error}
+
+
+def convert_task(task: Task, options: ImportOptions) -> FileResult:
+    """Convert one file; failures become ``error``, never raise."""
+    result = FileResult(task.label)
+    try:
+        if task.kind == "csv":
+            result.pieces = _csv_pieces(task, options)
+        else:
+            if task.kind == "midi":
+                flat = options.track_mode == "flat"
+                grid = options.reader_grid
+                pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat, grid=grid)]
+            else:
+                pieces = read_scores(task.path, options.reader_grid)
+            for piece in pieces:
+                rendered = _render(piece, options)
+                if rendered:
+                    result.pieces.append(rendered)
+            if not result.pieces:
+                result.error = "no notes in the selected tracks"
+    except (MidiReadError, ScoreReadError) as exc:
+        result.error = str(exc)
+    except Exception as exc:  # one bad file must not stop the import
+        result.error = f"cannot convert ({type(exc).__name__}: {exc})"
+    return result
+
+
+def _shifts(transpose: int) -> list[int]:
+    return [0] + [k for n in range(1, transpose + 1) for k in (-n, n)]
+
+
+def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
+    texts = []
+    for k in _shifts(options.transpose):
+        if options.track_mode == "flat":
+            items = render_flat(piece.flat or [], k)
+        else:
+            items = render_merged(piece, options.format, options.track_mode, k)
+        if items is None:
+            if k == 0:
+                return None
+            continue
+        texts.append(join_items(items))
+    stats = piece_stats(texts[0], piece) if texts else None
+    if not stats or not stats.notes + stats.chords:
+        return None
+    return ConvertedPiece(piece.title, texts, stats)
+
+
+def _csv_pieces(task: Task, options: ImportOptions) -> list[ConvertedPiece]:
+    """Rows of an existing seed CSV, cleaned by the tolerant parser (junk items dropped)."""
+    try:
+        rows = dataset_files.read_rows(Path(task.path))
+    except (UnicodeDecodeError, IndexError, OSError) as exc:
+        raise ScoreReadError(f"not a readable single-column CSV ({exc})") from None
+    pieces = []
+    for number, row in enumerate(rows, 1):
+        parsed = parse_text(row)
+        if not parsed.notes:
+            continue
+        timed = any(":" in item for item in parsed.items)
+        if timed != (options.format == "timed"):
+            kind = "timed" if timed else "seed"
+            raise ScoreReadError(f"holds {kind}-format text; import it with --format {kind}")
+        text = parsed.text
+        copies = [transpose_text(text, k) for k in _shifts(options.transpose)[1:]]
+        texts = [text] + [c for c in copies if c is not None]
+        pieces.append(ConvertedPiece(f"{Path(task.path).stem} row {number}", texts, text_stats(text, parsed)))
+    if not pieces:
+        raise ScoreReadError("no rows with notes")
+    return pieces

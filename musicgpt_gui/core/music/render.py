@@ -1,0 +1,128 @@
+"""A :class:`Piece` -> note-text items, in either format (the grammar is in notation.py)."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Iterable, Optional
+
+from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
+from musicgpt_gui.core.music.notation import format_control, format_item, midi_to_name
+from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Piece, TimedNote
+
+
+def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
+    shifted = [p + semitones for p in pitches]
+    if any(not 0 <= p <= 127 for p in shifted):
+        return None
+    return [midi_to_name(p) for p in shifted]
+
+
+def render_flat(items: list[FlatItem], semitones: int = 0) -> Optional[list[str]]:
+    """Seed-format items in music21's flatten() order; None when a transposed pitch leaves 0..127."""
+    out = []
+    for item in items:
+        kind = item[0]
+        if kind == "notes":
+            names = _names(item[1], semitones)
+            if names is None:
+                return None
+            out.append(" ".join(names))
+        elif kind == "rest":
+            out.append("rest")
+        elif kind == "key":
+            out.append(key_name(item[1], item[2], semitones))
+        elif kind == "tempo":
+            out.append(tempo_name(item[1]))
+        elif item[1]:
+            out.append(item[1])
+    return out
+
+
+def select_tracks(piece: Piece, mode: str) -> list[int]:
+    """merge: every track with notes; first: the first one (drums were dropped on reading)."""
+    return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
+
+
+def sounding_notes(notes: Iterable[TimedNote]) -> dict[Fraction, dict[int, Fraction]]:
+    """The notes of several tracks as one MIDI channel sounds them: ``{onset: {pitch: length}}``.
+
+    A key sounds once at a time, so two rules decide (the README grammar states them):
+    same-pitch notes starting together are one note, the longest; a note still sounding when
+    the same pitch starts again ends there (the new note-on re-strikes the key).
+    """
+    groups: dict[Fraction, dict[int, Fraction]] = {}
+    for n in notes:
+        chord = groups.setdefault(n.onset, {})
+        chord[n.pitch] = max(chord.get(n.pitch, Fraction(0)), n.duration)
+    last_onset: dict[int, Fraction] = {}
+    for onset in sorted(groups):
+        for pitch in groups[onset]:
+            earlier = last_onset.get(pitch)
+            if earlier is not None and earlier + groups[earlier][pitch] > onset:
+                groups[earlier][pitch] = onset - earlier
+            last_onset[pitch] = onset
+    return groups
+
+
+def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 0) -> Optional[list[str]]:
+    """One time-ordered stream: notes starting together form a chord, silences become rests.
+
+    Timed items carry the step to the next item and ``~length`` where a pitch sounds
+    longer or shorter than that step (see notation.py).  Marks (instrument, tempo,
+    key, time signature) are written before the first event at or after their offset,
+    each only when it changes; instruments only for the selected tracks.
+    """
+    timed = fmt == "timed"
+    tracks = set(select_tracks(piece, mode))
+    groups = sounding_notes(n for n in piece.notes if n.track in tracks)
+    onsets = sorted(groups)
+    marks = sorted(
+        (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
+        key=lambda m: (m.offset, MARK_ORDER[m.kind]),
+    )
+    out: list[str] = []
+    current: dict[str, object] = {}
+    seen_instruments: set[str] = set()
+    mark_i = 0
+
+    def emit_marks(upto: Optional[Fraction]) -> None:
+        nonlocal mark_i
+        while mark_i < len(marks) and (upto is None or marks[mark_i].offset <= upto):
+            m = marks[mark_i]
+            mark_i += 1
+            if m.kind == "instrument":
+                if m.value and m.value not in seen_instruments:
+                    seen_instruments.add(m.value)
+                    out.append(m.value)
+                continue
+            if current.get(m.kind) == m.value:
+                continue
+            current[m.kind] = m.value
+            if m.kind == "tempo":
+                out.append(format_control("tempo", m.value) if timed else tempo_name(m.value))
+            elif m.kind == "key":
+                out.append(key_name(m.value[0], m.value[1], semitones))
+            else:
+                out.append(time_name(m.value))
+
+    def rest(length: Fraction) -> None:
+        out.append(format_item(None, length if timed else None))
+
+    emit_marks(Fraction(0))
+    if onsets and onsets[0] > 0:
+        rest(onsets[0])
+    sounding = Fraction(0)
+    for i, onset in enumerate(onsets):
+        emit_marks(onset)
+        chord = groups[onset]
+        names = _names(chord, semitones)
+        if names is None:
+            return None
+        sounding = max(sounding, max(onset + d for d in chord.values()))
+        following = onsets[i + 1] if i + 1 < len(onsets) else None
+        step = (following if following is not None and following <= sounding else sounding) - onset
+        holds = {name: d for name, d in zip(names, chord.values()) if d != step}
+        out.append(format_item(names, step if timed else None, holds))
+        if following is not None and following > sounding:
+            rest(following - sounding)
+    emit_marks(None)
+    return out

@@ -1,0 +1,135 @@
+"""MIDI bytes -> raw tracks (absolute ticks, paired notes, meta events), read with mido.
+
+Only what the note text needs is kept; music21 still names instruments through its own
+small objects (:func:`instrument_names`), so the strings are music21's.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Union
+
+import mido
+from mido.midifiles.meta import KeySignatureError
+
+from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
+from musicgpt_gui.core.music.grid import Number
+
+
+class MidiReadError(Exception):
+    """A MIDI file that cannot be used; the message is a plain reason for the error list."""
+
+
+@dataclass
+class RawNote:
+    on: int
+    off: int
+    pitch: int
+    channel: int
+
+
+@dataclass
+class RawTrack:
+    notes: list[RawNote]
+    metas: list[tuple[int, str, object]]  # (tick, kind, value) for tempo/key/time
+    instruments: list[tuple[int, str, object, int]]  # (tick, kind, data, channel)
+    has_notes: bool
+
+
+def load_midi(source: Union[str, Path, bytes]) -> mido.MidiFile:
+    """Parse with mido; every failure becomes a :class:`MidiReadError` with a plain reason."""
+    data = Path(source).read_bytes() if not isinstance(source, bytes) else source
+    if not data:
+        raise MidiReadError("empty file (0 bytes)")
+    if not data.startswith(b"MThd"):
+        raise MidiReadError("not a MIDI file (no MThd header)")
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+    except EOFError:
+        raise MidiReadError("truncated MIDI file (ends in the middle of a track)") from None
+    except KeySignatureError as exc:
+        raise MidiReadError(f"corrupt MIDI data (key signature: {exc})") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise MidiReadError(f"corrupt MIDI data ({exc})") from None
+    if midi.ticks_per_beat <= 0 or midi.ticks_per_beat & 0x8000:
+        raise MidiReadError("SMPTE time division is not supported")
+    return midi
+
+
+def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
+    """Absolute ticks, music21's note-on/off pairing, and the meta events music21 reads."""
+    timed: list[tuple[int, mido.Message]] = []
+    now = 0
+    for msg in track:
+        now += msg.time
+        if msg.type in ("note_on", "note_off", "program_change") and not include_drums and msg.channel == DRUM_CHANNEL:
+            continue
+        timed.append((now, msg))
+    metas: list[tuple[int, str, object]] = []
+    instruments: list[tuple[int, str, object, int]] = []
+    has_notes = False
+    for tick, msg in timed:
+        kind = msg.type
+        if kind == "note_on" and msg.velocity:
+            has_notes = True
+        elif kind == "set_tempo":
+            if msg.tempo <= 0:
+                raise MidiReadError(f"a tempo change at tick {tick} says 0 microseconds per beat")
+            metas.append((tick, "tempo", round(60_000_000 / msg.tempo, 2)))
+        elif kind == "key_signature":
+            minor = msg.key.endswith("m")
+            tonic = (msg.key[:-1] if minor else msg.key).replace("b", "-")
+            metas.append((tick, "key", (tonic, "minor" if minor else "major")))
+        elif kind == "time_signature":
+            metas.append((tick, "time", f"{msg.numerator}/{msg.denominator}"))
+        elif kind in ("track_name", "instrument_name"):
+            instruments.append((tick, kind, msg.name.encode("latin-1", "replace"), 0))
+        elif kind == "program_change":
+            instruments.append((tick, "program", msg.program, msg.channel))
+    return RawTrack(_pair_notes(timed), metas, instruments, has_notes)
+
+
+def _pair_notes(timed: list[tuple[int, mido.Message]]) -> list[RawNote]:
+    """music21's ``getNotesFromEvents``: walk backwards so each note-on meets the next note-off."""
+    awaiting: dict[tuple[int, int], int] = {}
+    notes: list[RawNote] = []
+    for tick, msg in reversed(timed):
+        if msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0):
+            awaiting[msg.note, msg.channel] = tick
+        elif msg.type == "note_on":
+            off = awaiting.get((msg.note, msg.channel))
+            if off is not None:
+                notes.append(RawNote(tick, off, msg.note, msg.channel))
+    notes.reverse()
+    return notes
+
+
+@lru_cache(maxsize=4096)
+def instrument_names(events: tuple[tuple[Number, str, object, int], ...]) -> tuple[tuple[Number, str], ...]:
+    """Instrument names of one track, exactly as music21 names and de-duplicates them.
+
+    ``events`` holds (offset, kind, raw data, channel); kind is 'track_name',
+    'instrument_name' or 'program'.  music21's own ``midiEventToInstrument`` and
+    ``instrument.deduplicate`` do the work on tiny objects.
+    """
+    from music21 import instrument, midi, stream
+    from music21.midi.translate import midiEventToInstrument
+
+    part = stream.Part()
+    types = {
+        "track_name": midi.MetaEvents.SEQUENCE_TRACK_NAME,
+        "instrument_name": midi.MetaEvents.INSTRUMENT_NAME,
+        "program": midi.ChannelVoiceMessages.PROGRAM_CHANGE,
+    }
+    for offset, kind, data, channel in events:
+        event = midi.MidiEvent(type=types[kind], channel=channel + 1)
+        event.data = data
+        with warnings.catch_warnings():  # undecodable names become a generic Instrument, quietly
+            warnings.simplefilter("ignore")
+            part.coreInsert(offset, midiEventToInstrument(event))
+    part.coreElementsChanged()
+    instrument.deduplicate(part, inPlace=True)
+    return tuple((part.elementOffset(i), str(i)) for i in part.getElementsByClass(instrument.Instrument))

@@ -1,0 +1,81 @@
+"""MIDI -> timed text -> MIDI keeps the music: every synthetic stress case, the grid and the one-stream rule."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import mido
+import pytest
+
+from bench.roundtrip import round_trip, score
+from bench.stress_midi import CASES, TPQ, build
+from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
+from musicgpt_gui.core.dataset.metadata import load_metadata
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, join_items, parse_text
+from musicgpt_gui.core.music.render import render_merged
+from musicgpt_gui.core.readers.midi_reader import read_piece
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_stress_case_survives_the_round_trip_on_the_default_grid(case: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{case}.mid"
+    CASES[case]().save(path)
+    result = score(mido.MidiFile(path), round_trip(path))
+    assert result.notes > 30
+    assert result.onset_f1 >= 0.99 and result.onset_offset_f1 >= 0.95, result
+
+
+def timed(path: Path, grid: int = 12) -> str:
+    return join_items(render_merged(read_piece(path, flat=False, grid=grid), "timed"))
+
+
+def test_onsets_and_offsets_snap_absolutely_so_steps_never_drift(tmp_path: Path) -> None:
+    start = round(0.127 * TPQ)  # 61 ticks: nearest grid point 2/12
+    notes = [(start + i * 240, start + i * 240 + 230, 60 + i % 5, 0) for i in range(40)]
+    build([notes], ((0, 66.0),)).save(tmp_path / "pickup.mid")
+    parsed = parse_text(timed(tmp_path / "pickup.mid"))
+    assert [n.onset for n in parsed.notes] == [Fraction(1, 6) + Fraction(i, 2) for i in range(40)]
+    assert {n.duration for n in parsed.notes} == {Fraction(5, 12)}  # offsets 291 + 240k ticks snap to 7/12 + k/2
+    fine = parse_text(timed(tmp_path / "pickup.mid", grid=48))
+    assert fine.notes[0].onset == Fraction(6, 48) and fine.notes[0].duration == Fraction(23, 48)
+
+
+def test_a_length_is_never_below_one_grid_step_and_short_notes_keep_their_length(tmp_path: Path) -> None:
+    build([[(0, 48, 60, 0), (480, 680, 62, 0), (960, 961, 64, 0)]]).save(tmp_path / "short.mid")
+    lengths = [n.duration for n in parse_text(timed(tmp_path / "short.mid")).notes]
+    assert lengths == [Fraction(1, 12), Fraction(5, 12), Fraction(1, 12)]  # 0.1, 200 ticks, 1 tick
+
+
+def test_tempo_and_time_signature_changes_stay_at_their_positions(tmp_path: Path) -> None:
+    notes = [(i * 480, i * 480 + 240, 60, 0) for i in range(8)]
+    build([notes], ((0, 120.0), (3 * 480, 60.0)), ((0, 4, 4), (4 * 480, 3, 4))).save(tmp_path / "marks.mid")
+    parsed = parse_text(timed(tmp_path / "marks.mid"))
+    assert parsed.tempos == [(0, 120.0), (3, 60.0)]
+    items = parsed.items
+    assert sum(1 for i in items[: items.index("meter.TimeSignature 3/4")] if i.startswith("C4")) == 4
+
+
+def test_unisons_are_one_note_and_a_restrike_ends_the_held_note(tmp_path: Path) -> None:
+    """The README's rule: a key sounds once, as on one MIDI channel."""
+    violin = [(0, 480, 60, 0), (960, 1920, 67, 0)]
+    flute = [(0, 960, 60, 1), (1440, 1680, 67, 1)]  # unison at 0 (longer), re-strike of G4 at 1.5
+    build([violin, flute]).save(tmp_path / "two.mid")
+    parsed = parse_text(timed(tmp_path / "two.mid"))
+    assert [(n.onset, n.pitch, n.duration) for n in parsed.notes] == [
+        (0, 60, 2), (2, 67, 1), (3, 67, Fraction(1, 2))
+    ]
+
+
+def test_grid_and_format_version_are_recorded_and_change_the_cache_key(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    CASES["expressive-jitter"]().save(tmp_path / "in" / "perf.mid")
+    options = ImportOptions(workers=1, cache_dir=tmp_path / "cache", grid=48)
+    import_dataset([tmp_path / "in"], options, tmp_path / "fine")
+    meta = load_metadata(tmp_path / "fine")
+    assert meta.grid == 48 and meta.format_version == FORMAT_VERSIONS["timed"] and meta.options["grid"] == 48
+    again = import_dataset([tmp_path / "in"], ImportOptions(workers=1, cache_dir=tmp_path / "cache"), tmp_path / "d")
+    assert again.cache_hits == 0 and load_metadata(tmp_path / "d").grid == 12
+    assert import_dataset([tmp_path / "in"], options, tmp_path / "f2").cache_hits == 1
+    with pytest.raises(JobError, match="--grid"):
+        import_dataset([tmp_path / "in"], ImportOptions(grid=10), tmp_path / "bad")
