@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
@@ -151,7 +152,7 @@ def download_model(
     cancel = cancel or CancelToken()
     target = _target(workspace, size)
     staging = _staging(workspace, size)
-    gpt2 = _gpt2_simple()
+    gpt2 = gpt2_backend.package()
     try:
         for i, file_name in enumerate(GPT2_FILES):
             cancel.check()
@@ -168,13 +169,6 @@ def download_model(
         shutil.rmtree(staging, ignore_errors=True)
     on_progress(Progress(1.0, f"GPT-2 {size} ready"))
     return validate_model_folder(target)
-
-
-def _gpt2_simple():
-    tf_runtime.tf()
-    import gpt_2_simple
-
-    return gpt_2_simple
 
 
 def create_music_model(
@@ -216,14 +210,12 @@ def create_music_model(
 
 def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) -> None:
     """gpt-2-simple's graph with its own initialisers, saved as model.ckpt."""
-    from gpt_2_simple.src import model
-
     tf = tf_runtime.tf()
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(seed)
         context = tf.compat.v1.placeholder(tf.int32, [1, None])
-        model.model(hparams=tf_runtime.hparams_object(hparams), X=context)
+        gpt2_backend.model().model(hparams=tf_runtime.hparams_object(hparams), X=context)
         saver = tf.compat.v1.train.Saver(save_relative_paths=True)  # the folder is renamed afterwards
         with tf_runtime.new_session(graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())

@@ -17,6 +17,7 @@ import numpy as np
 
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import tf_runtime
@@ -192,9 +193,7 @@ class _Loop:
                 return self._train()
 
     def _build(self) -> None:
-        from gpt_2_simple.src import model, sample
-        from gpt_2_simple.src.accumulate import AccumulatingOptimizer
-
+        model = gpt2_backend.model()
         tf, cfg = self.tf, self.cfg
         hp = tf_runtime.hparams_object(self.hparams)
         # Static shapes let TF fold the causal mask and positions into constants (gpt-2-simple
@@ -209,13 +208,13 @@ class _Loop:
         train_vars = [v for v in model_vars if v.trainable]
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=cfg.learning_rate)
         if cfg.accumulate > 1:
-            opt = AccumulatingOptimizer(opt=adam, var_list=train_vars)
+            opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
             self.opt_reset, self.opt_compute, self.opt_apply = opt.reset(), opt.compute_gradients(self.loss), opt.apply_gradients()
         else:
             self.opt_apply = adam.minimize(self.loss, var_list=train_vars)
         self.sampler = None
         if cfg.sample_every:
-            self.sampler = sample.sample_sequence(
+            self.sampler = gpt2_backend.sample_sequence(
                 hparams=hp,
                 length=min(cfg.sample_length or 1, self.hparams["n_ctx"] - 1),
                 start_token=self.encoder.eot,
