@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.core.dataset.importer import CORPORA, TRACK_MODES, ImportOptions, import_dataset
 from musicgpt_gui.core.music.notation import DEFAULT_FORMAT, FORMATS
 from musicgpt_gui.core.workspace import Workspace

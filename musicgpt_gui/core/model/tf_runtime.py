@@ -12,8 +12,7 @@ from typing import Any, Callable
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import gpt2_backend
-
-HPARAMS_FILE = "hparams.json"
+from musicgpt_gui.core.model.run_store import HPARAMS_FILE
 HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
 
 

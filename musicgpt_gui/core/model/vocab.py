@@ -29,6 +29,7 @@ from musicgpt_gui.core.model import gpt2_backend
 
 EOT = "<|endoftext|>"
 KINDS = ("bpe", "atomic")
+DEFAULT_KIND = "atomic"  # one token per note, rest and duration: fewer tokens per element than BPE
 ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
 MERGES_HEADER = "#version: 0.2"
 MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
