@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.workflows import ATTENTION_POOLS
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -21,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
     parser.add_argument("--text", required=True, help="note text (read after <|endoftext|>, as the model was trained)")
     parser.add_argument("--layer", type=int, help="show only this layer on the page")
-    parser.add_argument("--pool", choices=("tokens", "notes"), default="tokens", help="notes: one row/column per item")
+    parser.add_argument("--pool", choices=ATTENTION_POOLS, default=ATTENTION_POOLS[0],
+                        help="notes: one row/column per item")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the BertViz page (head and model view)")
     parser.add_argument("--npz", type=Path, metavar="FILE", help="write tokens, weights and checkpoint identity")
     parser.add_argument("--max-tokens", type=int, default=128, metavar="N", help="window shown on the page")
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.attention import AttentionModel, pool_items, save_npz
+    from musicgpt_gui.core.model.attention import AttentionModel, save_npz
+    from musicgpt_gui.core.model.workflows import attention_view
     from musicgpt_gui.core.viz.attention_page import write_attention_page
 
     ref = checkpoints.resolve_checkpoint(checkpoints.run_folder(workspace, args.run), args.checkpoint)
@@ -39,8 +42,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     model.close()
     if args.layer is not None and not 0 <= args.layer < result.attention.shape[0]:
         raise JobError(f"The model has layers 0..{result.attention.shape[0] - 1}; there is no layer {args.layer}.")
-    pooled = pool_items(result.tokens, result.attention) if args.pool == "notes" else None
-    labels, weights = (pooled.items, pooled.attention) if pooled else (result.tokens, result.attention)
+    view = attention_view(result, args.pool)
+    labels, weights, pooled = view.labels, view.weights, view.pooled
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{len(result.tokens)} tokens, {len(labels)} {args.pool} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         print(f"wrote {save_npz(args.npz, result, pooled)}", file=sys.stderr)
     if args.html:
         page = write_attention_page(
-            args.html, labels, weights, title=f"{ref.run_name} · {result.checkpoint['checkpoint']} · per {args.pool[:-1]}",
+            args.html, labels, weights, title=view.title,
             notes=result.warnings, layers=None if args.layer is None else [args.layer], max_tokens=args.max_tokens,
         )
         for note in page.notes:

@@ -5,15 +5,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.generation import DEFAULT_PREFIX_ITEMS, GenerationSettings
 from musicgpt_gui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    defaults = GenerationSettings()
     parser = sub.add_parser("generate", help="continue a prefix with a trained run")
     parser.add_argument("--run", required=True, help="the trained run (checkpoint/<run>)")
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
@@ -21,12 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prefix", default="", help="note text to continue (default: start a new piece)")
     source.add_argument("--prefix-midi", type=Path, metavar="FILE", help="start from the opening items of a MIDI file")
     source.add_argument("--prefix-piece", metavar="DATASET:ROW", help="start from the opening items of a dataset piece")
-    parser.add_argument("--prefix-items", type=int, default=16, metavar="N", help="items taken from --prefix-midi/--prefix-piece")
-    parser.add_argument("--length", type=int, default=256, metavar="N", help="tokens per variation")
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--top-k", type=int, default=40, help="0: off")
-    parser.add_argument("--top-p", type=float, default=0.0, help="0: off; wins over --top-k")
-    parser.add_argument("--variations", type=int, default=1)
+    parser.add_argument("--prefix-items", type=int, default=DEFAULT_PREFIX_ITEMS, metavar="N",
+                        help="items taken from --prefix-midi/--prefix-piece")
+    parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help="tokens per variation")
+    parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
+    parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
+    parser.add_argument("--top-p", type=float, default=defaults.top_p, help="0: off; wins over --top-k")
+    parser.add_argument("--variations", type=int, default=defaults.variations)
     parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
     parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
@@ -34,8 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.generation import GenerationSettings, Generator, dataset_prefix, midi_prefix
-    from musicgpt_gui.core.dataset.memorization import MemorizationIndex
+    from musicgpt_gui.core.model.generation import Generator, dataset_prefix, midi_prefix
+    from musicgpt_gui.core.model.workflows import generate_for_run
 
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         variations=args.variations, seed=args.seed,
     ).validate()
-    trained_on = resolve_dataset(workspace, args.dataset) if args.dataset else checkpoints.training_dataset(run_dir)
+    checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
+    trained_on = checked or checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
         prefix = midi_prefix(args.prefix_midi, args.prefix_items, dataset_files.text_format(trained_on))
     elif args.prefix_piece:
@@ -53,16 +57,14 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         prefix = dataset_prefix(resolve_dataset(workspace, name), int(row), args.prefix_items)
     else:
         prefix = args.prefix
-    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
-
-    generator = Generator(ref)
+    generator = Generator()
     with progress_bar(f"generate {args.run}") as on_progress:
-        result = generator.generate(prefix, settings, on_progress=on_progress, memorization=index)
+        result = generate_for_run(generator, ref, prefix, settings, dataset=checked, on_progress=on_progress)
     generator.close()
 
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if index is None:
+    if trained_on is None:
         print("note: the run's training data is unknown; pass --dataset to check for memorized passages", file=sys.stderr)
     print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
     for v in result.variations:
@@ -84,15 +86,11 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:
-    from musicgpt_gui.core.midi.midi_io import export_midi
+    from musicgpt_gui.core.model.workflows import export_variation
 
     path = out.with_name(f"{out.stem}-{variation + 1}{out.suffix or '.mid'}") if numbered else out
-    provenance = {
-        **result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
-        "settings": {k: getattr(result.settings, k) for k in ("length", "temperature", "top_k", "top_p", "variations")},
-    }
     try:
-        export_midi(result.full_text(variation), path, provenance)
+        export_variation(result, variation, path)
     except JobError as exc:
         print(f"variation {variation + 1}: not exported ({exc})", file=sys.stderr)
         return

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
 from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.sources import CORPORA

@@ -5,10 +5,9 @@ import argparse
 from pathlib import Path
 
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.commands.progress_bar import progress_bar
-from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model import vocab, workflows
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -28,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     new = actions.add_parser("new", help="create a small music model from a dataset, offline")
     add_new_model_arguments(new)
-    new.add_argument("--name", help="model name (default: <dataset>-<size>-<vocab>)")
+    new.add_argument("--name", help="model name (default: <dataset>-<size>-<vocab>, then -2, -3...)")
     new.set_defaults(func=run_new)
 
     extend = actions.add_parser("extend", help="copy a BPE model (e.g. 124M) with atomic note tokens added")
@@ -44,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_new_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="dataset folder or name under <workspace>/datasets")
-    parser.add_argument("--size", choices=tuple(models.PRESETS), default="small", help="default: %(default)s")
-    parser.add_argument("--vocab", choices=vocab.KINDS, default="atomic", help="default: %(default)s")
+    parser.add_argument("--size", choices=tuple(models.PRESETS), default=workflows.NEW_MODEL_SIZE,
+                        help="default: %(default)s")
+    parser.add_argument("--vocab", choices=vocab.KINDS, default=vocab.DEFAULT_KIND, help="default: %(default)s")
 
 
 def run_list(args: argparse.Namespace, workspace: Workspace) -> int:
@@ -90,17 +90,3 @@ def run_vocab_report(args: argparse.Namespace, workspace: Workspace) -> int:
     dataset = resolve_dataset(workspace, args.dataset)
     print_vocab_report(dataset, [models.get_model(workspace, name) for name in args.model])
     return 0
-
-
-def print_vocab_report(dataset: Path, extra: list[models.ModelInfo]) -> None:
-    """Both dataset-trained vocabularies (and any given models') on the same pieces."""
-    texts = dataset_files.load_split(dataset, dataset_files.TRAIN)
-    encoders = {}
-    for kind in vocab.KINDS:
-        built = vocab.build_vocab(texts, kind, models.PRESETS["small"]["vocab_size"])
-        encoders[f"{kind} (trained on {dataset.name})"] = vocab.make_encoder(*built)
-    for info in extra:
-        encoders[f"{info.name} ({info.vocab})"] = vocab.load_encoder(info.path)
-    print(f"{'vocabulary':<40} {'tokens':>8} {'elements':>9} {'tok/elem':>9} {'n_vocab':>8}")
-    for r in vocab.vocab_report(texts, encoders):
-        print(f"{r.name:<40} {r.tokens:>8} {r.elements:>9} {r.tokens_per_element:>9.2f} {r.n_vocab:>8}")

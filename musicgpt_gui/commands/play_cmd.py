@@ -9,8 +9,8 @@ from pathlib import Path
 
 import mido
 
-from musicgpt_gui.commands.export_cmd import add_note_length, positive_float, read_text_file
-from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.commands.common import add_note_length, positive_float, read_text_file
+from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.readers import midi_reader

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.commands.models_cmd import print_vocab_report
-from musicgpt_gui.commands.progress_bar import progress_bar
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -28,8 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     base = parser.add_mutually_exclusive_group()
     base.add_argument("--base", help="a model in <workspace>/models (see: musicgpt models list)")
     base.add_argument("--new-model", choices=tuple(models.PRESETS), metavar="SIZE",
-                      help="create a new music model of this size (tiny|small|medium) from the dataset first")
-    parser.add_argument("--vocab", choices=("bpe", "atomic"), default="atomic", help="vocabulary of --new-model (default: %(default)s)")
+                      help="create a new music model of this size (tiny|small|medium) from the dataset first, "
+                      "named <dataset>-<size>-<vocab> (then -2, -3...)")
+    parser.add_argument("--vocab", choices=vocab.KINDS, default=vocab.DEFAULT_KIND,
+                        help="vocabulary of --new-model (default: %(default)s)")
     parser.add_argument("--run", default=defaults.run, help="run name (default: %(default)s)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="start the run again, deleting its checkpoints")
@@ -58,14 +60,14 @@ def _defaults():
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     from musicgpt_gui.core.model.training import TrainConfig, train
+    from musicgpt_gui.core.model.workflows import train_new_model
 
     dataset = _dataset(args, workspace)
     base = args.base
     if args.report_vocab:
         print_vocab_report(dataset, [models.get_model(workspace, base)] if base else [])
-    if args.new_model and not args.resume:
-        base = _new_model(workspace, dataset, args.new_model, args.vocab)
-    if not base and not args.resume:
+    new_model = args.new_model and not args.resume
+    if not base and not new_model and not args.resume:
         raise JobError("Say what to train: --base NAME (see musicgpt models list) or --new-model tiny|small|medium.")
     cfg = TrainConfig(
         workspace=workspace, dataset=dataset, base=base, run=args.run, steps=args.steps, batch_size=args.batch_size,
@@ -76,7 +78,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     )
     cancel = CancelToken()
     with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
-        result = train(cfg, on_progress=on_progress, cancel=cancel)
+        if new_model:
+            result = train_new_model(cfg, args.new_model, args.vocab, on_progress=on_progress, cancel=cancel)
+        else:
+            result = train(cfg, on_progress=on_progress, cancel=cancel)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     best = f", best validation loss {result.best_val_loss:.3f} at step {result.best_step}" if result.best_val_loss is not None else ""
@@ -99,16 +104,6 @@ def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:
         if recorded:
             return resolve_dataset(workspace, str(recorded))
     raise JobError("Give the dataset to train on: --dataset DIR (a folder or a name under the workspace's datasets).")
-
-
-def _new_model(workspace: Workspace, dataset: Path, size: str, kind: str) -> str:
-    name = f"{dataset.name}-{size}-{kind}"
-    if (workspace.models / name).is_dir():
-        print(f"using the existing model '{name}'", file=sys.stderr)
-        return name
-    with progress_bar(f"new model {name}") as on_progress:
-        models.create_music_model(workspace, dataset, size=size, vocab_kind=kind, name=name, on_progress=on_progress)
-    return name
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 
@@ -22,11 +22,14 @@ class JobError(Exception):
 
 @dataclass
 class Progress:
-    """One progress report: ``fraction`` in [0, 1], a short ``message`` and free-form ``info``."""
+    """One progress report: ``fraction`` in [0, 1], a short ``message`` and the job's own ``info``.
+
+    ``info`` is the job's typed payload (a dataclass such as ``training.TrainProgress``), or None.
+    """
 
     fraction: float
     message: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
+    info: Any = None
 
 
 ProgressFn = Callable[[Progress], None]

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import (
 
 from musicgpt_gui.core.model import attention
 from musicgpt_gui.core.viz import attention_page
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import checkpoints, workflows
+from musicgpt_gui.core.model.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
-from musicgpt_gui.ui.finetune_tab import list_runs
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
 
@@ -43,14 +43,12 @@ def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRe
     model.load(ref)
     result = model.compute(text, on_progress=on_progress, cancel=cancel)
     cancel.check()
-    pooled = attention.pool_items(result.tokens, result.attention)
-    title = f"{ref.run_name} · {Path(ref.prefix).name}"
     folder.mkdir(parents=True, exist_ok=True)
-    tokens = attention_page.write_attention_page(folder / "tokens.html", result.tokens, result.attention,
-                                                 title=f"{title} · per token", notes=result.warnings)
-    notes = attention_page.write_attention_page(folder / "notes.html", pooled.items, pooled.attention,
-                                                title=f"{title} · per note", notes=result.warnings)
-    return AttentionPages(result, pooled, tokens, notes)
+    pages = []
+    for view in (workflows.attention_view(result, pool) for pool in workflows.ATTENTION_POOLS):
+        pages.append(attention_page.write_attention_page(folder / f"{view.pool}.html", view.labels, view.weights,
+                                                         title=view.title, notes=result.warnings))
+    return AttentionPages(result, view.pooled, *pages)
 
 
 def make_web_view() -> tuple[Optional[QWidget], str]:

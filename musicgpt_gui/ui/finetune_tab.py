@@ -1,7 +1,6 @@
 """Finetune: pick a dataset and a base model, set hyperparameters, train with a live loss chart."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -12,11 +11,9 @@ from PySide6.QtWidgets import (
     QSplitter, QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import training
-from musicgpt_gui.core.jobs import Progress, sub_progress
+from musicgpt_gui.core.jobs import Progress
+from musicgpt_gui.core.model import models, run_store, training, vocab, workflows
 from musicgpt_gui.core.model.run_store import History, latest_step
-from musicgpt_gui.core.workspace import Workspace
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import LossChart
@@ -42,23 +39,6 @@ def format_eta(seconds: Optional[float]) -> str:
         return "–"
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def list_runs(workspace: Workspace) -> list[Path]:
-    root = workspace.checkpoint
-    runs = [p for p in root.iterdir() if p.is_dir() and (p / "hparams.json").is_file()] if root.is_dir() else []
-    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def new_model_and_train(workspace: Workspace, cfg: training.TrainConfig, size: str, vocab_kind: str, *,
-                        on_progress, cancel) -> training.TrainResult:
-    """Create the new music model from the dataset (first 10%), then train it."""
-    taken = {m.name for m in models.list_models(workspace)}
-    base = f"{cfg.run}-{size}-{vocab_kind}"
-    name = next(n for n in (base if i == 1 else f"{base}-{i}" for i in range(1, len(taken) + 2)) if n not in taken)
-    info = models.create_music_model(workspace, cfg.dataset, size=size, vocab_kind=vocab_kind, name=name,
-                                     on_progress=sub_progress(on_progress, 0.0, 0.1), cancel=cancel)
-    return training.train(replace(cfg, base=info.name), on_progress=sub_progress(on_progress, 0.1, 1.0), cancel=cancel)
 
 
 class FinetuneTab(Tab):
@@ -152,10 +132,10 @@ class FinetuneTab(Tab):
         self.new_radio.setChecked(True)
         self.size = QComboBox()
         self.size.addItems(list(models.PRESETS))
-        self.size.setCurrentText("small")
+        self.size.setCurrentText(workflows.NEW_MODEL_SIZE)
         self.size.setToolTip("\n".join(f"{k}: {v['n_layer']} layers, {v['n_embd']} wide" for k, v in models.PRESETS.items()))
         self.vocab = QComboBox()
-        self.vocab.addItems(["atomic", "bpe"])
+        self.vocab.addItems(sorted(vocab.KINDS, key=lambda kind: kind != vocab.DEFAULT_KIND))
         self.vocab.setToolTip("atomic: one token per note, rest and duration; bpe: byte-pair pieces")
         self.store_model = QComboBox()
         self.import_button = QPushButton("Import folder…")
@@ -209,7 +189,7 @@ class FinetuneTab(Tab):
     def _load_run(self) -> None:
         """Show the named run's saved loss history and samples, if it exists."""
         run_dir = self.context.workspace.checkpoint / self.run_name.text().strip()
-        self.run_dir = run_dir if (run_dir / "hparams.json").is_file() else None
+        self.run_dir = run_dir if run_store.is_run(run_dir) else None
         self.resume_button.setEnabled(self.run_dir is not None and not self.busy())
         if self.run_dir is None:
             self.chart.clear()
@@ -228,8 +208,8 @@ class FinetuneTab(Tab):
         self.samples.clear()
         if self.run_dir is None:
             return
-        for path in sorted((self.run_dir / "samples").glob("sample-*.txt"), key=lambda p: int(p.stem.split("-")[-1])):
-            item = QListWidgetItem(f"step {path.stem.split('-')[-1]}")
+        for step, path in run_store.sample_texts(self.run_dir):
+            item = QListWidgetItem(f"step {step}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             self.samples.addItem(item)
 
@@ -280,8 +260,8 @@ class FinetuneTab(Tab):
             self.samples.clear()
         kind = self.model_kind.checkedButton().property("kind")
         if not resume and kind == NEW:
-            self.start_job(new_model_and_train, self.context.workspace, cfg, self.size.currentText(),
-                           self.vocab.currentText(), on_finished=self._done, on_cancelled=self._done)
+            self.start_job(workflows.train_new_model, cfg, self.size.currentText(), self.vocab.currentText(),
+                           on_finished=self._done, on_cancelled=self._done)
         else:
             self.start_job(training.train, cfg, on_finished=self._done, on_cancelled=self._done)
 
@@ -295,23 +275,21 @@ class FinetuneTab(Tab):
 
     def on_progress(self, progress: Progress) -> None:
         info = progress.info
-        if "step" not in info or "total" not in info:
+        if not isinstance(info, training.TrainProgress):
             self.rate_label.setText(progress.message)
             return
-        self.progress.setRange(0, max(1, int(info["total"])))
-        self.progress.setValue(int(info["step"]))
-        if info.get("device"):
-            self.context.set_device(str(info["device"]))
-        parts = [f"step {info['step']}/{info['total']}", f"{info.get('tokens_per_s', 0):.0f} tokens/s",
-                 f"ETA {format_eta(info.get('eta'))}"]
-        if info.get("loss") is not None:
-            parts.append(f"loss {info['loss']:.3f}")
-            self.chart.add_train(int(info["step"]), float(info["loss"]))
-        if info.get("val_loss") is not None:
-            parts.append(f"validation {info['val_loss']:.3f}")
-            if info["val_loss"] != self._last_val:
-                self._last_val = info["val_loss"]
-                self.chart.add_valid(int(info["step"]), float(info["val_loss"]))
+        self.progress.setRange(0, max(1, info.total))
+        self.progress.setValue(info.step)
+        self.context.set_device(info.device)
+        parts = [f"step {info.step}/{info.total}", f"{info.tokens_per_s:.0f} tokens/s", f"ETA {format_eta(info.eta)}"]
+        if info.loss is not None:
+            parts.append(f"loss {info.loss:.3f}")
+            self.chart.add_train(info.step, info.loss)
+        if info.val_loss is not None:
+            parts.append(f"validation {info.val_loss:.3f}")
+            if info.val_loss != self._last_val:
+                self._last_val = info.val_loss
+                self.chart.add_valid(info.step, info.val_loss)
         self.rate_label.setText(" · ".join(parts))
 
     def _done(self, result: Optional[training.TrainResult]) -> None:

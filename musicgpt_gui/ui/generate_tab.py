@@ -11,14 +11,11 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
-from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.model import generation
-from musicgpt_gui.core.midi import midi_io
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.dataset.memorization import MemorizationIndex
+from musicgpt_gui.core.model import checkpoints, generation, workflows
+from musicgpt_gui.core.model.run_store import list_runs
 from musicgpt_gui.ui.context import AppContext
-from musicgpt_gui.ui.finetune_tab import list_runs
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
@@ -47,12 +44,9 @@ class TokenBuffer:
 
 def generate_job(generator: generation.Generator, ref: checkpoints.CheckpointRef, prefix: str,
                  settings: generation.GenerationSettings, buffer: TokenBuffer, *, on_progress, cancel):
-    """Load (only if changed) and generate, with memorization checked against the run's training data."""
-    generator.load(ref)
-    dataset = checkpoints.training_dataset(ref.run_dir)
-    index = MemorizationIndex.from_dataset(dataset) if dataset else None
-    return generator.generate(prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel,
-                              memorization=index)
+    """Generate for the run, streaming into ``buffer`` (see :func:`workflows.generate_for_run`)."""
+    return workflows.generate_for_run(generator, ref, prefix, settings, on_token=buffer.push,
+                                      on_progress=on_progress, cancel=cancel)
 
 
 class GenerateTab(Tab):
@@ -152,7 +146,7 @@ class GenerateTab(Tab):
         self.prefix_piece.setToolTip("Piece number in the dataset")
         self.prefix_items = QSpinBox()
         self.prefix_items.setRange(1, 10_000)
-        self.prefix_items.setValue(16)
+        self.prefix_items.setValue(generation.DEFAULT_PREFIX_ITEMS)
         self.prefix_items.setToolTip("How many opening items to take")
         self.from_dataset = QPushButton("Use opening")
         row.addWidget(self.prefix_dataset, 1)
@@ -171,13 +165,16 @@ class GenerateTab(Tab):
     def _settings_box(self) -> QGroupBox:
         box = QGroupBox("Sampling")
         lay = QFormLayout(box)
-        self.temperature = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, singleStep=0.05, value=0.9)
-        self.top_k = QSpinBox(minimum=0, maximum=100_000, value=40)
+        defaults = generation.GenerationSettings()
+        self.temperature = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05,
+                                          value=defaults.temperature)
+        self.temperature.setToolTip("0 = greedy (always the most likely token)")
+        self.top_k = QSpinBox(minimum=0, maximum=100_000, value=defaults.top_k)
         self.top_k.setToolTip("0 = no top-k cut")
-        self.top_p = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0)
+        self.top_p = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=defaults.top_p)
         self.top_p.setToolTip("0 = no nucleus cut")
-        self.length = QSpinBox(minimum=1, maximum=4096, value=256)
-        self.variations = QSpinBox(minimum=1, maximum=generation.MAX_VARIATIONS, value=1)
+        self.length = QSpinBox(minimum=1, maximum=4096, value=defaults.length)
+        self.variations = QSpinBox(minimum=1, maximum=generation.MAX_VARIATIONS, value=defaults.variations)
         seed_row = QHBoxLayout()
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.random_seed = QCheckBox("random")
@@ -312,11 +309,9 @@ class GenerateTab(Tab):
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> Optional[Path]:
-        """Write the selected result with its provenance (run, checkpoint, settings, seed)."""
+        """Write the selected result with its provenance (see :func:`workflows.provenance`)."""
         row = self.results.currentRow()
-        provenance = dict(self.result.checkpoint, seed=self.result.seed, variation=row,
-                          **{k: getattr(self.result.settings, k) for k in ("temperature", "top_k", "top_p", "length")})
-        return self.write_out("the MIDI file", path, lambda: midi_io.export_midi(self.selected_text(), path, provenance))
+        return self.write_out("the MIDI file", path, lambda: workflows.export_variation(self.result, row, path))
 
     def show_attention(self) -> None:
         self.context.request_attention(self.result.checkpoint.get("run", ""), self.selected_text())

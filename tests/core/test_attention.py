@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import attention
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.model.attention import AttentionModel, pool_items, save_npz, token_items
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
@@ -91,7 +91,7 @@ def test_weights_are_the_softmax_inside_attn_not_past_times_present(model) -> No
     graph = tf.Graph()
     with graph.as_default():
         gpt2.model(hparams=model.hparams, X=tf.compat.v1.placeholder(tf.int32, [1, None]))
-        found = [attention.softmax_tensor(graph, i).name for i in range(model.hparams.n_layer)]
+        found = [gpt2_backend.softmax_tensor(graph, i).name for i in range(model.hparams.n_layer)]
     assert found == [f"model/h{i}/attn/truediv:0" for i in range(model.hparams.n_layer)]
 
 

@@ -28,13 +28,13 @@ def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainCo
 def test_progress_every_step_and_result(tiny_model, tiny_dataset: Path) -> None:
     reports: list[Progress] = []
     result = training.train(config(tiny_model, tiny_dataset, "progress", sample_every=2), on_progress=reports.append)
-    steps = [r.info["step"] for r in reports if "loss" in r.info]
+    assert all(isinstance(r.info, training.TrainProgress) for r in reports)
+    steps = [r.info.step for r in reports if r.info.loss is not None]
     assert steps == [1, 2, 3]
     last = reports[-1]
     assert last.fraction == 1.0
-    for key in ("total", "loss", "avg_loss", "tokens_per_s", "elapsed", "eta", "device"):
-        assert key in last.info, key
-    assert last.info["total"] == 3 and last.info["eta"] == 0 and last.info["device"] == result.device
+    assert last.info.avg_loss is not None and last.info.tokens_per_s > 0 and last.info.elapsed > 0
+    assert last.info.total == 3 and last.info.eta == 0 and last.info.device == result.device
     assert result.step == 3 and not result.cancelled and result.tokens_per_s > 0
     assert result.device == "CPU" or result.device.startswith("GPU")
     assert (result.run_dir / "counter").read_text().strip() == "3"
@@ -47,7 +47,7 @@ def test_cancel_saves_within_one_step_then_resume_continues(tiny_model, tiny_dat
     cancel = CancelToken()
 
     def on_progress(p: Progress) -> None:
-        if p.info.get("step") == 2:
+        if p.info.step == 2:
             cancel.cancel()
 
     cfg = config(tiny_model, tiny_dataset, "cancel", steps=50)
@@ -61,7 +61,7 @@ def test_cancel_saves_within_one_step_then_resume_continues(tiny_model, tiny_dat
         config(tiny_model, tiny_dataset, "cancel", steps=2, resume=True, base=None), on_progress=reports.append
     )
     assert resumed.step == result.step + 2 and resumed.steps_done == 2
-    assert reports[-1].info["total"] == result.step + 2
+    assert reports[-1].info.total == result.step + 2
     history = json.loads((result.run_dir / "history.json").read_text())
     assert [e["step"] for e in history["train"]] == list(range(1, resumed.step + 1))
     first_after = history["train"][result.step]

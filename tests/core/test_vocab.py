@@ -8,7 +8,7 @@ import pytest
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music import notation
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model import gpt2_backend, vocab
 from musicgpt_gui.core.jobs import JobError
 
 
@@ -29,7 +29,7 @@ def vocab_dirs(texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> di
 
 def gpt2_simple_encoder(folder: Path):
     """gpt-2-simple's own loader (the file-format contract)."""
-    return vocab._gpt2_encoder_module().get_encoder(str(folder))
+    return gpt2_backend.encoder_module().get_encoder(str(folder))
 
 
 @pytest.mark.parametrize("kind", vocab.KINDS)

@@ -10,8 +10,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from musicgpt_gui.core import selftest
-from musicgpt_gui.core.selftest import Step, StepFailed
+from musicgpt_gui.selftest import checks
+from musicgpt_gui.selftest.checks import Step, StepFailed
 
 STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI")
 
@@ -37,7 +37,7 @@ def test_a_failing_step_is_reported_and_the_others_still_run() -> None:
         raise StepFailed("not available yet (musicgpt_gui.core.nothing is missing)")
 
     out = io.StringIO()
-    results = selftest.run_steps([Step("broken", broken), Step("fine", lambda: "done")], out)
+    results = checks.run_steps([Step("broken", broken), Step("fine", lambda: "done")], out)
     assert [r.ok for r in results] == [False, True]
     first, second = out.getvalue().splitlines()
     assert first.startswith("FAIL broken") and first.endswith("not available yet (musicgpt_gui.core.nothing is missing)")
@@ -46,8 +46,8 @@ def test_a_failing_step_is_reported_and_the_others_still_run() -> None:
 
 def test_a_missing_part_is_not_available_yet() -> None:
     with pytest.raises(StepFailed, match="not available yet"):
-        selftest.require_module("musicgpt_gui.core.no_such_part")
-    selftest.require_module("musicgpt_gui.core.music.notation")
+        checks.require_module("musicgpt_gui.core.no_such_part")
+    checks.require_module("musicgpt_gui.core.music.notation")
 
 
 def test_the_midi_check_rejects_a_silent_file_and_accepts_notes(tmp_path: Path) -> None:
@@ -58,11 +58,22 @@ def test_the_midi_check_rejects_a_silent_file_and_accepts_notes(tmp_path: Path) 
     midi.tracks[0] += [mido.Message("note_on", note=60, velocity=80), mido.Message("note_off", note=60, time=480)]
     midi.save(notes)
     with pytest.raises(StepFailed, match="no note"):
-        selftest.check_midi(silent)
+        checks.check_midi(silent)
     with pytest.raises(StepFailed, match="no MIDI file"):
-        selftest.check_midi(tmp_path / "missing.mid")
-    assert selftest.check_midi(notes).startswith("notes.mid: 1 notes")
+        checks.check_midi(tmp_path / "missing.mid")
+    assert checks.check_midi(notes).startswith("notes.mid: 1 notes")
 
 
 def test_the_built_in_corpora_resolve_through_music21() -> None:
-    assert "Essen folk corpus files" in selftest.check_corpus_lookup()
+    assert "Essen folk corpus files" in checks.check_corpus_lookup()
+
+
+def test_the_commands_and_the_self_test_do_not_import_the_cli() -> None:
+    """No import cycle: the self-test gets the CLI entry passed in, and no command imports another."""
+    code = (
+        "import sys, musicgpt_gui.commands, musicgpt_gui.selftest.steps; "
+        "assert 'musicgpt_gui.cli' not in sys.modules; "
+        "assert 'PySide6' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -89,4 +89,4 @@ def test_starting_an_existing_run_again_asks_first(make_window, ws_with_dataset,
     tab.start_button.click()  # a second new model for the same run gets its own name
     wait_idle(qtbot, tab)
     assert tab.rate_label.text().startswith("Finished"), tab.rate_label.text()
-    assert (ws_with_dataset.models / "ui-again-tiny-atomic-2").is_dir()
+    assert (ws_with_dataset.models / f"{tiny_dataset.name}-tiny-atomic-2").is_dir()

@@ -27,12 +27,12 @@ from typing import Any, Optional
 import numpy as np
 
 from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model.warm_model import WarmModel
 
 MARKS = ("<|startoftext|>", "<|endoftext|>")
 _MARK_RE = re.compile("|".join(re.escape(m) for m in MARKS))
-_MATMULS = ("BatchMatMulV2", "BatchMatMulV3", "BatchMatMul")
 
 
 @dataclass
@@ -52,30 +52,15 @@ class PooledAttention:
     attention: np.ndarray  # [layers, heads, N, N]
 
 
-def softmax_tensor(graph, layer: int):
-    """The attention weights of ``layer``: the softmax feeding ``matmul(w, v)`` in attn()."""
-    scope = f"model/h{layer}/attn/"
-    found = [
-        op.inputs[0]
-        for op in graph.get_operations()
-        if op.name.startswith(scope) and op.type in _MATMULS and op.inputs[0].op.type == "RealDiv"
-    ]
-    if len(found) != 1:
-        raise JobError(f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates).")
-    return found[0]
-
-
 class AttentionModel(WarmModel):
     """Attention extraction from one warm checkpoint (see :class:`WarmModel`)."""
 
     def _build_graph(self):
-        from gpt_2_simple.src import model
-
         tf = tf_runtime.tf()
         tokens = tf.compat.v1.placeholder(tf.int32, [1, None], name="tokens")
-        model.model(hparams=self.hparams, X=tokens)
+        gpt2_backend.model().model(hparams=self.hparams, X=tokens)
         graph = tf.compat.v1.get_default_graph()
-        weights = [softmax_tensor(graph, i) for i in range(self.hparams.n_layer)]
+        weights = [gpt2_backend.softmax_tensor(graph, i) for i in range(self.hparams.n_layer)]
         return tf.concat(weights, axis=0), [tokens]
 
     def compute(

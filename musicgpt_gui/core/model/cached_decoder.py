@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import gpt2_backend, tf_runtime
 
 # A context is read by the step itself, token by token, while that costs less than building and
 # running gpt-2-simple's full forward pass once (~2 s on first need); the cost of a step grows with
@@ -127,8 +127,7 @@ class CachedDecoder:
         return logits
 
     def _step_logits(self):
-        from gpt_2_simple.src import model
-
+        model = gpt2_backend.model()
         tf = tf_runtime.tf()
         hp = self.hparams
         with tf.compat.v1.variable_scope("model", reuse=tf.compat.v1.AUTO_REUSE, custom_getter=dense_reads):
@@ -144,8 +143,7 @@ class CachedDecoder:
 
     def _attend(self, x, layer: int):
         """One layer's attention for the new token at ``pos``, after writing its key and value to the cache."""
-        from gpt_2_simple.src import model
-
+        model = gpt2_backend.model()
         tf = tf_runtime.tf()
         hp, batch, pos = self.hparams, self.batch, self._pos
         depth = hp.n_embd // hp.n_head
@@ -165,8 +163,7 @@ class CachedDecoder:
     def _prompt_pass(self) -> Callable[..., Any]:
         """gpt-2-simple's full forward pass over a context, writing its keys/values to the cache (built once)."""
         if self._prompt is None:
-            from gpt_2_simple.src import model
-
+            model = gpt2_backend.model()
             tf = tf_runtime.tf()
             with self._session.graph.as_default():
                 tokens = tf.compat.v1.placeholder(tf.int32, [self.batch, None], name=f"context{self.batch}")

@@ -33,6 +33,7 @@ from musicgpt_gui.core.model.warm_model import WarmModel
 
 END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
 MAX_VARIATIONS = 16
+DEFAULT_PREFIX_ITEMS = 16  # opening items taken from a MIDI file or a dataset piece as a prefix
 CACHE_ROWS = 64  # the key/value cache is sized for prefix + length, rounded up to this
 
 
@@ -257,7 +258,7 @@ class Generator(WarmModel):
                     stops[v] = "end"
                 if on_token is not None:
                     on_token(TokenEvent(v, i, token, piece))
-            on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}", {"tokens": i + 1}))
+            on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}"))
             if all(s.ended for s in streams) or i + 1 == settings.length:
                 break
             last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)

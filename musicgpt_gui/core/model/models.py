@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
@@ -26,12 +27,12 @@ from musicgpt_gui.core.workspace import Workspace
 GPT2_SIZES = ("124M", "355M")
 GPT2_FILES = (
     "checkpoint",
-    "encoder.json",
-    "hparams.json",
+    vocab.ENCODER_FILE,
+    run_store.HPARAMS_FILE,
     "model.ckpt.data-00000-of-00001",
     "model.ckpt.index",
     "model.ckpt.meta",
-    "vocab.bpe",
+    vocab.MERGES_FILE,
 )
 GPT2_URL = "https://openaipublic.blob.core.windows.net/gpt-2"
 N_CTX = 1024  # gpt-2-simple hard-codes 1024-token windows in finetune/generate
@@ -108,6 +109,12 @@ def get_model(workspace: Workspace, name: str) -> ModelInfo:
     return validate_model_folder(folder)
 
 
+def free_name(workspace: Workspace, base: str) -> str:
+    """``base``, or ``base-N`` with the smallest N from 2 that no folder in the store uses."""
+    taken = {p.name for p in workspace.models.iterdir()} if workspace.models.is_dir() else set()
+    return next(n for n in (base if i == 1 else f"{base}-{i}" for i in range(1, len(taken) + 2)) if n not in taken)
+
+
 def _target(workspace: Workspace, name: str) -> Path:
     target = workspace.models / check_name(name)
     if target.exists():
@@ -151,11 +158,11 @@ def download_model(
     cancel = cancel or CancelToken()
     target = _target(workspace, size)
     staging = _staging(workspace, size)
-    gpt2 = _gpt2_simple()
+    gpt2 = gpt2_backend.package()
     try:
         for i, file_name in enumerate(GPT2_FILES):
             cancel.check()
-            on_progress(Progress(i / len(GPT2_FILES), f"downloading {file_name}", {"file": file_name}))
+            on_progress(Progress(i / len(GPT2_FILES), f"downloading {file_name}"))
             try:
                 gpt2.download_file_with_progress(GPT2_URL, str(staging), size, file_name)
             except requests.RequestException as exc:
@@ -170,30 +177,27 @@ def download_model(
     return validate_model_folder(target)
 
 
-def _gpt2_simple():
-    tf_runtime.tf()
-    import gpt_2_simple
-
-    return gpt_2_simple
-
-
 def create_music_model(
     workspace: Workspace,
     dataset: Path,
     *,
     size: str = "tiny",
-    vocab_kind: str = "bpe",
+    vocab_kind: str = vocab.DEFAULT_KIND,
     name: Optional[str] = None,
     seed: int = 0,
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> ModelInfo:
-    """A new GPT-2-shaped model: vocabulary from the dataset's text, fresh weights, n_ctx 1024."""
+    """A new GPT-2-shaped model: vocabulary from the dataset's text, fresh weights, n_ctx 1024.
+
+    Unnamed, it is called ``<dataset>-<size>-<vocab>``, with ``-2``, ``-3``... when that is taken: a new
+    model never reuses an old one, whose vocabulary may come from an older version of the dataset.
+    """
     if size not in PRESETS:
         raise JobError(f"Unknown size '{size}'; choose one of: {', '.join(PRESETS)}.")
     cancel = cancel or CancelToken()
     texts = dataset_files.require_split(Path(dataset))
-    target = _target(workspace, name or f"{Path(dataset).name}-{size}-{vocab_kind}")
+    target = _target(workspace, name or free_name(workspace, f"{Path(dataset).name}-{size}-{vocab_kind}"))
     preset = PRESETS[size]
     on_progress(Progress(0.0, "training the vocabulary"))
     encoder, merges = vocab.build_vocab(texts, vocab_kind, preset["vocab_size"])
@@ -204,7 +208,7 @@ def create_music_model(
     staging = _staging(workspace, target.name)
     try:
         vocab.write_vocab(staging, encoder, merges)
-        atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
+        atomic_write_text(staging / run_store.HPARAMS_FILE, json.dumps(hparams, indent=2))
         on_progress(Progress(0.5, "initialising weights"))
         _write_initial_checkpoint(staging, hparams, seed)
         staging.rename(target)
@@ -216,14 +220,12 @@ def create_music_model(
 
 def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) -> None:
     """gpt-2-simple's graph with its own initialisers, saved as model.ckpt."""
-    from gpt_2_simple.src import model
-
     tf = tf_runtime.tf()
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(seed)
         context = tf.compat.v1.placeholder(tf.int32, [1, None])
-        model.model(hparams=tf_runtime.hparams_object(hparams), X=context)
+        gpt2_backend.model().model(hparams=tf_runtime.hparams_object(hparams), X=context)
         saver = tf.compat.v1.train.Saver(save_relative_paths=True)  # the folder is renamed afterwards
         with tf_runtime.new_session(graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
@@ -253,7 +255,7 @@ def extend_with_atomic_tokens(workspace: Workspace, base: str, name: Optional[st
     staging = _staging(workspace, target.name)
     try:
         vocab.write_vocab(staging, new_encoder, new_merges)
-        atomic_write_text(staging / tf_runtime.HPARAMS_FILE, json.dumps(hparams, indent=2))
+        atomic_write_text(staging / run_store.HPARAMS_FILE, json.dumps(hparams, indent=2))
         _save_values(staging / "model.ckpt", values)
         staging.rename(target)
     finally:

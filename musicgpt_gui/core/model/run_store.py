@@ -24,9 +24,14 @@ from typing import Any, Optional
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model.vocab import ENCODER_FILE, MERGES_FILE
+from musicgpt_gui.core.workspace import Workspace
 
-VOCAB_FILES = ("hparams.json", "encoder.json", "vocab.bpe")
+HPARAMS_FILE = "hparams.json"
+VOCAB_FILES = (HPARAMS_FILE, ENCODER_FILE, MERGES_FILE)
 HISTORY_FILE = "history.json"
+SAMPLES_DIR = "samples"
+SAMPLE_STEM = "sample-"
 BEST = "best"
 _MODEL_FILE_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
 
@@ -60,6 +65,30 @@ class History:
 
     def save(self, run_dir: Path) -> None:
         atomic_write_text(Path(run_dir) / HISTORY_FILE, json.dumps(asdict(self), indent=1))
+
+
+def is_run(folder: Path) -> bool:
+    """A run folder holds the model's hparams (a run being set up already has them)."""
+    return (Path(folder) / HPARAMS_FILE).is_file()
+
+
+def list_runs(workspace: Workspace) -> list[Path]:
+    """The workspace's run folders, most recently changed first."""
+    root = workspace.checkpoint
+    runs = [p for p in root.iterdir() if p.is_dir() and is_run(p)] if root.is_dir() else []
+    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def sample_path(run_dir: Path, step: int, suffix: str) -> Path:
+    """Where training writes its sample at ``step`` (``.txt``, and ``.mid`` when it parses)."""
+    return Path(run_dir) / SAMPLES_DIR / f"{SAMPLE_STEM}{step}{suffix}"
+
+
+def sample_texts(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, text file) of every training sample of the run, by step."""
+    found = [(int(p.stem[len(SAMPLE_STEM):]), p) for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{SAMPLE_STEM}*.txt")
+             if p.stem[len(SAMPLE_STEM):].isdigit()]
+    return sorted(found)
 
 
 def copy_model_files(source: Path, run_dir: Path) -> None:

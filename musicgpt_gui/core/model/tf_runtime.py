@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from musicgpt_gui.core.jobs import JobError
-
-HPARAMS_FILE = "hparams.json"
+from musicgpt_gui.core.model import gpt2_backend
+from musicgpt_gui.core.model.run_store import HPARAMS_FILE
 HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
 
 
 def tf():
     """The TensorFlow module with gpt-2-simple's graph-mode settings in place."""
-    import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
-    import tensorflow
-
-    return tensorflow
+    return gpt2_backend.tensorflow()
 
 
 def device_name() -> str:
@@ -98,10 +95,4 @@ def read_hparams(folder: Path) -> dict[str, int]:
     return {k: data[k] for k in HPARAM_KEYS}
 
 
-def hparams_object(values: dict[str, int]):
-    """gpt-2-simple's HParams from a plain dict."""
-    from gpt_2_simple.src import model
-
-    hp = model.default_hparams()
-    hp.override_from_dict(values)
-    return hp
+hparams_object = gpt2_backend.hparams_object

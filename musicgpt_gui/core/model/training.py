@@ -11,12 +11,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import tf_runtime
@@ -77,10 +78,34 @@ class TrainResult:
 
 
 @dataclass
+class TrainProgress:
+    """What each training report carries (``Progress.info``); the loss fields are None before the first step."""
+
+    step: int
+    total: int
+    phase: str  # starting | training
+    device: str
+    window: int
+    elapsed: float
+    eta: Optional[float]
+    tokens_per_s: float
+    loss: Optional[float] = None
+    avg_loss: Optional[float] = None
+    best_val_loss: Optional[float] = None
+    val_loss: Optional[float] = None
+    bits_per_element: Optional[float] = None
+
+
+@dataclass
 class _Data:
     train: np.ndarray
     valid: np.ndarray
-    valid_tokens_per_element: Optional[float]
+    valid_tokens: int  # <|endoftext|> markers aside
+    valid_elements: int
+
+    @property
+    def valid_tokens_per_element(self) -> Optional[float]:
+        return self.valid_tokens / self.valid_elements if self.valid_elements else None
 
 
 def train(cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> TrainResult:
@@ -155,8 +180,7 @@ def _load_data(dataset: Path, encoder: vocab.MusicEncoder) -> _Data:
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
     valid = _encode_pieces(valid_texts, encoder)
     elements = sum(vocab.count_elements(t) for t in valid_texts)
-    ratio = (len(valid) - len(valid_texts)) / elements if elements else None  # tokens per element, EOTs aside
-    return _Data(_encode_pieces(train_texts, encoder), valid, ratio)
+    return _Data(_encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements)
 
 
 def _encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
@@ -192,9 +216,7 @@ class _Loop:
                 return self._train()
 
     def _build(self) -> None:
-        from gpt_2_simple.src import model, sample
-        from gpt_2_simple.src.accumulate import AccumulatingOptimizer
-
+        model = gpt2_backend.model()
         tf, cfg = self.tf, self.cfg
         hp = tf_runtime.hparams_object(self.hparams)
         # Static shapes let TF fold the causal mask and positions into constants (gpt-2-simple
@@ -209,13 +231,13 @@ class _Loop:
         train_vars = [v for v in model_vars if v.trainable]
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=cfg.learning_rate)
         if cfg.accumulate > 1:
-            opt = AccumulatingOptimizer(opt=adam, var_list=train_vars)
+            opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
             self.opt_reset, self.opt_compute, self.opt_apply = opt.reset(), opt.compute_gradients(self.loss), opt.apply_gradients()
         else:
             self.opt_apply = adam.minimize(self.loss, var_list=train_vars)
         self.sampler = None
         if cfg.sample_every:
-            self.sampler = sample.sample_sequence(
+            self.sampler = gpt2_backend.sample_sequence(
                 hparams=hp,
                 length=min(cfg.sample_length or 1, self.hparams["n_ctx"] - 1),
                 start_token=self.encoder.eot,
@@ -322,8 +344,7 @@ class _Loop:
     def _validate(self, step: int, history: run_store.History, result: TrainResult, stale: int) -> int:
         """Mean loss over fixed validation windows; saves 'best' on improvement; returns stale count."""
         loss = self.validation_loss()
-        ratio = self.data.valid_tokens_per_element
-        bits = loss * ratio / math.log(2) if ratio else None
+        bits = vocab.bits_per_element(loss, self.data.valid_tokens, self.data.valid_elements)
         history.valid.append({"step": step, "loss": loss, "bits_per_element": bits})
         if result.best_val_loss is None or loss < result.best_val_loss:
             run_store.save_best(self.sess, self.saver, self.run_dir, step)
@@ -345,12 +366,12 @@ class _Loop:
     def _sample(self, step: int) -> None:
         text = self.encoder.decode(self.sess.run(self.sampler)[0][1:])
         text = text.split(vocab.EOT)[0].strip()
-        folder = self.run_dir / "samples"
-        path = folder / f"sample-{step}.txt"
+        path = run_store.sample_path(self.run_dir, step, ".txt")
         atomic_write_text(path, text + "\n")
         self.samples.append(path)
         try:
-            self.samples.append(export_midi(text, folder / f"sample-{step}.mid", {"run": self.cfg.run, "step": step}))
+            midi = run_store.sample_path(self.run_dir, step, ".mid")
+            self.samples.append(export_midi(text, midi, {"run": self.cfg.run, "step": step}))
         except JobError as exc:
             self.notes.append(f"sample at step {step} kept as text only: {exc}")
 
@@ -358,16 +379,16 @@ class _Loop:
         done = step - start
         rate = tokens_done / train_time if train_time else 0.0
         eta = (total - step) * train_time / done if done else None
-        info: dict[str, Any] = dict(
+        info = TrainProgress(
             step=step, total=total, phase=phase, device=self.device, window=self.window,
             elapsed=time.monotonic() - began, eta=eta, tokens_per_s=rate,
         )
         message = f"step {step}/{total}"
         if result is not None:
-            info.update(loss=result.loss, avg_loss=result.avg_loss, best_val_loss=result.best_val_loss)
+            info.loss, info.avg_loss, info.best_val_loss = result.loss, result.avg_loss, result.best_val_loss
             message += f" loss {result.loss:.3f} avg {result.avg_loss:.3f} {rate:.0f} tok/s"
         if history is not None and history.valid:
-            info.update(val_loss=history.valid[-1]["loss"], bits_per_element=history.valid[-1]["bits_per_element"])
+            info.val_loss, info.bits_per_element = history.valid[-1]["loss"], history.valid[-1]["bits_per_element"]
         self.on_progress(Progress(done / (total - start), message, info))
 
 

@@ -13,14 +13,11 @@ Two kinds:
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 from typing import Iterable, Optional, Sequence
 
 import regex
@@ -28,9 +25,11 @@ import regex
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model import gpt2_backend
 
 EOT = "<|endoftext|>"
 KINDS = ("bpe", "atomic")
+DEFAULT_KIND = "atomic"  # one token per note, rest and duration: fewer tokens per element than BPE
 ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
 MERGES_HEADER = "#version: 0.2"
 MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
@@ -85,25 +84,6 @@ def _controls() -> list[str]:
     )
 
 
-@lru_cache(maxsize=1)
-def _gpt2_encoder_module() -> ModuleType:
-    """gpt-2-simple's ``src/encoder.py``, loaded without its package ``__init__``.
-
-    ``import gpt_2_simple`` pulls in TensorFlow and disables eager mode process-wide; the
-    BPE module itself is pure Python, so vocabulary work loads just that file.
-    """
-    if "gpt_2_simple.src.encoder" in sys.modules:
-        return sys.modules["gpt_2_simple.src.encoder"]
-    spec = importlib.util.find_spec("gpt_2_simple")
-    if spec is None or not spec.submodule_search_locations:
-        raise JobError("gpt-2-simple is not installed; reinstall the app (scripts/install.sh).")
-    path = Path(list(spec.submodule_search_locations)[0]) / "src" / "encoder.py"
-    file_spec = importlib.util.spec_from_file_location("musicgpt_gpt2_encoder", path)
-    module = importlib.util.module_from_spec(file_spec)
-    file_spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 class MusicEncoder:
     """What callers use: ``encode``/``decode`` plus the token strings for display.
 
@@ -114,7 +94,7 @@ class MusicEncoder:
     kind = "bpe"
 
     def __init__(self, encoder: dict[str, int], merges: list[tuple[str, str]]):
-        self.bpe = _gpt2_encoder_module().Encoder(encoder=encoder, bpe_merges=merges)
+        self.bpe = gpt2_backend.encoder_module().Encoder(encoder=encoder, bpe_merges=merges)
         self.eot = encoder[EOT]
 
     @property
@@ -195,7 +175,7 @@ def make_encoder(encoder: dict[str, int], merges: list[tuple[str, str]]) -> Musi
 
 def vocab_kind(encoder: dict[str, int]) -> str:
     """'atomic' when the vocabulary holds the atomic music tokens, else 'bpe'."""
-    marker = "".join(_gpt2_encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
+    marker = "".join(gpt2_backend.encoder_module().bytes_to_unicode()[b] for b in MARKER.encode())
     return "atomic" if marker in encoder else "bpe"
 
 
@@ -214,7 +194,7 @@ def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, i
         raise JobError("The dataset has no text to build a vocabulary from.")
     tok = ByteLevelBPETokenizer()
     tok.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=2, show_progress=False)
-    model = json.loads(tok._tokenizer.to_str())["model"]
+    model = json.loads(tok.to_str())["model"]
     encoder = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     encoder[EOT] = len(encoder)

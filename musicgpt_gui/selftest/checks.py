@@ -1,8 +1,7 @@
 """The self-test runner and its checks, Qt-free: one line per step, any failure fails the run.
 
-``musicgpt self-test`` (musicgpt_gui/commands/selftest_cmd.py) builds the steps; this module runs
-them and checks what they left behind (dataset files, MIDI files, the music21 corpus), so the
-same checks prove a source checkout and a frozen bundle work.
+``steps`` builds the steps; this module runs them and checks what they left behind (dataset files,
+MIDI files, the music21 corpus), so the same checks prove a source checkout and a frozen bundle work.
 """
 from __future__ import annotations
 

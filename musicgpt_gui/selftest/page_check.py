@@ -1,6 +1,6 @@
 """The self-test's Qt step: load a built attention page in an offscreen QWebEngineView.
 
-Kept out of musicgpt_gui/core (which never imports Qt).  It proves what only a real browser
+The only module of the self-test that imports Qt.  It proves what only a real browser
 engine can: the bundled QtWebEngine process starts, the page's local d3/jQuery/RequireJS files
 load, and BertViz's view draws SVG without a JavaScript error.
 """

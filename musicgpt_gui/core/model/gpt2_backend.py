@@ -1,0 +1,94 @@
+"""The one adapter to gpt-2-simple: its modules, its BPE encoder file and the layout of its graph.
+
+Every other module reaches gpt-2-simple through here, so an upgrade of that library changes only
+this file.  Everything is imported inside functions: ``import gpt_2_simple`` pulls in TensorFlow
+and disables eager execution process-wide, which the GUI must not pay for at start-up.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from musicgpt_gui.core.jobs import JobError
+
+_MATMULS = ("BatchMatMulV2", "BatchMatMulV3", "BatchMatMul")
+
+
+def tensorflow() -> ModuleType:
+    """TensorFlow with gpt-2-simple's graph-mode settings in place."""
+    import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
+    import tensorflow as tf
+
+    return tf
+
+
+def package() -> ModuleType:
+    """The ``gpt_2_simple`` package (its downloader)."""
+    tensorflow()
+    import gpt_2_simple
+
+    return gpt_2_simple
+
+
+def model() -> ModuleType:
+    """``gpt_2_simple.src.model``: ``model``, ``norm``, ``conv1d``, ``mlp``, ``softmax``, ``default_hparams``."""
+    from gpt_2_simple.src import model as gpt2_model
+
+    return gpt2_model
+
+
+def sample_sequence(**kwargs: Any) -> Any:
+    """``gpt_2_simple.src.sample.sample_sequence`` (the in-graph sampler training's samples use)."""
+    from gpt_2_simple.src import sample
+
+    return sample.sample_sequence(**kwargs)
+
+
+def accumulating_optimizer(**kwargs: Any) -> Any:
+    """gpt-2-simple's gradient-accumulating optimizer."""
+    from gpt_2_simple.src.accumulate import AccumulatingOptimizer
+
+    return AccumulatingOptimizer(**kwargs)
+
+
+def hparams_object(values: dict[str, int]) -> Any:
+    """gpt-2-simple's HParams from a plain dict."""
+    hp = model().default_hparams()
+    hp.override_from_dict(values)
+    return hp
+
+
+@lru_cache(maxsize=1)
+def encoder_module() -> ModuleType:
+    """gpt-2-simple's ``src/encoder.py``, loaded without its package ``__init__``.
+
+    The BPE module itself is pure Python, so vocabulary work loads just that file and never
+    TensorFlow (see the module docstring).
+    """
+    if "gpt_2_simple.src.encoder" in sys.modules:
+        return sys.modules["gpt_2_simple.src.encoder"]
+    spec = importlib.util.find_spec("gpt_2_simple")
+    if spec is None or not spec.submodule_search_locations:
+        raise JobError("gpt-2-simple is not installed; reinstall the app (scripts/install.sh).")
+    path = Path(list(spec.submodule_search_locations)[0]) / "src" / "encoder.py"
+    file_spec = importlib.util.spec_from_file_location("musicgpt_gpt2_encoder", path)
+    module = importlib.util.module_from_spec(file_spec)
+    file_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def softmax_tensor(graph: Any, layer: int) -> Any:
+    """The attention weights of ``layer`` in ``model.model``'s graph: the softmax feeding ``matmul(w, v)`` in attn()."""
+    scope = f"model/h{layer}/attn/"
+    found = [
+        op.inputs[0]
+        for op in graph.get_operations()
+        if op.name.startswith(scope) and op.type in _MATMULS and op.inputs[0].op.type == "RealDiv"
+    ]
+    if len(found) != 1:
+        raise JobError(f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates).")
+    return found[0]

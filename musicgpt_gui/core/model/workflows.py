@@ -1,0 +1,97 @@
+"""What both front ends do, one function each, so the GUI and the CLI cannot drift apart.
+
+- :func:`train_new_model`: a new music model from the dataset, then training it (one naming rule).
+- :func:`generate_for_run`: generation from a run's checkpoint, checked against its training data.
+- :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
+- :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from musicgpt_gui.core.dataset.memorization import MemorizationIndex
+from musicgpt_gui.core.jobs import CancelToken, ProgressFn, no_progress, sub_progress
+from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model import checkpoints, models, training, vocab
+from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention, pool_items
+from musicgpt_gui.core.model.generation import GenerationResult, GenerationSettings, Generator, TokenFn
+
+NEW_MODEL_SIZE = "small"
+NEW_MODEL_SHARE = 0.1  # of the progress range: building the vocabulary and the first weights
+ATTENTION_POOLS = ("tokens", "notes")
+
+
+def train_new_model(
+    cfg: training.TrainConfig,
+    size: str = NEW_MODEL_SIZE,
+    vocab_kind: str = vocab.DEFAULT_KIND,
+    *,
+    on_progress: ProgressFn = no_progress,
+    cancel: Optional[CancelToken] = None,
+) -> training.TrainResult:
+    """Create a music model from ``cfg.dataset`` (named by :func:`models.create_music_model`), then train it.
+
+    A note in the result names the new model.
+    """
+    cancel = cancel or CancelToken()
+    info = models.create_music_model(cfg.workspace, cfg.dataset, size=size, vocab_kind=vocab_kind,
+                                     on_progress=sub_progress(on_progress, 0.0, NEW_MODEL_SHARE), cancel=cancel)
+    result = training.train(replace(cfg, base=info.name), on_progress=sub_progress(on_progress, NEW_MODEL_SHARE, 1.0),
+                            cancel=cancel)
+    result.notes.insert(0, f"trained the new model '{info.name}'")
+    return result
+
+
+def generate_for_run(
+    generator: Generator,
+    ref: checkpoints.CheckpointRef,
+    prefix: str,
+    settings: GenerationSettings = GenerationSettings(),
+    *,
+    dataset: Optional[Path] = None,
+    on_token: Optional[TokenFn] = None,
+    on_progress: ProgressFn = no_progress,
+    cancel: Optional[CancelToken] = None,
+) -> GenerationResult:
+    """Load ``ref`` (only if it changed) and continue ``prefix``; memorized passages are looked up in
+    ``dataset``, by default the run's training data (none when that is unknown)."""
+    generator.load(ref)
+    trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
+    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
+    return generator.generate(prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
+                              memorization=index)
+
+
+def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
+    """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation."""
+    settings = {k: v for k, v in asdict(result.settings).items() if k != "seed"}
+    return {**result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
+            "settings": settings}
+
+
+def export_variation(result: GenerationResult, variation: int, path: Path) -> Path:
+    """Write one variation (prefix included) as a MIDI file carrying its :func:`provenance`."""
+    return export_midi(result.full_text(variation), path, provenance(result, variation))
+
+
+@dataclass
+class AttentionView:
+    """What a page or summary shows: one label per row/column and the weights [layers, heads, N, N]."""
+
+    pool: str  # tokens | notes
+    labels: list[str]
+    weights: np.ndarray
+    title: str
+    pooled: Optional[PooledAttention]  # for pool == "notes"
+
+
+def attention_view(result: AttentionResult, pool: str) -> AttentionView:
+    """The result per token, or pooled per note (see :func:`attention.pool_items`)."""
+    pooled = pool_items(result.tokens, result.attention) if pool == "notes" else None
+    labels, weights = (pooled.items, pooled.attention) if pooled else (result.tokens, result.attention)
+    title = f"{result.checkpoint['run']} · {result.checkpoint['checkpoint']} · per {pool[:-1]}"
+    return AttentionView(pool, labels, weights, title, pooled)
