@@ -1,4 +1,4 @@
-"""Attention: GPT-2's real self-attention over a text, drawn by BertViz's head and model views."""
+"""Attention: GPT-2's real self-attention over a text, on a piano roll with a head grid, and in BertViz's views."""
 from __future__ import annotations
 
 import shutil
@@ -11,15 +11,17 @@ from typing import Callable, Optional
 from PySide6.QtCore import QSettings, QTimer, QUrl
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-    QVBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from musicgpt_gui.core.model import attention
 from musicgpt_gui.core.viz import attention_page
+from musicgpt_gui.core.viz.attention_patterns import AttentionView, build_view
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_tab import list_runs
+from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
 
@@ -29,17 +31,18 @@ SYNC_INTERVAL_MS = 400
 
 @dataclass
 class AttentionPages:
-    """What one computation produced: the raw result, the per-note pooling and a page for each."""
+    """What one computation produced: the raw result, the per-note pooling, a page for each, the roll's view."""
 
     result: attention.AttentionResult
     pooled: attention.PooledAttention
     token_page: attention_page.AttentionPage
     note_page: attention_page.AttentionPage
+    view: AttentionView
 
 
 def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path,
                   *, on_progress, cancel) -> AttentionPages:
-    """Compute the weights and write both pages (per token and per note) off the GUI thread."""
+    """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread."""
     model.load(ref)
     result = model.compute(text, on_progress=on_progress, cancel=cancel)
     cancel.check()
@@ -50,7 +53,8 @@ def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRe
                                                  title=f"{title} · per token", notes=result.warnings)
     notes = attention_page.write_attention_page(folder / "notes.html", pooled.items, pooled.attention,
                                                 title=f"{title} · per note", notes=result.warnings)
-    return AttentionPages(result, pooled, tokens, notes)
+    cancel.check()
+    return AttentionPages(result, pooled, tokens, notes, build_view(result, pooled))
 
 
 def make_web_view() -> tuple[Optional[QWidget], str]:
@@ -103,13 +107,20 @@ class AttentionTab(Tab):
         self.info.setProperty("role", "hint")
         self.info.setWordWrap(True)
 
-        self.body = QVBoxLayout()
+        self.roll_panel = AttentionRollPanel(self.write_out, lambda: self.context.workspace.exports)
+        self.bertviz = QWidget()
+        self.body = QVBoxLayout(self.bertviz)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.body.addLayout(controls)
+        self.views = QTabWidget()
+        self.views.addTab(self.roll_panel, "Piano roll")
+        self.views.addTab(self.bertviz, "BertViz (tokens)")
+        self._shown_page: Optional[attention_page.AttentionPage] = None
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
-        layout.addLayout(controls)
         layout.addWidget(self.info)
-        layout.addLayout(self.body, 1)
+        layout.addWidget(self.views, 1)
         self.placeholder = QLabel("Choose a run and a text, then Show attention.")
         self.placeholder.setProperty("role", "hint")
         self.body.addWidget(self.placeholder, 1)
@@ -121,6 +132,7 @@ class AttentionTab(Tab):
         self.layer.activated.connect(lambda _: self._set_page_layer())
         self.model_view.toggled.connect(self._apply_view_mode)
         self.pool.toggled.connect(lambda _: self._load_page())
+        self.views.currentChanged.connect(lambda _: self._pane_changed())
         self.export_html.clicked.connect(self._export_html)
         self.export_npz.clicked.connect(self._export_npz)
         context.attention_requested.connect(self.inspect)
@@ -134,9 +146,15 @@ class AttentionTab(Tab):
         self.show_button.setEnabled(self.run.count() > 0 and not self.busy())
 
     def showEvent(self, event) -> None:
-        """Start Chromium when the tab is first opened (it blocks the GUI thread ~0.5 s, once)."""
-        self._ensure_view()
+        """Start Chromium when the BertViz pane is first shown (it blocks the GUI thread ~0.5 s, once)."""
+        if self.views.currentWidget() is self.bertviz:
+            self._ensure_view()
         super().showEvent(event)
+
+    def _pane_changed(self) -> None:
+        if self.views.currentWidget() is self.bertviz:
+            self._ensure_view()
+            self._load_page()
 
     def _ensure_view(self) -> Optional[QWidget]:
         """Create the web view on first use, so start-up never loads Chromium."""
@@ -180,6 +198,7 @@ class AttentionTab(Tab):
                           f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. "
                           + " ".join(result.warnings))
         self._enable_page_actions(True)
+        self.roll_panel.set_view(pages.view)
         self._load_page()
 
     def current_page(self) -> Optional[attention_page.AttentionPage]:
@@ -188,10 +207,14 @@ class AttentionTab(Tab):
         return self.pages.note_page if self.pool.isChecked() else self.pages.token_page
 
     def _load_page(self) -> None:
+        """Load the BertViz page when its pane is shown (Chromium parsing it would stall the roll)."""
         page = self.current_page()
-        view = self._ensure_view()
-        if page is None or view is None:
+        if page is None or page is self._shown_page or self.views.currentWidget() is not self.bertviz:
             return
+        view = self._ensure_view()
+        if view is None:
+            return
+        self._shown_page = page
         self._layers = list(page.layers)
         fill_combo(self.layer, [(str(layer), layer) for layer in self._layers])
         view.load(QUrl.fromLocalFile(str(page.path)))
