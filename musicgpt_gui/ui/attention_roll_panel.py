@@ -21,6 +21,7 @@ ROLLOUT = "rollout"
 ZOOMS = (("fit", 1), ("×2", 2), ("×4", 4), ("×8", 8))
 FIGURE_WIDTH = 900
 FIGURE_ROLL_HEIGHT = 360
+GRID_MAX_WIDTH = 560  # wider grids (many heads) scroll
 WriteOut = Callable[[str, Path, Callable[[], Path]], Optional[Path]]
 
 
@@ -57,12 +58,12 @@ class AttentionRollPanel(QWidget):
         self.roll_area.setWidgetResizable(True)
         self.roll_area.setWidget(self.roll)
         self.grid = HeadGrid()
-        grid_area = QScrollArea()
-        grid_area.setWidget(self.grid)
-        grid_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.grid_area = QScrollArea()
+        self.grid_area.setWidget(self.grid)
+        self.grid_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.roll_area)
-        splitter.addWidget(grid_area)
+        splitter.addWidget(self.grid_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         self.status = QLabel("Click a note or chord to see what it attends to.")
@@ -99,6 +100,8 @@ class AttentionRollPanel(QWidget):
         fill_combo(self.head, [(r, r) for r in HEAD_REDUCTIONS] + [(str(h), h) for h in range(heads)], keep="mean")
         self.roll.set_layout(view.layout)
         self.grid.set_summary(view.summary)
+        scrollbar = self.grid_area.verticalScrollBar().sizeHint().width()
+        self.grid_area.setMinimumWidth(min(self.grid.width() + scrollbar + 4, GRID_MAX_WIDTH))
         self._enable(True)
         self.apply()
         self.roll.select(default_element(view))

@@ -106,7 +106,10 @@ def test_each_pattern_labels_the_head_that_follows_it() -> None:
     }
     for name, targets in cases.items():
         summary = patterns.head_summary(hand_made(targets), layout)
-        assert summary.label(0, 0).startswith(name), (name, summary.scores[0, 0])
+        assert summary.label(0, 0).startswith(name + "\n1.00 · ×"), (name, summary.scores[0, 0], summary.chance)
+    uniform = patterns.head_summary(patterns.uniform_attention(len(labels))[None, None], layout)
+    assert np.allclose(uniform.lift(0, 0), 1.0)  # chance is the uniform head's own score
+    assert uniform.chance[patterns.PATTERNS.index("start")] == pytest.approx(np.mean(1 / np.arange(2, 9)))
     scores = patterns.pattern_scores(hand_made(cases["previous"]), layout)[0, 0]
     assert scores[patterns.PATTERNS.index("previous")] == pytest.approx(1.0)
     assert scores[patterns.PATTERNS.index("start")] == pytest.approx(1 / 7)

@@ -9,7 +9,9 @@ musical element, rows summing to 1).  A head's pattern scores are mean attention
 * ``bar start`` -- to the first note, chord or rest of the attending element's bar,
 * ``start`` -- to the first element of the window (``<|endoftext|>`` when the text starts there).
 
-The strongest score labels the head.
+The strongest pattern labels the head.  Strength is the score over its chance level (the
+score of uniform causal attention on the same text), because a pattern with many targets
+(all same-pitch-class notes) scores high even for a head that looks everywhere alike.
 """
 from __future__ import annotations
 
@@ -35,12 +37,21 @@ Head = Union[int, str]  # a head index, or "mean"/"max" over the heads
 @dataclass
 class HeadSummary:
     scores: np.ndarray  # [layers, heads, len(PATTERNS)]
-    thumbnails: np.ndarray  # [layers, heads, s, s] in 0..1, each scaled to its own maximum
+    chance: np.ndarray  # [len(PATTERNS)]: the scores of uniform causal attention
+    thumbnails: np.ndarray  # [layers, heads, s, s] in 0..1 (see thumbnails())
+
+    def lift(self, layer: int, head: int) -> np.ndarray:
+        """Each pattern's score over its chance level (0 where the text offers no target)."""
+        return np.divide(self.scores[layer, head], self.chance, out=np.zeros(len(PATTERNS)), where=self.chance > 0)
+
+    def strongest(self, layer: int, head: int) -> int:
+        return int(np.argmax(self.lift(layer, head)))
 
     def label(self, layer: int, head: int) -> str:
-        """The strongest pattern of a head and its score, e.g. ``'previous .62'``."""
-        k = int(np.argmax(self.scores[layer, head]))
-        return f"{PATTERNS[k]} {self.scores[layer, head, k]:.2f}".replace(" 0.", " .")
+        """The strongest pattern, its score and its lift over chance, e.g. ``'previous\n.62 · ×4.1 chance'``."""
+        k = self.strongest(layer, head)
+        score = f"{self.scores[layer, head, k]:.2f}".lstrip("0")
+        return f"{PATTERNS[k]}\n{score} · ×{self.lift(layer, head)[k]:.1f} chance"
 
 
 @dataclass
@@ -128,11 +139,21 @@ def pattern_scores(attention: np.ndarray, layout: ElementLayout) -> np.ndarray:
     return scores
 
 
+def uniform_attention(n: int) -> np.ndarray:
+    """Causal attention spread evenly: row i gives 1/(i+1) to each element up to itself."""
+    return np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None]
+
+
 def thumbnails(attention: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
-    """Each head's matrix shrunk to at most ``size`` × ``size`` (block means), scaled to its maximum."""
+    """Each head's matrix shrunk to at most ``size`` × ``size`` (block means), in 0..1.
+
+    Every row is first scaled to its own maximum, so late rows (whose weights are spread over
+    many elements) show their pattern as clearly as the first ones."""
     n = attention.shape[-1]
+    peaks = attention.max(axis=-1, keepdims=True)
+    relative = attention / np.where(peaks > 0, peaks, 1.0)
     edges = np.unique(np.linspace(0, n, min(size, n) + 1).astype(int))[:-1]
-    small = np.add.reduceat(np.add.reduceat(attention, edges, axis=-1), edges, axis=-2)
+    small = np.add.reduceat(np.add.reduceat(relative, edges, axis=-1), edges, axis=-2)
     counts = np.diff(np.append(edges, n))
     small = small / counts[:, None] * counts[None, :]
     peak = small.max(axis=(-2, -1), keepdims=True)
@@ -140,7 +161,8 @@ def thumbnails(attention: np.ndarray, size: int = THUMBNAIL) -> np.ndarray:
 
 
 def head_summary(attention: np.ndarray, layout: ElementLayout) -> HeadSummary:
-    return HeadSummary(pattern_scores(attention, layout), thumbnails(attention))
+    chance = pattern_scores(uniform_attention(attention.shape[-1])[None, None], layout)[0, 0]
+    return HeadSummary(pattern_scores(attention, layout), chance, thumbnails(attention))
 
 
 def write_matrix_csv(path: Path, labels: list[str], matrix: np.ndarray) -> Path:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from musicgpt_gui.core.viz.attention_patterns import HeadSummary
 
 CELL = 84  # thumbnail edge on screen
-LABEL = 26  # two lines of text under each thumbnail
+LABEL = 28  # two lines of text under each thumbnail
 GAP = 8
 MARGIN_LEFT = 26  # layer names
 MARGIN_TOP = 16  # head names
