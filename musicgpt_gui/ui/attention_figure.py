@@ -22,7 +22,7 @@ def write_attention_figure(path: Path, view: AttentionView, layer: Optional[int]
     from musicgpt_gui.ui.widgets.figure_export import export_figure
     from musicgpt_gui.ui.widgets.head_grid import HeadGrid
 
-    _app = QApplication.instance() or QApplication([])  # noqa: F841 -- fonts and painting need it alive
+    _app = QApplication.instance() or QApplication([])  # fonts and painting need it alive
     roll = AttentionRoll()
     roll.set_layout(view.layout)
     title = "rollout" if layer is None else f"layer {layer} · {head if isinstance(head, str) else f'head {head}'}"
