@@ -99,6 +99,15 @@ def test_clicks_select_notes_and_heads(panel, view, qtbot) -> None:
     assert roll.selected == roll.picture.element_at((x0 + x1) / 2, (y0 + y1) / 2)
     assert repr(view.layout.labels[roll.selected]) in panel.status.text()
 
+    hovered = []
+    roll.hovered.connect(lambda element, weight: hovered.append((element, weight)))
+    x0, y0, x1, y1 = roll.picture.rects[len(roll.picture.rects) // 4]
+    qtbot.mouseMove(roll, QPoint(int((x0 + x1) / 2), int((y0 + y1) / 2)))
+    qtbot.waitUntil(lambda: bool(hovered), timeout=2_000)
+    element, weight = hovered[-1]
+    assert weight == pytest.approx(float(roll.matrix[roll.selected, element]))
+    assert f"weight {weight:.4f}" in panel.status.text()
+
     cell = panel.grid.cell_rect(1, 0).center()
     qtbot.mouseClick(panel.grid, Qt.MouseButton.LeftButton, pos=cell.toPoint())
     assert (panel.layer.currentText(), panel.head.currentText()) == ("1", "0")
