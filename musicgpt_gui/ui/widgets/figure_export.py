@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize
 from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
 
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
@@ -35,8 +36,6 @@ def figure_bytes(suffix: str, parts: Sequence[tuple[Draw, int]], width: int, tit
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if suffix == ".svg":
-        from PySide6.QtSvg import QSvgGenerator
-
         generator = QSvgGenerator()
         generator.setOutputDevice(buffer)
         generator.setSize(QSize(width, height))
