@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", required=True, help="the trained run (checkpoint/<run>)")
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
     parser.add_argument("--text", required=True, help="note text (read after <|endoftext|>, as the model was trained)")
-    parser.add_argument("--layer", type=int, help="show only this layer on the page")
+    parser.add_argument("--layer", type=int, help="show only this layer on the page; the layer of the CSV and figure")
     parser.add_argument("--pool", choices=("tokens", "notes"), default="tokens", help="notes: one row/column per item")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the BertViz page (head and model view)")
     parser.add_argument("--npz", type=Path, metavar="FILE", help="write tokens, weights and checkpoint identity")
