@@ -4,7 +4,8 @@ Usage: python bench/bench_ui_stall.py [--out bench/results/ui_stall.txt]
 
 Drives the real window offscreen in a throwaway workspace, with a 10 ms heartbeat QTimer on
 the GUI thread, through: import of 8 Bach chorales, training a tiny new model, generating
-256 tokens, and computing the attention page.  It also reports the one-off stall of the first
+256 tokens, computing attention (weights, BertViz page files, the roll), the roll over a
+1024-token window and clicks on its notes, and the BertViz pane's page load.  It also reports the one-off stall of the first
 TensorFlow import (measured first, on a thread, the way the first model job pays it), which
 Python's import machinery causes while holding the GIL.  Stalls depend on machine load:
 the line 'load' prints the 1-minute load average and the CPU count next to the figures.
@@ -94,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("generate 256 tokens", measure(gen.generate_button.click, gen.busy)))
 
     att = window.attention_tab
-    rows.append(("first web view (opening the tab, one-off)", measure(lambda: window.tabs.setCurrentWidget(att), lambda: False)))
-    rows.append(("attention weights + page files", measure(gen.attention_button.click, att.busy)))
+    rows.append(("attention weights, page files, roll", measure(gen.attention_button.click, att.busy)))
+    att.text.setPlainText(long_text(window.context.workspace))
+    rows.append(("attention roll, 1024-token window", measure(att.compute, att.busy)))
+    rows.append(("attention roll, 6 clicks on notes", measure(lambda: click_notes(att.roll_panel.roll), lambda: False)))
+    rows.append(("first web view (BertViz pane, one-off)",
+                 measure(lambda: att.views.setCurrentWidget(att.bertviz), lambda: False)))
     rows.append(("attention page load (Chromium)", measure(lambda: None, lambda: not att.sync_timer.isActive())))
     window.close()
 
@@ -107,6 +112,28 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     return 0
+
+
+def long_text(workspace) -> str:
+    """Every imported chorale in one text: far more than the 1024 tokens attention keeps."""
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.music.notation import join_items, split_items
+    from musicgpt_gui.ui.tab_base import list_datasets
+
+    texts = dataset_files.load_split(list_datasets(workspace.datasets)[0], dataset_files.TRAIN)
+    return join_items(item for text in texts for item in split_items(text))
+
+
+def click_notes(roll, count: int = 6) -> None:
+    """Click ``count`` notes spread over the roll, repainting after each (the user's clicks, in a row)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    rects = roll.picture.rects
+    for k in range(0, len(rects), max(1, len(rects) // count)):
+        x0, y0, x1, y1 = rects[k]
+        QTest.mouseClick(roll, Qt.MouseButton.LeftButton, pos=QPoint(int((x0 + x1) / 2), int((y0 + y1) / 2)))
+        roll.repaint()
 
 
 if __name__ == "__main__":

@@ -105,12 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     gen.attention_button.click()
     att = window.attention_tab
     wait_until(app, lambda: not att.busy(), 600, "attention")
+    shot("4-attention-roll")
+    att.views.setCurrentWidget(att.bertviz)
     wait_until(app, att.sync_timer.isActive, 120, "the attention page")
     drawn: list[object] = []
     att.run_js("document.querySelectorAll('select#layer option').length", drawn.append)
     wait_until(app, lambda: bool(drawn), 30, "BertViz's layer selector")
     settle(app, 2.0)
-    shot("4-attention")
+    shot("5-attention-bertviz")
 
     window.close()
     return 0

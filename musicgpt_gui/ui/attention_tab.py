@@ -1,4 +1,4 @@
-"""Attention: GPT-2's real self-attention over a text, drawn by BertViz's head and model views."""
+"""Attention: GPT-2's real self-attention over a text, on a piano roll with a head grid, and in BertViz's views."""
 from __future__ import annotations
 
 import shutil
@@ -11,15 +11,17 @@ from typing import Callable, Optional
 from PySide6.QtCore import QSettings, QTimer, QUrl
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-    QVBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from musicgpt_gui.core.model import attention
 from musicgpt_gui.core.viz import attention_page
+from musicgpt_gui.core.viz.attention_patterns import AttentionView, build_view
 from musicgpt_gui.core.model import checkpoints, workflows
 from musicgpt_gui.core.model.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
 
@@ -29,26 +31,28 @@ SYNC_INTERVAL_MS = 400
 
 @dataclass
 class AttentionPages:
-    """What one computation produced: the raw result, the per-note pooling and a page for each."""
+    """What one computation produced: the raw result, the per-note pooling, a page for each, the roll's view."""
 
     result: attention.AttentionResult
     pooled: attention.PooledAttention
     token_page: attention_page.AttentionPage
     note_page: attention_page.AttentionPage
+    view: AttentionView
 
 
 def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path,
                   *, on_progress, cancel) -> AttentionPages:
-    """Compute the weights and write both pages (per token and per note) off the GUI thread."""
+    """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread."""
     model.load(ref)
     result = model.compute(text, on_progress=on_progress, cancel=cancel)
     cancel.check()
     folder.mkdir(parents=True, exist_ok=True)
-    pages = []
-    for view in (workflows.attention_view(result, pool) for pool in workflows.ATTENTION_POOLS):
-        pages.append(attention_page.write_attention_page(folder / f"{view.pool}.html", view.labels, view.weights,
-                                                         title=view.title, notes=result.warnings))
-    return AttentionPages(result, view.pooled, *pages)
+    views = [workflows.attention_view(result, pool) for pool in workflows.ATTENTION_POOLS]
+    pages = [attention_page.write_attention_page(folder / f"{view.pool}.html", view.labels, view.weights,
+                                                 title=view.title, notes=result.warnings) for view in views]
+    cancel.check()
+    pooled = next(view.pooled for view in views if view.pooled is not None)
+    return AttentionPages(result, pooled, *pages, build_view(result, pooled))
 
 
 def make_web_view() -> tuple[Optional[QWidget], str]:
@@ -101,13 +105,20 @@ class AttentionTab(Tab):
         self.info.setProperty("role", "hint")
         self.info.setWordWrap(True)
 
-        self.body = QVBoxLayout()
+        self.roll_panel = AttentionRollPanel(self.write_out, lambda: self.context.workspace.exports)
+        self.bertviz = QWidget()
+        self.body = QVBoxLayout(self.bertviz)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.body.addLayout(controls)
+        self.views = QTabWidget()
+        self.views.addTab(self.roll_panel, "Piano roll")
+        self.views.addTab(self.bertviz, "BertViz (tokens)")
+        self._shown_page: Optional[attention_page.AttentionPage] = None
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text)
-        layout.addLayout(controls)
         layout.addWidget(self.info)
-        layout.addLayout(self.body, 1)
+        layout.addWidget(self.views, 1)
         self.placeholder = QLabel("Choose a run and a text, then Show attention.")
         self.placeholder.setProperty("role", "hint")
         self.body.addWidget(self.placeholder, 1)
@@ -119,6 +130,7 @@ class AttentionTab(Tab):
         self.layer.activated.connect(lambda _: self._set_page_layer())
         self.model_view.toggled.connect(self._apply_view_mode)
         self.pool.toggled.connect(lambda _: self._load_page())
+        self.views.currentChanged.connect(lambda _: self._pane_changed())
         self.export_html.clicked.connect(self._export_html)
         self.export_npz.clicked.connect(self._export_npz)
         context.attention_requested.connect(self.inspect)
@@ -132,9 +144,15 @@ class AttentionTab(Tab):
         self.show_button.setEnabled(self.run.count() > 0 and not self.busy())
 
     def showEvent(self, event) -> None:
-        """Start Chromium when the tab is first opened (it blocks the GUI thread ~0.5 s, once)."""
-        self._ensure_view()
+        """Start Chromium when the BertViz pane is first shown (it blocks the GUI thread ~0.5 s, once)."""
+        if self.views.currentWidget() is self.bertviz:
+            self._ensure_view()
         super().showEvent(event)
+
+    def _pane_changed(self) -> None:
+        if self.views.currentWidget() is self.bertviz:
+            self._ensure_view()
+            self._load_page()
 
     def _ensure_view(self) -> Optional[QWidget]:
         """Create the web view on first use, so start-up never loads Chromium."""
@@ -178,6 +196,7 @@ class AttentionTab(Tab):
                           f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. "
                           + " ".join(result.warnings))
         self._enable_page_actions(True)
+        self.roll_panel.set_view(pages.view)
         self._load_page()
 
     def current_page(self) -> Optional[attention_page.AttentionPage]:
@@ -186,10 +205,14 @@ class AttentionTab(Tab):
         return self.pages.note_page if self.pool.isChecked() else self.pages.token_page
 
     def _load_page(self) -> None:
+        """Load the BertViz page when its pane is shown (Chromium parsing it would stall the roll)."""
         page = self.current_page()
-        view = self._ensure_view()
-        if page is None or view is None:
+        if page is None or page is self._shown_page or self.views.currentWidget() is not self.bertviz:
             return
+        view = self._ensure_view()
+        if view is None:
+            return
+        self._shown_page = page
         self._layers = list(page.layers)
         fill_combo(self.layer, [(str(layer), layer) for layer in self._layers])
         view.load(QUrl.fromLocalFile(str(page.path)))

@@ -14,6 +14,7 @@ def test_missing_qtwebengine_gives_a_plain_label(qtbot, workspace, settings, mon
     tab = AttentionTab(AppContext(workspace, settings))
     qtbot.addWidget(tab)
     tab.show()
+    tab.views.setCurrentWidget(tab.bertviz)
     assert isinstance(tab.view, QLabel)
     assert "PySide6-WebEngine" in tab.view.text()
     assert tab.run_js("1") is None  # page actions quietly do nothing

@@ -97,6 +97,8 @@ def test_show_attention_draws_one_layer_entry_per_layer(window, qtbot, opening, 
     assert window.tabs.currentWidget() is tab
     assert tab.text.toPlainText() == window.generate_tab.selected_text()
     wait_idle(qtbot, tab)
+    assert tab.views.currentWidget() is tab.roll_panel and tab.roll_panel.roll.selected is not None
+    tab.views.setCurrentWidget(tab.bertviz)
     qtbot.waitUntil(tab.sync_timer.isActive, timeout=60_000)  # the page finished loading
 
     n_layers = tab.pages.result.attention.shape[0]

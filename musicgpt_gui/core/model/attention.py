@@ -145,8 +145,9 @@ def pool_items(tokens: list[str], attention: np.ndarray) -> PooledAttention:
     return PooledAttention(labels, [int(remap[o]) for o in owner], pooled.astype(np.float32))
 
 
-def save_npz(path: Path, result: AttentionResult, pooled: Optional[PooledAttention] = None) -> Path:
-    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file."""
+def save_npz(path: Path, result: AttentionResult, pooled: Optional[PooledAttention] = None,
+             extra: Optional[dict[str, np.ndarray]] = None) -> Path:
+    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays."""
     arrays: dict[str, Any] = {
         "text": np.array(result.text),
         "token_ids": np.array(result.token_ids, dtype=np.int32),
@@ -160,6 +161,7 @@ def save_npz(path: Path, result: AttentionResult, pooled: Optional[PooledAttenti
             token_items=np.array(pooled.token_items, dtype=np.int32),
             item_attention=pooled.attention,
         )
+    arrays.update(extra or {})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
