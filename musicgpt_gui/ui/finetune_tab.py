@@ -15,6 +15,7 @@ from musicgpt_gui.core.jobs import Progress
 from musicgpt_gui.core.model import models, run_store, training, vocab, workflows
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import LossChart
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
@@ -106,6 +107,7 @@ class FinetuneTab(Tab):
         context.workspace_changed.connect(lambda _: self.refresh())
         context.datasets_changed.connect(self.refresh)
         self.refresh()
+        self.binder = self._bind_settings()
 
     # -- layout ------------------------------------------------------------------------------
     def _data_box(self) -> QGroupBox:
@@ -333,23 +335,25 @@ class FinetuneTab(Tab):
         super().on_failed(message, details)
 
     # -- settings -----------------------------------------------------------------------------
-    def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("finetune")
+    def _bind_settings(self) -> SettingsBinder:
+        binder = SettingsBinder("finetune")
         for key, spin in self.hyper.items():
-            settings.setValue(key, spin.value())
-        settings.setValue("learning_rate", self.learning_rate.value())
-        settings.setValue("run", self.run_name.text())
-        settings.setValue("size", self.size.currentText())
-        settings.setValue("vocab", self.vocab.currentText())
-        settings.endGroup()
+            binder.bind(key, spin)
+        for key, widget in (("learning_rate", self.learning_rate), ("run", self.run_name), ("size", self.size),
+                            ("vocab", self.vocab), ("dataset", self.dataset), ("store_model", self.store_model),
+                            ("gpt2_size", self.gpt2_size)):
+            binder.bind(key, widget)
+        binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
+        return binder
+
+    def _choose_base_kind(self, kind: str) -> None:
+        for radio in self.model_kind.buttons():
+            if radio.property("kind") == kind and radio.isEnabled():
+                radio.setChecked(True)
+
+    def save_settings(self, settings: QSettings) -> None:
+        self.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("finetune")
-        for key, spin in self.hyper.items():
-            spin.setValue(int(settings.value(key, spin.value())))
-        self.learning_rate.setValue(float(settings.value("learning_rate", self.learning_rate.value())))
-        self.run_name.setText(str(settings.value("run", self.run_name.text())))
-        self.size.setCurrentText(str(settings.value("size", self.size.currentText())))
-        self.vocab.setCurrentText(str(settings.value("vocab", self.vocab.currentText())))
-        settings.endGroup()
+        self.binder.restore(settings)
         self._load_run()
