@@ -22,17 +22,18 @@ from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
 
 NEW, STORE, GPT2 = "new", "store", "gpt2"
-HYPER = (  # settings key, label, default, minimum, maximum
-    ("steps", "Steps", 200, 1, 1_000_000),
-    ("batch_size", "Batch size", 1, 1, 512),
-    ("accumulate", "Gradient accumulation", 1, 1, 256),
-    ("window", "Window (tokens)", 256, 16, 1024),
-    ("validate_every", "Validate every (steps, 0 = off)", 50, 0, 100_000),
-    ("sample_every", "Sample every (steps, 0 = off)", 100, 0, 100_000),
-    ("save_every", "Save every (steps, 0 = end only)", 100, 0, 100_000),
-    ("patience", "Early-stop patience (0 = off)", 0, 0, 1000),
-    ("seed", "Seed", 0, 0, 2**31 - 1),
+HYPER = (  # settings key, label, minimum, maximum; the defaults are core's (the default base is a new model)
+    ("steps", "Steps", 1, 1_000_000),
+    ("batch_size", "Batch size", 1, 512),
+    ("accumulate", "Gradient accumulation", 1, 256),
+    ("window", "Window (tokens)", 16, 1024),
+    ("validate_every", "Validate every (steps, 0 = off)", 0, 100_000),
+    ("sample_every", "Sample every (steps, 0 = off)", 0, 100_000),
+    ("save_every", "Save every (steps, 0 = end only)", 0, 100_000),
+    ("patience", "Early-stop patience (0 = off)", 0, 1000),
+    ("seed", "Seed", 0, 2**31 - 1),
 )
+DEFAULTS = workflows.train_defaults(new_model=True)
 
 
 def format_eta(seconds: Optional[float]) -> str:
@@ -115,7 +116,7 @@ class FinetuneTab(Tab):
         lay = QFormLayout(box)
         self.dataset = QComboBox()
         self.dataset.setToolTip("A dataset folder from the Dataset tab")
-        self.run_name = QLineEdit("run1")
+        self.run_name = QLineEdit(DEFAULTS["run"])
         self.run_name.setToolTip("The run's folder under checkpoint/ in the workspace")
         lay.addRow("Dataset", self.dataset)
         lay.addRow("Run name", self.run_name)
@@ -166,17 +167,17 @@ class FinetuneTab(Tab):
         box = QGroupBox("Hyperparameters")
         lay = QFormLayout(box)
         self.hyper: dict[str, QSpinBox] = {}
-        for key, label, default, low, high in HYPER:
+        for key, label, low, high in HYPER:
             spin = QSpinBox()
             spin.setRange(low, high)
-            spin.setValue(default)
+            spin.setValue(DEFAULTS[key])
             self.hyper[key] = spin
             lay.addRow(label, spin)
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(6)
         self.learning_rate.setRange(1e-6, 1.0)
         self.learning_rate.setSingleStep(1e-4)
-        self.learning_rate.setValue(1e-3)
+        self.learning_rate.setValue(DEFAULTS["learning_rate"])
         lay.insertRow(3, "Learning rate", self.learning_rate)
         return box
 
@@ -232,7 +233,7 @@ class FinetuneTab(Tab):
         dataset = self.dataset.currentData()
         return training.TrainConfig(
             workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
-            base=None if resume else self._base_name(), run=self.run_name.text().strip() or "run1",
+            base=None if resume else self._base_name(), run=self.run_name.text().strip() or DEFAULTS["run"],
             learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume, **values,
         )
 
