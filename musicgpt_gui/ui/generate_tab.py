@@ -331,7 +331,8 @@ class GenerateTab(Tab):
     # -- settings -----------------------------------------------------------------------------
     def _bind_settings(self) -> SettingsBinder:
         binder = SettingsBinder("generate")
-        for key in ("temperature", "top_p", "top_k", "length", "variations", "seed", "random_seed", "checkpoint", "run"):
+        keys = ("temperature", "top_p", "top_k", "length", "variations", "seed", "random_seed", "checkpoint", "run")
+        for key in keys:
             binder.bind(key, getattr(self, key))
         return binder
 
