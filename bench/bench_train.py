@@ -78,8 +78,8 @@ def run_ours(workspace, dataset, model, steps: int, name: str, **options) -> flo
     times: list[tuple[int, float]] = []
 
     def on_progress(p) -> None:
-        if "loss" in p.info:
-            times.append((p.info["step"], time.monotonic()))
+        if p.info.loss is not None:
+            times.append((p.info.step, time.monotonic()))
 
     cfg = training.TrainConfig(
         workspace=workspace, dataset=dataset, base=model.name, run=name, steps=steps, batch_size=1, accumulate=1,

@@ -21,7 +21,8 @@ from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, parse_duration
 @contextmanager
 def progress_bar(description: str) -> Iterator[ProgressFn]:
     """Yield an ``on_progress`` that drives a 0..100% tqdm bar on stderr."""
-    with tqdm(total=1000, desc=description, unit="‰", leave=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
+    bar_format = "{desc}: {percentage:3.0f}%|{bar}| {postfix}"
+    with tqdm(total=1000, desc=description, unit="‰", leave=True, bar_format=bar_format) as bar:
 
         def report(p: Progress) -> None:
             bar.n = int(round(p.fraction * 1000))

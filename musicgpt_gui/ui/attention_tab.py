@@ -22,6 +22,7 @@ from musicgpt_gui.core.model.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel
+from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
 
@@ -138,6 +139,10 @@ class AttentionTab(Tab):
         context.runs_changed.connect(self.refresh)
         self._enable_page_actions(False)
         self.refresh()
+        self.binder = SettingsBinder("attention")
+        for key, widget in (("pool", self.pool), ("modelView", self.model_view), ("run", self.run),
+                            ("checkpoint", self.checkpoint)):
+            self.binder.bind(key, widget)
 
     def refresh(self) -> None:
         fill_combo(self.run, [(p.name, p) for p in list_runs(self.context.workspace)])
@@ -296,9 +301,7 @@ class AttentionTab(Tab):
         self.sync_timer.stop()
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.setValue("attention/pool", self.pool.isChecked())
-        settings.setValue("attention/modelView", self.model_view.isChecked())
+        self.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        self.pool.setChecked(str(settings.value("attention/pool", "false")).lower() == "true")
-        self.model_view.setChecked(str(settings.value("attention/modelView", "false")).lower() == "true")
+        self.binder.restore(settings)

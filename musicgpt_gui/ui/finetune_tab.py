@@ -15,23 +15,25 @@ from musicgpt_gui.core.jobs import Progress
 from musicgpt_gui.core.model import models, run_store, training, vocab, workflows
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import LossChart
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
 
 NEW, STORE, GPT2 = "new", "store", "gpt2"
-HYPER = (  # settings key, label, default, minimum, maximum
-    ("steps", "Steps", 200, 1, 1_000_000),
-    ("batch_size", "Batch size", 1, 1, 512),
-    ("accumulate", "Gradient accumulation", 1, 1, 256),
-    ("window", "Window (tokens)", 256, 16, 1024),
-    ("validate_every", "Validate every (steps, 0 = off)", 50, 0, 100_000),
-    ("sample_every", "Sample every (steps, 0 = off)", 100, 0, 100_000),
-    ("save_every", "Save every (steps, 0 = end only)", 100, 0, 100_000),
-    ("patience", "Early-stop patience (0 = off)", 0, 0, 1000),
-    ("seed", "Seed", 0, 0, 2**31 - 1),
+HYPER = (  # settings key, label, minimum, maximum; the defaults are core's (the default base is a new model)
+    ("steps", "Steps", 1, 1_000_000),
+    ("batch_size", "Batch size", 1, 512),
+    ("accumulate", "Gradient accumulation", 1, 256),
+    ("window", "Window (tokens)", 16, 1024),
+    ("validate_every", "Validate every (steps, 0 = off)", 0, 100_000),
+    ("sample_every", "Sample every (steps, 0 = off)", 0, 100_000),
+    ("save_every", "Save every (steps, 0 = end only)", 0, 100_000),
+    ("patience", "Early-stop patience (0 = off)", 0, 1000),
+    ("seed", "Seed", 0, 2**31 - 1),
 )
+DEFAULTS = workflows.train_defaults(new_model=True)
 
 
 def format_eta(seconds: Optional[float]) -> str:
@@ -106,6 +108,7 @@ class FinetuneTab(Tab):
         context.workspace_changed.connect(lambda _: self.refresh())
         context.datasets_changed.connect(self.refresh)
         self.refresh()
+        self.binder = self._bind_settings()
 
     # -- layout ------------------------------------------------------------------------------
     def _data_box(self) -> QGroupBox:
@@ -113,7 +116,7 @@ class FinetuneTab(Tab):
         lay = QFormLayout(box)
         self.dataset = QComboBox()
         self.dataset.setToolTip("A dataset folder from the Dataset tab")
-        self.run_name = QLineEdit("run1")
+        self.run_name = QLineEdit(DEFAULTS["run"])
         self.run_name.setToolTip("The run's folder under checkpoint/ in the workspace")
         lay.addRow("Dataset", self.dataset)
         lay.addRow("Run name", self.run_name)
@@ -164,17 +167,17 @@ class FinetuneTab(Tab):
         box = QGroupBox("Hyperparameters")
         lay = QFormLayout(box)
         self.hyper: dict[str, QSpinBox] = {}
-        for key, label, default, low, high in HYPER:
+        for key, label, low, high in HYPER:
             spin = QSpinBox()
             spin.setRange(low, high)
-            spin.setValue(default)
+            spin.setValue(DEFAULTS[key])
             self.hyper[key] = spin
             lay.addRow(label, spin)
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(6)
         self.learning_rate.setRange(1e-6, 1.0)
         self.learning_rate.setSingleStep(1e-4)
-        self.learning_rate.setValue(1e-3)
+        self.learning_rate.setValue(DEFAULTS["learning_rate"])
         lay.insertRow(3, "Learning rate", self.learning_rate)
         return box
 
@@ -230,7 +233,7 @@ class FinetuneTab(Tab):
         dataset = self.dataset.currentData()
         return training.TrainConfig(
             workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
-            base=None if resume else self._base_name(), run=self.run_name.text().strip() or "run1",
+            base=None if resume else self._base_name(), run=self.run_name.text().strip() or DEFAULTS["run"],
             learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume, **values,
         )
 
@@ -333,23 +336,25 @@ class FinetuneTab(Tab):
         super().on_failed(message, details)
 
     # -- settings -----------------------------------------------------------------------------
-    def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("finetune")
+    def _bind_settings(self) -> SettingsBinder:
+        binder = SettingsBinder("finetune")
         for key, spin in self.hyper.items():
-            settings.setValue(key, spin.value())
-        settings.setValue("learning_rate", self.learning_rate.value())
-        settings.setValue("run", self.run_name.text())
-        settings.setValue("size", self.size.currentText())
-        settings.setValue("vocab", self.vocab.currentText())
-        settings.endGroup()
+            binder.bind(key, spin)
+        for key, widget in (("learning_rate", self.learning_rate), ("run", self.run_name), ("size", self.size),
+                            ("vocab", self.vocab), ("dataset", self.dataset), ("store_model", self.store_model),
+                            ("gpt2_size", self.gpt2_size)):
+            binder.bind(key, widget)
+        binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
+        return binder
+
+    def _choose_base_kind(self, kind: str) -> None:
+        for radio in self.model_kind.buttons():
+            if radio.property("kind") == kind and radio.isEnabled():
+                radio.setChecked(True)
+
+    def save_settings(self, settings: QSettings) -> None:
+        self.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("finetune")
-        for key, spin in self.hyper.items():
-            spin.setValue(int(settings.value(key, spin.value())))
-        self.learning_rate.setValue(float(settings.value("learning_rate", self.learning_rate.value())))
-        self.run_name.setText(str(settings.value("run", self.run_name.text())))
-        self.size.setCurrentText(str(settings.value("size", self.size.currentText())))
-        self.vocab.setCurrentText(str(settings.value("vocab", self.vocab.currentText())))
-        settings.endGroup()
+        self.binder.restore(settings)
         self._load_run()

@@ -16,6 +16,7 @@ from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.model import checkpoints, generation, workflows
 from musicgpt_gui.core.model.run_store import list_runs
 from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
@@ -120,6 +121,7 @@ class GenerateTab(Tab):
         context.datasets_changed.connect(self.refresh)
         self._enable_result_actions(False)
         self.refresh()
+        self.binder = self._bind_settings()
 
     # -- layout ------------------------------------------------------------------------------
     def _model_box(self) -> QGroupBox:
@@ -327,26 +329,15 @@ class GenerateTab(Tab):
         self.stream_timer.stop()
 
     # -- settings -----------------------------------------------------------------------------
+    def _bind_settings(self) -> SettingsBinder:
+        binder = SettingsBinder("generate")
+        keys = ("temperature", "top_p", "top_k", "length", "variations", "seed", "random_seed", "checkpoint", "run")
+        for key in keys:
+            binder.bind(key, getattr(self, key))
+        return binder
+
     def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("generate")
-        for key in ("temperature", "top_p"):
-            settings.setValue(key, getattr(self, key).value())
-        for key in ("top_k", "length", "variations", "seed"):
-            settings.setValue(key, getattr(self, key).value())
-        settings.setValue("random_seed", self.random_seed.isChecked())
-        settings.setValue("run", self.run.currentText())
-        settings.setValue("checkpoint", self.checkpoint.currentText())
-        settings.endGroup()
+        self.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("generate")
-        for key in ("temperature", "top_p"):
-            getattr(self, key).setValue(float(settings.value(key, getattr(self, key).value())))
-        for key in ("top_k", "length", "variations", "seed"):
-            getattr(self, key).setValue(int(settings.value(key, getattr(self, key).value())))
-        self.random_seed.setChecked(str(settings.value("random_seed", "true")).lower() == "true")
-        self.checkpoint.setCurrentText(str(settings.value("checkpoint", "latest")))
-        run = str(settings.value("run", ""))
-        settings.endGroup()
-        if self.run.findText(run) >= 0:
-            self.run.setCurrentText(run)
+        self.binder.restore(settings)

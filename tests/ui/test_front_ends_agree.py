@@ -67,3 +67,24 @@ def test_new_model_then_train_names_the_model_the_same_way_in_gui_and_cli(make_w
     cli_names = sorted(p.name for p in cli_ws.models.iterdir())
 
     assert gui_names == cli_names == [f"{tiny_dataset.name}-tiny-atomic", f"{tiny_dataset.name}-tiny-atomic-2"]
+
+
+def test_both_front_ends_start_from_the_core_defaults(make_window, workspace) -> None:
+    from musicgpt_gui.cli import build_parser
+    from musicgpt_gui.core.model import vocab, workflows
+    from musicgpt_gui.core.model.generation import GenerationSettings
+
+    window = make_window(workspace)
+    generate, finetune = window.generate_tab, window.finetune_tab
+    cli = build_parser().parse_args(["generate", "--run", "r"])
+    core = GenerationSettings()
+    for key in ("temperature", "top_k", "top_p", "length", "variations"):
+        assert getattr(generate, key).value() == getattr(cli, key) == getattr(core, key), key
+    assert generate.temperature.minimum() == 0.0  # greedy decoding is allowed, as in core and the CLI
+    assert generate.settings().validate().temperature == core.temperature
+
+    new_model = workflows.train_defaults(new_model=True)
+    assert {key: spin.value() for key, spin in finetune.hyper.items()} == {k: new_model[k] for k in finetune.hyper}
+    assert finetune.learning_rate.value() == new_model["learning_rate"]
+    assert finetune.vocab.currentText() == vocab.DEFAULT_KIND == build_parser().parse_args(
+        ["train", "--new-model", "tiny"]).vocab

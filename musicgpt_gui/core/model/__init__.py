@@ -4,5 +4,5 @@
 (atomic and BPE vocabularies), ``models`` (the model store), ``run_store`` and ``checkpoints`` (a
 run's folder and its checkpoints), ``training`` (our loop), ``workflows`` (what both front ends do),
 ``warm_model``, ``cached_decoder``, ``sampling`` and ``generation`` (warm generation), ``attention``
-(exact attention weights, pooled per element).
+(exact attention weights, pooled per element), ``rollout`` (attention rollout).
 """

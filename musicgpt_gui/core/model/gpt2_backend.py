@@ -90,5 +90,7 @@ def softmax_tensor(graph: Any, layer: int) -> Any:
         if op.name.startswith(scope) and op.type in _MATMULS and op.inputs[0].op.type == "RealDiv"
     ]
     if len(found) != 1:
-        raise JobError(f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates).")
+        raise JobError(
+            f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates)."
+        )
     return found[0]

@@ -1,13 +1,14 @@
 """What both front ends do, one function each, so the GUI and the CLI cannot drift apart.
 
-- :func:`train_new_model`: a new music model from the dataset, then training it (one naming rule).
+- :func:`train_new_model`: a new music model from the dataset, then training it (one naming rule);
+  :func:`train_defaults` gives the settings both front ends start from.
 - :func:`generate_for_run`: generation from a run's checkpoint, checked against its training data.
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
 - :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,8 +22,17 @@ from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention, 
 from musicgpt_gui.core.model.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 
 NEW_MODEL_SIZE = "small"
+# A freshly created small model learns in minutes with fewer, shorter and larger steps than
+# TrainConfig's defaults, which are gpt-2-simple's for finetuning GPT-2.
+NEW_MODEL_TRAINING = dict(steps=200, window=256, learning_rate=1e-3)
 NEW_MODEL_SHARE = 0.1  # of the progress range: building the vocabulary and the first weights
 ATTENTION_POOLS = ("tokens", "notes")
+
+
+def train_defaults(new_model: bool = False) -> dict[str, Any]:
+    """TrainConfig's default settings, with :data:`NEW_MODEL_TRAINING` applied for a new model."""
+    defaults = {f.name: f.default for f in fields(training.TrainConfig) if f.default is not MISSING}
+    return {**defaults, **NEW_MODEL_TRAINING} if new_model else defaults
 
 
 def train_new_model(
