@@ -10,6 +10,7 @@ import pytest
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi import soundfont
 from musicgpt_gui.core.midi.instruments import with_instrument_programs
+from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.midi.playback import Player
 from musicgpt_gui.core.midi.synth import SILENCE, SoundFontSynth, read_wav, render_audio, render_pcm
 from musicgpt_gui.core.music.notation import parse_text
@@ -53,7 +54,7 @@ def test_rendered_chord_peaks_at_its_fundamentals(tmp_path):
 def test_stop_and_all_notes_off_leave_silence():
     synth = SoundFontSynth()
     player = Player(synth)
-    player.load(__import__("musicgpt_gui.core.midi.midi_io", fromlist=["render_midi"]).render_midi("C3 E3 G3 C4:8"))
+    player.load(render_midi("C3 E3 G3 C4:8"))
     player.play()
     time.sleep(0.2)
     assert np.abs(synth.pull(RATE // 10)).max() > 0.01  # it sounds while playing
