@@ -81,3 +81,8 @@ def load_choice(path: Path) -> Optional[Path]:
 
 def save_choice(path: Path, soundfont: Path) -> None:
     atomic_write_text(Path(path), json.dumps({"soundfont": str(soundfont)}, indent=2) + "\n")
+
+
+def load_choice_value(value: Optional[str]) -> Optional[Path]:
+    """A remembered path (GUI settings hold it as text), if the file is still there."""
+    return Path(value) if value and Path(value).is_file() else None
