@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QIODevice, QObject
+from PySide6.QtCore import QIODevice, QLoggingCategory, QObject
+
+QLoggingCategory.setFilterRules("qt.multimedia*=false")  # its probing of absent backends is not the user's business
+
 from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
 
 from musicgpt_gui.core.jobs import JobError

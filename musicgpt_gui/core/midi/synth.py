@@ -25,7 +25,7 @@ from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed
 DEFAULT_SAMPLE_RATE = 44100
 CHANNELS = 2  # tinysoundfont renders interleaved stereo float32
 DRUM_CHANNEL = 9
-GAIN_DB = -6.0  # headroom so chords do not clip
+GAIN_DB = 0.0  # TimGM6mb peaks near -20 dBFS for one note at this gain: room for dense chords
 TAIL_SECONDS = 2.0  # room for releases after the last message; trailing silence is trimmed
 SILENCE = 1e-4
 RENDER_BLOCK = 8192  # frames per block between progress reports while rendering offline
