@@ -67,6 +67,7 @@ class SelfTest:
             Step("generate", self.generate),
             Step("attention page", self.attention_page),
             Step("export MIDI", self.export_midi),
+            Step("render a WAV", self.render_wav),
         ]
 
     def cli(self, *argv: str) -> str:
@@ -130,3 +131,13 @@ class SelfTest:
         text = ", ".join(t for t in (self.prefix or selftest.FALLBACK_TEXT, self.generated.strip()) if t)
         self.cli("export", "--text", text, "--out", str(midi))
         return selftest.check_midi(midi)
+
+    def render_wav(self) -> str:
+        """The exported MIDI through the built-in synth and the bundled (or installed) SoundFont."""
+        selftest.require_module("musicgpt_gui.core.midi.synth")
+        midi = self.ws.exports / "selftest-export.mid"
+        if not midi.is_file():
+            self.cli("export", "--text", selftest.FALLBACK_TEXT, "--out", str(midi))
+        wav = self.ws.exports / "selftest-render.wav"
+        self.cli("render", str(midi), "--out", str(wav))
+        return selftest.check_wav(wav)

@@ -13,7 +13,7 @@ import pytest
 from musicgpt_gui.core import selftest
 from musicgpt_gui.core.selftest import Step, StepFailed
 
-STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI")
+STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI", "render a WAV")
 
 
 @pytest.mark.slow
@@ -66,3 +66,17 @@ def test_the_midi_check_rejects_a_silent_file_and_accepts_notes(tmp_path: Path) 
 
 def test_the_built_in_corpora_resolve_through_music21() -> None:
     assert "Essen folk corpus files" in selftest.check_corpus_lookup()
+
+
+def test_the_render_step_writes_a_wav_that_is_not_silent(workspace) -> None:
+    import numpy as np
+
+    from musicgpt_gui.commands.selftest_cmd import SelfTest
+    from musicgpt_gui.core.midi.synth import write_wav
+
+    detail = SelfTest(workspace).render_wav()
+    assert detail.startswith("selftest-render.wav:") and (workspace.exports / "selftest-render.wav").is_file()
+    silent = workspace.exports / "silent.wav"
+    write_wav(silent, np.zeros((4410, 2), np.float32), 44100)
+    with pytest.raises(StepFailed, match="silent"):
+        selftest.check_wav(silent)
