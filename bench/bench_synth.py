@@ -11,6 +11,7 @@ One run, same MIDI file and SoundFont for both synths:
 * lag from ``Player.play()`` to the first audible sample leaving the null device (median of 5),
   which includes the device buffer (46 ms here; the GUI's QAudioSink buffer is 50 ms).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,7 +78,9 @@ def live_run(midi, soundfont: Path, seconds: float) -> tuple[int, int, float]:
     player = Player(synth)
     player.load(midi)
     sink.start()
-    time.sleep(0.2 + random.uniform(0, sink.period))  # the device runs before Play is pressed; presses fall anywhere in a block
+    time.sleep(
+        0.2 + random.uniform(0, sink.period)
+    )  # the device runs before Play is pressed; presses fall anywhere in a block
     pressed = time.monotonic()
     player.play()
     player.wait(seconds)
@@ -96,31 +99,44 @@ def main() -> None:
 
     soundfont = find_soundfont()
     load_before = os.getloadavg()[0]
-    lines = [f"# bench_synth  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  {platform.platform()}  "
-             f"python {platform.python_version()}  cpus {os.cpu_count()}  load avg (1 min) {load_before:.1f} before"]
+    lines = [
+        f"# bench_synth  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  {platform.platform()}  "
+        f"python {platform.python_version()}  cpus {os.cpu_count()}  load avg (1 min) {load_before:.1f} before"
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         midi_path = export_midi(dense_piece(args.seconds), Path(tmp) / "piece.mid")
         midi = mido.MidiFile(midi_path)
-        lines.append(f"piece: {args.seconds:.0f} s of sixteenths in 3 voices at 120 bpm ({sum(1 for m in midi if not m.is_meta)} "
-                     f"messages); SoundFont {soundfont} ({soundfont.stat().st_size / 1e6:.1f} MB); {RATE} Hz")
+        lines.append(
+            f"piece: {args.seconds:.0f} s of sixteenths in 3 voices at 120 bpm "
+            f"({sum(1 for m in midi if not m.is_meta)} "
+            f"messages); SoundFont {soundfont} ({soundfont.stat().st_size / 1e6:.1f} MB); {RATE} Hz"
+        )
         total, render_only, audio_s = time_ours(midi_path, soundfont)
         ours = audio_s / total
-        lines.append(f"render ours (tinysoundfont): {total:.2f} s for {audio_s:.1f} s of audio = {ours:.0f}x real time "
-                     f"({audio_s / render_only:.0f}x without loading the SoundFont)")
+        lines.append(
+            f"render ours (tinysoundfont): {total:.2f} s for {audio_s:.1f} s of audio = {ours:.0f}x real time "
+            f"({audio_s / render_only:.0f}x without loading the SoundFont)"
+        )
         if shutil.which("fluidsynth"):
             fs_s, fs_audio = time_fluidsynth(midi_path, soundfont, Path(tmp) / "fs.wav")
             theirs = fs_audio / fs_s
-            lines.append(f"render fluidsynth -F (CLI): {fs_s:.2f} s for {fs_audio:.1f} s of audio = {theirs:.0f}x real time")
+            lines.append(
+                f"render fluidsynth -F (CLI): {fs_s:.2f} s for {fs_audio:.1f} s of audio = {theirs:.0f}x real time"
+            )
             lines.append(f"render speed ratio ours/fluidsynth: {ours / theirs:.2f}x")
         else:
             lines.append("render fluidsynth -F: not installed (apt install fluidsynth)")
         underruns, blocks, lag = live_run(midi, soundfont, args.seconds)
-        lines.append(f"live: {args.seconds:.0f} s through Player -> synth -> null device (512-frame blocks, 4 buffered): "
-                     f"{underruns} underruns in {blocks} blocks (goal 0)")
+        lines.append(
+            f"live: {args.seconds:.0f} s through Player -> synth -> null device (512-frame blocks, 4 buffered): "
+            f"{underruns} underruns in {blocks} blocks (goal 0)"
+        )
         short = mido.MidiFile(export_midi("tempo=120, C4 E4 G4:2", Path(tmp) / "short.mid"))
         lags = [live_run(short, soundfont, 0.3)[2] * 1000 for _ in range(5)]
-        lines.append(f"lag Play -> first sound (null device, incl. its 46 ms buffer): median {statistics.median(lags):.1f} ms, "
-                     f"max {max(lags):.1f} ms over 5 presses")
+        lines.append(
+            f"lag Play -> first sound (null device, incl. its 46 ms buffer): median {statistics.median(lags):.1f} ms, "
+            f"max {max(lags):.1f} ms over 5 presses"
+        )
     lines.append(f"load avg (1 min) after: {os.getloadavg()[0]:.1f}")
     report = "\n".join(lines) + "\n"
     print(report, end="")

@@ -1,4 +1,5 @@
 """`musicgpt render`: a .mid file or note text -> a WAV file through the built-in SoundFont synth."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--text", help="note text to render, seed or timed format")
     parser.add_argument("--out", required=True, metavar="FILE.wav", help="the WAV file to write")
     parser.add_argument("--soundfont", metavar="FILE.sf2", help="the SoundFont to use (remembered)")
-    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE, metavar="N",
-                        help=f"samples per second (default {DEFAULT_SAMPLE_RATE})")
+    parser.add_argument(
+        "--sample-rate",
+        type=int,
+        default=DEFAULT_SAMPLE_RATE,
+        metavar="N",
+        help=f"samples per second (default {DEFAULT_SAMPLE_RATE})",
+    )
     add_note_length(parser)
     parser.set_defaults(func=run)
 

@@ -4,18 +4,20 @@ The core :class:`~musicgpt_gui.core.midi.synth.SoundFontSynth` gets its messages
 Player as a MIDI port would; this sink asks it for samples whenever the device needs them.
 Without an audio device, opening raises :class:`AudioUnavailable` with one line to show.
 """
+
 from __future__ import annotations
 
 from typing import Optional
 
 from PySide6.QtCore import QIODevice, QLoggingCategory, QObject
 
-QLoggingCategory.setFilterRules("qt.multimedia*=false")  # its probing of absent backends is not the user's business
+# Before QtMultimedia loads: its probing of absent backends (PipeWire, VA-API) is not the user's business.
+QLoggingCategory.setFilterRules("qt.multimedia*=false")
 
-from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
+from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices  # noqa: E402
 
-from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.midi.synth import CHANNELS, SoundFontSynth
+from musicgpt_gui.core.jobs import JobError  # noqa: E402
+from musicgpt_gui.core.midi.synth import CHANNELS, SoundFontSynth  # noqa: E402
 
 BUFFER_SECONDS = 0.05  # device buffer: short enough that Play sounds at once, long enough for Python
 BYTES_PER_FRAME = 4 * CHANNELS
@@ -61,7 +63,9 @@ class AudioOutput(QObject):
         fmt.setChannelCount(CHANNELS)
         fmt.setSampleFormat(QAudioFormat.SampleFormat.Float)
         if not device.isFormatSupported(fmt):
-            raise AudioUnavailable(f"The audio device {device.description()} cannot play {synth.sample_rate} Hz float stereo.")
+            raise AudioUnavailable(
+                f"The audio device {device.description()} cannot play {synth.sample_rate} Hz float stereo."
+            )
         self.synth = synth
         self.description = device.description()
         self._source = _SynthDevice(synth, self)

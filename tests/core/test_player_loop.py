@@ -1,4 +1,5 @@
 """Looping a selection with the one Player (a port that records what it receives, with times)."""
+
 from __future__ import annotations
 
 import time

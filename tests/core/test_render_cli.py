@@ -1,4 +1,5 @@
 """`musicgpt render` and `musicgpt play` with the built-in synth, as a user runs them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,18 @@ except JobError:
 
 def test_render_text_and_midi_files_to_wav(workspace, tmp_path: Path) -> None:
     ws = ("--workspace", str(workspace.root))
-    done = musicgpt(*ws, "render", "--text", "tempo=60, C4 E4 G4:2", "--out", str(tmp_path / "chord.wav"),
-                    "--sample-rate", "32000", "--soundfont", str(SOUNDFONT))
+    done = musicgpt(
+        *ws,
+        "render",
+        "--text",
+        "tempo=60, C4 E4 G4:2",
+        "--out",
+        str(tmp_path / "chord.wav"),
+        "--sample-rate",
+        "32000",
+        "--soundfont",
+        str(SOUNDFONT),
+    )
     assert done.returncode == 0, done.stderr
     pcm, rate = read_wav(tmp_path / "chord.wav")
     assert rate == 32000
@@ -38,7 +49,9 @@ def test_render_text_and_midi_files_to_wav(workspace, tmp_path: Path) -> None:
 
 def test_render_failures_are_one_line(workspace, tmp_path: Path) -> None:
     ws = ("--workspace", str(workspace.root))
-    bad = musicgpt(*ws, "render", "--text", "C4", "--out", str(tmp_path / "x.wav"), "--soundfont", str(tmp_path / "no.sf2"))
+    bad = musicgpt(
+        *ws, "render", "--text", "C4", "--out", str(tmp_path / "x.wav"), "--soundfont", str(tmp_path / "no.sf2")
+    )
     assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1].startswith("musicgpt: error: SoundFont")
     assert "Traceback" not in bad.stderr
     empty = musicgpt(*ws, "render", "--text", "nonsense", "--out", str(tmp_path / "x.wav"))

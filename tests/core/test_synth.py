@@ -1,4 +1,5 @@
 """The built-in synth, checked on the audio it renders (FFT, envelopes), with the real SoundFont."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,9 @@ C_MAJOR = {"C4": 261.63, "E4": 329.63, "G4": 392.00}
 try:
     soundfont.find_soundfont()
 except JobError:
-    pytest.skip("no General MIDI SoundFont installed (scripts/install.sh installs timgm6mb-soundfont)",
-                allow_module_level=True)
+    pytest.skip(
+        "no General MIDI SoundFont installed (scripts/install.sh installs timgm6mb-soundfont)", allow_module_level=True
+    )
 
 
 def spectrum(pcm: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +84,10 @@ def test_instrument_names_choose_programs_and_explicit_ones_win():
 
 
 def test_onsets_follow_the_tempo_map():
-    text = "program=13, tempo=120, rest:1, C5:0.25, rest:1.75, E5:0.25, tempo=75, rest:1.75, G5:0.25, rest:1.75, tempo=200, C6:0.25, rest:2"
+    text = (  # xylophone strikes (short, clean attacks) across three tempo changes
+        "program=13, tempo=120, rest:1, C5:0.25, rest:1.75, E5:0.25, tempo=75, rest:1.75, G5:0.25, rest:1.75, "
+        "tempo=200, C6:0.25, rest:2"
+    )
     parsed = parse_text(text)
     tempo_map = TempoMap.from_marks(parsed.tempos)
     expected = [tempo_map.seconds_at(n.onset) for n in parsed.notes]
@@ -120,8 +125,12 @@ def test_remembered_soundfont(tmp_path):
 
 def test_midi_file_renders_like_its_text():
     midi = mido.MidiFile()
-    track = mido.MidiTrack([mido.Message("note_on", note=69, velocity=100, time=0),
-                            mido.Message("note_off", note=69, velocity=0, time=midi.ticks_per_beat)])
+    track = mido.MidiTrack(
+        [
+            mido.Message("note_on", note=69, velocity=100, time=0),
+            mido.Message("note_off", note=69, velocity=0, time=midi.ticks_per_beat),
+        ]
+    )
     midi.tracks.append(track)
     pcm = render_pcm(midi)
     freqs, magnitude = spectrum(pcm[: RATE // 2], RATE)

@@ -1,4 +1,5 @@
 """The output picker: built-in synth first and remembered, MIDI APIs still there, Choose SoundFont... remembered."""
+
 from __future__ import annotations
 
 import pytest

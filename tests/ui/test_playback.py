@@ -1,4 +1,5 @@
 """The transport through a real JACK MIDI port: play/pause/stop, seek and loop on the piano roll, space, export."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from musicgpt_gui.core.midi import midi_ports
 from musicgpt_gui.core.midi.playback import PAUSED, PLAYING
 from musicgpt_gui.core.midi.synth import read_wav
 from musicgpt_gui.core.music.notation import parse_text
-from musicgpt_gui.ui.widgets.piano_roll import KEY_WIDTH, PianoRoll, seconds_to_quarters
+from musicgpt_gui.ui.widgets.piano_roll import PianoRoll, seconds_to_quarters
 from musicgpt_gui.ui.widgets.transport import Transport
 
 TEXT = "tempo=120, " + ", ".join(f"{n}4:0.5" for n in "CDEFGABC" * 4)  # 16 quarters, 8 s

@@ -3,6 +3,7 @@
 Used where no sound card exists (benchmarks, tests): it counts underruns (a block not ready by
 the time the device would have played it) and notes when the first sound came out.
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,8 +21,13 @@ DEFAULT_BUFFERED_BLOCKS = 4  # blocks queued ahead, as a device buffer holds
 class NullSink:
     """Pulls ``synth.pull(block)`` on a thread; ``underruns`` counts blocks that came too late."""
 
-    def __init__(self, synth, block: int = DEFAULT_BLOCK, buffered_blocks: int = DEFAULT_BUFFERED_BLOCKS,
-                 on_block: Optional[Callable[[np.ndarray], None]] = None) -> None:
+    def __init__(
+        self,
+        synth,
+        block: int = DEFAULT_BLOCK,
+        buffered_blocks: int = DEFAULT_BUFFERED_BLOCKS,
+        on_block: Optional[Callable[[np.ndarray], None]] = None,
+    ) -> None:
         self.synth = synth
         self.block = block
         self.period = block / synth.sample_rate

@@ -4,6 +4,7 @@ The text names instruments as music21 does; each name that has a General MIDI pr
 a ``program=N`` control right after it, so the notes that follow sound on that instrument.  An
 explicit ``program=`` later in the text still wins; with no name at all the notes stay on piano.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

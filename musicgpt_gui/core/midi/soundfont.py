@@ -5,6 +5,7 @@ build, then the files Debian/Ubuntu packages install (``timgm6mb-soundfont`` fro
 ``scripts/install.sh``, ``fluid-soundfont-gm``, ``musescore-general-soundfont``) and the usual
 places on macOS and Windows.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ libfluidsynth installed and bundled; ``bench/bench_synth.py`` compares their ren
 drives it with its own timing, and an audio sink pulls samples from it (``pull``).  Offline
 rendering places every message on its exact sample.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,7 +37,9 @@ def _tinysoundfont():
     try:
         import tinysoundfont
     except ImportError as exc:
-        raise JobError(f"The built-in synth needs the tinysoundfont package ({exc}); pip install tinysoundfont.") from None
+        raise JobError(
+            f"The built-in synth needs the tinysoundfont package ({exc}); pip install tinysoundfont."
+        ) from None
     return tinysoundfont
 
 
@@ -206,6 +209,12 @@ def render_audio(
     out = Path(out)
     if out.suffix.lower() != ".wav":
         raise JobError(f"{out.name}: the audio export writes .wav files.")
-    pcm = render_pcm(source, soundfont=soundfont, sample_rate=sample_rate, note_length=note_length,
-                     on_progress=on_progress, cancel=cancel)
+    pcm = render_pcm(
+        source,
+        soundfont=soundfont,
+        sample_rate=sample_rate,
+        note_length=note_length,
+        on_progress=on_progress,
+        cancel=cancel,
+    )
     return write_wav(out, pcm, sample_rate)

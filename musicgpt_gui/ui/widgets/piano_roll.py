@@ -1,7 +1,6 @@
 """A piano-roll view of note text: one bar per sounding note, time across, pitch up, with a cursor."""
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Optional
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
@@ -42,7 +41,8 @@ class PianoRoll(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setMinimumHeight(140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Piano roll: time runs left to right, pitch bottom to top. Click to seek, drag to select a loop.")
+        self.setToolTip("Piano roll: time runs left to right, pitch bottom to top. "
+                        "Click to seek, drag to select a loop.")
 
     def sizeHint(self) -> QSize:
         return QSize(600, 220)

@@ -4,6 +4,7 @@ Wherever something plays (Dataset preview, Finetune samples, Generate) one of th
 the piano roll.  All transports share the window's :class:`PlaybackBridge`: starting one stops
 the others.  Space toggles play/pause while the transport or its roll has the focus.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,13 @@ from musicgpt_gui.ui.worker import Worker
 class Transport(QWidget):
     """Plays ``text_source()``; problems (no audio device, no notes) go to ``context.say`` and ``last_error``."""
 
-    def __init__(self, context: AppContext, text_source: Callable[[], str], roll: Optional[PianoRoll] = None,
-                 parent: Optional[QWidget] = None) -> None:
+    def __init__(
+        self,
+        context: AppContext,
+        text_source: Callable[[], str],
+        roll: Optional[PianoRoll] = None,
+        parent: Optional[QWidget] = None,
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.bridge = context.playback
@@ -52,7 +58,14 @@ class Transport(QWidget):
         self.export_button.setToolTip("Render the piece with the SoundFont to a WAV file")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.play_button, self.stop_button, self.loop_box, QLabel("Vol"), self.volume, self.export_button):
+        for widget in (
+            self.play_button,
+            self.stop_button,
+            self.loop_box,
+            QLabel("Vol"),
+            self.volume,
+            self.export_button,
+        ):
             layout.addWidget(widget)
         self._show(STOPPED)
         self.play_button.clicked.connect(self.toggle)
@@ -120,8 +133,9 @@ class Transport(QWidget):
     def export_audio(self, path: Optional[str | Path] = None) -> Optional[Worker]:
         """Render the text to a WAV in the background (asks where, unless ``path`` is given)."""
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export audio", str(self.context.workspace.root / "piece.wav"),
-                                                    "WAV audio (*.wav)")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export audio", str(self.context.workspace.root / "piece.wav"), "WAV audio (*.wav)"
+            )
             if not chosen:
                 return None
             path = chosen if chosen.lower().endswith(".wav") else chosen + ".wav"
