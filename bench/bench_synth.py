@@ -1,6 +1,6 @@
 """The built-in synth: render speed against FluidSynth's command line, live underruns and Play-to-sound lag.
 
-    python bench/bench_synth.py [--seconds S] [--results FILE]
+    python bench/bench_synth.py [--seconds S] [--qt-audio] [--results FILE]
 
 One run, same MIDI file and SoundFont for both synths:
 * render speed in multiples of real time: ours (tinysoundfont, in-process ``render_pcm``) against
@@ -9,7 +9,10 @@ One run, same MIDI file and SoundFont for both synths:
 * underruns while the one :class:`Player` plays S seconds into the synth and a paced null
   device (core/midi/audio_sink.py: 512-frame blocks, 4 buffered) pulls the audio; goal 0;
 * lag from ``Player.play()`` to the first audible sample leaving the null device (median of 5),
-  which includes the device buffer (46 ms here; the GUI's QAudioSink buffer is 50 ms).
+  which includes the device buffer (46 ms here; the GUI's QAudioSink buffer is 50 ms);
+* with ``--qt-audio`` (an audio server must answer, e.g. ``PULSE_SERVER`` pointing at a
+  PulseAudio null sink): the GUI's path, PlaybackBridge -> QAudioSink: the first Play (opens the
+  stream) and the lag from later Plays to the first audible sample the sink pulls (median of 5).
 """
 
 from __future__ import annotations
@@ -90,9 +93,54 @@ def live_run(midi, soundfont: Path, seconds: float) -> tuple[int, int, float]:
     return sink.underruns, sink.blocks, lag
 
 
+def qt_audio_lags() -> tuple[float, list[float]]:
+    """(seconds the first Play took, ms from later Plays to the first loud block the QAudioSink pulled)."""
+    import numpy as np
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from musicgpt_gui.core.midi.synth import SILENCE
+    from musicgpt_gui.ui.playback_bridge import PlaybackBridge
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        bridge = PlaybackBridge(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat))
+        text = "tempo=120, rest:0.01, C4 E4 G4:1"
+        began = time.monotonic()
+        bridge.play_text("bench", text)
+        first = time.monotonic() - began
+        synth, loud = bridge._port, []
+        pull = synth.pull
+
+        def watch(frames: int):
+            pcm = pull(frames)
+            if not loud and len(pcm) and np.abs(pcm).max() > SILENCE:
+                loud.append(time.monotonic())
+            return pcm
+
+        synth.pull = watch
+        lags = []
+        for _ in range(5):
+            bridge.stop()
+            deadline = time.monotonic() + 0.3 + random.uniform(0, 0.02)
+            while time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.001)
+            loud.clear()
+            pressed = time.monotonic()
+            bridge.play_text("bench", text)
+            while not loud and time.monotonic() - pressed < 2:
+                app.processEvents()
+                time.sleep(0.001)
+            lags.append(((loud[0] if loud else float("nan")) - pressed) * 1000 + bridge._audio.latency * 1000)
+        bridge.close()
+    return first, lags
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--qt-audio", action="store_true", help="also measure the GUI's QAudioSink path")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "synth.txt")
     args = parser.parse_args()
     import mido
@@ -136,6 +184,13 @@ def main() -> None:
         lines.append(
             f"lag Play -> first sound (null device, incl. its 46 ms buffer): median {statistics.median(lags):.1f} ms, "
             f"max {max(lags):.1f} ms over 5 presses"
+        )
+    if args.qt_audio:
+        first, qt_lags = qt_audio_lags()
+        lines.append(
+            f"QAudioSink (PULSE_SERVER={os.environ.get('PULSE_SERVER', 'default')}): first Play {first * 1000:.0f} ms "
+            f"(opens the stream, waits until it flows); later Plays to first sound incl. the 50 ms buffer: "
+            f"median {statistics.median(qt_lags):.1f} ms, max {max(qt_lags):.1f} ms over 5"
         )
     lines.append(f"load avg (1 min) after: {os.getloadavg()[0]:.1f}")
     report = "\n".join(lines) + "\n"

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QIODevice, QLoggingCategory, QObject
+import time
+
+from PySide6.QtCore import QCoreApplication, QIODevice, QLoggingCategory, QObject
 
 # Before QtMultimedia loads: its probing of absent backends (PipeWire, VA-API) is not the user's business.
 QLoggingCategory.setFilterRules("qt.multimedia*=false")
 
-from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices  # noqa: E402
+from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio  # noqa: E402
 
 from musicgpt_gui.core.jobs import JobError  # noqa: E402
 from musicgpt_gui.core.midi.synth import CHANNELS, SoundFontSynth  # noqa: E402
 
 BUFFER_SECONDS = 0.05  # device buffer: short enough that Play sounds at once, long enough for Python
 BYTES_PER_FRAME = 4 * CHANNELS
+START_TIMEOUT = 3.0  # seconds for a new stream to flow (PulseAudio's null sink: about 1 s here)
+FLOWING_BUFFERS = 4
 
 
 class AudioUnavailable(JobError):
@@ -33,9 +37,12 @@ class _SynthDevice(QIODevice):
     def __init__(self, synth: SoundFontSynth, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.synth = synth
+        self.frames = 0
 
     def readData(self, maxlen: int) -> bytes:
-        return self.synth.pull(maxlen // BYTES_PER_FRAME).tobytes()
+        frames = maxlen // BYTES_PER_FRAME
+        self.frames += frames
+        return self.synth.pull(frames).tobytes()
 
     def writeData(self, _data) -> int:
         return -1
@@ -73,10 +80,28 @@ class AudioOutput(QObject):
         self._sink = QAudioSink(device, fmt, self)
         self._sink.setBufferSize(int(BUFFER_SECONDS * synth.sample_rate) * BYTES_PER_FRAME)
         self._sink.start(self._source)
-        if self._sink.error() != QAudio.Error.NoError:
+        if self._sink.error() != QtAudio.Error.NoError:  # QtAudio: QAudio's name since Qt 6.7
             error = self._sink.error()
             self.close()
             raise AudioUnavailable(f"The audio device {self.description} did not start ({error.name}).")
+        self._wait_until_flowing()
+
+    def _wait_until_flowing(self) -> None:
+        """Block until the device pulls steadily: a Player started earlier would bunch its first notes.
+
+        Sound servers take a while to set up a new stream (a first fill, then a pause); flowing means
+        a few buffers consumed.  The wait happens once per opened output.
+        """
+        flowing = FLOWING_BUFFERS * self._sink.bufferSize() // BYTES_PER_FRAME
+        deadline = time.monotonic() + START_TIMEOUT
+        while self._source.frames < flowing and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.002)
+        if self._source.frames < flowing:
+            self.close()
+            raise AudioUnavailable(
+                f"The audio device {self.description} did not start playing within {START_TIMEOUT:g} s."
+            )
 
     @property
     def latency(self) -> float:
