@@ -1,5 +1,7 @@
 """A paced null audio device: pulls blocks from a synth at the sample clock's pace, as a sound card would.
 
+Its thread asks for real-time scheduling (best effort, like the Player's), as a sound server's does.
+
 Used where no sound card exists (benchmarks, tests): it counts underruns (a block not ready by
 the time the device would have played it) and notes when the first sound came out.
 """
@@ -12,6 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from musicgpt_gui.core.midi.playback import try_realtime
 from musicgpt_gui.core.midi.synth import SILENCE
 
 DEFAULT_BLOCK = 512  # frames: 11.6 ms at 44.1 kHz, a usual device period
@@ -51,6 +54,7 @@ class NullSink:
             self._thread = None
 
     def _run(self) -> None:
+        try_realtime()  # as a sound server's device thread runs
         deadline = time.monotonic() + self.latency  # the device starts playing once its buffer is full
         while not self._halt.is_set():
             pcm = self.synth.pull(self.block)

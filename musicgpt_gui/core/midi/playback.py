@@ -201,7 +201,7 @@ class Player:
             self._port.send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
 
     def _run(self, halt: threading.Event, index: int) -> None:
-        _try_realtime()
+        try_realtime()
         times, messages, origin = self._times, self._messages, self._origin
         next_report = 0.0
         while not halt.is_set():
@@ -255,7 +255,7 @@ def _due(when: float, now: float, end: float, loop: Optional[tuple[float, float]
     return when <= now and (loop is None or when < end - TIME_EPSILON)
 
 
-def _try_realtime() -> None:
+def try_realtime() -> None:
     """Best effort: real-time round-robin scheduling for the calling (player) thread.
 
     On a busy machine an ordinary thread wakes up to a few milliseconds late; a real-time one
