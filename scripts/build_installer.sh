@@ -44,7 +44,7 @@ while IFS= read -r req; do DEPS+=("$req"); done \
 # gpt-2-simple's own requirements, less tensorflow.
 $PIP install -q "${DEPS[@]}" regex requests tqdm numpy toposort "pyinstaller>=6.5"
 $PIP install -q --no-deps "$($PY installer/app_requirements.py pyproject.toml --only bertviz)" \
-  "$($PY installer/app_requirements.py pyproject.toml --only gpt-2-simple)"
+  "$($PY installer/app_requirements.py pyproject.toml --only gpt-2-simple)" "tinysoundfont>=0.3.7"
 if $PY -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"; then
   echo "build_installer.sh: torch is installed in $VENV; PyInstaller's keras hook crashes with it (use --fresh)" >&2
   exit 1

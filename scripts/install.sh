@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES="python3-venv python3-pip jackd2 libegl1 libgl1 libopengl0 libglib2.0-0 libnss3 libnspr4
  libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcomposite1 libxdamage1
  libxrandr2 libxtst6 libxshmfence1 libgbm1 libxkbfile1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
- libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxss1 libasound2"
+ libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxss1 libasound2
+ timgm6mb-soundfont"
 
 if command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -27,6 +28,9 @@ PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip wheel "setuptools<81"
 # XStatic-RequireJS is an sdist whose setup imports pkg_resources, which new setuptools lacks.
 $PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
+# tinysoundfont declares pyaudio for its own live output, which we do not use (QtMultimedia plays);
+# pyaudio has no Linux wheel and would need PortAudio headers and a compiler.
+$PIP install -q --no-deps "tinysoundfont>=0.3.7"
 if [ "${1:-}" = "--test" ]; then
   $PIP install -q -e ".[test]"
 else

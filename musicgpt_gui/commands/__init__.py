@@ -6,8 +6,9 @@ from musicgpt_gui.commands import (
     import_cmd,
     models_cmd,
     play_cmd,
+    render_cmd,
     selftest_cmd,
     train_cmd,
 )
 
-COMMANDS = (import_cmd, models_cmd, train_cmd, generate_cmd, attention_cmd, export_cmd, play_cmd, selftest_cmd)
+COMMANDS = (import_cmd, models_cmd, train_cmd, generate_cmd, attention_cmd, export_cmd, play_cmd, render_cmd, selftest_cmd)

@@ -1,4 +1,8 @@
-"""`musicgpt play`: a .mid file or note text through a MIDI output port (python-rtmidi)."""
+"""`musicgpt play`: a .mid file or note text through the built-in synth or a MIDI output port (python-rtmidi).
+
+The first time, and whenever ``--api synth`` or ``--soundfont`` is given, the built-in SoundFont
+synth plays on the sound card; an API or port given once is remembered, like the SoundFont.
+"""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +18,10 @@ from musicgpt_gui.commands.common import progress_bar
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.readers import midi_reader
+from musicgpt_gui.core.midi import soundfont as soundfonts
 from musicgpt_gui.core.midi.midi_ports import (
     APIS,
+    BUILTIN_SYNTH,
     CHOICE_FILE,
     PortChoice,
     default_api,
@@ -25,19 +31,23 @@ from musicgpt_gui.core.midi.midi_ports import (
     save_choice,
 )
 from musicgpt_gui.core.midi.playback import Player
+from musicgpt_gui.core.midi.synth import SoundFontSynth
 from musicgpt_gui.core.workspace import Workspace
-
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "play",
-        help="play a .mid file or note text on a MIDI port",
-        description="Without --api/--port/--virtual the last choice is used (remembered in the workspace).",
+        help="play a .mid file or note text with the built-in synth or on a MIDI port",
+        description="Without --api/--port/--virtual the last choice is used (remembered in the workspace); "
+        "the first time, the built-in SoundFont synth.",
     )
     parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
     parser.add_argument("--text", help="note text to play, seed or timed format")
-    parser.add_argument("--api", choices=list(APIS), help=f"MIDI system (default here: {default_api()})")
+    parser.add_argument("--api", choices=[BUILTIN_SYNTH, *APIS],
+                        help=f"'{BUILTIN_SYNTH}' (the built-in SoundFont synth, the default) or a MIDI system "
+                        f"(usual here: {default_api()})")
+    parser.add_argument("--soundfont", metavar="FILE.sf2", help="the built-in synth's SoundFont (remembered)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--port", metavar="NAME", help="output port: its name or a unique part of it")
     target.add_argument("--virtual", metavar="NAME", help="open a virtual output port for a synth to connect to")
@@ -52,12 +62,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     settings = workspace.root / CHOICE_FILE
     saved = load_choice(settings)
-    api = args.api or (saved.api if saved else default_api())
+    api = args.api or (BUILTIN_SYNTH if args.soundfont else (saved.api if saved else BUILTIN_SYNTH))
+    if args.list_ports and api == BUILTIN_SYNTH:
+        api = default_api()
     if args.list_ports:
         names = list_output_ports(api)
         print("\n".join(names) if names else f"(no MIDI output ports on {api})")
         return 0
     midi = load_source(args)
+    if api == BUILTIN_SYNTH:
+        if args.port or args.virtual:
+            raise JobError("--port and --virtual choose a MIDI port; give --api too (for example --api jack).")
+        synth = SoundFontSynth(remembered_soundfont(workspace, args.soundfont))
+        if args.api or args.soundfont:
+            save_choice(settings, PortChoice(BUILTIN_SYNTH))
+        play_on_synth(midi, synth)
+        return 0
     explicit = bool(args.api or args.port or args.virtual)
     if args.port or args.virtual:
         choice = PortChoice(api, port=args.port, virtual=args.virtual)
@@ -76,6 +96,35 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
+def remembered_soundfont(workspace: Workspace, chosen: str | None):
+    """``--soundfont`` (checked, then remembered), else the remembered one, else None (search)."""
+    choice_file = workspace.root / soundfonts.CHOICE_FILE
+    if chosen:
+        path = soundfonts.find_soundfont(chosen)
+        soundfonts.save_choice(choice_file, path.resolve())
+        return path
+    return soundfonts.load_choice(choice_file)
+
+
+def play_on_synth(midi: mido.MidiFile, synth: SoundFontSynth) -> None:
+    """The built-in synth on the sound card (QtMultimedia's sink, no window); no device -> one line."""
+    from PySide6.QtCore import QCoreApplication, qInstallMessageHandler
+
+    from musicgpt_gui.ui.audio_output import AudioOutput
+
+    def quiet(_mode, _context, message: str) -> None:  # Qt's probing of absent sound servers
+        if not message.startswith("PulseAudioService"):
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
+    app = QCoreApplication.instance() or QCoreApplication([])
+    output = AudioOutput(synth)
+    try:
+        play(midi, synth, output.description, wait_step=lambda: app.processEvents())
+    finally:
+        output.close()
+
+
 def load_source(args: argparse.Namespace) -> mido.MidiFile:
     if (args.text is None) == (args.source is None):
         raise JobError("Give either a FILE or --text to play (or --list-ports).")
@@ -89,7 +138,7 @@ def load_source(args: argparse.Namespace) -> mido.MidiFile:
     return render_midi(read_text_file(args.source), note_length=args.note_length)
 
 
-def play(midi: mido.MidiFile, port, where: str) -> None:
+def play(midi: mido.MidiFile, port, where: str, wait_step=None) -> None:
     """Play to the end; Ctrl-C (or any error) still silences the port on the way out."""
     with progress_bar(f"Playing on {where}") as report:
 
@@ -101,7 +150,8 @@ def play(midi: mido.MidiFile, port, where: str) -> None:
         gc.freeze()  # a full collection would stall the player thread for every object loaded so far
         try:
             player.play()
-            while not player.wait(0.2):  # short waits keep Ctrl-C responsive on every platform
-                pass
+            while not player.wait(0.02 if wait_step else 0.2):  # short waits keep Ctrl-C responsive
+                if wait_step:
+                    wait_step()
         finally:
             player.stop()

@@ -120,3 +120,18 @@ def check_checkpoint(run_dir: Path) -> str:
     if not saved:
         raise StepFailed(f"training left no model-N checkpoint files in {run_dir}")
     return f"checkpoint {saved[-1].removesuffix('.index')} in checkpoint/{run_dir.name}"
+
+
+def check_wav(path: Path) -> str:
+    """A rendered WAV exists and is not silent (the built-in synth and its SoundFont work)."""
+    import numpy as np
+
+    from musicgpt_gui.core.midi.synth import read_wav
+
+    if not path.is_file():
+        raise StepFailed(f"no WAV file was written at {path}")
+    pcm, rate = read_wav(path)
+    peak = float(np.abs(pcm).max()) if pcm.size else 0.0
+    if peak < 0.01:
+        raise StepFailed(f"{path.name} is silent (peak {peak:.4f})")
+    return f"{path.name}: {len(pcm) / rate:.1f}s at {rate} Hz, peak {peak:.2f}"

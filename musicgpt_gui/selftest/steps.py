@@ -39,6 +39,7 @@ class SelfTest:
             Step("generate", self.generate),
             Step("attention page", self.attention_page),
             Step("export MIDI", self.export_midi),
+            Step("render a WAV", self.render_wav),
         ]
 
     def cli(self, *argv: str) -> str:
@@ -100,3 +101,13 @@ class SelfTest:
         text = ", ".join(t for t in (self.prefix or checks.FALLBACK_TEXT, self.generated.strip()) if t)
         self.cli("export", "--text", text, "--out", str(midi))
         return checks.check_midi(midi)
+
+    def render_wav(self) -> str:
+        """The exported MIDI through the built-in synth and the bundled (or installed) SoundFont."""
+        checks.require_module("musicgpt_gui.core.midi.synth")
+        midi = self.ws.exports / "selftest-export.mid"
+        if not midi.is_file():
+            self.cli("export", "--text", checks.FALLBACK_TEXT, "--out", str(midi))
+        wav = self.ws.exports / "selftest-render.wav"
+        self.cli("render", str(midi), "--out", str(wav))
+        return checks.check_wav(wav)

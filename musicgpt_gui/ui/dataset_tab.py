@@ -39,7 +39,7 @@ from musicgpt_gui.core.readers import formats
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
-from musicgpt_gui.ui.widgets.play_button import PlayButton
+from musicgpt_gui.ui.widgets.transport import Transport
 
 CORPORA = (("Bach chorales (music21)", "bach"), ("Folk songs (music21)", "folk"), ("No corpus", ""))
 COLUMNS = ("Piece", "Items", "Duration (s)", "Status")
@@ -100,7 +100,7 @@ class DatasetTab(Tab):
         self.preview.setReadOnly(True)
         self.preview.setPlaceholderText("Select a piece to see its note text.")
         self.roll = PianoRoll()
-        self.play_button = PlayButton(context, self.preview.toPlainText, self.roll)
+        self.play_button = Transport(context, self.preview.toPlainText, self.roll)
         self.play_button.setEnabled(False)
         block.addWidget(self.preview, 1)
         block.addWidget(self.roll, 2)

@@ -19,7 +19,7 @@ from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import LossChart
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
-from musicgpt_gui.ui.widgets.play_button import PlayButton
+from musicgpt_gui.ui.widgets.transport import Transport
 
 NEW, STORE, GPT2 = "new", "store", "gpt2"
 HYPER = (  # settings key, label, minimum, maximum; the defaults are core's (the default base is a new model)
@@ -86,7 +86,7 @@ class FinetuneTab(Tab):
         self.samples = QListWidget()
         self.sample_roll = PianoRoll()
         self.sample_roll.setMinimumHeight(100)
-        self.sample_play = PlayButton(context, self._sample_text, self.sample_roll)
+        self.sample_play = Transport(context, self._sample_text, self.sample_roll)
         slay.addWidget(self.samples, 0, 0, 2, 1)
         slay.addWidget(self.sample_roll, 0, 1)
         slay.addWidget(self.sample_play, 1, 1, Qt.AlignmentFlag.AlignLeft)

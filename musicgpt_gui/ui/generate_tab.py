@@ -19,7 +19,7 @@ from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
-from musicgpt_gui.ui.widgets.play_button import PlayButton
+from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
 
 STREAM_INTERVAL_MS = 50
@@ -92,7 +92,7 @@ class GenerateTab(Tab):
         self.roll = PianoRoll()
         rlay.addWidget(self.roll, 3)
         actions = QHBoxLayout()
-        self.play_button = PlayButton(context, self.selected_text, self.roll)
+        self.play_button = Transport(context, self.selected_text, self.roll)
         self.export_button = QPushButton("Export MIDI…")
         self.attention_button = QPushButton("Show attention")
         for b in (self.play_button, self.export_button, self.attention_button):

@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.context.attention_requested.connect(lambda *_: self.tabs.setCurrentWidget(self.attention_tab))
         self.context.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
-        self.context.port_changed.connect(lambda p: self.port_label.setText(f"MIDI: {p}"))
+        self.context.port_changed.connect(lambda p: self.port_label.setText(f"Output: {p}"))
         self.context.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         for tab in self.all_tabs():
             tab.slot.busy_changed.connect(lambda busy: busy or self.check_device())
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.workspace_label = QLabel()
         self.workspace_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.device_label = QLabel("Device: not checked (TensorFlow loads with the first model job)")
-        self.port_label = QLabel(f"MIDI: {self.context.port_description}")
+        self.port_label = QLabel(f"Output: {self.context.port_description}")
         for label in (self.workspace_label, self.device_label, self.port_label):
             bar.addPermanentWidget(label)
         self._show_workspace()

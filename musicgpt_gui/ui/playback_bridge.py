@@ -1,27 +1,35 @@
-"""Qt side of MIDI playback: turns the core Player's hooks into signals, owns the output port.
+"""Qt side of playback: turns the core Player's hooks into signals, owns the output.
 
-One bridge per window: every Play button shares the chosen port, and starting a piece from
-one tab stops whatever another tab was playing.  The port opens on first Play, so a machine
-without a MIDI system only hears about it when the user asks for sound.
+One bridge per window: every transport shares the chosen output, and starting a piece from
+one tab stops whatever another tab was playing.  The output is the built-in SoundFont synth
+(on the sound card through :mod:`audio_output`) unless a MIDI port was chosen.  It opens on
+first Play, so a machine without audio or MIDI only hears about it when the user asks for sound.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
+import mido
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from musicgpt_gui.core.midi import midi_io
-from musicgpt_gui.core.midi import midi_ports
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.midi.playback import PLAYING, STOPPED, Player
+from musicgpt_gui.core.midi import midi_io, midi_ports, soundfont
+from musicgpt_gui.core.midi.playback import PAUSED, PLAYING, STOPPED, Player
+from musicgpt_gui.core.midi.synth import SoundFontSynth
 from musicgpt_gui.ui.signals import emit
+
+BUILTIN_LABEL = "Built-in synth (SoundFont)"
+MIDI_VOLUME = 7
 
 
 def load_choice(settings: QSettings) -> midi_ports.PortChoice:
-    api = str(settings.value("midi/api", midi_ports.default_api()))
+    api = str(settings.value("midi/api", midi_ports.BUILTIN_SYNTH))
+    if api != midi_ports.BUILTIN_SYNTH and api not in midi_ports.APIS:
+        api = midi_ports.BUILTIN_SYNTH
     port = settings.value("midi/port") or None
     virtual = settings.value("midi/virtual") or None
-    return midi_ports.PortChoice(api=api if api in midi_ports.APIS else midi_ports.default_api(), port=port, virtual=virtual)
+    return midi_ports.PortChoice(api=api, port=port, virtual=virtual)
 
 
 def save_choice(settings: QSettings, choice: midi_ports.PortChoice) -> None:
@@ -31,64 +39,144 @@ def save_choice(settings: QSettings, choice: midi_ports.PortChoice) -> None:
 
 
 def describe(choice: midi_ports.PortChoice) -> str:
+    if choice.api == midi_ports.BUILTIN_SYNTH:
+        return BUILTIN_LABEL
     if choice.virtual:
         return f"{choice.api}: virtual port '{choice.virtual}'"
     return f"{choice.api}: {choice.port or 'first available port'}"
 
 
 class PlaybackBridge(QObject):
-    position = Signal(object, float)  # owner, seconds
+    position = Signal(object, float)  # owner, seconds (as heard: the output's latency is taken off)
     state = Signal(object, str)  # owner, stopped|playing|paused
 
     def __init__(self, settings: QSettings, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.choice = load_choice(settings)
+        self.soundfont: Optional[Path] = soundfont.load_choice_value(settings.value("audio/soundfont") or None)
+        self.volume = 1.0
         self.owner: Optional[object] = None
+        self.text: Optional[str] = None
         self._port = None
+        self._audio = None
         self._player: Optional[Player] = None
 
+    # -- choices ------------------------------------------------------------------------------
     def set_choice(self, choice: midi_ports.PortChoice) -> None:
-        """Remember the port; the next Play opens it."""
+        """Remember the output; the next Play opens it."""
         if choice != self.choice:
             self.close()
             self.choice = choice
         save_choice(self.settings, choice)
 
+    def set_soundfont(self, path: str | Path) -> Path:
+        """Use and remember another .sf2; raises JobError when it cannot be used."""
+        found = soundfont.find_soundfont(path)
+        SoundFontSynth(found)  # refuse a file the synth cannot load before remembering it
+        self.close()
+        self.soundfont = found
+        self.settings.setValue("audio/soundfont", str(found))
+        return found
+
+    # -- transport ----------------------------------------------------------------------------
     def play_text(self, owner: object, text: str) -> None:
-        """Render ``text`` and play it; raises JobError (MidiUnavailable included) with a plain message."""
+        """Play ``text`` from its start; raises JobError (no device, no notes, ...) with a plain message."""
         midi = midi_io.render_midi(text)
+        self.play_midi(owner, midi, text)
+
+    def play_midi(self, owner: object, midi: mido.MidiFile, text: Optional[str] = None) -> None:
         player = self._ensure_player()
         self.stop()
-        self.owner = owner
+        player.set_loop(None)
+        self.owner, self.text = owner, text
         player.load(midi)
         player.play()
+
+    def pause(self) -> None:
+        if self._player is not None:
+            self._player.pause()
+
+    def resume(self) -> None:
+        if self._player is not None:
+            self._player.resume()
 
     def stop(self) -> None:
         if self._player is not None and self._player.state != STOPPED:
             self._player.stop()
 
+    def seek(self, owner: object, seconds: float) -> None:
+        if self.owns(owner):
+            self._player.seek(seconds)
+
+    def set_loop(self, owner: object, start: Optional[float], end: Optional[float] = None) -> None:
+        """Loop ``start``..``end`` seconds of the owner's piece (None: no loop); JobError if too short."""
+        if not self.owns(owner):
+            return
+        try:
+            self._player.set_loop(start, end)
+        except ValueError as exc:
+            raise JobError(f"Cannot loop that selection: {exc}.") from None
+
+    def set_volume(self, volume: float) -> None:
+        """0..1: the synth's gain, or channel volume (CC 7) on a MIDI port."""
+        self.volume = min(max(float(volume), 0.0), 1.0)
+        if isinstance(self._port, SoundFontSynth):
+            self._port.volume = self.volume
+        elif self._port is not None:
+            for channel in range(16):
+                self._port.send(mido.Message("control_change", channel=channel, control=MIDI_VOLUME,
+                                             value=round(127 * self.volume)))
+
+    def owns(self, owner: object) -> bool:
+        return self.owner is owner and self._player is not None
+
+    def state_of(self, owner: object) -> str:
+        return self._player.state if self.owns(owner) else STOPPED
+
     def is_playing(self, owner: object) -> bool:
-        return self.owner is owner and self._player is not None and self._player.state == PLAYING
+        return self.state_of(owner) == PLAYING
+
+    def is_paused(self, owner: object) -> bool:
+        return self.state_of(owner) == PAUSED
+
+    @property
+    def length(self) -> float:
+        return self._player.length if self._player is not None else 0.0
 
     def close(self) -> None:
-        """Silence and release the port (window closing, or another port chosen)."""
+        """Silence and release the output (window closing, or another output chosen)."""
         if self._player is not None:
             self._player.close()
             self._player = None
+        if self._audio is not None:
+            self._audio.close()
+            self._audio = None
         if self._port is not None:
             self._port.close()
             self._port = None
 
+    # -- internals ----------------------------------------------------------------------------
+    def _open_output(self):
+        if self.choice.api == midi_ports.BUILTIN_SYNTH:
+            from musicgpt_gui.ui.audio_output import AudioOutput  # QtMultimedia loads on first Play only
+
+            synth = SoundFontSynth(self.soundfont)
+            synth.volume = self.volume
+            self._audio = AudioOutput(synth)
+            return synth
+        try:
+            return midi_ports.open_output(self.choice)
+        except OSError as exc:  # rtmidi errors that slipped past the core's checks
+            raise JobError(f"Cannot open the MIDI output ({exc}).") from None
+
     def _ensure_player(self) -> Player:
         if self._player is None:
-            try:
-                self._port = midi_ports.open_output(self.choice)
-            except OSError as exc:  # rtmidi errors that slipped past the core's checks
-                raise JobError(f"Cannot open the MIDI output ({exc}).") from None
+            self._port = self._open_output()
+            latency = self._audio.latency if self._audio is not None else 0.0
             self._player = Player(
                 self._port,
-                on_position=lambda s: emit(self.position, self.owner, float(s)),
+                on_position=lambda s: emit(self.position, self.owner, max(0.0, float(s) - latency)),
                 on_state=lambda s: emit(self.state, self.owner, s),
             )
         return self._player

@@ -13,7 +13,7 @@ import pytest
 from musicgpt_gui.selftest import checks
 from musicgpt_gui.selftest.checks import Step, StepFailed
 
-STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI")
+STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI", "render a WAV")
 
 
 @pytest.mark.slow
@@ -77,3 +77,18 @@ def test_the_commands_and_the_self_test_do_not_import_the_cli() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_render_step_writes_a_wav_that_is_not_silent(workspace) -> None:
+    import numpy as np
+
+    from musicgpt_gui.cli import main
+    from musicgpt_gui.selftest.steps import SelfTest
+    from musicgpt_gui.core.midi.synth import write_wav
+
+    detail = SelfTest(workspace, main).render_wav()
+    assert detail.startswith("selftest-render.wav:") and (workspace.exports / "selftest-render.wav").is_file()
+    silent = workspace.exports / "silent.wav"
+    write_wav(silent, np.zeros((4410, 2), np.float32), 44100)
+    with pytest.raises(StepFailed, match="silent"):
+        checks.check_wav(silent)

@@ -48,8 +48,8 @@ def test_import_a_few_chorales_and_a_bad_file(make_window, workspace, qtbot, tmp
     tab.table.selectRow(ok_row)
     assert tab.preview.toPlainText().count(",") > 10
     assert tab.roll.parsed is not None and len(tab.roll.parsed.notes) > 10
-    tab.play_button.click()  # no ALSA sequencer here: a clear message, nothing breaks
-    assert "MIDI output through alsa is not available" in tab.play_button.last_error
+    tab.play_button.click()  # no audio device here: a clear message, nothing breaks
+    assert tab.play_button.last_error.startswith("No audio output device")
     assert tab.play_button.text() == "Play"
     assert window.finetune_tab.dataset.findText("bach-ui") >= 0  # other tabs see the new dataset
 

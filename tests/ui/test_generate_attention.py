@@ -63,8 +63,8 @@ def test_generate_streams_lists_exports_and_plays(window, qtbot, opening, tmp_pa
     midi = mido.MidiFile(written)
     assert provenance_of(midi)["run"] == "tiny-run" and provenance_of(midi)["seed"] == 7
 
-    tab.play_button.click()  # no ALSA sequencer here: a clear message, the tab goes on
-    assert "MIDI output through alsa is not available" in tab.play_button.last_error
+    tab.play_button.click()  # no audio device here: a clear message, the tab goes on
+    assert tab.play_button.last_error.startswith("No audio output device")
 
     tab.prefix.clear()
     tab.prefix_items.setValue(5)

@@ -19,7 +19,7 @@ def test_menus_and_status_bar(make_window, workspace) -> None:
     assert file_actions == ["&New workspace…", "&Open workspace…", "&Recent workspaces", "&Quit"]
     assert window.workspace_label.text() == f"Workspace: {workspace.root.name}"
     assert window.device_label.text().startswith("Device:")
-    assert window.port_label.text().startswith("MIDI: alsa")
+    assert window.port_label.text() == "Output: Built-in synth (SoundFont)"  # the default output
 
 
 def test_settings_survive_a_restart(make_window, workspace, settings) -> None:
@@ -109,7 +109,7 @@ def test_port_picker_reports_a_missing_midi_system_and_remembers_the_choice(make
     assert "MIDI output through alsa is not available" in window.statusBar().currentMessage()
     picker.port.setCurrentText(VIRTUAL)
     emit(picker.port.activated, picker.port.currentIndex())  # what a user's pick sends
-    assert window.port_label.text() == "MIDI: alsa: virtual port 'musicgpt'"
+    assert window.port_label.text() == "Output: alsa: virtual port 'musicgpt'"
     assert settings.value("midi/virtual") == "musicgpt"
 
 

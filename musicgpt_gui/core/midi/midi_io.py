@@ -16,6 +16,7 @@ import mido
 
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.midi.instruments import with_instrument_programs
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed, parse_text
 from musicgpt_gui.core.music.tempo_map import TempoMap
@@ -33,10 +34,12 @@ def render_midi(
 ) -> mido.MidiFile:
     """Build a type-1 MIDI file: a conductor track (tempo, provenance) and one track per program.
 
+    Instrument names in the text choose General MIDI programs (:mod:`instruments`).
+
     Raises :class:`JobError` when the text holds no playable note, so nobody exports or plays
     silence by mistake.
     """
-    parsed = parse_text(source, note_length) if isinstance(source, str) else source
+    parsed = parse_text(with_instrument_programs(source), note_length) if isinstance(source, str) else source
     if not parsed.notes:
         raise JobError(
             f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood)."

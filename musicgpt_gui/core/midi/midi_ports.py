@@ -20,6 +20,7 @@ from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
 
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "winmm": "WINDOWS_MM"}
+BUILTIN_SYNTH = "synth"  # PortChoice.api of the built-in SoundFont synth (core.midi.synth), the default output
 CLIENT_NAME = "musicgpt"
 CHOICE_FILE = "midi-output.json"
 ALSA_SEQ = Path("/dev/snd/seq")
@@ -112,7 +113,7 @@ def load_choice(path: Path) -> Optional[PortChoice]:
         choice = PortChoice(api=data["api"], port=data.get("port"), virtual=data.get("virtual"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return choice if choice.api in APIS else None
+    return choice if choice.api in APIS or choice.api == BUILTIN_SYNTH else None
 
 
 def save_choice(path: Path, choice: PortChoice) -> None:

@@ -18,6 +18,8 @@ STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
 REALTIME_PRIORITY = 1  # the lowest real-time priority: above ordinary processes, below JACK's threads
 POSITION_INTERVAL = 1 / 30  # seconds between position reports: enough for a cursor
 ALL_NOTES_OFF, SUSTAIN = 123, 64
+MIN_LOOP = 0.05  # seconds: shorter loops would only stutter
+TIME_EPSILON = 1e-6  # mido's summed float times land a hair before the beat they mean
 
 
 class Player:
@@ -52,6 +54,7 @@ class Player:
         self._done = threading.Event()
         self._done.set()
         self._sounding: Counter[tuple[int, int]] = Counter()
+        self._loop: Optional[tuple[float, float]] = None
 
     # -- loading and state ------------------------------------------------------------------
     def load(self, midi: mido.MidiFile) -> None:
@@ -127,6 +130,21 @@ class Player:
                 self._position = target
             self._on_position(target)
 
+    def set_loop(self, start: Optional[float], end: Optional[float] = None) -> None:
+        """Repeat ``start``..``end`` seconds while playing (``None`` ends the loop); a short loop is refused."""
+        with self._lock:
+            if start is None or end is None:
+                self._loop = None
+                return
+            start, end = max(0.0, float(start)), min(float(end), self._length)
+            if end - start < MIN_LOOP:
+                raise ValueError(f"a loop needs at least {MIN_LOOP} s (got {start:.3f}..{end:.3f})")
+            self._loop = (start, end)
+
+    @property
+    def loop(self) -> Optional[tuple[float, float]]:
+        return self._loop
+
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the piece ends or is stopped; False on timeout (also while paused)."""
         return self._done.wait(timeout)
@@ -183,25 +201,32 @@ class Player:
             self._port.send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
 
     def _run(self, halt: threading.Event, index: int) -> None:
-        _try_realtime()
+        try_realtime()
         times, messages, origin = self._times, self._messages, self._origin
-        end = origin + self._length
         next_report = 0.0
         while not halt.is_set():
             now = time.monotonic()
+            loop = self._loop
+            if loop is not None and now - origin >= loop[1]:
+                self._silence()  # jump back: what sounded at the loop's end stops there
+                origin = self._origin = now - loop[0]
+                index = bisect.bisect_left(times, loop[0] - TIME_EPSILON)
+                self._chase(index)
+                continue
+            end = origin + (loop[1] if loop is not None else self._length)
             if now >= next_report:
                 self._on_position(min(now - origin, self._length))
                 next_report = now + self._interval
-            due = origin + times[index] if index < len(messages) else end
+            due = min(origin + times[index], end) if index < len(messages) else end
             if now < due:
                 # A timed wait, not a spin: a sleeper woken by its timer is scheduled promptly,
                 # a thread that yields in a loop queues behind every busy process.
                 halt.wait(min(due, next_report) - now)
                 continue
-            if index >= len(messages):
+            if index >= len(messages) and loop is None:
                 self._finish()
                 return
-            while index < len(messages) and origin + times[index] <= now and not halt.is_set():
+            while index < len(messages) and _due(origin + times[index], now, end, loop) and not halt.is_set():
                 self._send(messages[index])
                 index += 1
 
@@ -225,7 +250,12 @@ class Player:
         self._set_state(STOPPED)
 
 
-def _try_realtime() -> None:
+def _due(when: float, now: float, end: float, loop: Optional[tuple[float, float]]) -> bool:
+    """A message is due once its time has come; in a loop, only if it lies before the loop's end."""
+    return when <= now and (loop is None or when < end - TIME_EPSILON)
+
+
+def try_realtime() -> None:
     """Best effort: real-time round-robin scheduling for the calling (player) thread.
 
     On a busy machine an ordinary thread wakes up to a few milliseconds late; a real-time one

@@ -1,10 +1,9 @@
 """A piano-roll view of note text: one bar per sounding note, time across, pitch up, with a cursor."""
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Optional
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -14,6 +13,8 @@ from musicgpt_gui.core.music.tempo_map import TempoMap
 KEY_WIDTH = 34
 NOTE_COLOR = QColor("#3a7bd5")
 CURSOR_COLOR = QColor("#d62728")
+SELECTION_COLOR = QColor(255, 190, 60, 70)
+DRAG_THRESHOLD = 4  # pixels: a shorter drag is a click (seek)
 
 
 def seconds_to_quarters(parsed: Parsed, seconds: float) -> float:
@@ -22,15 +23,26 @@ def seconds_to_quarters(parsed: Parsed, seconds: float) -> float:
 
 
 class PianoRoll(QWidget):
-    """Shows the notes of a :class:`Parsed` text; ``set_cursor`` moves the playing position."""
+    """Shows the notes of a :class:`Parsed` text; ``set_cursor`` moves the playing position.
+
+    A click asks to seek there (``seek_requested``); a drag selects a span (``selection_changed``,
+    None when cleared by a click) that a transport can loop.  Both are in quarter lengths.
+    """
+
+    seek_requested = Signal(float)
+    selection_changed = Signal(object)  # (start, end) quarters, or None
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.parsed: Optional[Parsed] = None
         self.cursor_quarters: Optional[float] = None
+        self.selection: Optional[tuple[float, float]] = None
+        self._press_x: Optional[float] = None
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setMinimumHeight(140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Piano roll: time runs left to right, pitch bottom to top")
+        self.setToolTip("Piano roll: time runs left to right, pitch bottom to top. "
+                        "Click to seek, drag to select a loop.")
 
     def sizeHint(self) -> QSize:
         return QSize(600, 220)
@@ -41,8 +53,39 @@ class PianoRoll(QWidget):
     def set_parsed(self, parsed: Optional[Parsed]) -> Optional[Parsed]:
         self.parsed = parsed
         self.cursor_quarters = None
-        self.update()
+        self.set_selection(None)
         return parsed
+
+    def set_selection(self, selection: Optional[tuple[float, float]]) -> None:
+        if selection != self.selection:
+            self.selection = selection
+            self.selection_changed.emit(selection)
+        self.update()
+
+    def x_to_quarters(self, x: float) -> float:
+        length = float(self.parsed.length) if self.parsed else 0.0
+        width = max(1.0, self.width() - KEY_WIDTH - 4)
+        return min(max((x - KEY_WIDTH) / width * length, 0.0), length)
+
+    def quarters_to_x(self, quarters: float) -> float:
+        length = float(self.parsed.length) if self.parsed else 0.0
+        return KEY_WIDTH + quarters / (length or 1.0) * max(1.0, self.width() - KEY_WIDTH - 4)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.parsed and self.parsed.notes:
+            self._press_x = event.position().x()
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._press_x is not None and abs(event.position().x() - self._press_x) >= DRAG_THRESHOLD:
+            a, b = sorted((self.x_to_quarters(self._press_x), self.x_to_quarters(event.position().x())))
+            self.set_selection((a, b))
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._press_x is not None and abs(event.position().x() - self._press_x) < DRAG_THRESHOLD:
+            self.set_selection(None)
+            self.seek_requested.emit(self.x_to_quarters(event.position().x()))
+        self._press_x = None
 
     def clear(self) -> None:
         self.set_parsed(None)
@@ -91,6 +134,9 @@ class PianoRoll(QWidget):
             rect = QRectF(KEY_WIDTH + float(note.onset) * x_scale, y_of(note.pitch),
                           max(1.5, float(note.duration) * x_scale - 1), max(1.5, row - 1))
             painter.drawRect(rect)
+        if self.selection is not None:
+            left, right = (self.quarters_to_x(q) for q in self.selection)
+            painter.fillRect(QRectF(left, 0, right - left, self.height()), SELECTION_COLOR)
         if self.cursor_quarters is not None:
             painter.setPen(QPen(CURSOR_COLOR, 2))
             x = int(KEY_WIDTH + self.cursor_quarters * x_scale)

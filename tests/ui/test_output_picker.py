@@ -1,0 +1,42 @@
+"""The output picker: built-in synth first and remembered, MIDI APIs still there, Choose SoundFont... remembered."""
+
+from __future__ import annotations
+
+import pytest
+
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.midi import midi_ports, soundfont
+from musicgpt_gui.ui.playback_bridge import BUILTIN_LABEL, PlaybackBridge
+from musicgpt_gui.ui.widgets.port_picker import PortPicker
+
+try:
+    SOUNDFONT = soundfont.find_soundfont()
+except JobError:
+    pytest.skip("no General MIDI SoundFont installed", allow_module_level=True)
+
+
+def test_built_in_synth_first_then_midi_and_the_choice_is_remembered(make_window, workspace, settings) -> None:
+    window = make_window(workspace)
+    picker = window.generate_tab.findChild(PortPicker)
+    items = [picker.api.itemText(i) for i in range(picker.api.count())]
+    assert items[0] == BUILTIN_LABEL and set(midi_ports.APIS) <= set(items[1:])
+    assert picker.soundfont_button.isVisibleTo(picker) and not picker.port.isVisibleTo(picker)
+    picker.api.setCurrentText("jack")
+    assert picker.port.isVisibleTo(picker) and not picker.soundfont_button.isVisibleTo(picker)
+    assert PlaybackBridge(settings).choice.api == "jack"
+    picker.api.setCurrentIndex(0)
+    assert PlaybackBridge(settings).choice == midi_ports.PortChoice(midi_ports.BUILTIN_SYNTH)
+
+
+def test_choose_soundfont_is_checked_and_remembered(make_window, workspace, settings, tmp_path) -> None:
+    window = make_window(workspace)
+    picker = window.generate_tab.findChild(PortPicker)
+    copy = tmp_path / "Mine.sf2"
+    copy.write_bytes(SOUNDFONT.read_bytes())
+    picker.choose_soundfont(str(copy))
+    assert PlaybackBridge(settings).soundfont == copy
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"RIFF nothing")
+    picker.choose_soundfont(str(broken))
+    assert window.statusBar().currentMessage().startswith("Cannot load SoundFont")
+    assert PlaybackBridge(settings).soundfont == copy  # the bad file was not remembered
