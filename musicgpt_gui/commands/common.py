@@ -1,6 +1,7 @@
 """Helpers several sub-commands share (a command never imports another command).
 
-A tqdm progress bar for the job contract, note-text arguments, and the vocabulary report.
+A tqdm progress bar for the job contract, note-text arguments, the vocabulary report, the source of
+`play` and `render` (a MIDI file, a text file or --text), and the remembered SoundFont.
 """
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import mido
 from tqdm import tqdm
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
+from musicgpt_gui.core.midi import soundfont as soundfonts
+from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.model import models, vocab
 from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, parse_duration
+from musicgpt_gui.core.readers import midi_reader
+from musicgpt_gui.core.workspace import Workspace
 
 
 @contextmanager
@@ -83,3 +89,27 @@ def print_vocab_report(dataset: Path, extra: list[models.ModelInfo]) -> None:
     print(f"{'vocabulary':<40} {'tokens':>8} {'elements':>9} {'tok/elem':>9} {'n_vocab':>8}")
     for r in vocab.vocab_report(texts, encoders):
         print(f"{r.name:<40} {r.tokens:>8} {r.elements:>9} {r.tokens_per_element:>9.2f} {r.n_vocab:>8}")
+
+
+def load_source(args: argparse.Namespace) -> mido.MidiFile:
+    """The piece to play or render: ``--text``, a MIDI file, or a note-text file."""
+    if (args.text is None) == (args.source is None):
+        raise JobError("Give either a FILE or --text to play (or --list-ports).")
+    if args.text is not None:
+        return render_midi(args.text, note_length=args.note_length)
+    if Path(args.source).suffix.lower() in midi_reader.EXTENSIONS:
+        try:
+            return mido.MidiFile(args.source)
+        except (OSError, ValueError, EOFError, KeyError) as exc:
+            raise JobError(f"Cannot read MIDI file {args.source}: {exc}") from exc
+    return render_midi(read_text_file(args.source), note_length=args.note_length)
+
+
+def remembered_soundfont(workspace: Workspace, chosen: str | None):
+    """``--soundfont`` (checked, then remembered), else the remembered one, else None (search)."""
+    choice_file = workspace.root / soundfonts.CHOICE_FILE
+    if chosen:
+        path = soundfonts.find_soundfont(chosen)
+        soundfonts.save_choice(choice_file, path.resolve())
+        return path
+    return soundfonts.load_choice(choice_file)

@@ -9,16 +9,11 @@ import argparse
 import gc
 import sys
 import time
-from pathlib import Path
 
 import mido
 
-from musicgpt_gui.commands.common import add_note_length, positive_float, read_text_file
-from musicgpt_gui.commands.common import progress_bar
+from musicgpt_gui.commands.common import add_note_length, load_source, positive_float, progress_bar, remembered_soundfont
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.midi.midi_io import render_midi
-from musicgpt_gui.core.readers import midi_reader
-from musicgpt_gui.core.midi import soundfont as soundfonts
 from musicgpt_gui.core.midi.midi_ports import (
     APIS,
     BUILTIN_SYNTH,
@@ -96,16 +91,6 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def remembered_soundfont(workspace: Workspace, chosen: str | None):
-    """``--soundfont`` (checked, then remembered), else the remembered one, else None (search)."""
-    choice_file = workspace.root / soundfonts.CHOICE_FILE
-    if chosen:
-        path = soundfonts.find_soundfont(chosen)
-        soundfonts.save_choice(choice_file, path.resolve())
-        return path
-    return soundfonts.load_choice(choice_file)
-
-
 def play_on_synth(midi: mido.MidiFile, synth: SoundFontSynth) -> None:
     """The built-in synth on the sound card (QtMultimedia's sink, no window); no device -> one line."""
     from PySide6.QtCore import QCoreApplication, qInstallMessageHandler
@@ -123,19 +108,6 @@ def play_on_synth(midi: mido.MidiFile, synth: SoundFontSynth) -> None:
         play(midi, synth, output.description, wait_step=lambda: app.processEvents())
     finally:
         output.close()
-
-
-def load_source(args: argparse.Namespace) -> mido.MidiFile:
-    if (args.text is None) == (args.source is None):
-        raise JobError("Give either a FILE or --text to play (or --list-ports).")
-    if args.text is not None:
-        return render_midi(args.text, note_length=args.note_length)
-    if Path(args.source).suffix.lower() in midi_reader.EXTENSIONS:
-        try:
-            return mido.MidiFile(args.source)
-        except (OSError, ValueError, EOFError, KeyError) as exc:
-            raise JobError(f"Cannot read MIDI file {args.source}: {exc}") from exc
-    return render_midi(read_text_file(args.source), note_length=args.note_length)
 
 
 def play(midi: mido.MidiFile, port, where: str, wait_step=None) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from musicgpt_gui.commands.export_cmd import add_note_length
-from musicgpt_gui.commands.play_cmd import load_source, remembered_soundfont
-from musicgpt_gui.commands.progress_bar import progress_bar
+from musicgpt_gui.commands.common import add_note_length, load_source, progress_bar, remembered_soundfont
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.synth import DEFAULT_SAMPLE_RATE, render_audio
 from musicgpt_gui.core.workspace import Workspace
