@@ -10,6 +10,9 @@ APT_PACKAGES="python3-venv python3-pip jackd2 libegl1 libgl1 libopengl0 libglib2
  libxrandr2 libxtst6 libxshmfence1 libgbm1 libxkbfile1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
  libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxss1 libasound2
  timgm6mb-soundfont"
+# With --test: a PulseAudio server (the audio-output test starts a private one with a null sink) and
+# the fluidsynth command line that bench/bench_synth.py compares against; the app needs neither.
+[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES pulseaudio fluidsynth"
 
 if command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
