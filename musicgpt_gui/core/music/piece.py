@@ -49,3 +49,4 @@ class Piece:
     marks: list[Mark] = field(default_factory=list)
     flat: Optional[list[FlatItem]] = None
     tracks_with_notes: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a tolerant reading had to skip or clip

@@ -1,8 +1,9 @@
 """MIDI file -> :class:`Piece`, read with mido, never with ``music21.converter.parse``.
 
 ``converter.parse`` spends 0.5 s on a chorale and up to a minute on a pop file, almost all
-of it building streams, measures, ties and rests.  Here mido reads the bytes (midi_file.py)
-and we keep only what the note text needs: notes and marks on a grid (grid.py),
+of it building streams, measures, ties and rests.  Here symusic (midi_symusic.py, timed format)
+or mido (midi_file.py, the seed format's event-exact path and the tolerant fallback) reads the
+bytes and we keep only what the note text needs: notes and marks on a grid (grid.py),
 and, for the seed's flat mode, the items in music21's flatten() order (flatten_replay.py).
 """
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Optional, Union
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, opfrac, snap, snap_quarters, snap_ticks, snapped_span
 from musicgpt_gui.core.music.piece import Mark, Piece, TimedNote
 from musicgpt_gui.core.readers.flatten_replay import FlatBuilder
-from musicgpt_gui.core.readers.midi_file import MidiReadError, instrument_names, load_midi, read_track
+from musicgpt_gui.core.readers.midi_file import (
+    MidiReadError,
+    RawTrack,
+    checked_bytes,
+    instrument_names,
+    load_midi,
+    read_track,
+)
+from musicgpt_gui.core.readers.midi_symusic import SymusicRejected, read_tracks
 
 NAME = "MIDI"
 EXTENSIONS = (".mid", ".midi")
@@ -31,15 +40,19 @@ def read_piece(
 ) -> Piece:
     """Read one MIDI file into a :class:`Piece` (``flat=False`` skips the music21-order view).
 
-    ``grid``: notes and marks on the uniform 1/grid quarter grid (the timed format); None puts
-    them on music21's grid, as the seed format does.
+    ``grid``: notes and marks on the uniform 1/grid quarter grid (the timed format), read with
+    symusic; None puts them on music21's grid, as the seed format does, read with mido event by
+    event as music21 reads them.  A file the reader rejects is retried with mido's tolerant
+    reader, and :attr:`Piece.warnings` says so.
     """
-    midi = load_midi(source)
-    tpq = midi.ticks_per_beat
-    tracks = [read_track(t, include_drums) for t in midi.tracks]
+    data = checked_bytes(source)
+    tpq, tracks, warnings = _raw_tracks(data, include_drums, fast=bool(grid) and not flat)
     if not any(t.notes for t in tracks):
-        raise MidiReadError("no notes" + ("" if include_drums else " (drum channel 10 is excluded)"))
-    piece = Piece(title=title or (Path(source).stem if not isinstance(source, bytes) else ""))
+        drums = sum(t.drum_notes for t in tracks)
+        if drums:
+            raise MidiReadError(f"only drums: {drums} notes on channel 10, which is left out unless drums are included")
+        raise MidiReadError("no notes at all")
+    piece = Piece(title=title or (Path(source).stem if not isinstance(source, bytes) else ""), warnings=warnings)
     for index, track in enumerate(tracks):
         if track.notes:
             piece.tracks_with_notes.append(index)
@@ -62,3 +75,24 @@ def read_piece(
     if flat:
         piece.flat = FlatBuilder(tpq, tracks).items()
     return piece
+
+
+def _raw_tracks(data: bytes, include_drums: bool, fast: bool) -> tuple[int, list[RawTrack], list[str]]:
+    """(ticks per beat, tracks, warnings): symusic when ``fast``, else mido; mido ``clip=True`` as the fallback."""
+    if fast:
+        try:
+            return (*read_tracks(data, include_drums), [])
+        except SymusicRejected as exc:
+            warning = f"symusic rejected the file ({exc}); read with mido's tolerant reader, bad data bytes clipped"
+            midi = load_midi(data, clip=True)
+    else:
+        try:
+            midi, warning = load_midi(data), None
+        except MidiReadError as strict:
+            try:
+                midi = load_midi(data, clip=True)
+            except MidiReadError:
+                raise strict from None
+            warning = f"{strict}; read with mido's tolerant reader, data bytes above 127 clipped"
+    tracks = [read_track(t, include_drums) for t in midi.tracks]
+    return midi.ticks_per_beat, tracks, [warning] if warning else []
