@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
 from musicgpt_gui.core.music.notation import format_control, format_item, midi_to_name
-from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Piece, TimedNote
+from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece, TimedNote
 
 
 def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
@@ -63,25 +63,44 @@ def sounding_notes(notes: Iterable[TimedNote]) -> dict[Fraction, dict[int, Fract
     return groups
 
 
+def _changes(marks: list[Mark]) -> list[Mark]:
+    """The marks that change something, in order: each instrument once, tempo/key/time when they change."""
+    current: dict[str, object] = {}
+    seen_instruments: set[object] = set()
+    kept = []
+    for m in marks:
+        if m.kind == "instrument":
+            if m.value and m.value not in seen_instruments:
+                seen_instruments.add(m.value)
+                kept.append(m)
+        elif current.get(m.kind) != m.value:
+            current[m.kind] = m.value
+            kept.append(m)
+    return kept
+
+
 def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 0) -> Optional[list[str]]:
     """One time-ordered stream: notes starting together form a chord, silences become rests.
 
     Timed items carry the step to the next item and ``~length`` where a pitch sounds
     longer or shorter than that step (see notation.py).  Marks (instrument, tempo,
-    key, time signature) are written before the first event at or after their offset,
-    each only when it changes; instruments only for the selected tracks.
+    key, time signature) are written where they change; instruments only for the selected
+    tracks.  In the timed format a mark between two onsets ends the step there (a ``rest``
+    step continues to the next onset while held notes sound on), so it keeps its position;
+    the seed format, which has no steps, writes it before the next event.
     """
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
     groups = sounding_notes(n for n in piece.notes if n.track in tracks)
-    onsets = sorted(groups)
-    marks = sorted(
+    marks = _changes(sorted(
         (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
         key=lambda m: (m.offset, MARK_ORDER[m.kind]),
-    )
+    ))
+    positions = set(groups)
+    if timed and groups:
+        positions.update(m.offset for m in marks if m.offset < max(groups))
+    positions = sorted(positions)
     out: list[str] = []
-    current: dict[str, object] = {}
-    seen_instruments: set[str] = set()
     mark_i = 0
 
     def emit_marks(upto: Optional[Fraction]) -> None:
@@ -90,14 +109,8 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
             m = marks[mark_i]
             mark_i += 1
             if m.kind == "instrument":
-                if m.value and m.value not in seen_instruments:
-                    seen_instruments.add(m.value)
-                    out.append(m.value)
-                continue
-            if current.get(m.kind) == m.value:
-                continue
-            current[m.kind] = m.value
-            if m.kind == "tempo":
+                out.append(str(m.value))
+            elif m.kind == "tempo":
                 out.append(format_control("tempo", m.value) if timed else tempo_name(m.value))
             elif m.kind == "key":
                 out.append(key_name(m.value[0], m.value[1], semitones))
@@ -108,18 +121,22 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
         out.append(format_item(None, length if timed else None))
 
     emit_marks(Fraction(0))
-    if onsets and onsets[0] > 0:
-        rest(onsets[0])
+    if positions and positions[0] > 0:
+        rest(positions[0])
     sounding = Fraction(0)
-    for i, onset in enumerate(onsets):
-        emit_marks(onset)
-        chord = groups[onset]
+    for i, position in enumerate(positions):
+        emit_marks(position)
+        following = positions[i + 1] if i + 1 < len(positions) else None
+        chord = groups.get(position)
+        if chord is None:  # a mark between onsets: time moves on to the next position
+            if following is not None:
+                rest(following - position)
+            continue
         names = _names(chord, semitones)
         if names is None:
             return None
-        sounding = max(sounding, max(onset + d for d in chord.values()))
-        following = onsets[i + 1] if i + 1 < len(onsets) else None
-        step = (following if following is not None and following <= sounding else sounding) - onset
+        sounding = max(sounding, max(position + d for d in chord.values()))
+        step = (following if following is not None and following <= sounding else sounding) - position
         holds = {name: d for name, d in zip(names, chord.values()) if d != step}
         out.append(format_item(names, step if timed else None, holds))
         if following is not None and following > sounding:

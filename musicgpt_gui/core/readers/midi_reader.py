@@ -8,11 +8,13 @@ and, for the seed's flat mode, the items in music21's flatten() order (flatten_r
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Union
 
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, opfrac, snap, snap_quarters, snap_ticks, snapped_span
 from musicgpt_gui.core.music.piece import Mark, Piece, TimedNote
+from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
 from musicgpt_gui.core.readers.flatten_replay import FlatBuilder
 from musicgpt_gui.core.readers.midi_file import (
     MidiReadError,
@@ -64,17 +66,35 @@ def read_piece(
                 onset, length = snap(n.on / tpq), snap((n.off - n.on) / tpq, zero_allowed=False)
             piece.notes.append(TimedNote(onset, length, n.pitch, index))
         for tick, kind, value in track.metas:
+            if grid and kind == "tempo":
+                continue  # placed below, all tracks together, so the moved marks do not drift
             offset = snap_ticks(tick, tpq, grid) if grid else snap(opfrac(tick / tpq))
             piece.marks.append(Mark(offset, kind, value, index))
         inst_events = tuple((opfrac(tick / tpq), kind, data, ch) for tick, kind, data, ch in track.instruments)
         for offset, name in instrument_names(inst_events):
             at = snap_quarters(offset, grid) if grid else snap(float(offset))
             piece.marks.append(Mark(at, "instrument", name, index))
+    if grid:
+        piece.marks += _grid_tempo_marks(tracks, tpq, grid)
     piece.notes.sort(key=lambda n: (n.onset, n.track))
     piece.marks.sort(key=lambda m: m.offset)
     if flat:
         piece.flat = FlatBuilder(tpq, tracks).items()
     return piece
+
+
+def _grid_tempo_marks(tracks: list[RawTrack], tpq: int, grid: int) -> list[Mark]:
+    """Every track's tempo changes on the grid, re-derived by :meth:`TempoMap.on_grid` so timing never drifts."""
+    written = sorted(((tick, bpm) for t in tracks for tick, kind, bpm in t.metas if kind == "tempo"), key=lambda m: m[0])
+    if not written:
+        return []
+    tempo_map = TempoMap.from_marks((Fraction(tick, tpq), bpm) for tick, bpm in written).on_grid(
+        lambda q: snap_quarters(q, grid)
+    )
+    marks = [Mark(onset, "tempo", bpm, 0) for onset, bpm in tempo_map.marks]
+    if written[0][0] > 0 and marks[0].value == DEFAULT_TEMPO:
+        marks.pop(0)  # the file set no tempo at the start; 120 bpm is everybody's default
+    return marks
 
 
 def _raw_tracks(data: bytes, include_drums: bool, fast: bool) -> tuple[int, list[RawTrack], list[str]]:
