@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset import builtin, dataset_files
 from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
 from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.metadata import DatasetMetadata, load_metadata
@@ -238,9 +238,16 @@ class DatasetTab(Tab):
                        on_cancelled=self._import_cancelled)
 
     def open_default_corpus(self) -> bool:
-        """First start (no dataset in the workspace yet): import the Bach chorales right away."""
+        """First start (no dataset in the workspace yet): show the Bach chorales right away.
+
+        The shipped pre-converted dataset is unpacked (milliseconds); without it they are imported.
+        """
         if list_datasets(self.context.workspace.datasets) or self.busy():
             return False
+        if builtin.has_builtin():
+            self._show_new(builtin.install_builtin(self.context.workspace.datasets))
+            self.progress_label.setText("The Bach chorales are ready (the built-in dataset).")
+            return True
         self.sources.clear()
         self.corpus.setCurrentIndex(self.corpus.findData("bach"))
         self.limit.setValue(0)

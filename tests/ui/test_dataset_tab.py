@@ -97,3 +97,11 @@ def test_nothing_to_import_says_so(make_window, workspace) -> None:
 def test_first_start_imports_bach_only_into_an_empty_workspace(make_window, ws_with_dataset) -> None:
     tab = make_window(ws_with_dataset).dataset_tab
     assert tab.open_default_corpus() is False and not tab.busy()
+
+
+def test_first_start_shows_the_shipped_bach_dataset_without_an_import(make_window, workspace) -> None:
+    tab = make_window(workspace).dataset_tab
+    assert tab.open_default_corpus() is True
+    assert not tab.busy()  # unpacked, not imported: no job runs
+    assert tab.folder == workspace.datasets / "bach" and tab.table.rowCount() == len(tab.texts) == 371
+    assert tab.saved.currentText() == "bach" and "ready" in tab.progress_label.text()
