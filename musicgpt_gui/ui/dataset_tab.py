@@ -35,6 +35,7 @@ from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.metadata import DatasetMetadata, load_metadata
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.music.grid import GRIDS
 from musicgpt_gui.core.readers import formats
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
@@ -166,7 +167,13 @@ class DatasetTab(Tab):
         lay.addRow("Format", self.format)
         lay.addRow("Limit", self.limit)
         lay.addRow("Transpose ±", self.transpose)
+        self.grid = QComboBox()
+        for steps in GRIDS:
+            self.grid.addItem(f"1/{steps} quarter", steps)
+        self.grid.setCurrentIndex(self.grid.findData(ImportOptions().grid))
+        self.grid.setToolTip("Timed format: the time grid; finer grids keep the timing of live performances")
         lay.addRow("Tracks", self.tracks)
+        lay.addRow("Grid", self.grid)
         return box
 
     def _saved_box(self) -> QGroupBox:
@@ -220,7 +227,7 @@ class DatasetTab(Tab):
         tracks = self.tracks.currentText()
         return ImportOptions(
             format=self.format.currentText(), tracks=None if tracks == AUTO_TRACKS else tracks,
-            limit=self.limit.value() or None, transpose=self.transpose.value(),
+            limit=self.limit.value() or None, transpose=self.transpose.value(), grid=self.grid.currentData(),
             cache_dir=self.context.workspace.import_cache,
         )
 

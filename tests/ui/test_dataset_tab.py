@@ -105,3 +105,12 @@ def test_first_start_shows_the_shipped_bach_dataset_without_an_import(make_windo
     assert not tab.busy()  # unpacked, not imported: no job runs
     assert tab.folder == workspace.datasets / "bach" and tab.table.rowCount() == len(tab.texts) == 371
     assert tab.saved.currentText() == "bach" and "ready" in tab.progress_label.text()
+
+
+def test_the_grid_choice_reaches_the_import_options_with_the_cli_default(make_window, workspace) -> None:
+    from musicgpt_gui.core.dataset.import_options import ImportOptions
+
+    tab = make_window(workspace).dataset_tab
+    assert tab.options().grid == ImportOptions().grid == 12
+    tab.grid.setCurrentIndex(tab.grid.findData(48))
+    assert tab.options().grid == 48

@@ -84,7 +84,9 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
         if options.track_mode == "flat":
             items = render_flat(piece.flat or [], k)
         else:
-            items = render_merged(piece, options.format, options.track_mode, k)
+            items = render_merged(
+                piece, options.format, options.track_mode, k, velocity_bins=options.velocity_bins, programs=options.programs
+            )
         if items is None:
             if k == 0:
                 return None

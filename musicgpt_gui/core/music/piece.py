@@ -23,6 +23,8 @@ class TimedNote:
     duration: Fraction
     pitch: int
     track: int
+    velocity: Optional[int] = None  # None where the source has none (scores)
+    program: int = 0
 
 
 @dataclass(frozen=True)

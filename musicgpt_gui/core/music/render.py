@@ -5,7 +5,7 @@ from fractions import Fraction
 from typing import Iterable, Optional
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
-from musicgpt_gui.core.music.notation import format_control, format_item, midi_to_name
+from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_item, midi_to_name
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece, TimedNote
 
 
@@ -79,7 +79,39 @@ def _changes(marks: list[Mark]) -> list[Mark]:
     return kept
 
 
-def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 0) -> Optional[list[str]]:
+def bin_velocity(velocity: int, bins: int) -> int:
+    """The centre of ``velocity``'s bin when 1..127 is cut into ``bins`` equal bins."""
+    index = min(velocity * bins // 128, bins - 1)
+    return max(1, min(127, round((index + 0.5) * 128 / bins)))
+
+
+def _controls(notes: list[TimedNote], velocity_bins: int, programs: bool) -> dict[Fraction, list[tuple[str, int]]]:
+    """Per onset, the controls of its chord: the loudest note's binned velocity, the first track's program."""
+    loudest: dict[Fraction, int] = {}
+    first_program: dict[Fraction, int] = {}
+    for n in notes:
+        if n.velocity is not None:
+            loudest[n.onset] = max(loudest.get(n.onset, 0), n.velocity)
+        first_program.setdefault(n.onset, n.program)
+    controls: dict[Fraction, list[tuple[str, int]]] = {}
+    for onset in first_program:
+        chosen = controls.setdefault(onset, [])
+        if programs:
+            chosen.append(("program", first_program[onset]))
+        if velocity_bins and onset in loudest:
+            chosen.append(("velocity", bin_velocity(loudest[onset], velocity_bins)))
+    return controls
+
+
+def render_merged(
+    piece: Piece,
+    fmt: str,
+    mode: str = "merge",
+    semitones: int = 0,
+    *,
+    velocity_bins: int = 0,
+    programs: bool = False,
+) -> Optional[list[str]]:
     """One time-ordered stream: notes starting together form a chord, silences become rests.
 
     Timed items carry the step to the next item and ``~length`` where a pitch sounds
@@ -88,10 +120,15 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
     tracks.  In the timed format a mark between two onsets ends the step there (a ``rest``
     step continues to the next onset while held notes sound on), so it keeps its position;
     the seed format, which has no steps, writes it before the next event.
+    Timed text can also carry ``velocity=`` (binned into ``velocity_bins``; 0 leaves it out) and
+    ``program=`` controls, written before a chord when they change (one value per chord).
     """
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
-    groups = sounding_notes(n for n in piece.notes if n.track in tracks)
+    selected = [n for n in piece.notes if n.track in tracks]
+    groups = sounding_notes(selected)
+    controls = _controls(selected, velocity_bins, programs) if timed else {}
+    current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     marks = _changes(sorted(
         (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
         key=lambda m: (m.offset, MARK_ORDER[m.kind]),
@@ -135,6 +172,10 @@ def render_merged(piece: Piece, fmt: str, mode: str = "merge", semitones: int = 
         names = _names(chord, semitones)
         if names is None:
             return None
+        for kind, value in controls.get(position, []):
+            if current[kind] != value:
+                current[kind] = value
+                out.append(format_control(kind, value))
         sounding = max(sounding, max(position + d for d in chord.values()))
         step = (following if following is not None and following <= sounding else sounding) - position
         holds = {name: d for name, d in zip(names, chord.values()) if d != step}

@@ -29,6 +29,8 @@ class RawNote:
     off: int
     pitch: int
     channel: int
+    velocity: int = 64
+    program: int = 0
 
 
 @dataclass
@@ -113,15 +115,21 @@ def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
 
 def _pair_notes(timed: list[tuple[int, mido.Message]]) -> list[RawNote]:
     """music21's ``getNotesFromEvents``: walk backwards so each note-on meets the next note-off."""
+    program: dict[int, int] = {}
+    programs = []  # the channel's program at each message
+    for _, msg in timed:
+        if msg.type == "program_change":
+            program[msg.channel] = msg.program
+        programs.append(program.get(getattr(msg, "channel", 0), 0))
     awaiting: dict[tuple[int, int], int] = {}
     notes: list[RawNote] = []
-    for tick, msg in reversed(timed):
+    for (tick, msg), at in zip(reversed(timed), reversed(programs)):
         if msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0):
             awaiting[msg.note, msg.channel] = tick
         elif msg.type == "note_on":
             off = awaiting.get((msg.note, msg.channel))
             if off is not None:
-                notes.append(RawNote(tick, off, msg.note, msg.channel))
+                notes.append(RawNote(tick, off, msg.note, msg.channel, msg.velocity, at))
     notes.reverse()
     return notes
 

@@ -64,7 +64,7 @@ def read_piece(
                 length = snapped_span(onset, snap_ticks(n.off, tpq, grid), grid)
             else:
                 onset, length = snap(n.on / tpq), snap((n.off - n.on) / tpq, zero_allowed=False)
-            piece.notes.append(TimedNote(onset, length, n.pitch, index))
+            piece.notes.append(TimedNote(onset, length, n.pitch, index, n.velocity, n.program))
         for tick, kind, value in track.metas:
             if grid and kind == "tempo":
                 continue  # placed below, all tracks together, so the moved marks do not drift

@@ -20,16 +20,16 @@ class SymusicRejected(Exception):
     """symusic could not parse the file; the message is symusic's."""
 
 
-def _player_notes(starts_ends: list[tuple[int, int]], pitch: int, channel: int) -> list[RawNote]:
-    """One key on one channel as a player sounds it, from symusic's (start, end) pairs."""
-    events = sorted([(end, 0) for _, end in starts_ends] + [(start, 1) for start, _ in starts_ends])
-    notes, sounding = [], None
-    for tick, is_on in events:
+def _player_notes(notes_of_key: list[tuple[int, int, int]], pitch: int, channel: int, program: int) -> list[RawNote]:
+    """One key on one channel as a player sounds it, from symusic's (start, end, velocity) notes."""
+    events = sorted([(end, 0, 0) for _, end, _ in notes_of_key] + [(start, 1, v) for start, _, v in notes_of_key])
+    notes, sounding, velocity = [], None, 0
+    for tick, is_on, on_velocity in events:
         if sounding is not None and tick > sounding:
-            notes.append(RawNote(sounding, tick, pitch, channel))
+            notes.append(RawNote(sounding, tick, pitch, channel, velocity, program))
             sounding = None
         if is_on:
-            sounding = tick
+            sounding, velocity = tick, on_velocity
     return notes
 
 
@@ -55,11 +55,11 @@ def read_tracks(data: bytes, include_drums: bool) -> tuple[int, list[RawTrack]]:
             drums += len(track.notes)
             continue
         channel = DRUM_CHANNEL if track.is_drum else 0
-        by_pitch: dict[int, list[tuple[int, int]]] = {}
+        by_pitch: dict[int, list[tuple[int, int, int]]] = {}
         for n in track.notes:
-            by_pitch.setdefault(n.pitch, []).append((n.time, n.time + n.duration))
+            by_pitch.setdefault(n.pitch, []).append((n.time, n.time + n.duration, n.velocity))
         notes = sorted(
-            (note for pitch, pairs in by_pitch.items() for note in _player_notes(pairs, pitch, channel)),
+            (note for pitch, key in by_pitch.items() for note in _player_notes(key, pitch, channel, track.program)),
             key=lambda n: (n.on, n.pitch),
         )
         instruments = [(0, "program", track.program, channel)]
