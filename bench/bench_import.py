@@ -139,7 +139,7 @@ def thousand_files(files: list[Path], work: Path) -> tuple[int, float, float]:
     start = time.perf_counter()
     import_dataset([folder], ImportOptions(cache_dir=work / "cache1000"), work / "out1000")
     seconds = time.perf_counter() - start
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return 1000, 1000 / seconds, peak / 1024
 
 

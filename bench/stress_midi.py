@@ -65,7 +65,8 @@ def tempo_every_beat() -> mido.MidiFile:
 def tempo_off_grid() -> mido.MidiFile:
     """200 tempo changes up to 19 ticks off each beat, 50 or 90 bpm: snapping them one by one would drift."""
     rng = random.Random(7)
-    tempos = [(0, 60.0)] + [(beat * TPQ + rng.choice([-19, -13, 13, 19]), rng.choice([50.0, 90.0])) for beat in range(1, 200)]
+    moved = [(beat * TPQ + rng.choice([-19, -13, 13, 19]), rng.choice([50.0, 90.0])) for beat in range(1, 200)]
+    tempos = [(0, 60.0), *moved]
     return build([_melody(400, TPQ // 2, TPQ // 2, seed=8)], tempos)
 
 

@@ -19,7 +19,8 @@ def test_the_shipped_dataset_matches_a_fresh_import(tmp_path: Path) -> None:
     assert meta.code_version == CODE_VERSION and meta.format_version == FORMAT_VERSIONS["timed"]
     assert meta.errors == [] and meta.stats.pieces == len(meta.files) > 300
     shipped = dataset_files.load_split(folder)
-    assert sorted(dataset_files.load_split(folder, "train") + dataset_files.load_split(folder, "valid")) == sorted(shipped)
+    splits = dataset_files.load_split(folder, "train") + dataset_files.load_split(folder, "valid")
+    assert sorted(splits) == sorted(shipped)
     fresh = import_dataset(list(BUILTIN_SOURCES), ImportOptions(workers=1, limit=4), tmp_path / "fresh")
     for entry in load_metadata(fresh.out_dir).files:
         same = next(f for f in meta.files if f.source == entry.source)

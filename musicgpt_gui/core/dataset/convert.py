@@ -85,7 +85,8 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
             items = render_flat(piece.flat or [], k)
         else:
             items = render_merged(
-                piece, options.format, options.track_mode, k, velocity_bins=options.velocity_bins, programs=options.programs
+                piece, options.format, options.track_mode, k,
+                velocity_bins=options.velocity_bins, programs=options.programs,
             )
         if items is None:
             if k == 0:

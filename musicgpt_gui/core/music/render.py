@@ -135,7 +135,8 @@ def render_merged(
     ))
     positions = set(groups)
     if timed and groups:
-        positions.update(m.offset for m in marks if m.offset < max(groups))
+        last = max(groups)
+        positions.update(m.offset for m in marks if m.offset < last)
     positions = sorted(positions)
     out: list[str] = []
     mark_i = 0

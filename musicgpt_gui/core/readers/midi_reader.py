@@ -85,7 +85,8 @@ def read_piece(
 
 def _grid_tempo_marks(tracks: list[RawTrack], tpq: int, grid: int) -> list[Mark]:
     """Every track's tempo changes on the grid, re-derived by :meth:`TempoMap.on_grid` so timing never drifts."""
-    written = sorted(((tick, bpm) for t in tracks for tick, kind, bpm in t.metas if kind == "tempo"), key=lambda m: m[0])
+    written = [(tick, bpm) for t in tracks for tick, kind, bpm in t.metas if kind == "tempo"]
+    written.sort(key=lambda m: m[0])
     if not written:
         return []
     tempo_map = TempoMap.from_marks((Fraction(tick, tpq), bpm) for tick, bpm in written).on_grid(
