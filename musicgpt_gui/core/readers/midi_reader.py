@@ -1,4 +1,4 @@
-"""MIDI file -> :class:`Piece`, read with mido, never with ``music21.converter.parse``.
+"""MIDI file -> :class:`Piece`, read with symusic or mido, never with ``music21.converter.parse``.
 
 ``converter.parse`` spends 0.5 s on a chorale and up to a minute on a pop file, almost all
 of it building streams, measures, ties and rests.  Here symusic (midi_symusic.py, timed format)
