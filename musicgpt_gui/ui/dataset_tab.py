@@ -317,6 +317,8 @@ class DatasetTab(Tab):
                 if row.get("error"):
                     item.setForeground(ERROR_COLOR)
                     item.setToolTip(row["error"])
+                elif row.get("warning"):
+                    item.setToolTip(row["warning"])
                 self.table.setItem(r, c, item)
         self.stats.setText(describe_stats(folder, metadata, self.texts))
         self.saved.setCurrentIndex(max(0, self.saved.findText(folder.name)))
@@ -395,8 +397,10 @@ def piece_rows(metadata: DatasetMetadata, texts: list[str]) -> list[dict[str, An
             name=entry.source.removeprefix("corpus:"),
             items=entry.items,
             duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
-            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok"),
+            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok")
+            + (", read tolerantly" if entry.warning else ""),
             error=error,
+            warning=entry.warning or "",
             index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
         ))
     if not metadata.files:

@@ -114,3 +114,12 @@ def test_the_grid_choice_reaches_the_import_options_with_the_cli_default(make_wi
     assert tab.options().grid == ImportOptions().grid == 12
     tab.grid.setCurrentIndex(tab.grid.findData(48))
     assert tab.options().grid == 48
+
+
+def test_a_file_read_tolerantly_shows_its_warning(make_window, workspace, tmp_path) -> None:
+    from musicgpt_gui.core.dataset.metadata import DatasetMetadata, FileEntry
+    from musicgpt_gui.ui.dataset_tab import piece_rows
+
+    meta = DatasetMetadata(files=[FileEntry("a.mid", index=0, items=3, warning="symusic rejected the file")])
+    [row] = piece_rows(meta, ["C4:1.0, D4:1.0, E4:1.0"])
+    assert row["status"] == "ok, read tolerantly" and row["warning"] == "symusic rejected the file"
