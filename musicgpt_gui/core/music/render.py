@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Iterable, Optional
+from math import lcm
+from typing import Iterable, Optional, TypeVar
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
 from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_item, midi_to_name
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece, TimedNote
+
+
+Time = TypeVar("Time", int, Fraction)
 
 
 def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
@@ -42,18 +46,18 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
     return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
 
 
-def sounding_notes(notes: Iterable[TimedNote]) -> dict[Fraction, dict[int, Fraction]]:
-    """The notes of several tracks as one MIDI channel sounds them: ``{onset: {pitch: length}}``.
+def sounding_notes(notes: Iterable[tuple[Time, Time, int]]) -> dict[Time, dict[int, Time]]:
+    """Notes ``(onset, length, pitch)`` of several tracks as one MIDI channel sounds them: ``{onset: {pitch: length}}``.
 
     A key sounds once at a time, so two rules decide (the README grammar states them):
     same-pitch notes starting together are one note, the longest; a note still sounding when
     the same pitch starts again ends there (the new note-on re-strikes the key).
     """
-    groups: dict[Fraction, dict[int, Fraction]] = {}
-    for n in notes:
-        chord = groups.setdefault(n.onset, {})
-        chord[n.pitch] = max(chord.get(n.pitch, Fraction(0)), n.duration)
-    last_onset: dict[int, Fraction] = {}
+    groups: dict[Time, dict[int, Time]] = {}
+    for onset, length, pitch in notes:
+        chord = groups.setdefault(onset, {})
+        chord[pitch] = max(chord.get(pitch, 0), length)
+    last_onset: dict[int, Time] = {}
     for onset in sorted(groups):
         for pitch in groups[onset]:
             earlier = last_onset.get(pitch)
@@ -126,24 +130,37 @@ def render_merged(
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
     selected = [n for n in piece.notes if n.track in tracks]
-    groups = sounding_notes(selected)
-    controls = _controls(selected, velocity_bins, programs) if timed else {}
-    current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     marks = _changes(sorted(
         (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
         key=lambda m: (m.offset, MARK_ORDER[m.kind]),
     ))
+    # Whole multiples of 1/unit quarter from here on: integer arithmetic instead of Fractions.
+    unit = lcm(*{n.onset.denominator for n in selected}, *{n.duration.denominator for n in selected},
+               *{m.offset.denominator for m in marks})
+
+    def steps(time: Fraction) -> int:
+        return time.numerator * (unit // time.denominator)
+
+    def quarters(count: int) -> Optional[Fraction]:
+        return Fraction(count, unit) if timed else None
+
+    groups = sounding_notes((steps(n.onset), steps(n.duration), n.pitch) for n in selected)
+    controls = {}
+    if timed and (velocity_bins or programs):
+        controls = {steps(at): chosen for at, chosen in _controls(selected, velocity_bins, programs).items()}
+    current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
+    mark_at = [steps(m.offset) for m in marks]
     positions = set(groups)
     if timed and groups:
         last = max(groups)
-        positions.update(m.offset for m in marks if m.offset < last)
+        positions.update(at for at in mark_at if at < last)
     positions = sorted(positions)
     out: list[str] = []
     mark_i = 0
 
-    def emit_marks(upto: Optional[Fraction]) -> None:
+    def emit_marks(upto: Optional[int]) -> None:
         nonlocal mark_i
-        while mark_i < len(marks) and (upto is None or marks[mark_i].offset <= upto):
+        while mark_i < len(marks) and (upto is None or mark_at[mark_i] <= upto):
             m = marks[mark_i]
             mark_i += 1
             if m.kind == "instrument":
@@ -155,13 +172,13 @@ def render_merged(
             else:
                 out.append(time_name(m.value))
 
-    def rest(length: Fraction) -> None:
-        out.append(format_item(None, length if timed else None))
+    def rest(length: int) -> None:
+        out.append(format_item(None, quarters(length)))
 
-    emit_marks(Fraction(0))
+    emit_marks(0)
     if positions and positions[0] > 0:
         rest(positions[0])
-    sounding = Fraction(0)
+    sounding = 0
     for i, position in enumerate(positions):
         emit_marks(position)
         following = positions[i + 1] if i + 1 < len(positions) else None
@@ -179,8 +196,8 @@ def render_merged(
                 out.append(format_control(kind, value))
         sounding = max(sounding, max(position + d for d in chord.values()))
         step = (following if following is not None and following <= sounding else sounding) - position
-        holds = {name: d for name, d in zip(names, chord.values()) if d != step}
-        out.append(format_item(names, step if timed else None, holds))
+        holds = {name: Fraction(d, unit) for name, d in zip(names, chord.values()) if d != step}
+        out.append(format_item(names, quarters(step), holds))
         if following is not None and following > sounding:
             rest(following - sounding)
     emit_marks(None)
