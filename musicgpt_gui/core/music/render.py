@@ -9,7 +9,6 @@ from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_nam
 from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_item, midi_to_name
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece, TimedNote
 
-
 Time = TypeVar("Time", int, Fraction)
 
 

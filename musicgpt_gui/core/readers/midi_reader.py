@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Union
 
-from musicgpt_gui.core.music.grid import DEFAULT_GRID, opfrac, snap, snap_quarters, snap_ticks, snapped_span
+from musicgpt_gui.core.music.grid import DEFAULT_GRID, opfrac, snap, snap_quarters, snap_ticks, snapped_note
 from musicgpt_gui.core.music.piece import Mark, Piece, TimedNote
 from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
 from musicgpt_gui.core.readers.flatten_replay import FlatBuilder
@@ -60,8 +60,7 @@ def read_piece(
             piece.tracks_with_notes.append(index)
         for n in track.notes:
             if grid:
-                onset = snap_ticks(n.on, tpq, grid)
-                length = snapped_span(onset, snap_ticks(n.off, tpq, grid), grid)
+                onset, length = snapped_note(n.on, n.off, tpq, grid)
             else:
                 onset, length = snap(n.on / tpq), snap((n.off - n.on) / tpq, zero_allowed=False)
             piece.notes.append(TimedNote(onset, length, n.pitch, index, n.velocity, n.program))
@@ -76,7 +75,7 @@ def read_piece(
             piece.marks.append(Mark(at, "instrument", name, index))
     if grid:
         piece.marks += _grid_tempo_marks(tracks, tpq, grid)
-    piece.notes.sort(key=lambda n: (n.onset, n.track))
+    piece.notes.sort(key=lambda n: (n.onset.numerator / n.onset.denominator, n.track))  # floats sort fast
     piece.marks.sort(key=lambda m: m.offset)
     if flat:
         piece.flat = FlatBuilder(tpq, tracks).items()
