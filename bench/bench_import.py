@@ -14,7 +14,9 @@ and prints the speed ratio (wall clock and CPU time, pool workers included), the
 cold/cached ratio and the share of identical items between the two seed-format outputs
 (difflib over each file's item list).
 ``--render-bach N`` first writes N corpus chorales to MIDI with music21 into the first DIR.
-No assertion here: the goals (>= 50x, >= 99% identical items on Bach) are read off the report.
+It also times a cold import in the timed format (symusic), parsing alone with mido and symusic, and a
+folder of 1,000 files (the given ones repeated) for files per second and peak memory.
+No assertion here: the goals (>= 100x on real MIDI, >= 99.9% identical items on Bach) are read off the report.
 """
 from __future__ import annotations
 
@@ -104,6 +106,43 @@ def our_import(folder: Path, work: Path) -> dict:
     return {"cold": cold, "cold_cpu": cold_cpu, "cached": cached, "items": items, "hits": cached_result.cache_hits}
 
 
+def timed_import(folder: Path, work: Path) -> tuple[float, float]:
+    """A cold import in the timed format (symusic reads the files): (wall s, CPU s)."""
+    cpu, start = cpu_seconds(), time.perf_counter()
+    import_dataset([folder], ImportOptions(cache_dir=work / "cache"), work / "timed")
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
+def parse_only(files: list[Path]) -> tuple[float, float]:
+    """Parsing alone, every file: (mido s, symusic s)."""
+    import mido
+    import symusic
+
+    start = time.perf_counter()
+    for path in files:
+        mido.MidiFile(path, clip=True)
+    middle = time.perf_counter()
+    for path in files:
+        symusic.Score(str(path))
+    return middle - start, time.perf_counter() - middle
+
+
+def thousand_files(files: list[Path], work: Path) -> tuple[int, float, float]:
+    """A folder of 1,000 files (the given ones repeated under new names), imported cold in the timed
+    format: (files, files per second, peak resident MiB of this process and its workers)."""
+    import shutil
+
+    folder = work / "thousand"
+    folder.mkdir(parents=True)
+    for i in range(1000):
+        shutil.copyfile(files[i % len(files)], folder / f"{i:04d}-{files[i % len(files)].name}")
+    start = time.perf_counter()
+    import_dataset([folder], ImportOptions(cache_dir=work / "cache1000"), work / "out1000")
+    seconds = time.perf_counter() - start
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return 1000, 1000 / seconds, peak / 1024
+
+
 def agreement(reference: dict[str, list[str]], ours: dict[str, list[str]]) -> tuple[int, int, list[str]]:
     """(identical items, compared items, per-file lines for files that differ)."""
     same = total = 0
@@ -130,8 +169,11 @@ def bench(folder: Path) -> list[str]:
     # Ours runs before and after the seed path, so a change in machine load shows up.
     with tempfile.TemporaryDirectory() as tmp:
         before = our_import(folder, Path(tmp) / "before")
+        timed_wall, timed_cpu = timed_import(folder, Path(tmp) / "timed")
         seed_time, seed_cpu, reference = seed_path(files)
         after = our_import(folder, Path(tmp) / "after")
+        mido_s, symusic_s = parse_only(files)
+        count, per_second, peak_mib = thousand_files(files, Path(tmp))
     best = min(before, after, key=lambda run: run["cold"])
     same, total, diffs = agreement(reference, best["items"])
     lines = [
@@ -143,6 +185,11 @@ def bench(folder: Path) -> list[str]:
         f"  speed ratio seed/ours, wall (best cold run):  {seed_time / best['cold']:7.1f}x",
         f"  speed ratio seed/ours, CPU time:              {seed_cpu / best['cold_cpu']:7.1f}x",
         f"  cold/cached ratio (re-import):                {best['cold'] / best['cached']:7.1f}x",
+        f"  timed format (symusic), cold:                 {timed_wall:8.2f} s wall, {timed_cpu:.2f} s CPU",
+        f"  speed ratio seed/timed import, wall:          {seed_time / timed_wall:7.1f}x",
+        f"  speed ratio seed/timed import, CPU time:      {seed_cpu / timed_cpu:7.1f}x",
+        f"  parsing alone: mido {mido_s:.3f} s, symusic {symusic_s:.3f} s ({mido_s / symusic_s:.0f}x)",
+        f"  {count} files (these repeated), timed, cold: {per_second:.0f} files/s, peak memory {peak_mib:.0f} MiB",
         f"  identical seed-format items:    {same}/{total} = {100 * same / max(total, 1):.2f}%",
     ]
     if diffs:

@@ -58,7 +58,7 @@ def channel_notes(midi: mido.MidiFile) -> tuple[list[TimedNote], TempoMap]:
 def heard_notes(midi: mido.MidiFile) -> tuple[Notes, int]:
     """(notes in seconds after the one-stream rule, count of per-channel notes before it)."""
     per_channel, tempo_map = channel_notes(midi)
-    stream = sounding_notes(per_channel)
+    stream = sounding_notes((n.onset, n.duration, n.pitch) for n in per_channel)
     out = [
         (tempo_map.seconds_at(onset), tempo_map.seconds_at(onset + length), pitch)
         for onset, chord in stream.items()

@@ -1,7 +1,7 @@
 """Synthetic MIDI files that stress the MIDI -> timed text -> MIDI round trip (written with mido).
 
 Each case is a function returning a ``mido.MidiFile`` (480 ticks per beat, fixed random seeds):
-tempo changes on every beat, time-signature changes, an off-grid pickup, staccato, expressive
+tempo changes on every beat (and off the grid), time-signature changes, an off-grid pickup, staccato, expressive
 jitter, 12 tracks with unisons and overlapping same-pitch notes, and drums.  Run it to write them:
 
     python bench/stress_midi.py OUT_DIR
@@ -60,6 +60,14 @@ def tempo_every_beat() -> mido.MidiFile:
     rng = random.Random(2)
     tempos = [(beat * TPQ, float(rng.randrange(50, 181))) for beat in range(32)]
     return build([_melody(64, TPQ // 2, TPQ // 2)], tempos)
+
+
+def tempo_off_grid() -> mido.MidiFile:
+    """200 tempo changes up to 19 ticks off each beat, 50 or 90 bpm: snapping them one by one would drift."""
+    rng = random.Random(7)
+    moved = [(beat * TPQ + rng.choice([-19, -13, 13, 19]), rng.choice([50.0, 90.0])) for beat in range(1, 200)]
+    tempos = [(0, 60.0), *moved]
+    return build([_melody(400, TPQ // 2, TPQ // 2, seed=8)], tempos)
 
 
 def time_signature_changes() -> mido.MidiFile:
@@ -124,6 +132,7 @@ def drums() -> mido.MidiFile:
 
 CASES: dict[str, Callable[[], mido.MidiFile]] = {
     "tempo-every-beat": tempo_every_beat,
+    "tempo-off-grid": tempo_off_grid,
     "time-signatures": time_signature_changes,
     "off-grid-pickup": off_grid_pickup,
     "staccato": staccato,

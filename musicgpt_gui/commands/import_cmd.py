@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--grid", type=int, choices=GRIDS, default=DEFAULT_GRID,
                         help="timed format: steps per quarter note (default: %(default)s; 24 or 48 for performances)")
+    parser.add_argument("--velocity-bins", type=int, default=0, metavar="N",
+                        help="timed format: keep velocities as velocity= controls, binned into N levels")
+    parser.add_argument("--programs", action="store_true", help="timed format: keep MIDI programs as program= controls")
     parser.add_argument("--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/<name>)")
@@ -64,6 +67,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         transpose=args.transpose,
         include_drums=args.include_drums,
         grid=args.grid,
+        velocity_bins=args.velocity_bins,
+        programs=args.programs,
         cache_dir=workspace.import_cache,
         workers=args.workers,
     )

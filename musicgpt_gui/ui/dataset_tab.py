@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset import builtin, dataset_files
 from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
 from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.metadata import DatasetMetadata, load_metadata
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.music.grid import GRIDS
 from musicgpt_gui.core.readers import formats
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
@@ -166,7 +167,13 @@ class DatasetTab(Tab):
         lay.addRow("Format", self.format)
         lay.addRow("Limit", self.limit)
         lay.addRow("Transpose ±", self.transpose)
+        self.grid = QComboBox()
+        for steps in GRIDS:
+            self.grid.addItem(f"1/{steps} quarter", steps)
+        self.grid.setCurrentIndex(self.grid.findData(ImportOptions().grid))
+        self.grid.setToolTip("Timed format: the time grid; finer grids keep the timing of live performances")
         lay.addRow("Tracks", self.tracks)
+        lay.addRow("Grid", self.grid)
         return box
 
     def _saved_box(self) -> QGroupBox:
@@ -220,7 +227,7 @@ class DatasetTab(Tab):
         tracks = self.tracks.currentText()
         return ImportOptions(
             format=self.format.currentText(), tracks=None if tracks == AUTO_TRACKS else tracks,
-            limit=self.limit.value() or None, transpose=self.transpose.value(),
+            limit=self.limit.value() or None, transpose=self.transpose.value(), grid=self.grid.currentData(),
             cache_dir=self.context.workspace.import_cache,
         )
 
@@ -238,9 +245,16 @@ class DatasetTab(Tab):
                        on_cancelled=self._import_cancelled)
 
     def open_default_corpus(self) -> bool:
-        """First start (no dataset in the workspace yet): import the Bach chorales right away."""
+        """First start (no dataset in the workspace yet): show the Bach chorales right away.
+
+        The shipped pre-converted dataset is unpacked (milliseconds); without it they are imported.
+        """
         if list_datasets(self.context.workspace.datasets) or self.busy():
             return False
+        if builtin.has_builtin():
+            self._show_new(builtin.install_builtin(self.context.workspace.datasets))
+            self.progress_label.setText("The Bach chorales are ready (the built-in dataset).")
+            return True
         self.sources.clear()
         self.corpus.setCurrentIndex(self.corpus.findData("bach"))
         self.limit.setValue(0)
@@ -303,6 +317,8 @@ class DatasetTab(Tab):
                 if row.get("error"):
                     item.setForeground(ERROR_COLOR)
                     item.setToolTip(row["error"])
+                elif row.get("warning"):
+                    item.setToolTip(row["warning"])
                 self.table.setItem(r, c, item)
         self.stats.setText(describe_stats(folder, metadata, self.texts))
         self.saved.setCurrentIndex(max(0, self.saved.findText(folder.name)))
@@ -381,8 +397,10 @@ def piece_rows(metadata: DatasetMetadata, texts: list[str]) -> list[dict[str, An
             name=entry.source.removeprefix("corpus:"),
             items=entry.items,
             duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
-            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok"),
+            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok")
+            + (", read tolerantly" if entry.warning else ""),
             error=error,
+            warning=entry.warning or "",
             index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
         ))
     if not metadata.files:

@@ -23,7 +23,8 @@ def test_every_reader_extension_is_in_the_dialog_filter_and_the_error_message(tm
     assert formats.format_of("a.wav") is None
     (tmp_path / "song.wav").write_bytes(b"RIFF")
     tasks, errors = resolve_sources([tmp_path / "song.wav"])
-    assert tasks == [] and errors == [f"{tmp_path / 'song.wav'}: unsupported file type '.wav' (use {formats.extension_list()})"]
+    expected = f"{tmp_path / 'song.wav'}: unsupported file type '.wav' (use {formats.extension_list()})"
+    assert tasks == [] and errors == [expected]
 
 
 def test_metadata_round_trips_and_old_files_load_with_defaults(tmp_path: Path) -> None:

@@ -43,3 +43,13 @@ def test_all_bad_input_fails_with_one_line(workspace, tmp_path: Path, capsys) ->
     assert code == 1
     assert err.startswith("musicgpt: error: no piece could be imported") and "not a MIDI file" in err
     assert not (out_dir / "dataset.csv").exists()
+
+
+def test_grid_velocity_and_program_options_reach_the_dataset(workspace, tmp_path: Path) -> None:
+    scale_file(tmp_path / "in" / "p.mid")
+    args = ["import", str(tmp_path / "in"), "--name", "fine", "--workers", "1", "--grid", "48", "--velocity-bins", "8",
+            "--programs"]
+    assert main(args) == 0
+    meta = load_metadata(workspace.datasets / "fine")
+    assert meta.grid == 48 and meta.options["velocity_bins"] == 8 and meta.options["programs"] is True
+    assert "velocity=88" in dataset_files.load_split(workspace.datasets / "fine")[0]

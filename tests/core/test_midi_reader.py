@@ -100,9 +100,12 @@ def test_drums_are_excluded_unless_asked(tmp_path: Path) -> None:
     path = write_midi(tmp_path / "d.mid", [SCALE, [(0, 0.5, 36), (1, 0.5, 38)]], channels=[0, 9])
     assert {n.pitch for n in read_piece(path).notes} == {p for _, _, p in SCALE}
     assert {36, 38} <= {n.pitch for n in read_piece(path, include_drums=True).notes}
+    assert {n.pitch for n in read_piece(path, flat=False).notes} == {p for _, _, p in SCALE}  # symusic
+    assert {36, 38} <= {n.pitch for n in read_piece(path, include_drums=True, flat=False).notes}
     drums_only = write_midi(tmp_path / "only.mid", [[(0, 1, 36)]], channels=[9])
-    with pytest.raises(MidiReadError, match="no notes"):
-        read_piece(drums_only)
+    for flat in (True, False):
+        with pytest.raises(MidiReadError, match="only drums: 1 notes on channel 10"):
+            read_piece(drums_only, flat=flat)
 
 
 def test_transposed_rendering_shifts_pitches_and_key(tmp_path: Path) -> None:
@@ -129,6 +132,8 @@ def bad_bytes(tmp_path: Path) -> dict[str, bytes]:
         "truncated": good[: header_end + 10],
         "data byte": bytes(flipped),
         "no notes": write_midi(tmp_path / "empty.mid", [[]]).read_bytes(),
+        "smpte": good[:12] + bytes([0xE7, 0x28]) + good[14:],  # -25 frames/s, 40 ticks per frame
+        "zero division": good[:12] + bytes([0, 0]) + good[14:],
     }
 
 
@@ -138,13 +143,24 @@ def bad_bytes(tmp_path: Path) -> dict[str, bytes]:
         ("zero", "empty file"),
         ("random", "not a MIDI file"),
         ("truncated", "truncated"),
-        ("data byte", "corrupt MIDI data"),
-        ("no notes", "no notes"),
+        ("no notes", "no notes at all"),
+        ("smpte", "SMPTE time division"),
+        ("zero division", "0 ticks per beat"),
     ],
 )
-def test_bad_midi_gives_a_plain_reason(tmp_path: Path, case: str, reason: str) -> None:
+@pytest.mark.parametrize("flat", [True, False])
+def test_bad_midi_gives_a_plain_reason(tmp_path: Path, case: str, reason: str, flat: bool) -> None:
     with pytest.raises(MidiReadError, match=reason):
-        read_piece(bad_bytes(tmp_path)[case])
+        read_piece(bad_bytes(tmp_path)[case], flat=flat)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_data_byte_above_127_is_read_tolerantly_with_a_warning(tmp_path: Path, flat: bool) -> None:
+    piece = read_piece(bad_bytes(tmp_path)["data byte"], flat=flat)
+    # The clipped note-on (127) has no note-off and the C4 note-off no note-on: that one note is skipped.
+    assert sorted(n.pitch for n in piece.notes) == sorted(p for _, _, p in SCALE[1:] + BASS)
+    assert len(piece.warnings) == 1 and "tolerant reader" in piece.warnings[0]
+    assert read_piece(scale_file(tmp_path / "fine.mid"), flat=flat).warnings == []
 
 
 def test_load_midi_reads_good_files(tmp_path: Path) -> None:

@@ -79,3 +79,29 @@ def test_grid_and_format_version_are_recorded_and_change_the_cache_key(tmp_path:
     assert import_dataset([tmp_path / "in"], options, tmp_path / "f2").cache_hits == 1
     with pytest.raises(JobError, match="--grid"):
         import_dataset([tmp_path / "in"], ImportOptions(grid=10), tmp_path / "bad")
+
+
+def test_velocity_and_program_controls_are_kept_on_request(tmp_path: Path) -> None:
+    from musicgpt_gui.core.midi.midi_io import render_midi
+    from musicgpt_gui.core.music.render import bin_velocity
+
+    midi = build([[(0, 480, 60, 0), (960, 1440, 64, 0)], [(480, 960, 67, 1)]])
+    midi.tracks[1].insert(0, mido.Message("program_change", channel=0, program=40))
+    midi.tracks[2].insert(0, mido.Message("program_change", channel=1, program=73))
+    for msg in midi.tracks[1]:
+        if msg.type == "note_on" and msg.note == 64:
+            msg.velocity = 30
+    midi.save(tmp_path / "two.mid")
+    for flat in (False, True):  # symusic and mido read velocities and programs alike
+        piece = read_piece(tmp_path / "two.mid", flat=flat)
+        text = join_items(render_merged(piece, "timed", velocity_bins=8, programs=True))
+        controls = "program=40, velocity=88, C4:1.0, program=73, G4:1.0, program=40, velocity=24, E4:1.0"
+        assert text.endswith(f"4/4, {controls}")
+    assert "velocity" not in timed(tmp_path / "two.mid") and "program" not in timed(tmp_path / "two.mid")
+    back = render_midi(text)
+    played = [(m.channel, m.note, m.velocity) for t in back.tracks for m in t if m.type == "note_on"]
+    programs = {m.channel: m.program for t in back.tracks for m in t if m.type == "program_change"}
+    assert sorted((programs[c], n, v) for c, n, v in played) == [(40, 60, 88), (40, 64, 24), (73, 67, 88)]
+    assert bin_velocity(1, 8) == 8 and bin_velocity(127, 8) == 120 and bin_velocity(80, 127) == 80
+    with pytest.raises(JobError, match="only in the timed format"):
+        import_dataset([tmp_path / "two.mid"], ImportOptions(format="seed", programs=True), tmp_path / "x")

@@ -40,3 +40,21 @@ def test_default_tempo_until_the_first_mark_and_round_trip() -> None:
 def test_a_non_positive_tempo_is_refused() -> None:
     with pytest.raises(ValueError):
         TempoMap.from_marks([(0, 0.0)])
+
+
+def test_marks_moved_onto_the_grid_keep_their_times_so_nothing_drifts() -> None:
+    import random
+
+    from musicgpt_gui.core.music.grid import snap_quarters
+
+    rng = random.Random(3)
+    marks = [(Fraction(0), 60.0)] + [
+        (beat + Fraction(rng.choice([-19, -13, 13, 19]), 480), rng.choice([50.0, 90.0])) for beat in range(1, 400)
+    ]
+    exact = TempoMap.from_marks(marks)
+    moved = exact.on_grid(lambda q: snap_quarters(q, 12))
+    assert [onset for onset, _ in moved.marks] == list(range(400))
+    assert max(abs(moved.seconds_at(onset) - exact.seconds_at(onset)) for onset, _ in moved.marks) < 0.002
+    assert max(abs(moved.seconds_at(b + Fraction(1, 2)) - exact.seconds_at(b + Fraction(1, 2))) for b in range(400)) < 0.03
+    naive = TempoMap.from_marks((snap_quarters(o, 12), bpm) for o, bpm in marks)
+    assert max(abs(naive.seconds_at(b) - exact.seconds_at(b)) for b in range(400)) > 0.2  # moving marks alone drifts

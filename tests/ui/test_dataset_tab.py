@@ -97,3 +97,29 @@ def test_nothing_to_import_says_so(make_window, workspace) -> None:
 def test_first_start_imports_bach_only_into_an_empty_workspace(make_window, ws_with_dataset) -> None:
     tab = make_window(ws_with_dataset).dataset_tab
     assert tab.open_default_corpus() is False and not tab.busy()
+
+
+def test_first_start_shows_the_shipped_bach_dataset_without_an_import(make_window, workspace) -> None:
+    tab = make_window(workspace).dataset_tab
+    assert tab.open_default_corpus() is True
+    assert not tab.busy()  # unpacked, not imported: no job runs
+    assert tab.folder == workspace.datasets / "bach" and tab.table.rowCount() == len(tab.texts) == 371
+    assert tab.saved.currentText() == "bach" and "ready" in tab.progress_label.text()
+
+
+def test_the_grid_choice_reaches_the_import_options_with_the_cli_default(make_window, workspace) -> None:
+    from musicgpt_gui.core.dataset.import_options import ImportOptions
+
+    tab = make_window(workspace).dataset_tab
+    assert tab.options().grid == ImportOptions().grid == 12
+    tab.grid.setCurrentIndex(tab.grid.findData(48))
+    assert tab.options().grid == 48
+
+
+def test_a_file_read_tolerantly_shows_its_warning(make_window, workspace, tmp_path) -> None:
+    from musicgpt_gui.core.dataset.metadata import DatasetMetadata, FileEntry
+    from musicgpt_gui.ui.dataset_tab import piece_rows
+
+    meta = DatasetMetadata(files=[FileEntry("a.mid", index=0, items=3, warning="symusic rejected the file")])
+    [row] = piece_rows(meta, ["C4:1.0, D4:1.0, E4:1.0"])
+    assert row["status"] == "ok, read tolerantly" and row["warning"] == "symusic rejected the file"

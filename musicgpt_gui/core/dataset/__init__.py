@@ -8,5 +8,6 @@
 - statistics: counts and lengths of pieces and of a dataset
 - metadata: metadata.json as a dataclass (DatasetMetadata) with its loader
 - dataset_files: the folder layout (dataset/train/valid.csv), the "is this a dataset folder?" rule
+- builtin: the shipped pre-converted Bach dataset (data/bach.zip), unpacked on the first start
 - memorization: the n-gram index of train.csv that flags copied passages in generations
 """

@@ -41,9 +41,10 @@ class FileResult:
     pieces: list[ConvertedPiece] = field(default_factory=list)
     error: Optional[str] = None
     cached: bool = False
+    warning: Optional[str] = None  # the file was read tolerantly; what was skipped or clipped
 
     def to_json(self) -> dict[str, Any]:
-        return {"pieces": [asdict(p) for p in self.pieces], "error": self.error}
+        return {"pieces": [asdict(p) for p in self.pieces], "error": self.error, "warning": self.warning}
 
 
 def convert_task(task: Task, options: ImportOptions) -> FileResult:
@@ -59,6 +60,7 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
                 pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat, grid=grid)]
             else:
                 pieces = read_scores(task.path, options.reader_grid)
+            result.warning = "; ".join(w for piece in pieces for w in piece.warnings) or None
             for piece in pieces:
                 rendered = _render(piece, options)
                 if rendered:
@@ -82,7 +84,10 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
         if options.track_mode == "flat":
             items = render_flat(piece.flat or [], k)
         else:
-            items = render_merged(piece, options.format, options.track_mode, k)
+            items = render_merged(
+                piece, options.format, options.track_mode, k,
+                velocity_bins=options.velocity_bins, programs=options.programs,
+            )
         if items is None:
             if k == 0:
                 return None

@@ -33,7 +33,7 @@ def cache_load(path: Optional[Path], label: str) -> Optional[FileResult]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         pieces = [ConvertedPiece.from_json(p) for p in data["pieces"]]
-        return FileResult(label, pieces, data["error"], cached=True)
+        return FileResult(label, pieces, data["error"], cached=True, warning=data.get("warning"))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a damaged entry is simply converted again
 

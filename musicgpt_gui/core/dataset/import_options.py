@@ -23,6 +23,8 @@ class ImportOptions:
     transpose: int = 0
     include_drums: bool = False
     grid: int = DEFAULT_GRID  # timed format: steps per quarter note
+    velocity_bins: int = 0  # timed format: keep velocities as velocity= controls in this many bins (0: off)
+    programs: bool = False  # timed format: keep MIDI programs as program= controls
     cache_dir: Optional[Path] = None
     workers: Optional[int] = None
     valid_every: int = 10  # about one piece in ten goes to valid.csv
@@ -47,6 +49,10 @@ class ImportOptions:
             raise JobError("--transpose must be between 0 and 12 semitones")
         if self.grid not in GRIDS:
             raise JobError(f"--grid must be one of {', '.join(map(str, GRIDS))} steps per quarter note")
+        if self.velocity_bins and not 2 <= self.velocity_bins <= 127:
+            raise JobError("--velocity-bins must be between 2 and 127 (or 0 to leave velocities out)")
+        if (self.velocity_bins or self.programs) and self.format != "timed":
+            raise JobError("velocity= and program= controls exist only in the timed format")
         if self.limit is not None and self.limit < 1:
             raise JobError("--limit must be at least 1")
 
@@ -55,6 +61,7 @@ class ImportOptions:
         return {
             "format": self.format, "format_version": FORMAT_VERSIONS[self.format], "grid": self.reader_grid,
             "tracks": self.track_mode, "transpose": self.transpose, "include_drums": self.include_drums,
+            "velocity_bins": self.velocity_bins, "programs": self.programs,
         }
 
     def as_metadata(self) -> dict[str, Any]:
@@ -62,6 +69,7 @@ class ImportOptions:
         return {
             "format": self.format, "tracks": self.track_mode, "limit": self.limit, "transpose": self.transpose,
             "include_drums": self.include_drums, "grid": self.reader_grid,
+            "velocity_bins": self.velocity_bins, "programs": self.programs,
             "cache_dir": str(self.cache_dir) if self.cache_dir else None,
             "workers": self.workers, "valid_every": self.valid_every,
         }

@@ -227,7 +227,7 @@ def _metadata(
         row += len(piece.texts)
     files = []
     for r in done:
-        entry = FileEntry(r.label, "error" if r.error else "ok", r.error, len(r.pieces), r.cached)
+        entry = FileEntry(r.label, "error" if r.error else "ok", r.error, len(r.pieces), r.cached, warning=r.warning)
         if not r.error and r.label in first_row:
             first = r.pieces[0].stats
             entry.index, entry.items, entry.duration = first_row[r.label], first.items, first.seconds
@@ -246,6 +246,7 @@ def _metadata(
         files_total=total_files,
         files=files,
         errors=errors,
+        warnings=[f"{r.label}: {r.warning}" for r in done if r.warning],
         stats=dataset_stats(stats, train_rows + valid_rows, train_rows, valid_rows),
         pitches=sort_pitches(p for s in stats for p in s.pitches),
         pieces=[PieceEntry(piece.title, key.rsplit("#", 1)[0], len(piece.texts)) for key, piece in groups],

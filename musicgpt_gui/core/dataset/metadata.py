@@ -28,6 +28,7 @@ class FileEntry:
     index: Optional[int] = None
     items: Optional[int] = None
     duration: Optional[float] = None  # seconds of its first piece
+    warning: Optional[str] = None  # read tolerantly: what was skipped or clipped
 
 
 @dataclass
@@ -67,6 +68,7 @@ class DatasetMetadata:
     files_total: int = 0
     files: list[FileEntry] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # files read tolerantly
     stats: Optional[DatasetStats] = None  # None for a folder made by hand
     pitches: list[str] = field(default_factory=list)
     pieces: list[PieceEntry] = field(default_factory=list)

@@ -58,9 +58,14 @@ GRIDS = (12, 24, 48)  # steps per quarter: 1/12 (sixteenths and triplets) by def
 DEFAULT_GRID = 12
 
 
+def grid_steps(ticks: int, ticks_per_beat: int, grid: int) -> int:
+    """The index of the grid point nearest to an absolute tick (half-way rounds up), in exact integers."""
+    return (2 * ticks * grid + ticks_per_beat) // (2 * ticks_per_beat)
+
+
 def snap_ticks(ticks: int, ticks_per_beat: int, grid: int) -> Fraction:
-    """The grid point nearest to an absolute tick (half-way rounds up), in exact integers."""
-    return Fraction((2 * ticks * grid + ticks_per_beat) // (2 * ticks_per_beat), grid)
+    """The grid point nearest to an absolute tick, in quarters."""
+    return Fraction(grid_steps(ticks, ticks_per_beat, grid), grid)
 
 
 def snap_quarters(quarters: Number, grid: int) -> Fraction:
@@ -72,3 +77,9 @@ def snap_quarters(quarters: Number, grid: int) -> Fraction:
 def snapped_span(start: Fraction, end: Fraction, grid: int) -> Fraction:
     """A length from snapped absolute times, never below one grid step."""
     return max(end - start, Fraction(1, grid))
+
+
+def snapped_note(on: int, off: int, ticks_per_beat: int, grid: int) -> tuple[Fraction, Fraction]:
+    """(onset, length) in quarters of a note from its ticks: both ends snapped, at least one step long."""
+    start = grid_steps(on, ticks_per_beat, grid)
+    return Fraction(start, grid), Fraction(max(grid_steps(off, ticks_per_beat, grid) - start, 1), grid)

@@ -23,6 +23,8 @@ class TimedNote:
     duration: Fraction
     pitch: int
     track: int
+    velocity: Optional[int] = None  # None where the source has none (scores)
+    program: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,4 @@ class Piece:
     marks: list[Mark] = field(default_factory=list)
     flat: Optional[list[FlatItem]] = None
     tracks_with_notes: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a tolerant reading had to skip or clip

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 DEFAULT_TEMPO = 120.0
 
@@ -54,3 +54,25 @@ class TempoMap:
         i = max(bisect_right(starts, seconds) - 1, 0)
         onset, bpm = self.marks[i]
         return float(onset) + (seconds - starts[i]) * bpm / 60.0
+
+    def on_grid(self, snap: Callable[[Fraction], Fraction], decimals: int = 2) -> "TempoMap":
+        """The same timing with every mark moved to its grid point (``snap``), without drift.
+
+        Moving a mark alone would shift every later note by the moved span times the tempo
+        difference, and such shifts add up over a piece with many changes.  Instead each segment's
+        tempo is re-derived so the moved marks keep their times in seconds; tempi are rounded to
+        ``decimals`` (as the note text writes them) and the rounding error is carried into the next
+        segment, so it never accumulates either.
+        """
+        points: dict[Fraction, None] = {}
+        for onset, _ in self.marks:
+            points[snap(onset)] = None
+        grid = sorted(points)
+        marks: list[tuple[Fraction, float]] = []
+        seconds = self.seconds_at(grid[0])
+        for start, end in zip(grid, grid[1:]):
+            bpm = round(60.0 * float(end - start) / (self.seconds_at(end) - seconds), decimals)
+            marks.append((start, bpm))
+            seconds += float(end - start) * 60.0 / bpm
+        marks.append((grid[-1], self.marks[-1][1]))
+        return TempoMap.from_marks(marks)

@@ -29,6 +29,8 @@ class RawNote:
     off: int
     pitch: int
     channel: int
+    velocity: int = 64
+    program: int = 0
 
 
 @dataclass
@@ -37,35 +39,56 @@ class RawTrack:
     metas: list[tuple[int, str, object]]  # (tick, kind, value) for tempo/key/time
     instruments: list[tuple[int, str, object, int]]  # (tick, kind, data, channel)
     has_notes: bool
+    drum_notes: int = 0  # notes on the drum channel that were left out
 
 
-def load_midi(source: Union[str, Path, bytes]) -> mido.MidiFile:
-    """Parse with mido; every failure becomes a :class:`MidiReadError` with a plain reason."""
+def checked_bytes(source: Union[str, Path, bytes]) -> bytes:
+    """The file's bytes once its header is known to be usable; otherwise a :class:`MidiReadError`."""
     data = Path(source).read_bytes() if not isinstance(source, bytes) else source
     if not data:
         raise MidiReadError("empty file (0 bytes)")
     if not data.startswith(b"MThd"):
         raise MidiReadError("not a MIDI file (no MThd header)")
+    if len(data) < 14:
+        raise MidiReadError("truncated MIDI file (the header is incomplete)")
+    division = int.from_bytes(data[12:14], "big")
+    if division & 0x8000:
+        raise MidiReadError("SMPTE time division (frames per second) is not supported; only ticks per beat")
+    if division == 0:
+        raise MidiReadError("the header says 0 ticks per beat")
+    return data
+
+
+def load_midi(source: Union[str, Path, bytes], *, clip: bool = False) -> mido.MidiFile:
+    """Parse with mido; every failure becomes a :class:`MidiReadError` with a plain reason.
+
+    ``clip=True`` is the tolerant reading: data bytes above 127 are clipped instead of rejected.
+    """
+    data = checked_bytes(source)
     try:
-        midi = mido.MidiFile(file=io.BytesIO(data))
+        return mido.MidiFile(file=io.BytesIO(data), clip=clip)
     except EOFError:
         raise MidiReadError("truncated MIDI file (ends in the middle of a track)") from None
     except KeySignatureError as exc:
         raise MidiReadError(f"corrupt MIDI data (key signature: {exc})") from None
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise MidiReadError(f"corrupt MIDI data ({exc})") from None
-    if midi.ticks_per_beat <= 0 or midi.ticks_per_beat & 0x8000:
-        raise MidiReadError("SMPTE time division is not supported")
-    return midi
+
+
+def tempo_bpm(microseconds_per_beat: int, tick: int) -> float:
+    if microseconds_per_beat <= 0:
+        raise MidiReadError(f"a tempo change at tick {tick} says 0 microseconds per beat")
+    return round(60_000_000 / microseconds_per_beat, 2)
 
 
 def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
     """Absolute ticks, music21's note-on/off pairing, and the meta events music21 reads."""
     timed: list[tuple[int, mido.Message]] = []
-    now = 0
+    now = drums = 0
     for msg in track:
         now += msg.time
         if msg.type in ("note_on", "note_off", "program_change") and not include_drums and msg.channel == DRUM_CHANNEL:
+            drums += msg.type == "note_on" and msg.velocity > 0
             continue
         timed.append((now, msg))
     metas: list[tuple[int, str, object]] = []
@@ -76,9 +99,7 @@ def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
         if kind == "note_on" and msg.velocity:
             has_notes = True
         elif kind == "set_tempo":
-            if msg.tempo <= 0:
-                raise MidiReadError(f"a tempo change at tick {tick} says 0 microseconds per beat")
-            metas.append((tick, "tempo", round(60_000_000 / msg.tempo, 2)))
+            metas.append((tick, "tempo", tempo_bpm(msg.tempo, tick)))
         elif kind == "key_signature":
             minor = msg.key.endswith("m")
             tonic = (msg.key[:-1] if minor else msg.key).replace("b", "-")
@@ -89,20 +110,26 @@ def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
             instruments.append((tick, kind, msg.name.encode("latin-1", "replace"), 0))
         elif kind == "program_change":
             instruments.append((tick, "program", msg.program, msg.channel))
-    return RawTrack(_pair_notes(timed), metas, instruments, has_notes)
+    return RawTrack(_pair_notes(timed), metas, instruments, has_notes, drums)
 
 
 def _pair_notes(timed: list[tuple[int, mido.Message]]) -> list[RawNote]:
     """music21's ``getNotesFromEvents``: walk backwards so each note-on meets the next note-off."""
+    program: dict[int, int] = {}
+    programs = []  # the channel's program at each message
+    for _, msg in timed:
+        if msg.type == "program_change":
+            program[msg.channel] = msg.program
+        programs.append(program.get(getattr(msg, "channel", 0), 0))
     awaiting: dict[tuple[int, int], int] = {}
     notes: list[RawNote] = []
-    for tick, msg in reversed(timed):
+    for (tick, msg), at in zip(reversed(timed), reversed(programs)):
         if msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0):
             awaiting[msg.note, msg.channel] = tick
         elif msg.type == "note_on":
             off = awaiting.get((msg.note, msg.channel))
             if off is not None:
-                notes.append(RawNote(tick, off, msg.note, msg.channel))
+                notes.append(RawNote(tick, off, msg.note, msg.channel, msg.velocity, at))
     notes.reverse()
     return notes
 

@@ -60,6 +60,7 @@ def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> P
     parts = list(score.parts) or [score]
     at = _snapper(grid)
     for index, part in enumerate(parts):
+        program = part.getInstrument(returnDefault=True).midiProgram or 0
         flat = part.stripTies(inPlace=False).flatten()
         found = False
         for el in flat.notes:
@@ -72,7 +73,7 @@ def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> P
                 onset, length = snap(float(el.offset)), snap(float(el.duration.quarterLength), zero_allowed=False)
             for p in el.pitches:
                 if 0 <= p.midi <= 127:
-                    piece.notes.append(TimedNote(onset, length, p.midi, index))
+                    piece.notes.append(TimedNote(onset, length, p.midi, index, program=program))
                     found = True
         if found:
             piece.tracks_with_notes.append(index)
