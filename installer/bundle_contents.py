@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-# music21 corpora the built-in datasets read (core/dataset.py): 'bach' (the chorales) and 'folk' (Essen).
+# music21 corpora the built-in datasets read (core/dataset/sources.py): 'bach' (the chorales) and 'folk' (Essen).
 MUSIC21_CORPORA = ("bach", "essenFolksong")
 
 HIDDEN_IMPORTS = [
@@ -73,6 +73,11 @@ def resource_datas(checkout: str) -> list[tuple[str, str]]:
     """Our resources/ folder as the package musicgpt_gui.resources (its __init__.py included, so
     importlib.resources finds it next to the bundled musicgpt_gui package)."""
     return _files(Path(checkout), "resources/*", "musicgpt_gui")
+
+
+def builtin_dataset_datas(checkout: str) -> list[tuple[str, str]]:
+    """The pre-converted Bach dataset the first start unpacks (core/dataset/builtin.py)."""
+    return _files(Path(checkout) / "musicgpt_gui/core/dataset", "data/*.zip", "musicgpt_gui/core/dataset")
 
 
 def music21_corpus_datas() -> list[tuple[str, str]]:
