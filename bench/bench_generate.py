@@ -11,6 +11,7 @@ extraction and BertViz page building for a 512-token text.
 
     .venv/bin/python bench/bench_generate.py [--tokens 200] [--size small] [--distinct-prefixes] [--out FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,20 @@ def build_run(root: Path, size: str):
     dataset = workspace.datasets / "bench-bach"
     import_dataset(["corpus:bach"], ImportOptions(limit=12, workers=1), dataset)
     model = models.create_music_model(workspace, dataset, size=size, vocab_kind="bpe")
-    training.train(training.TrainConfig(
-        workspace=workspace, dataset=dataset, base=model.name, run="bench", steps=1, batch_size=1, window=256,
-        validate_every=0, sample_every=0, save_every=1,
-    ))
+    training.train(
+        training.TrainConfig(
+            workspace=workspace,
+            dataset=dataset,
+            base=model.name,
+            run="bench",
+            steps=1,
+            batch_size=1,
+            window=256,
+            validate_every=0,
+            sample_every=0,
+            save_every=1,
+        )
+    )
     return workspace, dataset
 
 
@@ -80,11 +91,22 @@ def time_both(run_dir: Path, checkpoint_dir: Path, tokens: int, distinct: bool) 
         gpt2.load_gpt2(sess, run_name="bench", checkpoint_dir=str(checkpoint_dir))
     for seed in range(RUNS):
         with ours:
-            result = generator.generate(prefix_for(seed, distinct), GenerationSettings(length=tokens, temperature=0.8, top_k=40, seed=seed))
+            result = generator.generate(
+                prefix_for(seed, distinct), GenerationSettings(length=tokens, temperature=0.8, top_k=40, seed=seed)
+            )
         ours_tokens += len(result.variations[0].tokens)
         with theirs:
-            gpt2.generate(sess, run_name="bench", checkpoint_dir=str(checkpoint_dir), prefix=prefix_for(seed, distinct), length=tokens,
-                          temperature=0.8, top_k=40, seed=seed, return_as_list=True)
+            gpt2.generate(
+                sess,
+                run_name="bench",
+                checkpoint_dir=str(checkpoint_dir),
+                prefix=prefix_for(seed, distinct),
+                length=tokens,
+                temperature=0.8,
+                top_k=40,
+                seed=seed,
+                return_as_list=True,
+            )
     generator.close()
     sess.close()
     return ours, ours_tokens, theirs, RUNS * tokens
@@ -148,7 +170,9 @@ def main() -> int:
         workspace, dataset = build_run(Path(tmp) / "ws", args.size)
         run_dir = workspace.checkpoint / "bench"
         hparams = tf_runtime.read_hparams(run_dir)
-        ours, ours_tokens, theirs, their_tokens = time_both(run_dir, workspace.checkpoint, args.tokens, args.distinct_prefixes)
+        ours, ours_tokens, theirs, their_tokens = time_both(
+            run_dir, workspace.checkpoint, args.tokens, args.distinct_prefixes
+        )
         attention_lines = time_attention(run_dir, dataset, Path(tmp))
 
     per_token = (theirs.wall / their_tokens) / (ours.wall / ours_tokens)
@@ -157,8 +181,10 @@ def main() -> int:
         f"{' (tempo differs per call)' if args.distinct_prefixes else ''}, temperature 0.8, top-k 40",
         f"model: {args.size} preset {hparams}, device {tf_runtime.device_name()}, "
         f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}",
-        f"gpt_2_simple.generate (load_gpt2 + {RUNS} calls): {theirs.wall:.2f} s wall, {theirs.cpu:.2f} s CPU, {their_tokens} tokens",
-        f"our Generator (load + {RUNS} calls):             {ours.wall:.2f} s wall, {ours.cpu:.2f} s CPU, {ours_tokens} tokens",
+        f"gpt_2_simple.generate (load_gpt2 + {RUNS} calls): {theirs.wall:.2f} s wall, {theirs.cpu:.2f} s CPU, "
+        f"{their_tokens} tokens",
+        f"our Generator (load + {RUNS} calls):             {ours.wall:.2f} s wall, {ours.cpu:.2f} s CPU, "
+        f"{ours_tokens} tokens",
         f"speed-up in total: {theirs.wall / ours.wall:.1f}x wall, {theirs.cpu / ours.cpu:.1f}x CPU; "
         f"per generated token: {per_token:.1f}x wall (goal >= 3x)",
         f"wall seconds per step (load, then each call): gpt_2_simple {_seconds(theirs)}; ours {_seconds(ours)}",

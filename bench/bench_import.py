@@ -18,6 +18,7 @@ It also times a cold import in the timed format (symusic), parsing alone with mi
 folder of 1,000 files (the given ones repeated) for files per second and peak memory.
 No assertion here: the goals (>= 100x on real MIDI, >= 99.9% identical items on Bach) are read off the report.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -155,7 +156,9 @@ def agreement(reference: dict[str, list[str]], ours: dict[str, list[str]]) -> tu
         same += equal
         total += longest
         if equal != longest:
-            lines.append(f"    {Path(path).name}: {equal}/{longest} items identical (seed {len(ref)}, ours {len(mine)})")
+            lines.append(
+                f"    {Path(path).name}: {equal}/{longest} items identical (seed {len(ref)}, ours {len(mine)})"
+            )
     return same, total, lines
 
 
@@ -178,8 +181,10 @@ def bench(folder: Path) -> list[str]:
     same, total, diffs = agreement(reference, best["items"])
     lines = [
         f"{folder} -- {n} MIDI files, {size / 1024:.0f} KiB",
-        f"  seed path (converter.parse + flatten, 1 process): {seed_time:8.2f} s wall, {seed_cpu:8.2f} s CPU ({seed_cpu / n * 1000:.0f} ms/file)",
-        f"  our import, cold, pool of {os.cpu_count()} incl. start-up:  {before['cold']:8.2f} s before, {after['cold']:.2f} s after the seed path; "
+        f"  seed path (converter.parse + flatten, 1 process): {seed_time:8.2f} s wall, {seed_cpu:8.2f} s CPU "
+        f"({seed_cpu / n * 1000:.0f} ms/file)",
+        f"  our import, cold, pool of {os.cpu_count()} incl. start-up:  {before['cold']:8.2f} s before, "
+        f"{after['cold']:.2f} s after the seed path; "
         f"{best['cold_cpu']:.2f} s CPU ({best['cold_cpu'] / n * 1000:.1f} ms/file)",
         f"  our import, cached ({best['hits']}/{n} cache hits):     {best['cached']:8.3f} s",
         f"  speed ratio seed/ours, wall (best cold run):  {seed_time / best['cold']:7.1f}x",
@@ -201,7 +206,9 @@ def bench(folder: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
-    parser.add_argument("--render-bach", type=int, metavar="N", help="first render N Bach chorales to MIDI into the first DIR")
+    parser.add_argument(
+        "--render-bach", type=int, metavar="N", help="first render N Bach chorales to MIDI into the first DIR"
+    )
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="report file (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.render_bach:

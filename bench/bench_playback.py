@@ -4,13 +4,15 @@
 
 Starts a private JACK server (``jackd -n <name> -R -d dummy -r 48000 -p FRAMES``: real-time as
 JACK runs by default, ``--no-realtime`` as in CI; a running server is left alone), opens a JACK
-MIDI input port with rtmidi in a separate process, connects our output port to it and plays a piece of dense sixteenth notes (three voices, 120 bpm) in alternating rounds: through
+MIDI input port with rtmidi in a separate process, connects our output port to it and plays a
+piece of dense sixteenth notes (three voices, 120 bpm) in alternating rounds: through
 our :class:`Player`, then through the baseline loop ``for m in midi.play(): port.send(m)``.
 For every message it prints the error of the *received* time against its schedule (median,
 p99, max, in ms) and, for ours, the error at ``send()`` (the scheduler alone).  Received times
 include JACK's delivery, which happens once per period (FRAMES / 48000 s).
 Goal: p99 of received messages < 5 ms.  No assertion: the numbers are read off the report.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,7 @@ in the same run.  Goal: ours >= gpt-2-simple; with XLA JIT or thread settings >=
 
     .venv/bin/python bench/bench_train.py [--size small] [--steps 8] [--rounds 2] [--out bench/results/train.txt]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,9 +61,19 @@ def run_gpt2_simple(workspace, model, text_file: Path, steps: int, round_no: int
         sess = gpt2.start_tf_sess()
         with contextlib.redirect_stdout(out):
             gpt2.finetune(
-                sess, str(text_file), steps=steps, model_name=model.name, model_dir=str(workspace.models),
-                checkpoint_dir=str(workspace.root / "gs-checkpoint"), run_name=f"gs{round_no}", batch_size=1,
-                accumulate_gradients=1, learning_rate=1e-4, sample_every=10**9, save_every=10**9, print_every=1,
+                sess,
+                str(text_file),
+                steps=steps,
+                model_name=model.name,
+                model_dir=str(workspace.models),
+                checkpoint_dir=str(workspace.root / "gs-checkpoint"),
+                run_name=f"gs{round_no}",
+                batch_size=1,
+                accumulate_gradients=1,
+                learning_rate=1e-4,
+                sample_every=10**9,
+                save_every=10**9,
+                print_every=1,
                 restore_from="fresh",
             )
         sess.close()
@@ -82,8 +93,20 @@ def run_ours(workspace, dataset, model, steps: int, name: str, **options) -> flo
             times.append((p.info.step, time.monotonic()))
 
     cfg = training.TrainConfig(
-        workspace=workspace, dataset=dataset, base=model.name, run=name, steps=steps, batch_size=1, accumulate=1,
-        learning_rate=1e-4, window=WINDOW, save_every=0, sample_every=0, validate_every=0, overwrite=True, **options,
+        workspace=workspace,
+        dataset=dataset,
+        base=model.name,
+        run=name,
+        steps=steps,
+        batch_size=1,
+        accumulate=1,
+        learning_rate=1e-4,
+        window=WINDOW,
+        save_every=0,
+        sample_every=0,
+        validate_every=0,
+        overwrite=True,
+        **options,
     )
     result = training.train(cfg, on_progress=on_progress)
     if result.window != WINDOW:
@@ -129,7 +152,9 @@ def main() -> int:
             "gpt_2_simple.finetune": lambda r: run_gpt2_simple(workspace, model, text_file, args.steps, r),
             "ours": lambda r: run_ours(workspace, dataset, model, args.steps, "ours"),
             "ours + XLA JIT": lambda r: run_ours(workspace, dataset, model, args.steps, "xla", xla=True),
-            f"ours, {cores} threads/op": lambda r: run_ours(workspace, dataset, model, args.steps, "thr", threads=cores),
+            f"ours, {cores} threads/op": lambda r: run_ours(
+                workspace, dataset, model, args.steps, "thr", threads=cores
+            ),
         }
         best: dict[str, float] = {}
         for round_no in range(args.rounds):
@@ -142,7 +167,8 @@ def main() -> int:
     lines = [
         f"bench_train: {args.size} music model ({model.summary}), batch 1, {WINDOW}-token windows, "
         f"{args.steps} steps per run ({WARMUP} warm-up left out), best of {args.rounds} interleaved rounds",
-        f"device: {device}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; Python {sys.version.split()[0]}",
+        f"device: {device}; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"Python {sys.version.split()[0]}",
         f"numpy float32 1024x1024 matmul: {matmul:.1f} GFLOP/s",
         f"{'variant':<24} {'tokens/s':>9} {'vs gpt-2-simple':>16} {'GFLOP/s':>8} {'of numpy':>9}",
     ]

@@ -5,11 +5,13 @@ Usage: python bench/bench_ui_stall.py [--out bench/results/ui_stall.txt]
 Drives the real window offscreen in a throwaway workspace, with a 10 ms heartbeat QTimer on
 the GUI thread, through: import of 8 Bach chorales, training a tiny new model, generating
 256 tokens, computing attention (weights, BertViz page files, the roll), the roll over a
-1024-token window and clicks on its notes, and the BertViz pane's page load.  It also reports the one-off stall of the first
+1024-token window and clicks on its notes, and the BertViz pane's page load.  It also reports
+the one-off stall of the first
 TensorFlow import (measured first, on a thread, the way the first model job pays it), which
 Python's import machinery causes while holding the GIL.  Stalls depend on machine load:
 the line 'load' prints the 1-minute load average and the CPU count next to the figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         loader.start()
         first_tf_import.thread = loader  # type: ignore[attr-defined]
 
-    rows = [("first TensorFlow import (one-off)",
-             measure(first_tf_import, lambda: first_tf_import.thread.is_alive()))]  # type: ignore[attr-defined]
+    rows = [("first TensorFlow import (one-off)", measure(first_tf_import, lambda: first_tf_import.thread.is_alive()))]  # type: ignore[attr-defined]
 
     data = window.dataset_tab
     data.limit.setValue(8)
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     tune.refresh()
     tune.run_name.setText("stall")
     tune.size.setCurrentText("tiny")
-    for key, value in dict(steps=30, batch_size=2, window=128, validate_every=10, sample_every=0, save_every=10).items():
+    for key, value in dict(
+        steps=30, batch_size=2, window=128, validate_every=10, sample_every=0, save_every=10
+    ).items():
         tune.hyper[key].setValue(value)
     rows.append(("train a new tiny model 30 steps", measure(tune.start_button.click, tune.busy)))
 
@@ -99,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     att.text.setPlainText(long_text(window.context.workspace))
     rows.append(("attention roll, 1024-token window", measure(att.compute, att.busy)))
     rows.append(("attention roll, 6 clicks on notes", measure(lambda: click_notes(att.roll_panel.roll), lambda: False)))
-    rows.append(("first web view (BertViz pane, one-off)",
-                 measure(lambda: att.views.setCurrentWidget(att.bertviz), lambda: False)))
+    rows.append(
+        (
+            "first web view (BertViz pane, one-off)",
+            measure(lambda: att.views.setCurrentWidget(att.bertviz), lambda: False),
+        )
+    )
     rows.append(("attention page load (Chromium)", measure(lambda: None, lambda: not att.sync_timer.isActive())))
     window.close()
 

@@ -1,5 +1,6 @@
 """`musicgpt attention`: GPT-2's real attention over a text, as a BertViz page, an .npz file, a CSV of the
 pooled matrix and a figure (piano roll + head grid), with the attention rollout on request."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,15 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
     parser.add_argument("--text", required=True, help="note text (read after <|endoftext|>, as the model was trained)")
     parser.add_argument("--layer", type=int, help="show only this layer on the page; the layer of the CSV and figure")
-    parser.add_argument("--pool", choices=ATTENTION_POOLS, default=ATTENTION_POOLS[0],
-                        help="notes: one row/column per item")
+    parser.add_argument(
+        "--pool", choices=ATTENTION_POOLS, default=ATTENTION_POOLS[0], help="notes: one row/column per item"
+    )
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the BertViz page (head and model view)")
     parser.add_argument("--npz", type=Path, metavar="FILE", help="write tokens, weights and checkpoint identity")
     parser.add_argument("--max-tokens", type=int, default=128, metavar="N", help="window shown on the page")
-    parser.add_argument("--rollout", action="store_true",
-                        help="compute the attention rollout: the npz gets 'rollout' [T, T]; the CSV and figure show it")
-    parser.add_argument("--head", type=head_choice, default="mean", metavar="H|mean|max",
-                        help="the head the CSV and figure show (default: the mean over heads)")
+    parser.add_argument(
+        "--rollout",
+        action="store_true",
+        help="compute the attention rollout: the npz gets 'rollout' [T, T]; the CSV and figure show it",
+    )
+    parser.add_argument(
+        "--head",
+        type=head_choice,
+        default="mean",
+        metavar="H|mean|max",
+        help="the head the CSV and figure show (default: the mean over heads)",
+    )
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the pooled matrix (--layer, default the last)")
     parser.add_argument("--figure", type=Path, metavar="FILE.svg|FILE.png", help="write the piano roll and head grid")
     parser.add_argument("--select", type=int, metavar="K", help="the element the figure shows (default: the last note)")
@@ -68,7 +78,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     labels, weights, pooled = view.labels, view.weights, view.pooled
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"{len(result.tokens)} tokens, {len(labels)} {args.pool} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
+    print(
+        f"{len(result.tokens)} tokens, {len(labels)} {args.pool} · {ref.run_name} {result.checkpoint['checkpoint']}",
+        file=sys.stderr,
+    )
 
     musical = _musical_view(args, result) if args.csv or args.figure or args.rollout else None
     if args.npz:
@@ -80,8 +93,13 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         _write_musical_outputs(args, musical)
     if args.html:
         page = write_attention_page(
-            args.html, labels, weights, title=view.title,
-            notes=result.warnings, layers=None if args.layer is None else [args.layer], max_tokens=args.max_tokens,
+            args.html,
+            labels,
+            weights,
+            title=view.title,
+            notes=result.warnings,
+            layers=None if args.layer is None else [args.layer],
+            max_tokens=args.max_tokens,
         )
         for note in page.notes:
             print(f"page: {note}", file=sys.stderr)

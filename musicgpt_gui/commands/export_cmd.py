@@ -1,4 +1,5 @@
 """`musicgpt export`: note text (either format) -> a .mid file."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     out = Path(args.out) if args.out else workspace.exports / f"{stem}.mid"
     path = export_midi(parsed, out)
     if parsed.skipped:
-        print(f"musicgpt: skipped {len(parsed.skipped)} of {parsed.total} items that are not note text", file=sys.stderr)
+        print(
+            f"musicgpt: skipped {len(parsed.skipped)} of {parsed.total} items that are not note text", file=sys.stderr
+        )
     print(f"Wrote {path} ({len(parsed.notes)} notes)")
     return 0

@@ -1,4 +1,5 @@
 """`musicgpt import`: MIDI files, scores, corpora or a seed CSV -> a dataset folder."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,22 +24,43 @@ def register(sub: argparse._SubParsersAction) -> None:
         "metadata.json). With no SRC and no --corpus the Bach chorales are imported.",
     )
     parser.add_argument("src", nargs="*", metavar="SRC", help=f"files ({formats.extension_list()}) or folders")
-    parser.add_argument("--corpus", choices=CORPORA, action="append", help="add a built-in music21 corpus (bach: 371 chorales; folk: Essen folk songs)")
+    parser.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        action="append",
+        help="add a built-in music21 corpus (bach: 371 chorales; folk: Essen folk songs)",
+    )
     parser.add_argument("--limit", type=int, help="import at most N files/pieces")
-    parser.add_argument("--format", choices=FORMATS, default=DEFAULT_FORMAT, help="note-text format (default: %(default)s)")
-    parser.add_argument("--transpose", type=int, default=0, metavar="N", help="add copies transposed by ±1..N semitones")
+    parser.add_argument(
+        "--format", choices=FORMATS, default=DEFAULT_FORMAT, help="note-text format (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--transpose", type=int, default=0, metavar="N", help="add copies transposed by ±1..N semitones"
+    )
     parser.add_argument(
         "--tracks",
         choices=TRACK_MODES,
         help="merge: all tracks in one stream (default for timed); first: the first track with notes; "
         "flat: music21's per-track order, the seed's text (default for seed)",
     )
-    parser.add_argument("--grid", type=int, choices=GRIDS, default=DEFAULT_GRID,
-                        help="timed format: steps per quarter note (default: %(default)s; 24 or 48 for performances)")
-    parser.add_argument("--velocity-bins", type=int, default=0, metavar="N",
-                        help="timed format: keep velocities as velocity= controls, binned into N levels")
+    parser.add_argument(
+        "--grid",
+        type=int,
+        choices=GRIDS,
+        default=DEFAULT_GRID,
+        help="timed format: steps per quarter note (default: %(default)s; 24 or 48 for performances)",
+    )
+    parser.add_argument(
+        "--velocity-bins",
+        type=int,
+        default=0,
+        metavar="N",
+        help="timed format: keep velocities as velocity= controls, binned into N levels",
+    )
     parser.add_argument("--programs", action="store_true", help="timed format: keep MIDI programs as program= controls")
-    parser.add_argument("--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)")
+    parser.add_argument(
+        "--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)"
+    )
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/<name>)")
     parser.add_argument("--name", help="dataset name under <workspace>/datasets (default: from the first source)")
@@ -75,11 +97,15 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     with progress_bar("import") as on_progress:
         result = import_dataset(sources, options, out, on_progress=on_progress)
     counts = result.metadata.stats
-    print(f"Imported {result.pieces} pieces ({result.rows} rows, {result.items} items; "
-          f"{counts.train_rows} train / {counts.valid_rows} valid rows) into {result.out_dir}")
-    print(f"Format {options.format}, tracks {options.track_mode}; notes {counts.notes}, chords {counts.chords}, "
-          f"rests {counts.rests}, distinct pitches {counts.distinct_pitches}; "
-          f"files read from cache: {result.cache_hits}/{len(result.files)}")
+    print(
+        f"Imported {result.pieces} pieces ({result.rows} rows, {result.items} items; "
+        f"{counts.train_rows} train / {counts.valid_rows} valid rows) into {result.out_dir}"
+    )
+    print(
+        f"Format {options.format}, tracks {options.track_mode}; notes {counts.notes}, chords {counts.chords}, "
+        f"rests {counts.rests}, distinct pitches {counts.distinct_pitches}; "
+        f"files read from cache: {result.cache_hits}/{len(result.files)}"
+    )
     if result.errors:
         print(f"{len(result.errors)} file(s) skipped:")
         for line in result.errors:

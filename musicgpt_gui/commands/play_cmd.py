@@ -3,6 +3,7 @@
 The first time, and whenever ``--api synth`` or ``--soundfont`` is given, the built-in SoundFont
 synth plays on the sound card; an API or port given once is remembered, like the SoundFont.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,13 @@ import time
 
 import mido
 
-from musicgpt_gui.commands.common import add_note_length, load_source, positive_float, progress_bar, remembered_soundfont
+from musicgpt_gui.commands.common import (
+    add_note_length,
+    load_source,
+    positive_float,
+    progress_bar,
+    remembered_soundfont,
+)
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.midi.midi_ports import (
     APIS,
@@ -39,16 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
     parser.add_argument("--text", help="note text to play, seed or timed format")
-    parser.add_argument("--api", choices=[BUILTIN_SYNTH, *APIS],
-                        help=f"'{BUILTIN_SYNTH}' (the built-in SoundFont synth, the default) or a MIDI system "
-                        f"(usual here: {default_api()})")
+    parser.add_argument(
+        "--api",
+        choices=[BUILTIN_SYNTH, *APIS],
+        help=f"'{BUILTIN_SYNTH}' (the built-in SoundFont synth, the default) or a MIDI system "
+        f"(usual here: {default_api()})",
+    )
     parser.add_argument("--soundfont", metavar="FILE.sf2", help="the built-in synth's SoundFont (remembered)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--port", metavar="NAME", help="output port: its name or a unique part of it")
     target.add_argument("--virtual", metavar="NAME", help="open a virtual output port for a synth to connect to")
     parser.add_argument("--list-ports", action="store_true", help="list the API's output ports and exit")
     parser.add_argument(
-        "--wait", type=positive_float, metavar="S", help="seconds to wait before playing, e.g. to connect a virtual port"
+        "--wait",
+        type=positive_float,
+        metavar="S",
+        help="seconds to wait before playing, e.g. to connect a virtual port",
     )
     add_note_length(parser)
     parser.set_defaults(func=run)
@@ -81,7 +94,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     port = open_output(choice)
     try:
         if explicit:
-            save_choice(settings, PortChoice(api, virtual=choice.virtual) if choice.virtual else PortChoice(api, port=port.name))
+            save_choice(
+                settings, PortChoice(api, virtual=choice.virtual) if choice.virtual else PortChoice(api, port=port.name)
+            )
         if args.wait:
             print(f"Waiting {args.wait:g} s: connect a synth to {port.name} ({api})", file=sys.stderr)
             time.sleep(args.wait)
@@ -115,7 +130,9 @@ def play(midi: mido.MidiFile, port, where: str, wait_step=None) -> None:
     with progress_bar(f"Playing on {where}") as report:
 
         def show(seconds: float) -> None:
-            report(Progress(seconds / player.length if player.length else 1.0, f"{seconds:5.1f} / {player.length:.1f} s"))
+            report(
+                Progress(seconds / player.length if player.length else 1.0, f"{seconds:5.1f} / {player.length:.1f} s")
+            )
 
         player = Player(port, on_position=show)
         player.load(midi)

@@ -1,5 +1,6 @@
 """The Attention tab's musical view: the attention roll, its layer/head/direction choices, the head grid
 and figure/CSV export."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,15 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -48,8 +57,18 @@ class AttentionRollPanel(QWidget):
         self.grid_figure = QPushButton("Head grid figure…")
         self.csv = QPushButton("CSV…")
         controls = QHBoxLayout()
-        for w in (QLabel("Layer"), self.layer, QLabel("Head"), self.head, self.reverse, QLabel("Zoom"), self.zoom,
-                  self.roll_figure, self.grid_figure, self.csv):
+        for w in (
+            QLabel("Layer"),
+            self.layer,
+            QLabel("Head"),
+            self.head,
+            self.reverse,
+            QLabel("Zoom"),
+            self.zoom,
+            self.roll_figure,
+            self.grid_figure,
+            self.csv,
+        ):
             controls.addWidget(w)
         controls.addStretch(1)
 
@@ -158,7 +177,9 @@ class AttentionRollPanel(QWidget):
 
     def export_roll_to(self, path: Path) -> Optional[Path]:
         parts = [(self.roll.draw, FIGURE_ROLL_HEIGHT)]
-        return self.write_out("the roll figure", path, lambda: export_figure(path, parts, FIGURE_WIDTH, self.choice_title()))
+        return self.write_out(
+            "the roll figure", path, lambda: export_figure(path, parts, FIGURE_WIDTH, self.choice_title())
+        )
 
     def export_grid_to(self, path: Path) -> Optional[Path]:
         size = self.grid.figure_size()
@@ -174,4 +195,6 @@ class AttentionRollPanel(QWidget):
     def export_csv_to(self, path: Path) -> Optional[Path]:
         """The matrix shown (this layer and head, or the rollout), one row and column per element."""
         matrix = self.view.matrix(*self.choice())
-        return self.write_out("the pooled matrix", path, lambda: write_matrix_csv(path, self.view.layout.labels, matrix))
+        return self.write_out(
+            "the pooled matrix", path, lambda: write_matrix_csv(path, self.view.layout.labels, matrix)
+        )

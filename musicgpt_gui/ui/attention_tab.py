@@ -1,4 +1,5 @@
 """Attention: GPT-2's real self-attention over a text, on a piano roll with a head grid, and in BertViz's views."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,8 +11,17 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QSettings, QTimer, QUrl
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-    QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from musicgpt_gui.core.model import attention
@@ -41,16 +51,21 @@ class AttentionPages:
     view: AttentionView
 
 
-def attention_job(model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path,
-                  *, on_progress, cancel) -> AttentionPages:
+def attention_job(
+    model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path, *, on_progress, cancel
+) -> AttentionPages:
     """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread."""
     model.load(ref)
     result = model.compute(text, on_progress=on_progress, cancel=cancel)
     cancel.check()
     folder.mkdir(parents=True, exist_ok=True)
     views = [workflows.attention_view(result, pool) for pool in workflows.ATTENTION_POOLS]
-    pages = [attention_page.write_attention_page(folder / f"{view.pool}.html", view.labels, view.weights,
-                                                 title=view.title, notes=result.warnings) for view in views]
+    pages = [
+        attention_page.write_attention_page(
+            folder / f"{view.pool}.html", view.labels, view.weights, title=view.title, notes=result.warnings
+        )
+        for view in views
+    ]
     cancel.check()
     pooled = next(view.pooled for view in views if view.pooled is not None)
     return AttentionPages(result, pooled, *pages, build_view(result, pooled))
@@ -140,8 +155,12 @@ class AttentionTab(Tab):
         self._enable_page_actions(False)
         self.refresh()
         self.binder = SettingsBinder("attention")
-        for key, widget in (("pool", self.pool), ("modelView", self.model_view), ("run", self.run),
-                            ("checkpoint", self.checkpoint)):
+        for key, widget in (
+            ("pool", self.pool),
+            ("modelView", self.model_view),
+            ("run", self.run),
+            ("checkpoint", self.checkpoint),
+        ):
             self.binder.bind(key, widget)
 
     def refresh(self) -> None:
@@ -197,9 +216,10 @@ class AttentionTab(Tab):
         self.pages = pages
         self.progress.setValue(100)
         result = pages.result
-        self.info.setText(f"{len(result.tokens)} tokens, {len(pages.pooled.items)} notes/items · "
-                          f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. "
-                          + " ".join(result.warnings))
+        self.info.setText(
+            f"{len(result.tokens)} tokens, {len(pages.pooled.items)} notes/items · "
+            f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. " + " ".join(result.warnings)
+        )
         self._enable_page_actions(True)
         self.roll_panel.set_view(pages.view)
         self._load_page()
@@ -291,7 +311,9 @@ class AttentionTab(Tab):
             self.export_npz_to(Path(path))
 
     def export_npz_to(self, path: Path) -> Optional[Path]:
-        return self.write_out("the attention weights", path, lambda: attention.save_npz(path, self.pages.result, self.pages.pooled))
+        return self.write_out(
+            "the attention weights", path, lambda: attention.save_npz(path, self.pages.result, self.pages.pooled)
+        )
 
     def on_busy_changed(self, busy: bool) -> None:
         self.show_button.setEnabled(not busy and self.run.count() > 0)

@@ -1,4 +1,5 @@
 """Dataset: turn MIDI files, folders or a built-in corpus into note text, inspect and play the pieces."""
+
 from __future__ import annotations
 
 import shutil
@@ -143,7 +144,9 @@ class DatasetTab(Tab):
         lay.addLayout(row)
         add_files.clicked.connect(self._add_files)
         add_folder.clicked.connect(self._add_folder)
-        remove.clicked.connect(lambda: [self.sources.takeItem(self.sources.row(i)) for i in self.sources.selectedItems()])
+        remove.clicked.connect(
+            lambda: [self.sources.takeItem(self.sources.row(i)) for i in self.sources.selectedItems()]
+        )
         return box
 
     def _options_box(self) -> QGroupBox:
@@ -161,8 +164,10 @@ class DatasetTab(Tab):
         self.transpose.setToolTip("Also add each piece transposed by ±1..N semitones")
         self.tracks = QComboBox()
         self.tracks.addItems([AUTO_TRACKS, *TRACK_MODES])
-        self.tracks.setToolTip("merge: all tracks in one time-ordered stream; first: the first track with notes; "
-                               "flat: music21's per-track order (the seed's text, seed format only)")
+        self.tracks.setToolTip(
+            "merge: all tracks in one time-ordered stream; first: the first track with notes; "
+            "flat: music21's per-track order (the seed's text, seed format only)"
+        )
         lay.addRow("Dataset name", self.name)
         lay.addRow("Format", self.format)
         lay.addRow("Limit", self.limit)
@@ -226,8 +231,11 @@ class DatasetTab(Tab):
     def options(self) -> ImportOptions:
         tracks = self.tracks.currentText()
         return ImportOptions(
-            format=self.format.currentText(), tracks=None if tracks == AUTO_TRACKS else tracks,
-            limit=self.limit.value() or None, transpose=self.transpose.value(), grid=self.grid.currentData(),
+            format=self.format.currentText(),
+            tracks=None if tracks == AUTO_TRACKS else tracks,
+            limit=self.limit.value() or None,
+            transpose=self.transpose.value(),
+            grid=self.grid.currentData(),
             cache_dir=self.context.workspace.import_cache,
         )
 
@@ -241,8 +249,14 @@ class DatasetTab(Tab):
             return
         self.progress.setValue(0)
         self.progress_label.setText("Importing…")
-        self.start_job(import_dataset, sources, self.options(), self.out_dir(), on_finished=self._imported,
-                       on_cancelled=self._import_cancelled)
+        self.start_job(
+            import_dataset,
+            sources,
+            self.options(),
+            self.out_dir(),
+            on_finished=self._imported,
+            on_cancelled=self._import_cancelled,
+        )
 
     def open_default_corpus(self) -> bool:
         """First start (no dataset in the workspace yet): show the Bach chorales right away.
@@ -273,8 +287,10 @@ class DatasetTab(Tab):
     def _imported(self, result: Any) -> None:
         self.progress.setValue(100)
         skipped = f"; {len(result.errors)} file(s) skipped (red rows)" if result.errors else ""
-        self.progress_label.setText(f"Imported {result.pieces} pieces ({result.items} items) into "
-                                    f"{result.out_dir.name}; {result.cache_hits} from the cache{skipped}.")
+        self.progress_label.setText(
+            f"Imported {result.pieces} pieces ({result.items} items) into "
+            f"{result.out_dir.name}; {result.cache_hits} from the cache{skipped}."
+        )
         self._show_new(result.out_dir)
 
     def _import_cancelled(self, message: Optional[str]) -> None:
@@ -383,7 +399,11 @@ class DatasetTab(Tab):
         self.name.setText(str(settings.value("name", self.name.text())))
         loaded = str(settings.value("loaded", ""))
         settings.endGroup()
-        folder = Path(loaded) if loaded and Path(loaded).is_dir() else (list_datasets(self.context.workspace.datasets) or [None])[0]
+        folder = (
+            Path(loaded)
+            if loaded and Path(loaded).is_dir()
+            else (list_datasets(self.context.workspace.datasets) or [None])[0]
+        )
         if folder is not None:
             self.load_dataset(folder)
 
@@ -393,19 +413,24 @@ def piece_rows(metadata: DatasetMetadata, texts: list[str]) -> list[dict[str, An
     rows = []
     for entry in metadata.files:
         index, error, duration = entry.index, entry.error or "", entry.duration
-        rows.append(dict(
-            name=entry.source.removeprefix("corpus:"),
-            items=entry.items,
-            duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
-            status=f"error: {error}" if error else ("ok (cached)" if entry.cached else "ok")
-            + (", read tolerantly" if entry.warning else ""),
-            error=error,
-            warning=entry.warning or "",
-            index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
-        ))
+        rows.append(
+            dict(
+                name=entry.source.removeprefix("corpus:"),
+                items=entry.items,
+                duration=f"{duration:.1f}" if isinstance(duration, (int, float)) else None,
+                status=f"error: {error}"
+                if error
+                else ("ok (cached)" if entry.cached else "ok") + (", read tolerantly" if entry.warning else ""),
+                error=error,
+                warning=entry.warning or "",
+                index=index if isinstance(index, int) and 0 <= index < len(texts) else None,
+            )
+        )
     if not metadata.files:
-        rows = [dict(name=f"piece {i + 1}", items=len(notation.split_items(t)), duration=None, status="ok", index=i)
-                for i, t in enumerate(texts)]
+        rows = [
+            dict(name=f"piece {i + 1}", items=len(notation.split_items(t)), duration=None, status="ok", index=i)
+            for i, t in enumerate(texts)
+        ]
     return rows
 
 
@@ -414,9 +439,16 @@ def describe_stats(folder: Path, metadata: DatasetMetadata, texts: list[str]) ->
     parts = [f"<b>{folder.name}</b>: {len(texts)} rows", f"format {metadata.format}"]
     stats = metadata.stats
     if stats is not None:
-        labels = (("pieces", "pieces"), ("train_rows", "train rows"), ("valid_rows", "valid rows"),
-                  ("items", "items"), ("notes", "notes"), ("chords", "chords"), ("rests", "rests"),
-                  ("distinct_pitches", "distinct pitches"))
+        labels = (
+            ("pieces", "pieces"),
+            ("train_rows", "train rows"),
+            ("valid_rows", "valid rows"),
+            ("items", "items"),
+            ("notes", "notes"),
+            ("chords", "chords"),
+            ("rests", "rests"),
+            ("distinct_pitches", "distinct pitches"),
+        )
         parts += [f"{label} {getattr(stats, key)}" for key, label in labels]
         parts.append(f"{stats.seconds / 60:.1f} min")
     if metadata.errors:

@@ -1,4 +1,5 @@
 """Small MIDI files written with mido for the import tests (no binaries in the repo)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,14 +36,20 @@ def write_midi(
         track = mido.MidiTrack()
         if names:
             track.append(mido.MetaMessage("track_name", name=names[index], time=0))
-        track.append(mido.Message("program_change", channel=channel, program=programs[index] if programs else 0, time=0))
+        track.append(
+            mido.Message("program_change", channel=channel, program=programs[index] if programs else 0, time=0)
+        )
         events = []
         for onset, length, pitch in notes:
             events.append((round(onset * TPQ), 1, "note_on", pitch))
             events.append((round((onset + length) * TPQ), 0, "note_off", pitch))
         now = 0
         for tick, _, kind, pitch in sorted(events):
-            track.append(mido.Message(kind, channel=channel, note=pitch, velocity=80 if kind == "note_on" else 0, time=tick - now))
+            track.append(
+                mido.Message(
+                    kind, channel=channel, note=pitch, velocity=80 if kind == "note_on" else 0, time=tick - now
+                )
+            )
             now = tick
         midi.tracks.append(track)
     path = Path(path)

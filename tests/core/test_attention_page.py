@@ -1,4 +1,5 @@
 """The BertViz page in a real QWebEngineView (offscreen): local files only, working views, safe tokens."""
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,12 @@ URL_RECORDER = """
 window.__urls = [];
 (function () {
   const note = (u) => { try { window.__urls.push(new URL(String(u), document.baseURI).href); } catch (e) {} };
-  for (const [cls, prop] of [[HTMLScriptElement, "src"], [HTMLImageElement, "src"], [HTMLLinkElement, "href"], [HTMLIFrameElement, "src"]]) {
+  const sources = [[HTMLScriptElement, "src"], [HTMLImageElement, "src"], [HTMLLinkElement, "href"],
+                   [HTMLIFrameElement, "src"]];
+  for (const [cls, prop] of sources) {
     const d = Object.getOwnPropertyDescriptor(cls.prototype, prop);
-    Object.defineProperty(cls.prototype, prop, { get: d.get, set(v) { note(v); d.set.call(this, v); }, configurable: true });
+    Object.defineProperty(cls.prototype, prop,
+                          { get: d.get, set(v) { note(v); d.set.call(this, v); }, configurable: true });
   }
   const setAttribute = Element.prototype.setAttribute;
   Element.prototype.setAttribute = function (name, value) {
@@ -137,7 +141,14 @@ def test_page_loads_only_local_files_and_shows_every_layer(tmp_path: Path, brows
     requests = browser.requests()
     assert all(url.startswith("file://") for url in requests), requests
     requested = {Path(QUrl(url).toLocalFile()).name for url in browser.recorder.urls}
-    assert {"page.html", "require.min.js", "jquery.min.js", "d3.v5.min.js", "head_view.js", "model_view.js"} <= requested
+    assert {
+        "page.html",
+        "require.min.js",
+        "jquery.min.js",
+        "d3.v5.min.js",
+        "head_view.js",
+        "model_view.js",
+    } <= requested
 
 
 def test_a_page_reaching_for_the_cdn_is_caught(tmp_path: Path, browser) -> None:
@@ -165,7 +176,9 @@ def test_tokens_are_shown_as_text_never_as_html(tmp_path: Path, browser) -> None
 
 def test_long_sequences_get_a_window_and_fewer_layers_stated_on_the_page(tmp_path: Path) -> None:
     attention = causal_attention(6, 4, 300)
-    page = write_attention_page(tmp_path / "long.html", [f"t{i}" for i in range(300)], attention, max_tokens=100, max_cells=100_000)
+    page = write_attention_page(
+        tmp_path / "long.html", [f"t{i}" for i in range(300)], attention, max_tokens=100, max_cells=100_000
+    )
     assert (page.start, page.end) == (200, 300)
     assert page.layers == [0, 5]  # 100_000 // (4 * 100**2) = 2 layers, spread over the model
     text = page.path.read_text()

@@ -1,4 +1,5 @@
 """Rollout, element layout, head pattern scores and selections, on a real tiny model and on hand-made matrices."""
+
 from __future__ import annotations
 
 import csv
@@ -56,7 +57,10 @@ def test_rollout_of_one_layer_that_copies_the_previous_token() -> None:
     shift[0, :, np.arange(1, t), np.arange(t - 1)] = 1.0
     expected = 0.5 * np.eye(t) + 0.5 * shift[0, 0]
     assert np.allclose(attention_rollout(shift), expected)
-    assert np.abs(attention_rollout(np.concatenate([shift, shift])) - numpy_rollout(np.concatenate([shift, shift]))).max() < 1e-6
+    assert (
+        np.abs(attention_rollout(np.concatenate([shift, shift])) - numpy_rollout(np.concatenate([shift, shift]))).max()
+        < 1e-6
+    )
 
 
 def test_pooled_rollout_is_one_row_per_element(result) -> None:
@@ -72,7 +76,9 @@ def test_layout_places_every_note_where_the_whole_text_puts_it() -> None:
     labels = ["<|endoftext|>", "tempo=96", "C4 E4:1.0", "rest:0.5", "G4~2.0 B3:0.5", "D5:1/3", "E5", "C4:1.0"]
     layout = element_layout(labels)
     whole = parse_text(join_items(labels))
-    assert [(n.onset, n.pitch, n.duration) for n in layout.notes] == [(n.onset, n.pitch, n.duration) for n in whole.notes]
+    assert [(n.onset, n.pitch, n.duration) for n in layout.notes] == [
+        (n.onset, n.pitch, n.duration) for n in whole.notes
+    ]
     assert [n.element for n in layout.notes] == [2, 2, 4, 4, 5, 6, 7]
     assert layout.onsets[:4] == [0, 0, 0, 1]
     assert layout.steps[:2] == [0, 0] and layout.steps[3] == Fraction(1, 2)

@@ -1,4 +1,5 @@
 """The cached decoder reproduces gpt-2-simple's own forward pass, token by token and after a prompt pass."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,7 +66,9 @@ def test_steps_give_the_logits_of_the_full_forward_pass(decoder, contexts, expec
     assert decoder.length == contexts.shape[1]
 
 
-def test_a_long_context_goes_through_the_prompt_pass_and_steps_go_on_from_it(decoder, contexts, expected, monkeypatch) -> None:
+def test_a_long_context_goes_through_the_prompt_pass_and_steps_go_on_from_it(
+    decoder, contexts, expected, monkeypatch
+) -> None:
     monkeypatch.setattr(cached_decoder, "STEPPED_PROMPT_BUDGET", 0)
     first = decoder.start(contexts[:, :20], capacity=64)
     assert decoder._prompt is not None and decoder.length == 20 and decoder.reused == 0
@@ -79,7 +82,7 @@ def test_a_new_context_is_read_afresh_and_a_repeated_one_from_the_cache(decoder,
     fresh = decoder.start(contexts[:, :5], capacity=8)
     assert decoder.reused == 0 and decoder.capacity == 64
     assert np.abs(fresh - expected[:, 4]).max() < 1e-4
-    for t in range(5, 9):
+    for _ in range(5, 9):
         decoder.step(np.full(BATCH, 7))  # a continuation that is not part of the next context
     again = decoder.start(contexts[:, :5], capacity=8)
     assert decoder.reused == 4 and decoder.length == 5

@@ -1,4 +1,5 @@
 """import_dataset: sources, bad files, cache, cancel, transposition, splits and metadata."""
+
 from __future__ import annotations
 
 import random
@@ -65,7 +66,9 @@ def test_imports_midi_folder_into_dataset_folder(tmp_path: Path) -> None:
 def test_each_bad_file_gets_one_error_line_and_good_files_still_import(tmp_path: Path) -> None:
     bad = bad_files(tmp_path / "bad")
     good = good_folder(tmp_path / "good", 2)
-    result = import_dataset([good, tmp_path / "bad", bad["wrong extension"]], ImportOptions(workers=1), tmp_path / "out")
+    result = import_dataset(
+        [good, tmp_path / "bad", bad["wrong extension"]], ImportOptions(workers=1), tmp_path / "out"
+    )
     assert result.pieces == 2
     expected = {
         "zero": "empty file",
@@ -118,7 +121,9 @@ def test_second_import_reads_every_file_from_the_cache(tmp_path: Path) -> None:
     scale_file(source / "piece1.mid", offset=5)  # changed file: its entry no longer matches
     third = import_dataset([source], options, tmp_path / "c")
     assert third.cache_hits == 3
-    other = import_dataset([source], ImportOptions(workers=1, cache_dir=tmp_path / "cache", format="seed"), tmp_path / "d")
+    other = import_dataset(
+        [source], ImportOptions(workers=1, cache_dir=tmp_path / "cache", format="seed"), tmp_path / "d"
+    )
     assert other.cache_hits == 0  # the options are part of the key
 
 
@@ -132,7 +137,9 @@ def test_cancel_after_the_first_file_keeps_finished_pieces(tmp_path: Path, worke
             cancel.cancel()
 
     with pytest.raises(Cancelled, match="kept"):
-        import_dataset([source], ImportOptions(workers=workers), tmp_path / "out", on_progress=on_progress, cancel=cancel)
+        import_dataset(
+            [source], ImportOptions(workers=workers), tmp_path / "out", on_progress=on_progress, cancel=cancel
+        )
     kept = rows(tmp_path / "out")
     assert 1 <= len(kept) < 8
     meta = load_metadata(tmp_path / "out")
@@ -145,8 +152,13 @@ def test_a_cancelled_import_keeps_the_dataset_that_was_there(tmp_path: Path) -> 
     before = rows(tmp_path / "out")
     cancel = CancelToken()
     with pytest.raises(Cancelled, match="already in"):
-        import_dataset([source], ImportOptions(workers=1), tmp_path / "out",
-                       on_progress=lambda p: p.info.get("file") and cancel.cancel(), cancel=cancel)
+        import_dataset(
+            [source],
+            ImportOptions(workers=1),
+            tmp_path / "out",
+            on_progress=lambda p: p.info.get("file") and cancel.cancel(),
+            cancel=cancel,
+        )
     assert rows(tmp_path / "out") == before
 
 
@@ -196,7 +208,9 @@ def test_seed_format_defaults_to_music21_order(tmp_path: Path) -> None:
     path = scale_file(tmp_path / "in" / "s.mid")
     import_dataset([path], ImportOptions(workers=1, format="seed"), tmp_path / "out")
     text = rows(tmp_path / "out")[0]
-    assert text.startswith("Piano, Piano, tempo.MetronomeMark animato Quarter=120, tempo.MetronomeMark animato Quarter=120, C major")
+    assert text.startswith(
+        "Piano, Piano, tempo.MetronomeMark animato Quarter=120, tempo.MetronomeMark animato Quarter=120, C major"
+    )
     assert ":" not in text
 
 
@@ -216,7 +230,9 @@ def test_transpose_applies_to_csv_rows_as_to_midi(tmp_path: Path) -> None:
     assert rows(tmp_path / "out") == [
         "Piano, tempo=96, f# minor, C#5 E4~1.0:0.5, rest:0.5, G9:1.0",
         "Piano, tempo=96, f minor, C5 E-4~1.0:0.5, rest:0.5, F#9:1.0",  # +1 would leave MIDI 0..127: dropped
-        "C4:1.0", "B3:1.0", "C#4:1.0",
+        "C4:1.0",
+        "B3:1.0",
+        "C#4:1.0",
     ]
     from_midi = import_dataset([scale_file(tmp_path / "s.mid")], ImportOptions(workers=1, transpose=1), tmp_path / "m")
     dataset_files.write_rows(tmp_path / "again.csv", rows(tmp_path / "m")[:1])

@@ -1,4 +1,5 @@
 """`musicgpt export` and `musicgpt play` as a user runs them: files, ports, clear failures."""
+
 from __future__ import annotations
 
 import os
@@ -52,7 +53,9 @@ def test_export_text_and_text_files(workspace, tmp_path: Path, capsys) -> None:
 def test_export_of_bad_input_is_one_clear_line(workspace, tmp_path: Path) -> None:
     run = musicgpt("--workspace", str(workspace.root), "export", "--text", "junk, H9", "--out", str(tmp_path / "x.mid"))
     assert run.returncode == 1
-    assert run.stderr.strip() == "musicgpt: error: The note text has no playable notes (2 of 2 items were not understood)."
+    assert (
+        run.stderr.strip() == "musicgpt: error: The note text has no playable notes (2 of 2 items were not understood)."
+    )
     assert not (tmp_path / "x.mid").exists()
     missing = musicgpt("--workspace", str(workspace.root), "export", "--in", str(tmp_path / "nope.txt"))
     assert missing.returncode == 1 and "Cannot read note text" in missing.stderr and "Traceback" not in missing.stderr
@@ -67,7 +70,9 @@ def test_no_alsa_sequencer_gives_advice_and_export_still_works(workspace, tmp_pa
         lines = played.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("musicgpt: error: MIDI output through alsa is not available")
         assert "snd-seq" in lines[0] and "--api jack" in lines[0]
-    exported = musicgpt("--workspace", str(workspace.root), "export", "--text", PIECE, "--out", str(tmp_path / "ok.mid"))
+    exported = musicgpt(
+        "--workspace", str(workspace.root), "export", "--text", PIECE, "--out", str(tmp_path / "ok.mid")
+    )
     assert exported.returncode == 0 and pitches(tmp_path / "ok.mid") == [60, 64, 67]
 
 

@@ -1,4 +1,5 @@
 """Generation from a tiny trained run: warmth, seeds, streaming, cancel, context limits, repair, memorization."""
+
 from __future__ import annotations
 
 import shutil
@@ -107,7 +108,9 @@ def test_without_a_seed_the_result_reports_the_one_it_used(generator) -> None:
 
 def test_tokens_stream_in_order_and_add_up_to_the_output(generator) -> None:
     events: list[TokenEvent] = []
-    result = generator.generate("C4:1.0,", GenerationSettings(length=16, variations=3, seed=7, **FAST), on_token=events.append)
+    result = generator.generate(
+        "C4:1.0,", GenerationSettings(length=16, variations=3, seed=7, **FAST), on_token=events.append
+    )
     sampled = [e for e in events if e.token >= 0]
     assert [(e.index, e.variation) for e in sampled] == [(i, v) for i in range(16) for v in range(3)]
     for v in result.variations:
@@ -133,7 +136,9 @@ def test_cancel_stops_within_one_token(generator) -> None:
 
 def test_generation_stops_at_endoftext(eager_to_end) -> None:
     events: list[TokenEvent] = []
-    result = eager_to_end.generate("C4:1.0", GenerationSettings(length=100, variations=4, seed=5, **FAST), on_token=events.append)
+    result = eager_to_end.generate(
+        "C4:1.0", GenerationSettings(length=100, variations=4, seed=5, **FAST), on_token=events.append
+    )
     eot = eager_to_end.encoder.eot
     assert all(v.stop_reason == "end" for v in result.variations)
     assert all(eot not in v.tokens and END_MARK not in v.raw_text for v in result.variations)
@@ -211,7 +216,9 @@ def test_memorized_runs_are_flagged_with_their_location(tiny_dataset: Path) -> N
     assert index.find(train[1][:7]) == []
 
 
-def test_the_index_of_a_dataset_is_rebuilt_only_when_its_training_split_changes(tiny_dataset: Path, tmp_path: Path) -> None:
+def test_the_index_of_a_dataset_is_rebuilt_only_when_its_training_split_changes(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
     folder = shutil.copytree(tiny_dataset, tmp_path / "copy")
     first = MemorizationIndex.from_dataset(folder)
     assert MemorizationIndex.from_dataset(folder) is first
@@ -231,8 +238,12 @@ def test_generation_result_carries_memorization_flags(generator, tiny_dataset: P
 
 def test_settings_are_checked_with_plain_messages(generator) -> None:
     for bad, message in [
-        (dict(length=0), "Length"), (dict(variations=0), "Variations"), (dict(temperature=-1), "Temperature"),
-        (dict(top_k=-2), "Top-k"), (dict(top_p=1.5), "Top-p"), (dict(seed=-1), "seed"),
+        (dict(length=0), "Length"),
+        (dict(variations=0), "Variations"),
+        (dict(temperature=-1), "Temperature"),
+        (dict(top_k=-2), "Top-k"),
+        (dict(top_p=1.5), "Top-p"),
+        (dict(seed=-1), "seed"),
     ]:
         with pytest.raises(JobError, match=message):
             generator.generate("C4:1.0", GenerationSettings(**bad))
@@ -260,8 +271,23 @@ def test_cli_generates_prints_and_exports_with_provenance(tiny_run, tmp_path: Pa
     from musicgpt_gui.core.midi.midi_io import provenance_of
 
     ws = str(tiny_run.workspace.root)
-    argv = ["--workspace", ws, "generate", "--run", tiny_run.run, "--prefix", "C4:1.0, E4:1.0, G4:2.0", "--length", "12",
-            "--seed", "21", "--variations", "2", "--out", str(tmp_path / "song.mid")]
+    argv = [
+        "--workspace",
+        ws,
+        "generate",
+        "--run",
+        tiny_run.run,
+        "--prefix",
+        "C4:1.0, E4:1.0, G4:2.0",
+        "--length",
+        "12",
+        "--seed",
+        "21",
+        "--variations",
+        "2",
+        "--out",
+        str(tmp_path / "song.mid"),
+    ]
     assert cli.main(argv) == 0
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()

@@ -1,4 +1,5 @@
 """Note text -> MIDI: what mido and music21 read back, provenance, seed note length, round trip."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -60,7 +61,13 @@ def test_music21_reads_the_export_back(tmp_path: Path) -> None:
 
 
 def test_provenance_is_a_text_event_only_when_known(tmp_path: Path) -> None:
-    provenance = {"model": "124M", "checkpoint": "run1/model-40", "sampling": {"temperature": 0.9, "top_k": 40}, "seed": 7, "prefix": None}
+    provenance = {
+        "model": "124M",
+        "checkpoint": "run1/model-40",
+        "sampling": {"temperature": 0.9, "top_k": 40},
+        "seed": 7,
+        "prefix": None,
+    }
     midi = mido.MidiFile(export_midi("C4:1.0", tmp_path / "a.mid", provenance))
     texts = [m.text for t in midi.tracks for m in t if m.type == "text"]
     assert len(texts) == 1 and texts[0].startswith(PROVENANCE_PREFIX)

@@ -1,4 +1,5 @@
 """The mido reader against music21 itself: same seed items, timed text that keeps the timing."""
+
 from __future__ import annotations
 
 import random
@@ -49,7 +50,14 @@ def test_seed_items_equal_music21_on_shipped_midi(name: str) -> None:
 
 
 def test_seed_names_are_music21s(tmp_path: Path) -> None:
-    path = write_midi(tmp_path / "a.mid", [[(0, 1, 61), (1, 1, 63)], [(0, 2, 57)]], programs=[0, 40], bpm=120.01, key="F#m", time_signature=(3, 4))
+    path = write_midi(
+        tmp_path / "a.mid",
+        [[(0, 1, 61), (1, 1, 63)], [(0, 2, 57)]],
+        programs=[0, 40],
+        bpm=120.01,
+        key="F#m",
+        time_signature=(3, 4),
+    )
     items = render_flat(read_piece(path).flat)
     assert items == music21_seed(path)
     assert "tempo.MetronomeMark animato Quarter=120.01" in items
@@ -59,6 +67,10 @@ def test_seed_names_are_music21s(tmp_path: Path) -> None:
 def grid_notes_from_mido(path: Path) -> Counter:
     """(onset, pitch, length) of every note, read straight from the file and put on the 1/12 grid."""
     midi = mido.MidiFile(path)
+
+    def snap(ticks: int) -> Fraction:
+        return round(Fraction(ticks, midi.ticks_per_beat) / GRID) * GRID
+
     found = Counter()
     for track in midi.tracks:
         now, started = 0, {}
@@ -68,7 +80,6 @@ def grid_notes_from_mido(path: Path) -> Counter:
                 started[msg.note] = now
             elif msg.type in ("note_off", "note_on") and msg.note in started:
                 on = started.pop(msg.note)
-                snap = lambda ticks: round(Fraction(ticks, midi.ticks_per_beat) / GRID) * GRID
                 found[(snap(on), msg.note, snap(now) - snap(on))] += 1
     return found
 
@@ -171,11 +182,15 @@ def test_load_midi_reads_good_files(tmp_path: Path) -> None:
 
 def test_a_zero_tempo_is_a_read_error_not_a_division_by_zero(tmp_path: Path) -> None:
     midi = mido.MidiFile(ticks_per_beat=TPQ)
-    midi.tracks.append(mido.MidiTrack([
-        mido.MetaMessage("set_tempo", tempo=0),
-        mido.Message("note_on", note=60, velocity=80),
-        mido.Message("note_off", note=60, time=TPQ),
-    ]))
+    midi.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("set_tempo", tempo=0),
+                mido.Message("note_on", note=60, velocity=80),
+                mido.Message("note_off", note=60, time=TPQ),
+            ]
+        )
+    )
     midi.save(tmp_path / "zero-tempo.mid")
     with pytest.raises(MidiReadError, match="0 microseconds per beat"):
         read_piece(tmp_path / "zero-tempo.mid")

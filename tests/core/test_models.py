@@ -1,4 +1,5 @@
 """The model store: create offline, import with validation, download (offline here), extend."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
     """A workspace holding one tiny BPE music model."""
     workspace = resolve_workspace(tmp_path_factory.mktemp("store"))
     reports: list[Progress] = []
-    info = models.create_music_model(workspace, tiny_dataset, size="tiny", vocab_kind="bpe", name="m", on_progress=reports.append)
+    info = models.create_music_model(
+        workspace, tiny_dataset, size="tiny", vocab_kind="bpe", name="m", on_progress=reports.append
+    )
     assert reports[-1].fraction == 1.0
     return workspace, info
 
@@ -37,7 +40,9 @@ def test_created_model_layout(store) -> None:
     workspace, info = store
     assert info.hparams == dict(n_vocab=len(vocab.read_vocab(info.path)[0]), n_ctx=1024, n_embd=64, n_head=2, n_layer=2)
     assert info.vocab == "bpe"
-    assert {"hparams.json", "encoder.json", "vocab.bpe", "checkpoint", "model.ckpt.index"} <= {p.name for p in info.path.iterdir()}
+    assert {"hparams.json", "encoder.json", "vocab.bpe", "checkpoint", "model.ckpt.index"} <= {
+        p.name for p in info.path.iterdir()
+    }
     assert [m.name for m in models.list_models(workspace)] == ["m"]
     assert "2 layers" in info.summary
     assert not list(workspace.models.glob(".*"))

@@ -1,4 +1,5 @@
 """Note-text formats: item syntax, music21 names, and the tolerant parser."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -20,7 +21,12 @@ from musicgpt_gui.core.music.notation import (
 def test_pitch_names_use_music21_spelling() -> None:
     assert [midi_to_name(m) for m in (60, 61, 63, 66, 68, 70)] == ["C4", "C#4", "E-4", "F#4", "G#4", "B-4"]
     assert name_to_midi("E-4") == 63 and name_to_midi("C#3") == 49
-    assert name_to_midi("H9") is None and name_to_midi("C#") is None and name_to_midi("G9") == 127 and name_to_midi("G#9") is None
+    assert (
+        name_to_midi("H9") is None
+        and name_to_midi("C#") is None
+        and name_to_midi("G9") == 127
+        and name_to_midi("G#9") is None
+    )
 
 
 def test_item_syntax_of_both_formats() -> None:
@@ -50,7 +56,10 @@ def test_seed_names_match_the_seed_example() -> None:
         chord.Chord(["A3", "C4", "E4"]),
     ):
         s.append(el)
-    assert join_items(seed_items(s)) == "Piano, tempo.MetronomeMark animato Quarter=120.01, C major, meter.TimeSignature 4/4, rest, D4, A3 C4 E4"
+    assert (
+        join_items(seed_items(s))
+        == "Piano, tempo.MetronomeMark animato Quarter=120.01, C major, meter.TimeSignature 4/4, rest, D4, A3 C4 E4"
+    )
     assert seed_name(key.KeySignature(2)) == "key.KeySignature of 2 sharps"
     from music21 import clef, metadata
 
@@ -75,7 +84,9 @@ def test_parser_keeps_valid_items_and_counts_the_rest() -> None:
 
 
 def test_seed_text_parses_with_default_lengths() -> None:
-    parsed = parse_text("Piano, tempo.MetronomeMark animato Quarter=120.01, C major, meter.TimeSignature 4/4, rest, D4, A3 C4 E4")
+    parsed = parse_text(
+        "Piano, tempo.MetronomeMark animato Quarter=120.01, C major, meter.TimeSignature 4/4, rest, D4, A3 C4 E4"
+    )
     assert parsed.skipped == [] and parsed.valid == 7
     half = Fraction(1, 2)  # the rest and D4 each last the default 0.5
     assert [(n.onset, n.pitch) for n in parsed.notes] == [(half, 62), (1, 57), (1, 60), (1, 64)]

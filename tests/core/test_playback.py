@@ -3,6 +3,7 @@
 A JACK MIDI input port opened with rtmidi listens to what the player sends.  No timing
 assertions here (bench/bench_playback.py measures timing).
 """
+
 from __future__ import annotations
 
 import threading
@@ -111,7 +112,11 @@ def output(listener: Listener):
 
 
 def expected_notes(midi: mido.MidiFile) -> list[tuple[str, int]]:
-    return [("on" if m.type == "note_on" and m.velocity else "off", m.note) for m in midi if m.type in ("note_on", "note_off")]
+    return [
+        ("on" if m.type == "note_on" and m.velocity else "off", m.note)
+        for m in midi
+        if m.type in ("note_on", "note_off")
+    ]
 
 
 def unmatched_ons(notes: list[tuple[str, int]]) -> list[int]:

@@ -1,4 +1,5 @@
 """One tempo rule for the writer, the statistics and the cursor: 120 bpm first, the last mark at an onset wins."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -55,6 +56,8 @@ def test_marks_moved_onto_the_grid_keep_their_times_so_nothing_drifts() -> None:
     moved = exact.on_grid(lambda q: snap_quarters(q, 12))
     assert [onset for onset, _ in moved.marks] == list(range(400))
     assert max(abs(moved.seconds_at(onset) - exact.seconds_at(onset)) for onset, _ in moved.marks) < 0.002
-    assert max(abs(moved.seconds_at(b + Fraction(1, 2)) - exact.seconds_at(b + Fraction(1, 2))) for b in range(400)) < 0.03
+    assert (
+        max(abs(moved.seconds_at(b + Fraction(1, 2)) - exact.seconds_at(b + Fraction(1, 2))) for b in range(400)) < 0.03
+    )
     naive = TempoMap.from_marks((snap_quarters(o, 12), bpm) for o, bpm in marks)
     assert max(abs(naive.seconds_at(b) - exact.seconds_at(b)) for b in range(400)) > 0.2  # moving marks alone drifts

@@ -1,4 +1,5 @@
 """The training loop on a tiny real model: progress, cancel, resume, validation, errors."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,17 @@ from musicgpt_gui.core.jobs import CancelToken, JobError, Progress
 def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainConfig:
     workspace, model = tiny_model
     settings = dict(
-        workspace=workspace, dataset=dataset, base=model.name, run=run, steps=3, batch_size=2, window=32,
-        validate_every=0, sample_every=0, save_every=0, learning_rate=1e-3,
+        workspace=workspace,
+        dataset=dataset,
+        base=model.name,
+        run=run,
+        steps=3,
+        batch_size=2,
+        window=32,
+        validate_every=0,
+        sample_every=0,
+        save_every=0,
+        learning_rate=1e-3,
     )
     settings.update(overrides)
     return training.TrainConfig(**settings)
@@ -110,7 +120,9 @@ def test_dataset_errors(tiny_model, tmp_path: Path, make_dataset) -> None:
 
 
 def test_small_dataset_trains_with_shorter_windows(tiny_model, tmp_path: Path, make_dataset) -> None:
-    small = make_dataset(tmp_path / "small", ["C4:1.0, D4:1.0, E4:1.0, F4:1.0, G4:1.0, A4:1.0, B4:1.0, C5:1.0, rest:1.0"], [])
+    small = make_dataset(
+        tmp_path / "small", ["C4:1.0, D4:1.0, E4:1.0, F4:1.0, G4:1.0, A4:1.0, B4:1.0, C5:1.0, rest:1.0"], []
+    )
     result = training.train(config(tiny_model, small, "small", steps=1, window=1024))
     assert result.window < 1024 and "shortened" in result.notes[0]
 
@@ -171,7 +183,9 @@ def test_gradient_accumulation_on_a_worker_thread(tiny_model, tiny_dataset: Path
     """As the GUI runs it: off the main thread, after other runs in this process."""
     results: list = []
     worker = threading.Thread(
-        target=lambda: results.append(training.train(config(tiny_model, tiny_dataset, "accum", steps=2, accumulate=2, batch_size=1)))
+        target=lambda: results.append(
+            training.train(config(tiny_model, tiny_dataset, "accum", steps=2, accumulate=2, batch_size=1))
+        )
     )
     worker.start()
     worker.join(timeout=240)
@@ -194,7 +208,9 @@ def test_gpt2_simple_loads_and_generates_our_checkpoint(tiny_run) -> None:
     """gpt-2-simple's own load_gpt2 + generate on latest and best, in a fresh process as a user runs them."""
     out = subprocess.run(
         [sys.executable, "-c", GENERATE, str(tiny_run.workspace.checkpoint), tiny_run.run, f"{tiny_run.run}/best"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.count("GENERATED:") == 2

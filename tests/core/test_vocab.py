@@ -1,4 +1,5 @@
 """Vocabularies: trained BPE and atomic music tokens, in files gpt-2-simple reads."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,19 @@ def test_atomic_tokens_are_single(vocab_dirs: dict[str, Path]) -> None:
         name = notation.midi_to_name(midi)
         assert len(enc.encode(name)) == 1, name
         assert len(enc.encode(" " + name)) == 1, name
-    for text in ("B#3", "F-4", "C##5", "rest", " rest", ":1.0", ":1/3,", "~2.0", "tempo=96", " velocity=80", "program=0"):
+    for text in (
+        "B#3",
+        "F-4",
+        "C##5",
+        "rest",
+        " rest",
+        ":1.0",
+        ":1/3,",
+        "~2.0",
+        "tempo=96",
+        " velocity=80",
+        "program=0",
+    ):
         assert len(enc.encode(text)) == 1, text
     assert enc.token_strings(enc.encode("A3 E4 C#5:0.5, rest:1.0")) == ["A3", " E4", " C#5", ":0.5,", " rest", ":1.0"]
 

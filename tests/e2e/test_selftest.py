@@ -1,4 +1,5 @@
 """`musicgpt self-test` from source: every step passes, and any failure makes the run fail."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,15 @@ import pytest
 from musicgpt_gui.selftest import checks
 from musicgpt_gui.selftest.checks import Step, StepFailed
 
-STEPS = ("music21 corpus", "import corpus", "train 2 steps", "generate", "attention page", "export MIDI", "render a WAV")
+STEPS = (
+    "music21 corpus",
+    "import corpus",
+    "train 2 steps",
+    "generate",
+    "attention page",
+    "export MIDI",
+    "render a WAV",
+)
 
 
 @pytest.mark.slow
@@ -21,7 +30,10 @@ def test_self_test_passes_end_to_end_from_source(tmp_path: Path) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MUSICGPT_WORKSPACE=str(tmp_path / "unused"))
     done = subprocess.run(
         [sys.executable, "-m", "musicgpt_gui.cli", "self-test"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
@@ -40,7 +52,9 @@ def test_a_failing_step_is_reported_and_the_others_still_run() -> None:
     results = checks.run_steps([Step("broken", broken), Step("fine", lambda: "done")], out)
     assert [r.ok for r in results] == [False, True]
     first, second = out.getvalue().splitlines()
-    assert first.startswith("FAIL broken") and first.endswith("not available yet (musicgpt_gui.core.nothing is missing)")
+    assert first.startswith("FAIL broken") and first.endswith(
+        "not available yet (musicgpt_gui.core.nothing is missing)"
+    )
     assert second.startswith("ok   fine") and second.endswith("done")
 
 

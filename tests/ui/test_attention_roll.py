@@ -1,5 +1,6 @@
 """The attention roll and head grid on a real tiny model: drawn shades equal the pooled rows, head clicks,
 figure export, and a 1024-token window built and clicked in the window without stalling the GUI."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -72,8 +73,11 @@ def test_drawn_shades_are_the_selected_row_of_the_pooled_matrix(panel, view, rev
         panel.layer.setCurrentText(str(layer))
         panel.head.setCurrentText(str(head))
         panel.apply()
-        matrix = view.pooled.attention[layer, head] if isinstance(head, int) else \
-            getattr(view.pooled.attention[layer], head)(axis=0)
+        matrix = (
+            view.pooled.attention[layer, head]
+            if isinstance(head, int)
+            else getattr(view.pooled.attention[layer], head)(axis=0)
+        )
         selected = notes[len(notes) // 3] if reverse else notes[-1]
         roll.select(selected)
         expected = matrix[:, selected] if reverse else matrix[selected]
@@ -81,7 +85,9 @@ def test_drawn_shades_are_the_selected_row_of_the_pooled_matrix(panel, view, rev
         if reverse:
             assert np.array_equal(shading[selected:], expected[selected:]) and not shading[:selected].any()
         else:
-            assert np.array_equal(shading[: selected + 1], expected[: selected + 1]) and not shading[selected + 1 :].any()
+            assert (
+                np.array_equal(shading[: selected + 1], expected[: selected + 1]) and not shading[selected + 1 :].any()
+            )
 
         peak = roll.picture.peak(shading, selected)
         drawn = drawn_weights(roll, rendered(roll))
@@ -144,8 +150,9 @@ def long_text(tiny_dataset) -> str:
     return join_items(item for t in texts for item in split_items(t))
 
 
-def test_a_1024_token_window_is_built_and_clicked_without_stalling(make_window, tiny_run, tiny_dataset, qtbot,
-                                                                    tensorflow_loaded) -> None:
+def test_a_1024_token_window_is_built_and_clicked_without_stalling(
+    make_window, tiny_run, tiny_dataset, qtbot, tensorflow_loaded
+) -> None:
     window = make_window(tiny_run.workspace)
     tab = window.attention_tab
     window.tabs.setCurrentWidget(tab)

@@ -1,4 +1,5 @@
 """Dataset tab, driven like a user: import a few corpus pieces plus a bad file, inspect, play, cancel."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,9 @@ from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 def drop_files(tab, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     tab.dropEvent(event)
 
 

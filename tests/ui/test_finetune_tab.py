@@ -1,11 +1,11 @@
 """Finetune tab, driven like a user: new tiny model, a few real training steps, stop, resume."""
+
 from __future__ import annotations
 
 import pytest
 
 from musicgpt_gui.core.model.run_store import History
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
-
 
 
 def set_up_training(tab, dataset_name: str, run: str, steps: int) -> None:
@@ -21,8 +21,9 @@ def set_up_training(tab, dataset_name: str, run: str, steps: int) -> None:
 
 
 @pytest.mark.slow
-def test_training_fills_the_progress_bar_and_the_loss_chart(make_window, ws_with_dataset, tiny_dataset, qtbot,
-                                                          tensorflow_loaded) -> None:
+def test_training_fills_the_progress_bar_and_the_loss_chart(
+    make_window, ws_with_dataset, tiny_dataset, qtbot, tensorflow_loaded
+) -> None:
     window = make_window(ws_with_dataset)
     tab = window.finetune_tab
     window.tabs.setCurrentWidget(tab)
@@ -75,7 +76,9 @@ def test_starting_without_a_dataset_says_what_to_do(make_window, workspace, qtbo
 
 
 @pytest.mark.slow
-def test_starting_an_existing_run_again_asks_first(make_window, ws_with_dataset, tiny_dataset, qtbot, monkeypatch) -> None:
+def test_starting_an_existing_run_again_asks_first(
+    make_window, ws_with_dataset, tiny_dataset, qtbot, monkeypatch
+) -> None:
     window = make_window(ws_with_dataset)
     tab = window.finetune_tab
     set_up_training(tab, tiny_dataset.name, "ui-again", steps=1)

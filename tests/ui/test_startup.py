@@ -1,4 +1,5 @@
 """`musicgpt-gui` start-up: a window on the chosen workspace, without TensorFlow in the process."""
+
 from __future__ import annotations
 
 import json
@@ -54,5 +55,7 @@ def test_window_opens_without_tensorflow_on_the_bach_corpus(tmp_path: Path) -> N
 
 
 def test_workspace_comes_from_the_environment_then_the_user_data_folder(tmp_path: Path) -> None:
-    assert start(tmp_path, [], env_workspace=str(tmp_path / "env-ws"))["workspace"] == str((tmp_path / "env-ws").resolve())
+    assert start(tmp_path, [], env_workspace=str(tmp_path / "env-ws"))["workspace"] == str(
+        (tmp_path / "env-ws").resolve()
+    )
     assert start(tmp_path, [])["workspace"].startswith(str(tmp_path / "data"))

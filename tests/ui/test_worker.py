@@ -1,4 +1,5 @@
 """The one worker pattern, driven with plain-function jobs (no core, no TensorFlow)."""
+
 from __future__ import annotations
 
 import threading
@@ -6,7 +7,7 @@ import time
 
 import pytest
 
-from musicgpt_gui.core.jobs import Cancelled, JobError, Progress
+from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.worker import JobSlot, Worker, cancel_all_and_wait
 
 
@@ -82,13 +83,15 @@ def test_cancel_of_a_job_that_returns_reports_cancelled_with_its_result(qtbot) -
     assert seen["finished"] == []
 
 
-@pytest.mark.parametrize(("kind", "message", "has_details"), [("job", "The dataset is empty.", False), ("bug", "boom", True)])
+@pytest.mark.parametrize(
+    ("kind", "message", "has_details"), [("job", "The dataset is empty.", False), ("bug", "boom", True)]
+)
 def test_failures_become_a_message_with_details_on_demand(qtbot, kind, message, has_details) -> None:
     worker = Worker(failing_job, kind)
     seen = record(worker)
     with qtbot.waitSignal(worker.done, timeout=10_000):
         worker.start()
-    (got_message, details), = seen["failed"]
+    ((got_message, details),) = seen["failed"]
     assert got_message == message
     assert ("Traceback" in details) is has_details
 

@@ -4,6 +4,7 @@ A generated run of at least ``MIN_RUN`` consecutive items that also occurs, item
 in one training piece is reported with where it sits in the output and in the training set.
 Items are compared after whitespace normalisation, in the form notation writes them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,7 +62,9 @@ class MemorizationIndex:
             row, start = hit
             piece = self.pieces[row]
             length = self.n
-            while i + length < len(items) and start + length < len(piece) and items[i + length] == piece[start + length]:
+            while (
+                i + length < len(items) and start + length < len(piece) and items[i + length] == piece[start + length]
+            ):
                 length += 1
             runs.append(MemorizedRun(i, length, row, start))
             i += length

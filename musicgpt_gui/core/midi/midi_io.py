@@ -5,6 +5,7 @@ durations, so each of its notes lasts ``note_length`` quarters (default
 :data:`~musicgpt_gui.core.music.notation.DEFAULT_NOTE_LENGTH`).  Reading MIDI into note text lives in
 ``midi_reader``; this module only writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,7 +97,9 @@ def _conductor_track(parsed: Parsed, provenance: Optional[dict[str, Any]]) -> mi
 
 def _program_track(parsed: Parsed, program: int, channel: int) -> mido.MidiTrack:
     # Sort key puts note-offs before note-ons on the same tick, so repeated pitches re-strike.
-    events: list[tuple[int, int, mido.Message]] = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+    events: list[tuple[int, int, mido.Message]] = [
+        (0, 0, mido.Message("program_change", channel=channel, program=program))
+    ]
     for note in parsed.notes:
         if note.program != program:
             continue

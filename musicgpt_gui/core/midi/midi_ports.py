@@ -4,10 +4,10 @@ The API is chosen by a short name (alsa, jack, coremidi, winmm).  Where no MIDI 
 reachable (no ``/dev/snd/seq`` for ALSA, no JACK server) opening raises :class:`MidiUnavailable`
 with one sentence saying what to install or start, so export and the rest of the app go on.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -129,7 +129,9 @@ def _backend(api: str) -> mido.Backend:
     backend = mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
     compiled = [short for short, long in APIS.items() if long in backend.module.get_api_names()]
     if api not in compiled:
-        raise MidiUnavailable(f"This python-rtmidi has no {api} support; available here: {', '.join(compiled) or 'none'}.")
+        raise MidiUnavailable(
+            f"This python-rtmidi has no {api} support; available here: {', '.join(compiled) or 'none'}."
+        )
     return backend
 
 

@@ -16,6 +16,7 @@ element before it.  For elements I and J, pooled[I, J] is the attention from I's
 J's tokens **summed over J's tokens (columns) and averaged over I's tokens (rows)**.  So
 each pooled row still sums to 1 and the pooled matrix stays causal (lower triangular).
 """
+
 from __future__ import annotations
 
 import json
@@ -87,7 +88,9 @@ class AttentionModel(WarmModel):
             warnings = []
             n_ctx = self.hparams.n_ctx
             if len(ids) > n_ctx:
-                warnings.append(f"The text has {len(ids)} tokens; attention covers its last {n_ctx} (the model's context).")
+                warnings.append(
+                    f"The text has {len(ids)} tokens; attention covers its last {n_ctx} (the model's context)."
+                )
                 ids = ids[-n_ctx:]
             on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
             attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
@@ -145,8 +148,12 @@ def pool_items(tokens: list[str], attention: np.ndarray) -> PooledAttention:
     return PooledAttention(labels, [int(remap[o]) for o in owner], pooled.astype(np.float32))
 
 
-def save_npz(path: Path, result: AttentionResult, pooled: Optional[PooledAttention] = None,
-             extra: Optional[dict[str, np.ndarray]] = None) -> Path:
+def save_npz(
+    path: Path,
+    result: AttentionResult,
+    pooled: Optional[PooledAttention] = None,
+    extra: Optional[dict[str, np.ndarray]] = None,
+) -> Path:
     """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays."""
     arrays: dict[str, Any] = {
         "text": np.array(result.text),

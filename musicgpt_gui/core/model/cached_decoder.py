@@ -17,6 +17,7 @@ variable (gpt-2-simple's ``tf.gather(wte, X)``) switches it to copy-on-read, aft
 plain read of it copies it whole; gathering from the read value keeps the weights' reads
 zero-copy.  The cache, written row by row, is only ever read by gathers.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
@@ -62,7 +63,10 @@ class CachedDecoder:
         with tf.compat.v1.variable_scope(f"kv_cache_batch{batch}"):
             rows = [None, batch, heads, depth]
             self._cache = [
-                tuple(tf.Variable(tf.zeros([0] + rows[1:]), shape=rows, trainable=False, name=f"h{layer}_{part}") for part in "kv")
+                tuple(
+                    tf.Variable(tf.zeros([0] + rows[1:]), shape=rows, trainable=False, name=f"h{layer}_{part}")
+                    for part in "kv"
+                )
                 for layer in range(hparams.n_layer)
             ]
         self._rows = tf.compat.v1.placeholder(tf.int32, [], name=f"capacity{batch}")
@@ -91,7 +95,9 @@ class CachedDecoder:
         contexts = np.asarray(contexts, dtype=np.int32)
         length = contexts.shape[1]
         if not 0 < length <= capacity <= self.hparams.n_ctx:
-            raise ValueError(f"A context of {length} tokens needs 0 < {length} <= capacity {capacity} <= {self.hparams.n_ctx}.")
+            raise ValueError(
+                f"A context of {length} tokens needs 0 < {length} <= capacity {capacity} <= {self.hparams.n_ctx}."
+            )
         if capacity > self.capacity:
             self._clear(capacity)
             self.capacity, self.length = capacity, 0

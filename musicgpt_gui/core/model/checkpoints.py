@@ -5,6 +5,7 @@ A run folder has gpt-2-simple's layout (``checkpoint/<run>/model-N.*``, ``checkp
 graph with ``gpt_2_simple.src.model.model`` under the same variable names, so every
 checkpoint that gpt-2-simple writes or reads loads here too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,7 +57,11 @@ def run_folder(workspace: Workspace, run: str) -> Path:
     """``<workspace>/checkpoint/<run>``, with a clear message when it does not exist."""
     folder = workspace.checkpoint / run
     if not folder.is_dir():
-        known = sorted(p.name for p in workspace.checkpoint.iterdir() if p.is_dir()) if workspace.checkpoint.is_dir() else []
+        known = (
+            sorted(p.name for p in workspace.checkpoint.iterdir() if p.is_dir())
+            if workspace.checkpoint.is_dir()
+            else []
+        )
         hint = f" Known runs: {', '.join(known)}." if known else " Train a model first (musicgpt train)."
         raise JobError(f"There is no trained run named '{run}' in {workspace.checkpoint}.{hint}")
     return folder

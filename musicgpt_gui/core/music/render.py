@@ -1,4 +1,5 @@
 """A :class:`Piece` -> note-text items, in either format (the grammar is in notation.py)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -129,13 +130,18 @@ def render_merged(
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
     selected = [n for n in piece.notes if n.track in tracks]
-    marks = _changes(sorted(
-        (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
-        key=lambda m: (m.offset, MARK_ORDER[m.kind]),
-    ))
+    marks = _changes(
+        sorted(
+            (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
+            key=lambda m: (m.offset, MARK_ORDER[m.kind]),
+        )
+    )
     # Whole multiples of 1/unit quarter from here on: integer arithmetic instead of Fractions.
-    unit = lcm(*{n.onset.denominator for n in selected}, *{n.duration.denominator for n in selected},
-               *{m.offset.denominator for m in marks})
+    unit = lcm(
+        *{n.onset.denominator for n in selected},
+        *{n.duration.denominator for n in selected},
+        *{m.offset.denominator for m in marks},
+    )
 
     def steps(time: Fraction) -> int:
         return time.numerator * (unit // time.denominator)

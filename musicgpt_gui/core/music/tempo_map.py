@@ -4,6 +4,7 @@ The rule is the MIDI file's: 120 bpm until the first mark, and of several marks 
 the last one written wins. The MIDI writer, dataset statistics, the player's cursor and the
 piano roll all go through :class:`TempoMap`, so they cannot disagree.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right

@@ -5,6 +5,7 @@ replays music21's ``midiTrackToStream`` step by step (chord gathering, ``Stream.
 divisors (4, 3), measures, ties, rests, voices) on plain lists instead of streams; see
 ``music21/midi/translate.py`` and ``stream/makeNotation.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ class FlatBuilder:
                 conductor.extend(self._metas(track))
                 conductor = self._quantize(sorted(conductor, key=_sort_key))
                 continue
-            for rank, (offset, order, grace, index, item) in enumerate(self._part(track, conductor)):
+            for rank, (offset, order, grace, _index, item) in enumerate(self._part(track, conductor)):
                 out.append((offset, order, not grace, parts, rank, item))
             parts += 1
         out.sort(key=lambda row: row[:5])

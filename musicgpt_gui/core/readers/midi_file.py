@@ -3,6 +3,7 @@
 Only what the note text needs is kept; music21 still names instruments through its own
 small objects (:func:`instrument_names`), so the strings are music21's.
 """
+
 from __future__ import annotations
 
 import io

@@ -15,6 +15,7 @@ Long sequences: a page shows a window of at most ``max_tokens`` consecutive toke
 ones by default) and as many layers as fit ``max_cells`` attention weights; the page says
 which.  Inside a window each row shows only the attention paid to tokens in that window.
 """
+
 from __future__ import annotations
 
 import html
@@ -75,8 +76,14 @@ def _package_dir(module: str, dist: str) -> Path:
 
 
 def choose_view(
-    n_layers: int, n_heads: int, n_tokens: int, *, max_tokens: int = MAX_TOKENS, max_cells: int = MAX_CELLS,
-    start: Optional[int] = None, layers: Optional[Sequence[int]] = None,
+    n_layers: int,
+    n_heads: int,
+    n_tokens: int,
+    *,
+    max_tokens: int = MAX_TOKENS,
+    max_cells: int = MAX_CELLS,
+    start: Optional[int] = None,
+    layers: Optional[Sequence[int]] = None,
 ) -> tuple[int, int, list[int]]:
     """(start, end, layers) of what a page can show; explicit choices are checked, not changed."""
     width = min(n_tokens, max_tokens)
@@ -87,7 +94,11 @@ def choose_view(
     end = min(n_tokens, start + width)
     if layers is None:
         fit = max(1, min(n_layers, max_cells // max(1, n_heads * (end - start) ** 2)))
-        layers = sorted({round(i * (n_layers - 1) / max(1, fit - 1)) for i in range(fit)}) if fit < n_layers else range(n_layers)
+        layers = (
+            sorted({round(i * (n_layers - 1) / max(1, fit - 1)) for i in range(fit)})
+            if fit < n_layers
+            else range(n_layers)
+        )
     layers = list(layers)
     bad = [layer for layer in layers if not 0 <= layer < n_layers]
     if bad or not layers:
@@ -141,7 +152,9 @@ def write_attention_page(
     if attention.ndim != 4 or attention.shape[2] != attention.shape[3] or attention.shape[2] != len(tokens):
         raise JobError(f"Attention of shape {attention.shape} does not match {len(tokens)} tokens.")
     n_layers, n_heads, n_tokens, _ = attention.shape
-    start, end, layers = choose_view(n_layers, n_heads, n_tokens, max_tokens=max_tokens, max_cells=max_cells, start=start, layers=layers)
+    start, end, layers = choose_view(
+        n_layers, n_heads, n_tokens, max_tokens=max_tokens, max_cells=max_cells, start=start, layers=layers
+    )
     shown = attention[layers][:, :, start:end, start:end]
     labels = [str(t) for t in tokens[start:end]]
     page_notes = list(notes) + _view_notes(n_layers, n_tokens, start, end, layers)
@@ -170,10 +183,13 @@ def _view_notes(n_layers: int, n_tokens: int, start: int, end: int, layers: list
     notes = []
     if end - start < n_tokens:
         notes.append(
-            f"Showing positions {start}-{end - 1} of {n_tokens}: each row shows only the attention paid inside this window."
+            f"Showing positions {start}-{end - 1} of {n_tokens}: "
+            "each row shows only the attention paid inside this window."
         )
     if len(layers) < n_layers:
-        notes.append(f"Showing layers {', '.join(map(str, layers))} of {n_layers} (the page would be too large with all).")
+        notes.append(
+            f"Showing layers {', '.join(map(str, layers))} of {n_layers} (the page would be too large with all)."
+        )
     return notes
 
 

@@ -13,6 +13,7 @@ The strongest pattern labels the head.  Strength is the score over its chance le
 score of uniform causal attention on the same text), because a pattern with many targets
 (all same-pitch-class notes) scores high even for a head that looks everywhere alike.
 """
+
 from __future__ import annotations
 
 import csv

@@ -6,6 +6,7 @@ then placed after the steps of the elements before it, so a note of the roll alw
 the attention row and column it belongs to.  Bars follow the text's ``meter.TimeSignature``
 items (4/4 until the first one).
 """
+
 from __future__ import annotations
 
 import re

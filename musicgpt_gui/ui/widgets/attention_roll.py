@@ -5,6 +5,7 @@ is attended to (or, in reverse, every later one by how much it attends to the se
 :class:`AttentionRoll` adds clicking and hovering.  Shades are linear in the weight: the most
 attended drawn element (the selected one aside) gets the full colour, which the header names.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -59,8 +60,9 @@ class RollPicture:
         pitch = np.array([n.pitch for n in notes])
         x0 = KEY_WIDTH + onset * self.x_scale
         y0 = HEADER + (self.high - pitch) * self.row
-        self.rects = np.stack([x0, y0, x0 + np.maximum(1.5, duration * self.x_scale - 1),
-                               y0 + max(1.5, self.row - 1)], axis=1)
+        self.rects = np.stack(
+            [x0, y0, x0 + np.maximum(1.5, duration * self.x_scale - 1), y0 + max(1.5, self.row - 1)], axis=1
+        )
 
     def peak(self, weights: np.ndarray, selected: Optional[int]) -> float:
         """The weight drawn in full colour: the largest over elements with notes, the selected one aside."""
@@ -69,8 +71,15 @@ class RollPicture:
             drawn[selected] = False
         return float(weights[drawn].max()) if drawn.any() else 0.0
 
-    def draw(self, painter: QPainter, width: float, height: float, weights: Optional[np.ndarray] = None,
-             selected: Optional[int] = None, title: str = "") -> None:
+    def draw(
+        self,
+        painter: QPainter,
+        width: float,
+        height: float,
+        weights: Optional[np.ndarray] = None,
+        selected: Optional[int] = None,
+        title: str = "",
+    ) -> None:
         painter.fillRect(QRectF(0, 0, width, height), QColor("#fbfcfe"))
         if not self.layout.notes:
             painter.setPen(QColor("#8a94a6"))
@@ -94,8 +103,11 @@ class RollPicture:
         painter.setPen(QColor("#3b4452"))
         painter.setFont(QFont(painter.font().family(), 8))
         legend = f"full colour = weight {peak:.4g}" if weights is not None else "click a note or chord"
-        painter.drawText(QRectF(KEY_WIDTH, 0, width - KEY_WIDTH - 4, HEADER), Qt.AlignmentFlag.AlignVCenter,
-                         f"{title}   {legend}".strip())
+        painter.drawText(
+            QRectF(KEY_WIDTH, 0, width - KEY_WIDTH - 4, HEADER),
+            Qt.AlignmentFlag.AlignVCenter,
+            f"{title}   {legend}".strip(),
+        )
 
     def _draw_keys_and_bars(self, painter: QPainter, width: float, height: float) -> None:
         painter.setFont(QFont(painter.font().family(), 7))
@@ -105,8 +117,9 @@ class RollPicture:
                 painter.fillRect(QRectF(KEY_WIDTH, y, width - KEY_WIDTH, self.row), QColor("#eef1f6"))
             if pitch % 12 == 0:
                 painter.setPen(QColor("#5b6676"))
-                painter.drawText(QRectF(0, y + self.row - 12, KEY_WIDTH - 3, 12), Qt.AlignmentFlag.AlignRight,
-                                 midi_to_name(pitch))
+                painter.drawText(
+                    QRectF(0, y + self.row - 12, KEY_WIDTH - 3, 12), Qt.AlignmentFlag.AlignRight, midi_to_name(pitch)
+                )
         painter.setPen(QPen(BAR_LINE, 1))
         for start in self.layout.bar_starts:
             x = KEY_WIDTH + float(start) * self.x_scale
