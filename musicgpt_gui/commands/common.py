@@ -3,6 +3,7 @@
 A tqdm progress bar for the job contract, note-text arguments, the vocabulary report, the source of
 `play` and `render` (a MIDI file, a text file or --text), and the remembered SoundFont.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,6 +90,12 @@ def print_vocab_report(dataset: Path, extra: list[models.ModelInfo]) -> None:
     print(f"{'vocabulary':<40} {'tokens':>8} {'elements':>9} {'tok/elem':>9} {'n_vocab':>8}")
     for r in vocab.vocab_report(texts, encoders):
         print(f"{r.name:<40} {r.tokens:>8} {r.elements:>9} {r.tokens_per_element:>9.2f} {r.n_vocab:>8}")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """FILE or --text: what :func:`load_source` reads."""
+    parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
+    parser.add_argument("--text", help=f"note text to {verb}, seed or timed format")
 
 
 def load_source(args: argparse.Namespace) -> mido.MidiFile:

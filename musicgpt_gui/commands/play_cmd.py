@@ -14,6 +14,7 @@ import time
 import mido
 
 from musicgpt_gui.commands.common import (
+    add_source_arguments,
     add_note_length,
     load_source,
     positive_float,
@@ -44,8 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Without --api/--port/--virtual the last choice is used (remembered in the workspace); "
         "the first time, the built-in SoundFont synth.",
     )
-    parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
-    parser.add_argument("--text", help="note text to play, seed or timed format")
+    add_source_arguments(parser, "play")
     parser.add_argument(
         "--api",
         choices=[BUILTIN_SYNTH, *APIS],

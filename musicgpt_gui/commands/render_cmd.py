@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from musicgpt_gui.commands.common import add_note_length, load_source, progress_bar, remembered_soundfont
+from musicgpt_gui.commands.common import (
+    add_note_length,
+    add_source_arguments,
+    load_source,
+    progress_bar,
+    remembered_soundfont,
+)
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.synth import DEFAULT_SAMPLE_RATE, render_audio
 from musicgpt_gui.core.workspace import Workspace
@@ -18,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Works without any audio device. Without --soundfont the last chosen one is used, "
         "else the first General MIDI SoundFont installed (e.g. Debian's timgm6mb-soundfont).",
     )
-    parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")
-    parser.add_argument("--text", help="note text to render, seed or timed format")
+    add_source_arguments(parser, "render")
     parser.add_argument("--out", required=True, metavar="FILE.wav", help="the WAV file to write")
     parser.add_argument("--soundfont", metavar="FILE.sf2", help="the SoundFont to use (remembered)")
     parser.add_argument(
