@@ -17,9 +17,12 @@ from musicgpt_gui.core.model import generation
 from musicgpt_gui.core.midi import midi_io
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
+from musicgpt_gui.core.quality import report as quality
+from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_tab import list_runs
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
+from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.play_button import PlayButton
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
@@ -46,13 +49,20 @@ class TokenBuffer:
 
 
 def generate_job(generator: generation.Generator, ref: checkpoints.CheckpointRef, prefix: str,
-                 settings: generation.GenerationSettings, buffer: TokenBuffer, *, on_progress, cancel):
-    """Load (only if changed) and generate, with memorization checked against the run's training data."""
+                 settings: generation.GenerationSettings, buffer: TokenBuffer, metrics: Optional[list[Metrics]] = None,
+                 *, on_progress, cancel):
+    """Load (only if changed) and generate, with memorization checked against the run's training data.
+
+    ``metrics`` receives each variation's musical metrics (also written to the run's quality.json).
+    """
     generator.load(ref)
     dataset = checkpoints.training_dataset(ref.run_dir)
     index = MemorizationIndex.from_dataset(dataset) if dataset else None
-    return generator.generate(prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel,
-                              memorization=index)
+    result = generator.generate(prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel,
+                                memorization=index)
+    if metrics is not None:
+        metrics[:] = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
+    return result
 
 
 class GenerateTab(Tab):
@@ -96,6 +106,10 @@ class GenerateTab(Tab):
         rlay.addWidget(self.results)
         self.roll = PianoRoll()
         rlay.addWidget(self.roll, 3)
+        self.metrics_table = MetricsTable()
+        self.variation_metrics: list[Metrics] = []
+        self.references: list[tuple[str, Metrics]] = []
+        rlay.addWidget(self.metrics_table)
         actions = QHBoxLayout()
         self.play_button = PlayButton(context, self.selected_text, self.roll)
         self.export_button = QPushButton("Export MIDI…")
@@ -252,8 +266,10 @@ class GenerateTab(Tab):
         self.progress.setValue(0)
         self.info.setText("Generating (TensorFlow loads on the first run)…")
         self.buffer = TokenBuffer()
+        self.variation_metrics = []
+        self.references = quality.references(ref.run_dir)
         worker = self.start_job(generate_job, self.generator, ref, self.prefix.toPlainText(), settings, self.buffer,
-                                on_finished=self._finished, on_cancelled=self._cancelled)
+                                self.variation_metrics, on_finished=self._finished, on_cancelled=self._cancelled)
         if worker is not None:
             self.stream_timer.start()
 
@@ -296,6 +312,8 @@ class GenerateTab(Tab):
         if has:
             self.output.setPlainText(self.result.full_text(row))
             self.roll.set_text(self.result.full_text(row))
+        mine = [(f"variation {row + 1}", self.variation_metrics[row])] if has and row < len(self.variation_metrics) else []
+        self.metrics_table.set_rows(self.references + mine)
 
     def selected_text(self) -> str:
         row = self.results.currentRow()

@@ -193,3 +193,12 @@ def fit_yardstick(train: Sequence[int], valid: Sequence[int], vocab_size: int, t
     best = min(per_order, key=per_order.__getitem__)
     model.order = best
     return Yardstick(best, per_order, tokens_per_element, model)
+
+
+def window_positions(tokens: int, starts: Sequence[int], window: int) -> np.ndarray:
+    """The positions a windowed evaluation predicts: all but the first token of each window."""
+    scored = np.zeros(tokens, bool)
+    n = min(window, tokens)
+    for s in starts:
+        scored[s + 1 : s + n] = True
+    return scored

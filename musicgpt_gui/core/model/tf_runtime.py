@@ -7,8 +7,14 @@ mode, so each job makes its own ``tf.Graph`` and session on the thread that uses
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from musicgpt_gui.core.jobs import JobError
 
@@ -16,12 +22,52 @@ HPARAMS_FILE = "hparams.json"
 HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
 
 
-def tf():
-    """The TensorFlow module with gpt-2-simple's graph-mode settings in place."""
-    import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
-    import tensorflow
+# What TensorFlow's C++ side prints while it loads and looks for a GPU: glog-style lines
+# ("E0000 00:00:17.. 123 cuda_platform.cc:52] failed call to cuInit ..."), absl's notice, CPU feature hints.
+_NATIVE_NOISE = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]|absl::InitializeLog|cpu_feature_guard"
+    r"|rebuild TensorFlow with the appropriate compiler flags|oneDNN custom operations|TF_ENABLE_ONEDNN_OPTS"
+)
+_load_lock = threading.Lock()
 
-    return tensorflow
+
+def tf():
+    """The TensorFlow module with gpt-2-simple's graph-mode settings in place, loaded quietly.
+
+    The first call imports TensorFlow and looks for a GPU (where cuInit fails on a machine
+    without one) with file descriptor 2 captured, and drops TensorFlow's C++ start-up lines:
+    they are noise to a user and :func:`device_name` says the one thing they mean.
+    """
+    with _load_lock:
+        if "tensorflow" in sys.modules and "gpt_2_simple" in sys.modules:
+            return sys.modules["tensorflow"]
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with native_stderr_filtered():
+            import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
+            import tensorflow
+
+            tensorflow.config.list_physical_devices("GPU")
+        return tensorflow
+
+
+@contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Capture what is written to fd 2 (C++ included) and pass on only lines that are not TensorFlow's start-up noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines()
+                    if line.strip() and not _NATIVE_NOISE.search(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 def device_name() -> str:
@@ -31,6 +77,13 @@ def device_name() -> str:
         return "CPU"
     details = tf().config.experimental.get_device_details(gpus[0])
     return f"GPU:0 ({details.get('device_name', gpus[0].name)})"
+
+
+def device_line() -> str:
+    """The one line that states where models run."""
+    device = device_name()
+    hint = " (no GPU visible to TensorFlow)" if device == "CPU" else ""
+    return f"device: {device}{hint}, TensorFlow {tf().__version__}"
 
 
 def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_thread: bool = False, grappler: bool = True):

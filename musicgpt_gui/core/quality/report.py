@@ -17,13 +17,13 @@ VALIDATION, NGRAM = "validation data", "n-gram samples"
 
 
 def load(run_dir: Path) -> dict:
-    """{'references': {label: metrics}, 'samples': {step: metrics}}; empty when missing or damaged."""
+    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}}; empty when missing or damaged."""
     path = Path(run_dir) / QUALITY_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except ValueError:
         data = {}
-    return {"references": data.get("references", {}), "samples": data.get("samples", {})}
+    return {key: data.get(key, {}) for key in ("references", "samples", "generated")}
 
 
 def save(run_dir: Path, data: dict) -> None:
@@ -51,6 +51,22 @@ def record_sample(run_dir: Path, step: int, text: str) -> Metrics:
     data["samples"][str(step)] = metrics.as_dict()
     save(run_dir, data)
     return metrics
+
+
+def record_generated(run_dir: Path, seed: int, texts: Sequence[str]) -> list[Metrics]:
+    """Metrics of generated variations (under 'generated' in quality.json, by seed and variation)."""
+    reference = reference_pitch_classes(run_dir)
+    found = [text_metrics(text, reference) for text in texts]
+    data = load(run_dir)
+    for i, metrics in enumerate(found):
+        data["generated"][f"seed {seed} variation {i + 1}"] = metrics.as_dict()
+    save(run_dir, data)
+    return found
+
+
+def references(run_dir: Path) -> list[tuple[str, Metrics]]:
+    """The stored reference rows (validation data, n-gram samples), for tables."""
+    return [(label, from_dict(m)) for label, m in load(run_dir)["references"].items()]
 
 
 def from_dict(values: dict) -> Metrics:
