@@ -40,12 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=defaults.steps, help="steps to train now (default: %(default)s)")
     parser.add_argument("--minutes", type=float, help="train for this many minutes instead of --steps")
     new, tune = recipe.NEW_MODEL, recipe.FINETUNE
-    per_model = f"(default: {{}} for a new music model, {{}} for GPT-2)"
+    per_model = "(default: {} for a new music model, {} for GPT-2)"
     parser.add_argument("--batch-size", type=int, help=per_model.format(new.batch_size, tune.batch_size))
     parser.add_argument("--accumulate", type=int, default=defaults.accumulate, help="gradient accumulation steps")
     parser.add_argument("--learning-rate", type=float, help="peak rate " + per_model.format(new.learning_rate, tune.learning_rate))
     parser.add_argument("--warmup-steps", type=int, help=per_model.format(new.warmup_steps, tune.warmup_steps))
-    parser.add_argument("--schedule", choices=recipe.SCHEDULES, help="after warmup (default: %s)" % new.schedule)
+    parser.add_argument("--schedule", choices=recipe.SCHEDULES, help=f"after warmup (default: {new.schedule})")
     parser.add_argument("--transpose", type=int, metavar="N", help="also train on copies shifted by -N..+N semitones "
                         + per_model.format(new.transpose, tune.transpose))
     parser.add_argument("--seed", type=int, default=defaults.seed)

@@ -62,3 +62,8 @@ def test_samples_follow_the_counts_and_stop_at_the_end_token():
     model = ngram.KneserNey([0, 1, 2, 3] * 50, vocab_size=4, max_order=3)
     out = model.sample(np.random.default_rng(0), 40, stop=3, history=[0])
     assert out and 3 not in out and len(out) < 40
+
+
+def test_window_positions_leave_out_each_windows_first_token():
+    scored = ngram.window_positions(10, [0, 4], 4)
+    assert scored.tolist() == [False, True, True, True, False, True, True, True, False, False]

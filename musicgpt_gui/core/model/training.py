@@ -424,7 +424,6 @@ class _Loop:
         quality.write_references(self.run_dir, self.data.valid_texts, texts)
 
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
-        done = step - start
         rate = tokens_done / train_time if train_time else 0.0
         total = self.clock.total_estimate(step, train_time)
         eta = self.clock.eta(step, train_time)
