@@ -9,30 +9,36 @@ validation), and the musical metrics of ``--samples`` samples per model against 
 validation pieces.  Goals (issue 13): bits <= 0.8 x the n-gram; sample in-scale share and
 key clarity within 5 points of the validation data.
 
-    .venv/bin/python bench/bench_quality.py [--minutes 10] [--samples 8] [--length 256] [--out bench/results/quality.txt]
+    .venv/bin/python bench/bench_quality.py [--minutes 10] [--samples 8] [--length 256] [--dataset DIR]
+                                            [--out bench/results/quality.txt]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 
-def build(root: Path):
-    """A workspace with the 371 Bach chorales (timed) and a fresh small atomic model."""
+def build(root: Path, imported: Optional[Path]):
+    """A workspace with the 371 Bach chorales (timed; imported now unless given) and a fresh small atomic model."""
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
     from musicgpt_gui.core.model import models
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(root)
     dataset = workspace.datasets / "bach"
-    import_dataset(["corpus:bach"], ImportOptions(workers=1), dataset)
+    if imported:
+        shutil.copytree(imported, dataset)
+    else:
+        import_dataset(["corpus:bach"], ImportOptions(workers=1), dataset)
     model = models.create_music_model(workspace, dataset, size="small", vocab_kind="atomic")
     return workspace, dataset, model
 
@@ -52,7 +58,8 @@ def model_samples(run_dir: Path, count: int, length: int) -> list[str]:
     from musicgpt_gui.core.model import checkpoints
     from musicgpt_gui.core.model.generation import GenerationSettings, Generator
 
-    generator = Generator(checkpoints.resolve_checkpoint(run_dir, "best"))
+    which = "best" if (run_dir / "best").is_dir() else "latest"
+    generator = Generator(checkpoints.resolve_checkpoint(run_dir, which))
     try:
         result = generator.generate("", GenerationSettings(length=length, variations=count, seed=0))
     finally:
@@ -82,6 +89,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--length", type=int, default=256, help="tokens per sample")
     parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--dataset", type=Path, help="an already imported Bach dataset folder (default: import now)")
     args = parser.parse_args()
 
     lines: list[str] = []
@@ -91,7 +99,7 @@ def main() -> None:
         lines.append(text)
 
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
-        workspace, dataset, model = build(Path(tmp))
+        workspace, dataset, model = build(Path(tmp), args.dataset)
         valid_texts = dataset_files.read_rows(dataset_files.split_path(dataset, dataset_files.VALID))
         valid = metrics.mean_metrics(valid_texts)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -122,8 +130,11 @@ def main() -> None:
         a = rows[1][1]
         say()
         say(f"goal bits <= 0.8 x n-gram: (a) reached {a_bits / a_yard:.2f}x")
-        say(f"goal in-scale within 5 points of validation: (a) {100 * (a.in_scale - valid.in_scale):+.1f} points; "
-            f"key clarity {100 * (a.key_clarity - valid.key_clarity):+.1f} points")
+        if a.in_scale is None:
+            say("goal in-scale and key clarity: (a) gave no notes to measure")
+        else:
+            say(f"goal in-scale within 5 points of validation: (a) {100 * (a.in_scale - valid.in_scale):+.1f} points; "
+                f"key clarity {100 * (a.key_clarity - valid.key_clarity):+.1f} points")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -37,7 +37,7 @@ VARIANTS = (
     Variant("cosine 2e-3, 8x128, transpose 5", "atomic", 2e-3, "cosine", 50, 8, 128, 5),
     Variant("cosine 2e-3, 8x128, bpe", "bpe", 2e-3, "cosine", 50, 8, 128),
     Variant("cosine 1e-3, 4x256", "atomic", 1e-3, "cosine", 50, 4, 256),
-    Variant("cosine 3e-3, 16x64", "atomic", 3e-3, "cosine", 50, 16, 64),
+    Variant("cosine 1e-3, 8x128, transpose 5", "atomic", 1e-3, "cosine", 50, 8, 128, 5),
 )
 
 

@@ -29,8 +29,8 @@ def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path)
     reports: list[Progress] = []
     budget = 0.05  # three seconds
     began = time.monotonic()
-    result = training.train(config(tiny_model, tiny_dataset, "budget", steps=1, minutes=budget, yardstick=False),
-                            on_progress=reports.append)
+    result = training.train(config(tiny_model, tiny_dataset, "budget", steps=1, minutes=budget, yardstick=False,
+                                   validate_every=10_000), on_progress=reports.append)
     took = time.monotonic() - began
     assert result.stopped_on_time and result.steps_done > 1  # steps=1 did not stop it
     assert any("budget is used up" in n for n in result.notes)
@@ -39,7 +39,9 @@ def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path)
     assert steps[-1].fraction == pytest.approx(1.0, abs=0.05)
     assert all(r.info["eta"] <= budget * 60 for r in steps) and steps[-1].info["eta"] < steps[0].info["eta"]
     assert run_store.latest_step(result.run_dir) == result.step
-    assert run_store.History.load(result.run_dir).settings["minutes"] == budget
+    history = run_store.History.load(result.run_dir)
+    assert history.settings["minutes"] == budget
+    assert [e["step"] for e in history.valid] == [result.step]  # validated once, where the budget ended it
 
 
 def test_history_keeps_the_ngram_line_and_samples_get_metrics(tiny_model, tiny_dataset: Path) -> None:

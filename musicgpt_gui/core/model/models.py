@@ -216,9 +216,9 @@ def create_music_model(
 
 def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) -> None:
     """gpt-2-simple's graph with its own initialisers, saved as model.ckpt."""
+    tf = tf_runtime.tf()  # first: it loads TensorFlow quietly
     from gpt_2_simple.src import model
 
-    tf = tf_runtime.tf()
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(seed)

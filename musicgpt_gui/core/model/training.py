@@ -332,14 +332,15 @@ class _Loop:
             avg = (avg[0] * AVG_DECAY + loss, avg[1] * AVG_DECAY + 1.0)
             result.loss, result.avg_loss, result.step, result.steps_done = loss, avg[0] / avg[1], step, step - start
             history.train.append({"step": step, "loss": loss, "avg_loss": result.avg_loss})
-            if cfg.validate_every and step % cfg.validate_every == 0 and len(self.data.valid) > 1:
+            result.stopped_on_time = self.clock.time_up()
+            due = bool(cfg.validate_every) and (step % cfg.validate_every == 0 or result.stopped_on_time)
+            if due and len(self.data.valid) > 1:  # a run stopped by its budget ends validated
                 stale = self._validate(step, history, result, stale)
                 if cfg.patience and stale >= cfg.patience:
                     result.stopped_early = True
             if cfg.sample_every and step % cfg.sample_every == 0:
                 self._sample(step)
             cancelled = self.cancel.cancelled
-            result.stopped_on_time = self.clock.time_up()
             last = cancelled or result.stopped_early or result.stopped_on_time or step == total
             if last or (cfg.save_every and step % cfg.save_every == 0):
                 result.checkpoint = run_store.save_latest(self.sess, self.saver, self.run_dir, step, history)
