@@ -82,7 +82,16 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         print(result.full_text(v.index))
         if args.out:
             _export(result, v.index, args.out, len(result.variations) > 1)
+    _print_metrics(run_dir, result)
     return 0
+
+
+def _print_metrics(run_dir: Path, result) -> None:
+    """Each variation's musical metrics beside the run's references (on stderr: stdout is the music)."""
+    from musicgpt_gui.core.quality import report as quality
+
+    rows = quality.references(run_dir) + [(f"variation {i + 1}", m) for i, m in enumerate(result.metrics)]
+    print(quality.table(rows), file=sys.stderr)
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:

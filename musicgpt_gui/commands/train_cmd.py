@@ -5,6 +5,7 @@ import argparse
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -12,7 +13,10 @@ from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import recipe
+from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -36,11 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="start the run again, deleting its checkpoints")
     parser.add_argument("--steps", type=int, default=defaults.steps, help="steps to train now (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--minutes", type=float, help="train for this many minutes instead of --steps")
+    new, tune = recipe.NEW_MODEL, recipe.FINETUNE
+    per_model = "(default: {} for a new music model, {} for GPT-2)"
+    parser.add_argument("--batch-size", type=int, help=per_model.format(new.batch_size, tune.batch_size))
     parser.add_argument("--accumulate", type=int, default=defaults.accumulate, help="gradient accumulation steps")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, help="peak rate " + per_model.format(new.learning_rate, tune.learning_rate))
+    parser.add_argument("--warmup-steps", type=int, help=per_model.format(new.warmup_steps, tune.warmup_steps))
+    parser.add_argument("--schedule", choices=recipe.SCHEDULES, help=f"after warmup (default: {new.schedule})")
+    parser.add_argument("--transpose", type=int, metavar="N", help="also train on copies shifted by -N..+N semitones "
+                        + per_model.format(new.transpose, tune.transpose))
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--window", type=int, default=defaults.window, help="tokens per example (default: %(default)s)")
+    parser.add_argument("--window", type=int, help="tokens per example " + per_model.format(new.window, tune.window))
     parser.add_argument("--save-every", type=int, default=defaults.save_every, metavar="N", help="0: only at the end")
     parser.add_argument("--sample-every", type=int, default=defaults.sample_every, metavar="N", help="0: no samples")
     parser.add_argument("--sample-length", type=int, default=defaults.sample_length, metavar="TOKENS")
@@ -69,14 +80,17 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     new_model = args.new_model and not args.resume
     if not base and not new_model and not args.resume:
         raise JobError("Say what to train: --base NAME (see musicgpt models list) or --new-model tiny|small|medium.")
+    chosen = _recipe(workspace, args, base)
     cfg = TrainConfig(
-        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=args.steps, batch_size=args.batch_size,
-        accumulate=args.accumulate, learning_rate=args.learning_rate, seed=args.seed, window=args.window,
+        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=args.steps, batch_size=chosen.batch_size,
+        accumulate=args.accumulate, learning_rate=chosen.learning_rate, seed=args.seed, window=chosen.window,
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
-        xla=args.xla, threads=args.threads,
+        xla=args.xla, threads=args.threads, minutes=args.minutes, warmup_steps=chosen.warmup_steps,
+        schedule=chosen.schedule, transpose=chosen.transpose,
     )
     cancel = CancelToken()
+    print(tf_runtime.device_line(), file=sys.stderr)
     with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
         if new_model:
             result = train_new_model(cfg, args.new_model, args.vocab, on_progress=on_progress, cancel=cancel)
@@ -90,10 +104,39 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         f"average {result.avg_loss:.3f}{best}; {result.tokens_per_s:.0f} tokens/s on {result.device}"
     )
     print(f"checkpoint: {result.checkpoint}")
+    _print_yardstick(result)
+    _print_quality(result.run_dir)
     if result.cancelled:
         print(f"cancelled: saved at step {result.step}; continue with: musicgpt train --run {result.run} --resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str]) -> recipe.Recipe:
+    """The measured recipe for this kind of model, with every option given on the command line applied."""
+    folder = workspace.checkpoint / args.run if args.resume else models.get_model(workspace, base).path
+    chosen = recipe.for_hparams(tf_runtime.read_hparams(folder))
+    given = {name: getattr(args, name) for name in ("learning_rate", "warmup_steps", "schedule", "batch_size", "window",
+                                                    "transpose") if getattr(args, name) is not None}
+    return replace(chosen, **given)
+
+
+def _print_yardstick(result) -> None:
+    stick = result.ngram
+    if not stick or stick.get("bits_per_element") is None:
+        return
+    ours = result.best_bits_per_element
+    versus = f"; best validation {ours:.3f} = {ours / stick['bits_per_element']:.2f}x the n-gram" if ours else ""
+    print(f"n-gram yardstick (order {stick['order']}): {stick['bits_per_element']:.3f} bits per element{versus}")
+
+
+def _print_quality(run_dir: Path) -> None:
+    """The samples' musical metrics beside the references (validation data, n-gram samples)."""
+    data = quality.load(run_dir)
+    rows = [(label, quality.from_dict(m)) for label, m in data["references"].items()]
+    rows += [(f"sample {step}", quality.from_dict(m)) for step, m in sorted(data["samples"].items(), key=lambda kv: int(kv[0]))]
+    if data["samples"]:
+        print(quality.table(rows))
 
 
 def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:

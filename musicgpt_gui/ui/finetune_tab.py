@@ -6,18 +6,20 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
     QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QRadioButton, QSpinBox,
     QSplitter, QVBoxLayout, QWidget,
 )
 
 from musicgpt_gui.core.jobs import Progress
-from musicgpt_gui.core.model import models, run_store, training, vocab, workflows
+from musicgpt_gui.core.model import models, recipe, run_store, training, vocab, workflows
+from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
-from musicgpt_gui.ui.widgets.loss_chart import LossChart
+from musicgpt_gui.ui.widgets.loss_chart import BITS, LOSS, LossChart
+from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 
@@ -27,6 +29,8 @@ HYPER = (  # settings key, label, minimum, maximum; the defaults are core's (the
     ("batch_size", "Batch size", 1, 512),
     ("accumulate", "Gradient accumulation", 1, 256),
     ("window", "Window (tokens)", 16, 1024),
+    ("warmup_steps", "Warmup steps", 0, 100_000),
+    ("transpose", "Transpose copies (± semitones)", 0, 12),
     ("validate_every", "Validate every (steps, 0 = off)", 0, 100_000),
     ("sample_every", "Sample every (steps, 0 = off)", 0, 100_000),
     ("save_every", "Save every (steps, 0 = end only)", 0, 100_000),
@@ -50,6 +54,7 @@ class FinetuneTab(Tab):
         super().__init__(context)
         self.run_dir: Optional[Path] = None
         self._last_val: Optional[float] = None
+        self._tokens_per_element: Optional[float] = None
         left = QWidget()
         form = QVBoxLayout(left)
         form.addWidget(self._data_box())
@@ -81,6 +86,7 @@ class FinetuneTab(Tab):
         rlay.addWidget(self.rate_label)
         self.chart = LossChart()
         rlay.addWidget(self.chart, 3)
+        self.metrics = MetricsTable()
         samples = QGroupBox("Samples")
         slay = QGridLayout(samples)
         self.samples = QListWidget()
@@ -90,6 +96,7 @@ class FinetuneTab(Tab):
         slay.addWidget(self.samples, 0, 0, 2, 1)
         slay.addWidget(self.sample_roll, 0, 1)
         slay.addWidget(self.sample_play, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        slay.addWidget(self.metrics, 2, 0, 1, 2)
         slay.setColumnStretch(1, 2)
         rlay.addWidget(samples, 2)
 
@@ -178,8 +185,29 @@ class FinetuneTab(Tab):
         self.learning_rate.setRange(1e-6, 1.0)
         self.learning_rate.setSingleStep(1e-4)
         self.learning_rate.setValue(DEFAULTS["learning_rate"])
-        lay.insertRow(3, "Learning rate", self.learning_rate)
+        lay.insertRow(3, "Peak learning rate", self.learning_rate)
+        self.use_minutes = QCheckBox("Train for")
+        self.use_minutes.setToolTip("A time budget instead of the steps; the learning rate decays over it")
+        self.minutes = QDoubleSpinBox(suffix=" minutes", decimals=1, minimum=0.1, maximum=10_000.0, value=10.0)
+        self.minutes.setEnabled(False)
+        self.use_minutes.toggled.connect(self.minutes.setEnabled)
+        self.use_minutes.toggled.connect(lambda on: self.hyper["steps"].setEnabled(not on))
+        lay.insertRow(1, self.use_minutes, self.minutes)
+        self.model_kind.buttonToggled.connect(lambda button, on: on and self.apply_recipe())
         return box
+
+    def apply_recipe(self) -> None:
+        """The measured defaults for the chosen kind of model (new music model or GPT-2)."""
+        chosen = self.recipe()
+        for key in ("batch_size", "window", "warmup_steps", "transpose"):
+            self.hyper[key].setValue(getattr(chosen, key))
+        self.learning_rate.setValue(chosen.learning_rate)
+
+    def recipe(self) -> recipe.Recipe:
+        kind = self.model_kind.checkedButton().property("kind")
+        if kind == STORE and self.store_model.currentData():
+            return recipe.for_hparams(models.get_model(self.context.workspace, self.store_model.currentData()).hparams)
+        return recipe.for_model(kind == NEW)
 
     # -- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -197,14 +225,19 @@ class FinetuneTab(Tab):
         if self.run_dir is None:
             self.chart.clear()
             self.samples.clear()
+            self.metrics.set_rows([])
             return
         try:
             history = History.load(self.run_dir)
         except Exception as exc:  # a damaged history file: say so, keep the tab usable
             self.rate_label.setText(str(exc))
             return
-        self.chart.set_history([(e["step"], e["loss"]) for e in history.train],
-                               [(e["step"], e["loss"]) for e in history.valid])
+        self._tokens_per_element = history.settings.get("valid_tokens_per_element")
+        ngram = history.ngram or {}
+        self.chart.set_history([(e["step"], self._chart_value(e["loss"])) for e in history.train],
+                               [(e["step"], self._chart_value(e["loss"])) for e in history.valid],
+                               ngram.get("bits_per_element"), ngram.get("order"),
+                               BITS if self._tokens_per_element else LOSS)
         self._list_samples()
 
     def _list_samples(self) -> None:
@@ -226,6 +259,23 @@ class FinetuneTab(Tab):
             return
         parsed = self.sample_roll.set_text(self._sample_text())
         item.setToolTip(f"{parsed.valid}/{parsed.total} valid items")
+        self._show_metrics(Path(item.data(Qt.ItemDataRole.UserRole)).stem.split("-")[-1])
+
+    def _show_metrics(self, step: Optional[str]) -> None:
+        """The sample's metrics (from the run's quality.json) under the references."""
+        if self.run_dir is None:
+            self.metrics.set_rows([])
+            return
+        data = quality.load(self.run_dir)
+        rows = quality.references(self.run_dir)
+        if step in data["samples"]:
+            rows.append((f"sample {step}", quality.from_dict(data["samples"][step])))
+        self.metrics.set_rows(rows)
+
+    def _chart_value(self, loss: float) -> float:
+        """Bits per element when the run knows its tokens per element, else the loss itself."""
+        ratio = self._tokens_per_element
+        return vocab.bits_per_element(loss, ratio, 1) if ratio else loss
 
     # -- jobs ---------------------------------------------------------------------------------
     def config(self, resume: bool) -> training.TrainConfig:
@@ -234,7 +284,9 @@ class FinetuneTab(Tab):
         return training.TrainConfig(
             workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
             base=None if resume else self._base_name(), run=self.run_name.text().strip() or DEFAULTS["run"],
-            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume, **values,
+            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume,
+            minutes=self.minutes.value() if self.use_minutes.isChecked() else None,
+            schedule=self.recipe().schedule, **values,
         )
 
     def _base_name(self) -> Optional[str]:
@@ -284,15 +336,22 @@ class FinetuneTab(Tab):
         self.progress.setRange(0, max(1, info.total))
         self.progress.setValue(info.step)
         self.context.set_device(info.device)
-        parts = [f"step {info.step}/{info.total}", f"{info.tokens_per_s:.0f} tokens/s", f"ETA {format_eta(info.eta)}"]
+        if info.step == 0 or self._tokens_per_element != info.tokens_per_element:
+            self._tokens_per_element = info.tokens_per_element
+            self.chart.set_unit(BITS if self._tokens_per_element else LOSS)
+        if info.ngram_bits_per_element is not None and self.chart.ngram_value is None:
+            self.chart.set_ngram(info.ngram_bits_per_element, info.ngram_order)
+        total = f"~{info.total}" if info.minutes else str(info.total)
+        parts = [f"step {info.step}/{total}", f"{info.tokens_per_s:.0f} tokens/s", f"ETA {format_eta(info.eta)}"]
         if info.loss is not None:
             parts.append(f"loss {info.loss:.3f}")
-            self.chart.add_train(info.step, info.loss)
+            self.chart.add_train(info.step, self._chart_value(info.loss))
         if info.val_loss is not None:
-            parts.append(f"validation {info.val_loss:.3f}")
+            bits = info.bits_per_element
+            parts.append(f"validation {bits:.3f} bits/element" if bits is not None else f"validation {info.val_loss:.3f}")
             if info.val_loss != self._last_val:
                 self._last_val = info.val_loss
-                self.chart.add_valid(info.step, info.val_loss)
+                self.chart.add_valid(info.step, self._chart_value(info.val_loss))
         self.rate_label.setText(" · ".join(parts))
 
     def _done(self, result: Optional[training.TrainResult]) -> None:
@@ -342,7 +401,8 @@ class FinetuneTab(Tab):
             binder.bind(key, spin)
         for key, widget in (("learning_rate", self.learning_rate), ("run", self.run_name), ("size", self.size),
                             ("vocab", self.vocab), ("dataset", self.dataset), ("store_model", self.store_model),
-                            ("gpt2_size", self.gpt2_size)):
+                            ("gpt2_size", self.gpt2_size), ("use_minutes", self.use_minutes),
+                            ("minutes", self.minutes)):
             binder.bind(key, widget)
         binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
         return binder

@@ -15,9 +15,12 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.model import checkpoints, generation, workflows
 from musicgpt_gui.core.model.run_store import list_runs
+from musicgpt_gui.core.quality import report as quality
+from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
+from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
@@ -91,6 +94,9 @@ class GenerateTab(Tab):
         rlay.addWidget(self.results)
         self.roll = PianoRoll()
         rlay.addWidget(self.roll, 3)
+        self.metrics_table = MetricsTable()
+        self.references: list[tuple[str, Metrics]] = []
+        rlay.addWidget(self.metrics_table)
         actions = QHBoxLayout()
         self.play_button = Transport(context, self.selected_text, self.roll)
         self.export_button = QPushButton("Export MIDI…")
@@ -251,6 +257,7 @@ class GenerateTab(Tab):
         self.progress.setValue(0)
         self.info.setText("Generating (TensorFlow loads on the first run)…")
         self.buffer = TokenBuffer()
+        self.references = quality.references(ref.run_dir)
         worker = self.start_job(generate_job, self.generator, ref, self.prefix.toPlainText(), settings, self.buffer,
                                 on_finished=self._finished, on_cancelled=self._cancelled)
         if worker is not None:
@@ -295,6 +302,9 @@ class GenerateTab(Tab):
         if has:
             self.output.setPlainText(self.result.full_text(row))
             self.roll.set_text(self.result.full_text(row))
+        found = self.result.metrics if has else []
+        mine = [(f"variation {row + 1}", found[row])] if row < len(found) else []
+        self.metrics_table.set_rows(self.references + mine)
 
     def selected_text(self) -> str:
         row = self.results.currentRow()

@@ -104,6 +104,7 @@ class GenerationResult:
     settings: GenerationSettings
     checkpoint: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    metrics: list = field(default_factory=list)  # quality.Metrics of each variation, once measured
 
     def full_text(self, variation: int = 0) -> str:
         """Prefix items plus the repaired continuation: the piece to play or export."""

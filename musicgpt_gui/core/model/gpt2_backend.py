@@ -7,23 +7,39 @@ and disables eager execution process-wide, which the GUI must not pay for at sta
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model.native_noise import native_stderr_filtered
 
 _MATMULS = ("BatchMatMulV2", "BatchMatMulV3", "BatchMatMul")
 
 
-def tensorflow() -> ModuleType:
-    """TensorFlow with gpt-2-simple's graph-mode settings in place."""
-    import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
-    import tensorflow as tf
+_load_lock = threading.Lock()
 
-    return tf
+
+def tensorflow() -> ModuleType:
+    """TensorFlow with gpt-2-simple's graph-mode settings in place.
+
+    The first call imports both and looks for a GPU with TensorFlow's C++ start-up lines filtered
+    out (:mod:`native_noise`); every other entry of this module comes through here first.
+    """
+    with _load_lock:
+        if "tensorflow" in sys.modules and "gpt_2_simple" in sys.modules:
+            return sys.modules["tensorflow"]
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with native_stderr_filtered():
+            import gpt_2_simple  # noqa: F401  (disables eager execution, as gpt-2-simple needs)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+        return tf
 
 
 def package() -> ModuleType:

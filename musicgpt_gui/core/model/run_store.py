@@ -44,6 +44,7 @@ class History:
     valid: list[dict[str, Optional[float]]] = field(default_factory=list)  # step, loss, bits_per_element
     best: Optional[dict[str, float]] = None  # step, loss
     settings: dict[str, Any] = field(default_factory=dict)
+    ngram: Optional[dict[str, Any]] = None  # the n-gram yardstick: order, bits_per_token, bits_per_element
 
     @classmethod
     def load(cls, run_dir: Path) -> "History":
@@ -54,13 +55,14 @@ class History:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             raise JobError(f"{path} is damaged; move it away to resume without the old loss history.") from None
-        return cls(data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}))
+        return cls(data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}), data.get("ngram"))
 
     def until(self, step: int) -> "History":
         """The history as it was when checkpoint ``step`` was saved."""
         best = self.best if self.best and self.best["step"] <= step else None
         return History(
-            [e for e in self.train if e["step"] <= step], [e for e in self.valid if e["step"] <= step], best, self.settings
+            [e for e in self.train if e["step"] <= step], [e for e in self.valid if e["step"] <= step], best, self.settings,
+            self.ngram,
         )
 
     def save(self, run_dir: Path) -> None:

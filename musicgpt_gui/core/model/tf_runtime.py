@@ -17,7 +17,7 @@ HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
 
 
 def tf():
-    """The TensorFlow module with gpt-2-simple's graph-mode settings in place."""
+    """The TensorFlow module with gpt-2-simple's graph-mode settings in place, loaded quietly."""
     return gpt2_backend.tensorflow()
 
 
@@ -28,6 +28,13 @@ def device_name() -> str:
         return "CPU"
     details = tf().config.experimental.get_device_details(gpus[0])
     return f"GPU:0 ({details.get('device_name', gpus[0].name)})"
+
+
+def device_line() -> str:
+    """The one line that states where models run."""
+    device = device_name()
+    hint = " (no GPU visible to TensorFlow)" if device == "CPU" else ""
+    return f"device: {device}{hint}, TensorFlow {tf().__version__}"
 
 
 def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_thread: bool = False, grappler: bool = True):

@@ -19,16 +19,20 @@ from musicgpt_gui.core.model import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import models
+from musicgpt_gui.core.model import ngram
+from musicgpt_gui.core.model import recipe
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
-MAX_VALID_WINDOWS = 16
+MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
+NGRAM_SAMPLES = 8  # n-gram samples whose metrics are the counting reference
 AVG_DECAY = 0.99  # gpt-2-simple's moving average of the loss
 
 
@@ -55,6 +59,11 @@ class TrainConfig:
     overwrite: bool = False
     xla: bool = False
     threads: int = 0
+    minutes: Optional[float] = None  # a time budget instead of ``steps``
+    warmup_steps: int = 0
+    schedule: str = "constant"  # or "cosine" (see core/model/recipe)
+    transpose: int = 0  # train also on copies shifted by -N..+N semitones
+    yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
 
 
 @dataclass
@@ -75,6 +84,9 @@ class TrainResult:
     checkpoint: str = ""
     samples: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    best_bits_per_element: Optional[float] = None
+    ngram: Optional[dict] = None  # the yardstick's order and bits (as in history.json)
+    stopped_on_time: bool = False
 
 
 @dataclass
@@ -89,6 +101,10 @@ class TrainProgress:
     elapsed: float
     eta: Optional[float]
     tokens_per_s: float
+    minutes: Optional[float] = None  # the time budget, when training for N minutes instead of N steps
+    tokens_per_element: Optional[float] = None
+    ngram_bits_per_element: Optional[float] = None  # the yardstick, when it was fitted
+    ngram_order: Optional[int] = None
     loss: Optional[float] = None
     avg_loss: Optional[float] = None
     best_val_loss: Optional[float] = None
@@ -102,6 +118,8 @@ class _Data:
     valid: np.ndarray
     valid_tokens: int  # <|endoftext|> markers aside
     valid_elements: int
+    valid_texts: list[str] = field(default_factory=list)
+    train_texts: list[str] = field(default_factory=list)
 
     @property
     def valid_tokens_per_element(self) -> Optional[float]:
@@ -127,13 +145,24 @@ def train(cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Op
             f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
         )
     notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
+    stick = _yardstick(cfg, data, encoder, window, on_progress)
+    if cfg.transpose:
+        on_progress(Progress(0.0, f"adding copies transposed by up to {cfg.transpose} semitones"))
+        data.train = np.concatenate([data.train, _encode_pieces(recipe.transposed_copies(data.train_texts, cfg.transpose), encoder)])
     loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)
+    loop.yardstick = stick
     result = loop.run()
     result.notes = notes + result.notes
     return result
 
 
 def _check_settings(cfg: TrainConfig) -> None:
+    if cfg.minutes is not None and not cfg.minutes > 0:
+        raise JobError(f"The time budget must be a positive number of minutes, not {cfg.minutes}.")
+    if cfg.schedule not in recipe.SCHEDULES:
+        raise JobError(f"Unknown learning-rate schedule '{cfg.schedule}'; choose one of: {', '.join(recipe.SCHEDULES)}.")
+    if not 0 <= cfg.transpose <= 12 or cfg.warmup_steps < 0:
+        raise JobError("Transposition must be 0 to 12 semitones and warmup 0 or more steps.")
     for name in ("steps", "batch_size", "accumulate"):
         if getattr(cfg, name) < 1:
             raise JobError(f"{name.replace('_', ' ')} must be at least 1, not {getattr(cfg, name)}.")
@@ -180,7 +209,23 @@ def _load_data(dataset: Path, encoder: vocab.MusicEncoder) -> _Data:
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
     valid = _encode_pieces(valid_texts, encoder)
     elements = sum(vocab.count_elements(t) for t in valid_texts)
-    return _Data(_encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements)
+    return _Data(_encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements, valid_texts,
+                 train_texts)
+
+
+def valid_starts(tokens: int, window: int) -> list[int]:
+    """Where the validation windows start (the n-gram is scored on the same positions)."""
+    n = min(window, tokens)
+    return list(range(0, tokens - n + 1, n))[: max(1, MAX_VALID_TOKENS // n)]
+
+
+def _yardstick(cfg: TrainConfig, data: _Data, encoder, window: int, on_progress: ProgressFn) -> Optional[ngram.Yardstick]:
+    """The n-gram on the untransposed training split, scored where the model's validation is."""
+    if not cfg.yardstick or len(data.valid) < 2 or not len(data.train):
+        return None
+    on_progress(Progress(0.0, "fitting the n-gram yardstick"))
+    scored = ngram.window_positions(len(data.valid), valid_starts(len(data.valid), window), window)
+    return ngram.fit_yardstick(data.train, data.valid, encoder.n_vocab, data.valid_tokens_per_element, scored)
 
 
 def _encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
@@ -203,6 +248,7 @@ class _Loop:
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
         self.notes: list[str] = []
+        self.yardstick: Optional[ngram.Yardstick] = None
 
     def run(self) -> TrainResult:
         tf = self.tf
@@ -229,7 +275,8 @@ class _Loop:
             logits = model.model(hparams=hp, X=self.valid_context, reuse=True)["logits"]
             self.valid_loss = _lm_loss(tf, logits, self.valid_context)
         train_vars = [v for v in model_vars if v.trainable]
-        adam = tf.compat.v1.train.AdamOptimizer(learning_rate=cfg.learning_rate)
+        self.lr = tf.compat.v1.placeholder(tf.float32, [])
+        adam = tf.compat.v1.train.AdamOptimizer(learning_rate=self.lr)
         if cfg.accumulate > 1:
             opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
             self.opt_reset, self.opt_compute, self.opt_apply = opt.reset(), opt.compute_gradients(self.loss), opt.apply_gradients()
@@ -266,7 +313,10 @@ class _Loop:
             accumulate=cfg.accumulate,
             learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
+            minutes=cfg.minutes, warmup_steps=cfg.warmup_steps, schedule=cfg.schedule, transpose=cfg.transpose,
         )
+        if self.yardstick is not None:
+            history.ngram = self.yardstick.as_dict()
         return step, history
 
     def _batch(self) -> np.ndarray:
@@ -278,19 +328,24 @@ class _Loop:
         cfg = self.cfg
         self.sess.run(self.init)
         start, history = self._restore()
-        step, total = start, start + cfg.steps
+        step, total = start, start + (cfg.steps if cfg.minutes is None else 2**62)  # a budget replaces steps
         result = TrainResult(cfg.run, self.run_dir, step, 0, self.device, self.window)
         if history.best:
             result.best_val_loss, result.best_step = history.best["loss"], int(history.best["step"])
+        result.ngram = history.ngram
         avg = _resumed_average(history)
         stale = 0
         train_time, tokens_done = 0.0, 0
         tokens_per_step = cfg.batch_size * self.window * cfg.accumulate
+        self._write_references()
         began = time.monotonic()
+        self.clock = recipe.SessionClock(began, cfg.minutes, start, total)
         self._report(step, start, total, began, train_time, tokens_done, None, None, "starting")
         while step < total:
             t0 = time.monotonic()
-            loss = self._step()
+            lr = recipe.learning_rate(cfg.learning_rate, cfg.schedule, cfg.warmup_steps, step - start,
+                                      self.clock.progress(step))
+            loss = self._step(lr)
             train_time += time.monotonic() - t0
             tokens_done += tokens_per_step
             if not math.isfinite(loss):
@@ -304,18 +359,24 @@ class _Loop:
             avg = (avg[0] * AVG_DECAY + loss, avg[1] * AVG_DECAY + 1.0)
             result.loss, result.avg_loss, result.step, result.steps_done = loss, avg[0] / avg[1], step, step - start
             history.train.append({"step": step, "loss": loss, "avg_loss": result.avg_loss})
-            if cfg.validate_every and step % cfg.validate_every == 0 and len(self.data.valid) > 1:
+            result.stopped_on_time = self.clock.time_up()
+            due = bool(cfg.validate_every) and (step % cfg.validate_every == 0 or result.stopped_on_time)
+            if due and len(self.data.valid) > 1:  # a run stopped by its budget ends validated
                 stale = self._validate(step, history, result, stale)
                 if cfg.patience and stale >= cfg.patience:
                     result.stopped_early = True
             if cfg.sample_every and step % cfg.sample_every == 0:
                 self._sample(step)
             cancelled = self.cancel.cancelled
-            if cancelled or result.stopped_early or step == total or (cfg.save_every and step % cfg.save_every == 0):
+            last = cancelled or result.stopped_early or result.stopped_on_time or step == total
+            if last or (cfg.save_every and step % cfg.save_every == 0):
                 result.checkpoint = run_store.save_latest(self.sess, self.saver, self.run_dir, step, history)
             self._report(step, start, total, began, train_time, tokens_done, result, history, "training")
             if cancelled:
                 result.cancelled = True
+                break
+            if result.stopped_on_time:
+                self.notes.append(f"stopped at step {step}: the {cfg.minutes:g}-minute budget is used up")
                 break
             if result.stopped_early:
                 self.notes.append(f"stopped early at step {step}: no validation improvement in {cfg.patience} checks")
@@ -324,15 +385,15 @@ class _Loop:
         result.samples, result.notes = self.samples, self.notes
         return result
 
-    def _step(self) -> float:
+    def _step(self, lr: float) -> float:
         tf, feed = self.tf, self.context
         try:
             if self.cfg.accumulate > 1:
                 self.sess.run(self.opt_reset)
                 for _ in range(self.cfg.accumulate):
                     self.sess.run(self.opt_compute, feed_dict={feed: self._batch()})
-                return float(self.sess.run(self.opt_apply))
-            _, loss = self.sess.run((self.opt_apply, self.loss), feed_dict={feed: self._batch()})
+                return float(self.sess.run(self.opt_apply, feed_dict={self.lr: lr}))
+            _, loss = self.sess.run((self.opt_apply, self.loss), feed_dict={feed: self._batch(), self.lr: lr})
             return float(loss)
         except tf.errors.ResourceExhaustedError:
             raise JobError(
@@ -349,14 +410,14 @@ class _Loop:
         if result.best_val_loss is None or loss < result.best_val_loss:
             run_store.save_best(self.sess, self.saver, self.run_dir, step)
             history.best = {"step": step, "loss": loss}
-            result.best_val_loss, result.best_step = loss, step
+            result.best_val_loss, result.best_step, result.best_bits_per_element = loss, step, bits
             return 0
         return stale + 1
 
     def validation_loss(self) -> float:
         tokens = self.data.valid
         n = min(self.window, len(tokens))
-        starts = list(range(0, len(tokens) - n + 1, n))[:MAX_VALID_WINDOWS]
+        starts = valid_starts(len(tokens), self.window)
         total = 0.0
         for i in range(0, len(starts), self.cfg.batch_size):
             batch = np.stack([tokens[s : s + n] for s in starts[i : i + self.cfg.batch_size]])
@@ -369,27 +430,44 @@ class _Loop:
         path = run_store.sample_path(self.run_dir, step, ".txt")
         atomic_write_text(path, text + "\n")
         self.samples.append(path)
+        quality.record_sample(self.run_dir, step, text)
         try:
             midi = run_store.sample_path(self.run_dir, step, ".mid")
             self.samples.append(export_midi(text, midi, {"run": self.cfg.run, "step": step}))
         except JobError as exc:
             self.notes.append(f"sample at step {step} kept as text only: {exc}")
 
+    def _write_references(self) -> None:
+        """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics."""
+        if not self.cfg.sample_every:
+            return
+        self.on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
+        texts = []
+        if self.yardstick is not None:
+            length = self.cfg.sample_length or 1
+            for _ in range(NGRAM_SAMPLES):
+                tokens = self.yardstick.model.sample(self.rng, length, self.encoder.eot, [self.encoder.eot])
+                texts.append(self.encoder.decode(tokens).strip())
+        quality.write_references(self.run_dir, self.data.valid_texts, texts)
+
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
-        done = step - start
         rate = tokens_done / train_time if train_time else 0.0
-        eta = (total - step) * train_time / done if done else None
+        total = self.clock.total_estimate(step, train_time)
+        eta = self.clock.eta(step, train_time)
         info = TrainProgress(
             step=step, total=total, phase=phase, device=self.device, window=self.window,
-            elapsed=time.monotonic() - began, eta=eta, tokens_per_s=rate,
+            elapsed=time.monotonic() - began, eta=eta, tokens_per_s=rate, minutes=self.cfg.minutes,
+            tokens_per_element=self.data.valid_tokens_per_element,
         )
+        if self.yardstick is not None:
+            info.ngram_bits_per_element, info.ngram_order = self.yardstick.bits_per_element, self.yardstick.order
         message = f"step {step}/{total}"
         if result is not None:
             info.loss, info.avg_loss, info.best_val_loss = result.loss, result.avg_loss, result.best_val_loss
             message += f" loss {result.loss:.3f} avg {result.avg_loss:.3f} {rate:.0f} tok/s"
         if history is not None and history.valid:
             info.val_loss, info.bits_per_element = history.valid[-1]["loss"], history.valid[-1]["bits_per_element"]
-        self.on_progress(Progress(done / (total - start), message, info))
+        self.on_progress(Progress(self.clock.fraction(step), message, info))
 
 
 def _resumed_average(history: run_store.History) -> tuple[float, float]:

@@ -17,22 +17,27 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
-from musicgpt_gui.core.model import checkpoints, models, training, vocab
+from musicgpt_gui.core.model import checkpoints, models, recipe, training, vocab
 from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.generation import GenerationResult, GenerationSettings, Generator, TokenFn
+from musicgpt_gui.core.quality import report as quality
 
 NEW_MODEL_SIZE = "small"
-# A freshly created small model learns in minutes with fewer, shorter and larger steps than
-# TrainConfig's defaults, which are gpt-2-simple's for finetuning GPT-2.
-NEW_MODEL_TRAINING = dict(steps=200, window=256, learning_rate=1e-3)
+# A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with
+# the measured recipe (recipe.NEW_MODEL) for its rate, schedule and batches.
+NEW_MODEL_STEPS = 200
 NEW_MODEL_SHARE = 0.1  # of the progress range: building the vocabulary and the first weights
 ATTENTION_POOLS = ("tokens", "notes")
 
 
 def train_defaults(new_model: bool = False) -> dict[str, Any]:
-    """TrainConfig's default settings, with :data:`NEW_MODEL_TRAINING` applied for a new model."""
+    """TrainConfig's default settings with the measured recipe for the kind of base applied
+    (``recipe.for_model``); a new model also gets :data:`NEW_MODEL_STEPS`."""
     defaults = {f.name: f.default for f in fields(training.TrainConfig) if f.default is not MISSING}
-    return {**defaults, **NEW_MODEL_TRAINING} if new_model else defaults
+    defaults.update(asdict(recipe.for_model(new_model)))
+    if new_model:
+        defaults["steps"] = NEW_MODEL_STEPS
+    return defaults
 
 
 def train_new_model(
@@ -68,12 +73,15 @@ def generate_for_run(
     cancel: Optional[CancelToken] = None,
 ) -> GenerationResult:
     """Load ``ref`` (only if it changed) and continue ``prefix``; memorized passages are looked up in
-    ``dataset``, by default the run's training data (none when that is unknown)."""
+    ``dataset``, by default the run's training data (none when that is unknown).  Each variation's
+    musical metrics are measured and kept in the run's quality.json."""
     generator.load(ref)
     trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
     index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
-    return generator.generate(prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
-                              memorization=index)
+    result = generator.generate(prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
+                                memorization=index)
+    result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
+    return result
 
 
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""The run folder's quality.json: reference metrics and each sample's, plus the text table.
+
+References are computed once per training session: the validation pieces (what the music
+should look like) and samples of the n-gram yardstick (what counting alone gives).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+from musicgpt_gui.core.atomic_file import atomic_write_text
+from musicgpt_gui.core.quality.metrics import COLUMNS, Metrics, mean_metrics, text_metrics
+
+QUALITY_FILE = "quality.json"
+VALIDATION, NGRAM = "validation data", "n-gram samples"
+
+
+def load(run_dir: Path) -> dict:
+    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}}; empty when missing or damaged."""
+    path = Path(run_dir) / QUALITY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        data = {}
+    return {key: data.get(key, {}) for key in ("references", "samples", "generated")}
+
+
+def save(run_dir: Path, data: dict) -> None:
+    atomic_write_text(Path(run_dir) / QUALITY_FILE, json.dumps(data, indent=1))
+
+
+def write_references(run_dir: Path, valid_texts: Sequence[str], ngram_texts: Sequence[str]) -> dict[str, Metrics]:
+    """Metrics of the validation pieces and of n-gram samples, stored in quality.json (samples kept)."""
+    valid = mean_metrics(valid_texts)
+    refs = {VALIDATION: valid, NGRAM: mean_metrics(ngram_texts, valid.pitch_classes or None)}
+    data = load(run_dir)
+    data["references"] = {label: m.as_dict() for label, m in refs.items()}
+    save(run_dir, data)
+    return refs
+
+
+def reference_pitch_classes(run_dir: Path) -> Optional[list[float]]:
+    return load(run_dir)["references"].get(VALIDATION, {}).get("pitch_classes") or None
+
+
+def record_sample(run_dir: Path, step: int, text: str) -> Metrics:
+    """The sample's metrics against the validation pitch classes, added to quality.json."""
+    metrics = text_metrics(text, reference_pitch_classes(run_dir))
+    data = load(run_dir)
+    data["samples"][str(step)] = metrics.as_dict()
+    save(run_dir, data)
+    return metrics
+
+
+def record_generated(run_dir: Path, seed: int, texts: Sequence[str]) -> list[Metrics]:
+    """Metrics of generated variations (under 'generated' in quality.json, by seed and variation)."""
+    reference = reference_pitch_classes(run_dir)
+    found = [text_metrics(text, reference) for text in texts]
+    data = load(run_dir)
+    for i, metrics in enumerate(found):
+        data["generated"][f"seed {seed} variation {i + 1}"] = metrics.as_dict()
+    save(run_dir, data)
+    return found
+
+
+def references(run_dir: Path) -> list[tuple[str, Metrics]]:
+    """The stored reference rows (validation data, n-gram samples), for tables."""
+    return [(label, from_dict(m)) for label, m in load(run_dir)["references"].items()]
+
+
+def from_dict(values: dict) -> Metrics:
+    known = Metrics.__dataclass_fields__
+    return Metrics(**{k: v for k, v in values.items() if k in known})
+
+
+def table(rows: Sequence[tuple[str, Metrics]]) -> str:
+    """A plain-text table, one row per (label, metrics), for the CLI."""
+    head = ["", *(heading for _, heading, _ in COLUMNS)]
+    body = [[label, *m.cells()] for label, m in rows]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [head, *body])
