@@ -17,6 +17,7 @@ from musicgpt_gui.core.model import recipe
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.quality import report as quality
+from musicgpt_gui.core.model.workflows import NEW_MODEL_STEPS
 from musicgpt_gui.core.jobs import CancelToken, JobError
 from musicgpt_gui.core.workspace import Workspace
 
@@ -39,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", default=defaults.run, help="run name (default: %(default)s)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="start the run again, deleting its checkpoints")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="steps to train now (default: %(default)s)")
+    parser.add_argument("--steps", type=int, help=f"steps to train now (default: {NEW_MODEL_STEPS} for a new model, "
+                        f"else {defaults.steps})")
     parser.add_argument("--minutes", type=float, help="train for this many minutes instead of --steps")
     new, tune = recipe.NEW_MODEL, recipe.FINETUNE
     per_model = "(default: {} for a new music model, {} for GPT-2)"
@@ -71,7 +73,7 @@ def _defaults():
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     from musicgpt_gui.core.model.training import TrainConfig, train
-    from musicgpt_gui.core.model.workflows import train_new_model
+    from musicgpt_gui.core.model.workflows import train_defaults, train_new_model
 
     dataset = _dataset(args, workspace)
     base = args.base
@@ -80,9 +82,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     new_model = args.new_model and not args.resume
     if not base and not new_model and not args.resume:
         raise JobError("Say what to train: --base NAME (see musicgpt models list) or --new-model tiny|small|medium.")
-    chosen = _recipe(workspace, args, base)
+    chosen = _recipe(workspace, args, base, bool(new_model))
+    steps = args.steps if args.steps is not None else train_defaults(bool(new_model))["steps"]
     cfg = TrainConfig(
-        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=args.steps, batch_size=chosen.batch_size,
+        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=steps, batch_size=chosen.batch_size,
         accumulate=args.accumulate, learning_rate=chosen.learning_rate, seed=args.seed, window=chosen.window,
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
@@ -112,10 +115,13 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str]) -> recipe.Recipe:
+def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str], new_model: bool) -> recipe.Recipe:
     """The measured recipe for this kind of model, with every option given on the command line applied."""
-    folder = workspace.checkpoint / args.run if args.resume else models.get_model(workspace, base).path
-    chosen = recipe.for_hparams(tf_runtime.read_hparams(folder))
+    if new_model:
+        chosen = recipe.NEW_MODEL
+    else:
+        folder = workspace.checkpoint / args.run if args.resume else models.get_model(workspace, base).path
+        chosen = recipe.for_hparams(tf_runtime.read_hparams(folder))
     given = {name: getattr(args, name) for name in ("learning_rate", "warmup_steps", "schedule", "batch_size", "window",
                                                     "transpose") if getattr(args, name) is not None}
     return replace(chosen, **given)
