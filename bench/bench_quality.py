@@ -12,6 +12,7 @@ key clarity within 5 points of the validation data.
     .venv/bin/python bench/bench_quality.py [--minutes 10] [--samples 8] [--length 256] [--dataset DIR]
                                             [--out bench/results/quality.txt]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,20 @@ def train(workspace, dataset: Path, base: str, run: str, chosen, minutes: float)
     from musicgpt_gui.core.model import training
 
     cfg = training.TrainConfig(
-        workspace=workspace, dataset=dataset, base=base, run=run, minutes=minutes, batch_size=chosen.batch_size,
-        window=chosen.window, learning_rate=chosen.learning_rate, warmup_steps=chosen.warmup_steps,
-        schedule=chosen.schedule, transpose=chosen.transpose, validate_every=50, sample_every=0, save_every=0,
+        workspace=workspace,
+        dataset=dataset,
+        base=base,
+        run=run,
+        minutes=minutes,
+        batch_size=chosen.batch_size,
+        window=chosen.window,
+        learning_rate=chosen.learning_rate,
+        warmup_steps=chosen.warmup_steps,
+        schedule=chosen.schedule,
+        transpose=chosen.transpose,
+        validate_every=50,
+        sample_every=0,
+        save_every=0,
     )
     return training.train(cfg)
 
@@ -106,22 +118,29 @@ def main() -> None:
         say(f"bench_quality: {platform.platform()}, {os.cpu_count()} cores, load average {load:.1f} at start")
         say(f"budget {args.minutes:g} minutes per model; dataset: 371 Bach chorales (timed), model: {model.summary}")
         rows, figures = [("validation data", valid)], []
-        for label, run, chosen in (("(a) our defaults", "ours", recipe.NEW_MODEL),
-                                   ("(b) gpt-2-simple defaults", "gpt2simple", recipe.GPT2_SIMPLE)):
+        for label, run, chosen in (
+            ("(a) our defaults", "ours", recipe.NEW_MODEL),
+            ("(b) gpt-2-simple defaults", "gpt2simple", recipe.GPT2_SIMPLE),
+        ):
             began = time.monotonic()
             result = train(workspace, dataset, model.name, run, chosen, args.minutes)
             texts = model_samples(result.run_dir, args.samples, args.length)
             rows.append((label, metrics.mean_metrics(texts, valid.pitch_classes)))
-            figures.append((label, result.best_bits_per_element, result.ngram, result.step, chosen, time.monotonic() - began))
+            figures.append(
+                (label, result.best_bits_per_element, result.ngram, result.step, chosen, time.monotonic() - began)
+            )
         texts, stick = ngram_samples(workspace, dataset, model.name, args.samples, args.length)
         rows.append((f"(c) n-gram, n={stick.order}", metrics.mean_metrics(texts, valid.pitch_classes)))
         say(f"load average {os.getloadavg()[0]:.1f} at the end (the machine was shared)")
         say()
         say(f"{'':28} {'steps':>6} {'bits/elem':>9} {'n-gram':>7} {'ratio':>6}  settings")
         for label, bits, yard, steps, chosen, seconds in figures:
-            say(f"{label:28} {steps:6d} {bits:9.3f} {yard['bits_per_element']:7.3f} {bits / yard['bits_per_element']:6.2f}  "
+            say(
+                f"{label:28} {steps:6d} {bits:9.3f} {yard['bits_per_element']:7.3f} "
+                f"{bits / yard['bits_per_element']:6.2f}  "
                 f"lr {chosen.learning_rate:g} {chosen.schedule}, {chosen.batch_size}x{chosen.window}, "
-                f"transpose {chosen.transpose}; {seconds:.0f} s with sampling")
+                f"transpose {chosen.transpose}; {seconds:.0f} s with sampling"
+            )
         say(f"{'(c) n-gram, all validation':28} {'':6} {stick.bits_per_element:9.3f}   (order {stick.order})")
         say()
         say(f"sample metrics ({args.samples} samples of {args.length} tokens each; validation: {valid.pieces} pieces)")
@@ -133,8 +152,10 @@ def main() -> None:
         if a.in_scale is None:
             say("goal in-scale and key clarity: (a) gave no notes to measure")
         else:
-            say(f"goal in-scale within 5 points of validation: (a) {100 * (a.in_scale - valid.in_scale):+.1f} points; "
-                f"key clarity {100 * (a.key_clarity - valid.key_clarity):+.1f} points")
+            say(
+                f"goal in-scale within 5 points of validation: (a) {100 * (a.in_scale - valid.in_scale):+.1f} points; "
+                f"key clarity {100 * (a.key_clarity - valid.key_clarity):+.1f} points"
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

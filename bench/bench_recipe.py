@@ -7,6 +7,7 @@ in core/model/recipe.py comes from this table (bench/results/recipe.txt).
 
     .venv/bin/python bench/bench_recipe.py --workspace WS --dataset bach --tokens 200000 [--only NAME ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,15 +47,32 @@ def run_variant(workspace, dataset: Path, variant: Variant, tokens: int) -> dict
 
     steps = max(1, tokens // (variant.batch_size * variant.window))
     cfg = training.TrainConfig(
-        workspace=workspace, dataset=dataset, base=VOCAB_MODELS[variant.vocab], run="recipe", overwrite=True,
-        steps=steps, batch_size=variant.batch_size, window=variant.window, learning_rate=variant.learning_rate,
-        schedule=variant.schedule, warmup_steps=min(variant.warmup_steps, steps // 4), transpose=variant.transpose,
-        validate_every=steps, sample_every=0, save_every=0,
+        workspace=workspace,
+        dataset=dataset,
+        base=VOCAB_MODELS[variant.vocab],
+        run="recipe",
+        overwrite=True,
+        steps=steps,
+        batch_size=variant.batch_size,
+        window=variant.window,
+        learning_rate=variant.learning_rate,
+        schedule=variant.schedule,
+        warmup_steps=min(variant.warmup_steps, steps // 4),
+        transpose=variant.transpose,
+        validate_every=steps,
+        sample_every=0,
+        save_every=0,
     )
     began = time.monotonic()
     result = training.train(cfg)
-    return dict(steps=steps, bits=result.best_bits_per_element, ngram=result.ngram["bits_per_element"],
-                order=result.ngram["order"], tokens_per_s=result.tokens_per_s, seconds=time.monotonic() - began)
+    return dict(
+        steps=steps,
+        bits=result.best_bits_per_element,
+        ngram=result.ngram["bits_per_element"],
+        order=result.ngram["order"],
+        tokens_per_s=result.tokens_per_s,
+        seconds=time.monotonic() - began,
+    )
 
 
 def main() -> None:
@@ -69,13 +87,19 @@ def main() -> None:
     workspace = resolve_workspace(args.workspace)
     dataset = workspace.datasets / args.dataset
     print(f"dataset {dataset.name}, {args.tokens} training tokens per variant, small model (4 layers, 256 wide)")
-    print(f"{'variant':36} {'steps':>6} {'bits/elem':>9} {'n-gram':>7} {'ratio':>6} {'tok/s':>6} {'wall s':>7}", flush=True)
+    print(
+        f"{'variant':36} {'steps':>6} {'bits/elem':>9} {'n-gram':>7} {'ratio':>6} {'tok/s':>6} {'wall s':>7}",
+        flush=True,
+    )
     for variant in VARIANTS:
         if args.only and variant.name not in args.only:
             continue
         r = run_variant(workspace, dataset, variant, args.tokens)
-        print(f"{variant.name:36} {r['steps']:6d} {r['bits']:9.3f} {r['ngram']:7.3f} {r['bits'] / r['ngram']:6.2f} "
-              f"{r['tokens_per_s']:6.0f} {r['seconds']:7.0f}", flush=True)
+        print(
+            f"{variant.name:36} {r['steps']:6d} {r['bits']:9.3f} {r['ngram']:7.3f} {r['bits'] / r['ngram']:6.2f} "
+            f"{r['tokens_per_s']:6.0f} {r['seconds']:7.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """`musicgpt generate`: continue a prefix with a trained run and print (or export) the music."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--prefix", default="", help="note text to continue (default: start a new piece)")
     source.add_argument("--prefix-midi", type=Path, metavar="FILE", help="start from the opening items of a MIDI file")
     source.add_argument("--prefix-piece", metavar="DATASET:ROW", help="start from the opening items of a dataset piece")
-    parser.add_argument("--prefix-items", type=int, default=DEFAULT_PREFIX_ITEMS, metavar="N",
-                        help="items taken from --prefix-midi/--prefix-piece")
+    parser.add_argument(
+        "--prefix-items",
+        type=int,
+        default=DEFAULT_PREFIX_ITEMS,
+        metavar="N",
+        help="items taken from --prefix-midi/--prefix-piece",
+    )
     parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help="tokens per variation")
     parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
     parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
@@ -43,8 +49,12 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
     settings = GenerationSettings(
-        length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        variations=args.variations, seed=args.seed,
+        length=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        variations=args.variations,
+        seed=args.seed,
     ).validate()
     checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
     trained_on = checked or checkpoints.training_dataset(run_dir)
@@ -65,12 +75,15 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if trained_on is None:
-        print("note: the run's training data is unknown; pass --dataset to check for memorized passages", file=sys.stderr)
+        print(
+            "note: the run's training data is unknown; pass --dataset to check for memorized passages", file=sys.stderr
+        )
     print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
     for v in result.variations:
         stop = "<|endoftext|>" if v.stop_reason == "end" else f"{settings.length} tokens"
         print(
-            f"variation {v.index + 1}: {v.parsed.valid}/{v.parsed.total} items valid ({v.valid_share:.0%}), stopped at {stop}",
+            f"variation {v.index + 1}: {v.parsed.valid}/{v.parsed.total} items valid ({v.valid_share:.0%}), "
+            f"stopped at {stop}",
             file=sys.stderr,
         )
         for m in v.memorized:

@@ -1,4 +1,5 @@
 """Time budget, learning-rate schedule, transposition, the n-gram line in history.json and quiet TensorFlow."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,19 @@ from musicgpt_gui.core.music.transpose import transpose_text
 
 def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainConfig:
     workspace, model = tiny_model
-    settings = dict(workspace=workspace, dataset=dataset, base=model.name, run=run, steps=3, batch_size=2, window=32,
-                    validate_every=0, sample_every=0, save_every=0, learning_rate=1e-3)
+    settings = dict(
+        workspace=workspace,
+        dataset=dataset,
+        base=model.name,
+        run=run,
+        steps=3,
+        batch_size=2,
+        window=32,
+        validate_every=0,
+        sample_every=0,
+        save_every=0,
+        learning_rate=1e-3,
+    )
     settings.update(overrides)
     return training.TrainConfig(**settings)
 
@@ -30,8 +42,10 @@ def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path)
     reports: list[Progress] = []
     budget = 0.05  # three seconds
     began = time.monotonic()
-    result = training.train(config(tiny_model, tiny_dataset, "budget", steps=1, minutes=budget, yardstick=False,
-                                   validate_every=10_000), on_progress=reports.append)
+    result = training.train(
+        config(tiny_model, tiny_dataset, "budget", steps=1, minutes=budget, yardstick=False, validate_every=10_000),
+        on_progress=reports.append,
+    )
     took = time.monotonic() - began
     assert result.stopped_on_time and result.steps_done > 1  # steps=1 did not stop it
     assert any("budget is used up" in n for n in result.notes)
@@ -46,8 +60,9 @@ def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path)
 
 
 def test_history_keeps_the_ngram_line_and_samples_get_metrics(tiny_model, tiny_dataset: Path) -> None:
-    result = training.train(config(tiny_model, tiny_dataset, "yardstick", steps=2, validate_every=2, sample_every=2,
-                                   sample_length=48))
+    result = training.train(
+        config(tiny_model, tiny_dataset, "yardstick", steps=2, validate_every=2, sample_every=2, sample_length=48)
+    )
     stick = json.loads((result.run_dir / run_store.HISTORY_FILE).read_text())["ngram"]
     assert 2 <= stick["order"] <= 8 and stick["bits_per_element"] > 0
     assert set(stick["by_order"]) == {str(k) for k in range(2, 9)}
@@ -61,8 +76,25 @@ def test_history_keeps_the_ngram_line_and_samples_get_metrics(tiny_model, tiny_d
 
 def test_cli_minutes_prints_device_yardstick_and_metrics(workspace, tiny_dataset: Path, capsys) -> None:
     shutil.copytree(tiny_dataset, workspace.datasets / "bach")
-    args = ["train", "--dataset", "bach", "--new-model", "tiny", "--minutes", "0.02", "--window", "32",
-            "--validate-every", "1", "--sample-every", "1", "--sample-length", "32", "--transpose", "1"]
+    args = [
+        "train",
+        "--dataset",
+        "bach",
+        "--new-model",
+        "tiny",
+        "--minutes",
+        "0.02",
+        "--window",
+        "32",
+        "--validate-every",
+        "1",
+        "--sample-every",
+        "1",
+        "--sample-length",
+        "32",
+        "--transpose",
+        "1",
+    ]
     assert main(args) == 0
     out = capsys.readouterr()
     assert "device: CPU" in out.err or "device: GPU" in out.err
@@ -97,11 +129,15 @@ def test_recipes_by_model_kind():
 
 
 def test_tensorflow_start_up_lines_never_reach_stderr() -> None:
-    code = ("from musicgpt_gui.core.model import tf_runtime; tf = tf_runtime.tf(); print(tf_runtime.device_line());"
-            "g = tf.Graph();\nwith g.as_default(): x = tf.constant(1.0)\nprint(tf_runtime.new_session(g).run(x))")
+    code = (
+        "from musicgpt_gui.core.model import tf_runtime; tf = tf_runtime.tf(); print(tf_runtime.device_line());"
+        "g = tf.Graph();\nwith g.as_default(): x = tf.constant(1.0)\nprint(tf_runtime.new_session(g).run(x))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    done = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("device: ") and "1.0" in done.stdout
     assert done.stderr.strip() == ""

@@ -4,6 +4,7 @@ While TensorFlow loads and looks for a GPU, its C++ side writes glog-style lines
 descriptor 2 (``cuInit`` failures on a machine without a GPU, absl's notice, CPU-feature hints).
 They are noise to a user; ``tf_runtime.device_name`` states the one fact they carry.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ _NATIVE_NOISE = re.compile(
 
 @contextmanager
 def native_stderr_filtered() -> Iterator[None]:
-    """Capture what is written to fd 2 (C++ included) and pass on only lines that are not TensorFlow's start-up noise."""
+    """Capture what is written to fd 2 (C++ included); pass on only the lines that are not start-up noise."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
@@ -35,7 +36,10 @@ def native_stderr_filtered() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines()
-                    if line.strip() and not _NATIVE_NOISE.search(line)]
+            kept = [
+                line
+                for line in captured.read().decode("utf-8", "replace").splitlines()
+                if line.strip() and not _NATIVE_NOISE.search(line)
+            ]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")

@@ -13,6 +13,7 @@ Layout (gpt-2-simple's, so ``gpt_2_simple.load_gpt2``/``generate`` read it)::
 A save writes new files first and switches the index last, so a crash or a full disk
 during a save leaves the previous checkpoint as 'latest'.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,13 +56,18 @@ class History:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             raise JobError(f"{path} is damaged; move it away to resume without the old loss history.") from None
-        return cls(data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}), data.get("ngram"))
+        return cls(
+            data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}), data.get("ngram")
+        )
 
     def until(self, step: int) -> "History":
         """The history as it was when checkpoint ``step`` was saved."""
         best = self.best if self.best and self.best["step"] <= step else None
         return History(
-            [e for e in self.train if e["step"] <= step], [e for e in self.valid if e["step"] <= step], best, self.settings,
+            [e for e in self.train if e["step"] <= step],
+            [e for e in self.valid if e["step"] <= step],
+            best,
+            self.settings,
             self.ngram,
         )
 
@@ -88,8 +94,11 @@ def sample_path(run_dir: Path, step: int, suffix: str) -> Path:
 
 def sample_texts(run_dir: Path) -> list[tuple[int, Path]]:
     """(step, text file) of every training sample of the run, by step."""
-    found = [(int(p.stem[len(SAMPLE_STEM):]), p) for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{SAMPLE_STEM}*.txt")
-             if p.stem[len(SAMPLE_STEM):].isdigit()]
+    found = [
+        (int(p.stem[len(SAMPLE_STEM) :]), p)
+        for p in (Path(run_dir) / SAMPLES_DIR).glob(f"{SAMPLE_STEM}*.txt")
+        if p.stem[len(SAMPLE_STEM) :].isdigit()
+    ]
     return sorted(found)
 
 
@@ -163,7 +172,9 @@ def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
         atomic_write_text(tmp / "counter", f"{step}\n")
     except (OSError, tf.errors.OpError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise JobError(f"Could not save the best checkpoint at step {step} ({first_line(exc)}); the previous best is intact.") from None
+        raise JobError(
+            f"Could not save the best checkpoint at step {step} ({first_line(exc)}); the previous best is intact."
+        ) from None
     shutil.rmtree(old, ignore_errors=True)
     if best.exists():
         best.rename(old)
@@ -173,7 +184,9 @@ def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
 
 def write_index(folder: Path, name: str) -> None:
     """TF's 'checkpoint' index (a text proto) naming ``name``, replaced atomically."""
-    atomic_write_text(Path(folder) / "checkpoint", f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+    atomic_write_text(
+        Path(folder) / "checkpoint", f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n'
+    )
 
 
 def clear_run(run_dir: Path) -> None:

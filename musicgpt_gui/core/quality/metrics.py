@@ -6,6 +6,7 @@ classes correlated with the key profiles); the other figures are counts on the p
 The same figures of the validation pieces and of n-gram samples are the references a model's
 samples are read against.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -156,13 +157,20 @@ def _repeated_phrases(notes: Sequence[NoteEvent], onsets: list) -> Optional[floa
 
 
 def mean_metrics(texts: Iterable[str], reference_pcs: Optional[Sequence[float]] = None) -> Metrics:
-    """Each text's metrics averaged (texts without notes left out); pitch classes pooled, each text weighted by its notes."""
+    """Each text's metrics averaged (texts without notes left out); pitch classes pooled, weighted by notes."""
     each = [m for m in (text_metrics(t, reference_pcs) for t in texts) if m.notes]
     if not each:
         return Metrics(pieces=0)
     out = Metrics(notes=sum(m.notes for m in each), pieces=len(each))
-    for name in ("key_clarity", "in_scale", "pc_distance", "notes_per_beat", "polyphony", "pitch_range",
-                 "repeated_phrases"):
+    for name in (
+        "key_clarity",
+        "in_scale",
+        "pc_distance",
+        "notes_per_beat",
+        "polyphony",
+        "pitch_range",
+        "repeated_phrases",
+    ):
         values = [getattr(m, name) for m in each if getattr(m, name) is not None]
         setattr(out, name, float(np.mean(values)) if values else None)
     pooled = sum(np.asarray(m.pitch_classes) * m.notes for m in each)

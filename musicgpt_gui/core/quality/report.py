@@ -3,6 +3,7 @@
 References are computed once per training session: the validation pieces (what the music
 should look like) and samples of the n-gram yardstick (what counting alone gives).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ VALIDATION, NGRAM = "validation data", "n-gram samples"
 
 
 def load(run_dir: Path) -> dict:
-    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}}; empty when missing or damaged."""
+    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}}; empty if missing or damaged."""
     path = Path(run_dir) / QUALITY_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
