@@ -133,7 +133,7 @@ def test_cancel_after_the_first_file_keeps_finished_pieces(tmp_path: Path, worke
     cancel = CancelToken()
 
     def on_progress(p) -> None:
-        if p.info.get("file"):
+        if p.info.file:
             cancel.cancel()
 
     with pytest.raises(Cancelled, match="kept"):
@@ -156,7 +156,7 @@ def test_a_cancelled_import_keeps_the_dataset_that_was_there(tmp_path: Path) -> 
             [source],
             ImportOptions(workers=1),
             tmp_path / "out",
-            on_progress=lambda p: p.info.get("file") and cancel.cancel(),
+            on_progress=lambda p: p.info.file and cancel.cancel(),
             cancel=cancel,
         )
     assert rows(tmp_path / "out") == before
@@ -176,7 +176,7 @@ def test_an_unwritable_target_fails_before_converting_and_a_broken_cache_is_skip
     seen = []
     with pytest.raises(JobError, match="Cannot write the dataset to"):
         import_dataset([source], ImportOptions(workers=1), blocker / "out", on_progress=seen.append)
-    assert not any(p.info.get("file") for p in seen)
+    assert not any(p.info.file for p in seen)
     result = import_dataset([source], ImportOptions(workers=1, cache_dir=blocker / "cache"), tmp_path / "out")
     assert result.pieces == 2
 

@@ -38,8 +38,9 @@ def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainCo
 def test_progress_every_step_and_result(tiny_model, tiny_dataset: Path) -> None:
     reports: list[Progress] = []
     result = training.train(config(tiny_model, tiny_dataset, "progress", sample_every=2), on_progress=reports.append)
-    assert all(isinstance(r.info, training.TrainProgress) for r in reports)
-    steps = [r.info.step for r in reports if r.info.loss is not None]
+    typed = [r for r in reports if r.info is not None]
+    assert typed and all(isinstance(r.info, training.TrainProgress) for r in typed)
+    steps = [r.info.step for r in typed if r.info.loss is not None]
     assert steps == [1, 2, 3]
     last = reports[-1]
     assert last.fraction == 1.0
@@ -57,7 +58,7 @@ def test_cancel_saves_within_one_step_then_resume_continues(tiny_model, tiny_dat
     cancel = CancelToken()
 
     def on_progress(p: Progress) -> None:
-        if p.info.step == 2:
+        if p.info is not None and p.info.step == 2:
             cancel.cancel()
 
     cfg = config(tiny_model, tiny_dataset, "cancel", steps=50)

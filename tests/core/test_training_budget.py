@@ -50,9 +50,9 @@ def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path)
     assert result.stopped_on_time and result.steps_done > 1  # steps=1 did not stop it
     assert any("budget is used up" in n for n in result.notes)
     assert took < budget * 60 + 30  # start-up aside, it stopped within a step of the budget
-    steps = [r for r in reports if "loss" in r.info]
+    steps = [r for r in reports if r.info is not None and r.info.loss is not None]
     assert steps[-1].fraction == pytest.approx(1.0, abs=0.05)
-    assert all(r.info["eta"] <= budget * 60 for r in steps) and steps[-1].info["eta"] < steps[0].info["eta"]
+    assert all(r.info.eta <= budget * 60 for r in steps) and steps[-1].info.eta < steps[0].info.eta
     assert run_store.latest_step(result.run_dir) == result.step
     history = run_store.History.load(result.run_dir)
     assert history.settings["minutes"] == budget

@@ -42,6 +42,16 @@ class ImportResult:
     metadata: DatasetMetadata
 
 
+
+@dataclass
+class ImportProgress:
+    """What each import report carries (``Progress.info``): files done of all, and the file just done."""
+
+    done: int
+    total: int
+    file: Optional[str] = None
+    status: Optional[str] = None  # ok | cached | error
+
 def import_dataset(
     sources: Iterable[Union[str, Path]],
     options: Optional[ImportOptions] = None,
@@ -98,7 +108,7 @@ def _run(
         finished += 1
         r = results[index]
         state = "cached" if r.cached else ("error" if r.error else "ok")
-        info = {"done": finished, "total": total, "file": r.label, "status": state}
+        info = ImportProgress(finished, total, r.label, state)
         on_progress(Progress(finished / total, f"{finished}/{total} {Path(r.label).name}", info))
 
     pending = []
@@ -109,7 +119,7 @@ def _run(
             report(i)
         else:
             pending.append(i)
-    on_progress(Progress(finished / total, f"{finished}/{total} files", {"done": finished, "total": total}))
+    on_progress(Progress(finished / total, f"{finished}/{total} files", ImportProgress(finished, total)))
     cancel.check()
     workers = min(options.workers or os.cpu_count() or 1, len(pending))
     if workers <= 1:
