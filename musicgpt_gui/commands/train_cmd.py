@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
     parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
     parser.add_argument("--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)")
+    parser.add_argument("--fim", type=float, default=defaults.fim_rate, metavar="RATE",
+                        help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
+                        "can regenerate a passage with both sides as context (musicgpt infill; default: %(default)s)")
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         accumulate=args.accumulate, learning_rate=args.learning_rate, seed=args.seed, window=args.window,
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
-        xla=args.xla, threads=args.threads,
+        xla=args.xla, threads=args.threads, fim_rate=args.fim,
     )
     cancel = CancelToken()
     with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):

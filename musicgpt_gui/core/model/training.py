@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import checkpoints, fim
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import models
@@ -55,6 +55,7 @@ class TrainConfig:
     overwrite: bool = False
     xla: bool = False
     threads: int = 0
+    fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
 
 
 @dataclass
@@ -146,6 +147,7 @@ def _check_settings(cfg: TrainConfig) -> None:
         raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
+    fim.check_rate(cfg.fim_rate)
     models.check_name(cfg.run)
 
 
@@ -203,6 +205,7 @@ class _Loop:
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
         self.notes: list[str] = []
+        self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
 
     def run(self) -> TrainResult:
         tf = self.tf
@@ -266,13 +269,15 @@ class _Loop:
             accumulate=cfg.accumulate,
             learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
+            fim_rate=cfg.fim_rate,
         )
         return step, history
 
     def _batch(self) -> np.ndarray:
         tokens, n = self.data.train, self.window
         starts = self.rng.integers(0, len(tokens) - n + 1, size=self.cfg.batch_size)
-        return np.stack([tokens[s : s + n] for s in starts])
+        batch = np.stack([tokens[s : s + n] for s in starts])
+        return self.fim.transform(batch, starts, self.rng) if self.fim else batch
 
     def _train(self) -> TrainResult:
         cfg = self.cfg
