@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import checkpoints, fim
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.jobs import CancelToken, JobError
@@ -48,9 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
     parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
     parser.add_argument("--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)")
-    parser.add_argument("--fim", type=float, default=defaults.fim_rate, metavar="RATE",
+    parser.add_argument("--fim", type=float, metavar="RATE",
                         help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
-                        "can regenerate a passage with both sides as context (musicgpt infill; default: %(default)s)")
+                        f"can regenerate a passage with both sides as context (musicgpt infill; default: "
+                        f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})")
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         accumulate=args.accumulate, learning_rate=args.learning_rate, seed=args.seed, window=args.window,
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
-        xla=args.xla, threads=args.threads, fim_rate=args.fim,
+        xla=args.xla, threads=args.threads, fim_rate=_fim_rate(args, new_model),
     )
     cancel = CancelToken()
     with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
@@ -97,6 +98,12 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         print(f"cancelled: saved at step {result.step}; continue with: musicgpt train --run {result.run} --resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _fim_rate(args: argparse.Namespace, new_model: bool) -> float:
+    if args.fim is not None:
+        return args.fim
+    return fim.NEW_MODEL_RATE if new_model else _defaults().fim_rate
 
 
 def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:

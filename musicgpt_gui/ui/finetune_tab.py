@@ -6,13 +6,13 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
     QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QRadioButton, QSpinBox,
     QSplitter, QVBoxLayout, QWidget,
 )
 
 from musicgpt_gui.core.jobs import Progress
-from musicgpt_gui.core.model import models, run_store, training, vocab, workflows
+from musicgpt_gui.core.model import fim, models, run_store, training, vocab, workflows
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
@@ -176,6 +176,11 @@ class FinetuneTab(Tab):
         self.learning_rate.setSingleStep(1e-4)
         self.learning_rate.setValue(1e-3)
         lay.insertRow(3, "Learning rate", self.learning_rate)
+        self.fim = QCheckBox(f"Fill-in-the-middle examples ({fim.RATE:.0%} of windows)")
+        self.fim.setChecked(fim.NEW_MODEL_RATE > 0)
+        self.fim.setToolTip("Teaches the model to regenerate a selection with the music on both sides as context "
+                            "(Generate tab); needs a new music model or an extended GPT-2")
+        lay.addRow(self.fim)
         return box
 
     # -- data ---------------------------------------------------------------------------------
@@ -231,7 +236,8 @@ class FinetuneTab(Tab):
         return training.TrainConfig(
             workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
             base=None if resume else self._base_name(), run=self.run_name.text().strip() or "run1",
-            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume, **values,
+            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume,
+            fim_rate=fim.RATE if self.fim.isChecked() else 0.0, **values,
         )
 
     def _base_name(self) -> Optional[str]:
@@ -341,6 +347,7 @@ class FinetuneTab(Tab):
         settings.setValue("run", self.run_name.text())
         settings.setValue("size", self.size.currentText())
         settings.setValue("vocab", self.vocab.currentText())
+        settings.setValue("fim", self.fim.isChecked())
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -351,5 +358,6 @@ class FinetuneTab(Tab):
         self.run_name.setText(str(settings.value("run", self.run_name.text())))
         self.size.setCurrentText(str(settings.value("size", self.size.currentText())))
         self.vocab.setCurrentText(str(settings.value("vocab", self.vocab.currentText())))
+        self.fim.setChecked(str(settings.value("fim", self.fim.isChecked())).lower() == "true")
         settings.endGroup()
         self._load_run()

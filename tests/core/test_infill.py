@@ -124,3 +124,15 @@ def test_cli_infill_prints_each_piece_and_exports_the_span(fim_run, piece, tmp_p
     assert recorded["span"] == core.span.record() and recorded["seed"] == 7 and recorded["variation"] == 1
     assert main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--text", piece,
                  "--items", "4-9"]) == 1
+
+
+def test_in_context_is_the_middle_with_a_bar_either_side(generator) -> None:
+    from musicgpt_gui.core.model.infill import in_context
+
+    bars = [f"{name}4:1.0" for name in "CDEFGABCDEFGABCD"]  # four 4/4 bars of quarter notes
+    text = join_items(["tempo=72", "program=40", *bars])
+    span = locate_beats(text, 8, 12)  # the third bar
+    result = infill(generator, text, span, GenerationSettings(length=30, temperature=1.0, top_k=0, seed=3))
+    played = split_items(in_context(result, 0))
+    middle = result.variations[0].parsed.items
+    assert played == ["tempo=72", "program=40", *bars[4:8], *middle, *bars[12:]]

@@ -22,6 +22,8 @@ from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.music.notation import parse_duration
 
+RATE = 0.5  # the share the paper and the GUI checkbox use
+NEW_MODEL_RATE = 0.5  # new music models train with FIM unless told otherwise (bench/results/infill.txt)
 DEFAULT_BAR = Fraction(4)
 _METER_RE = re.compile(r"^meter\.TimeSignature (\d+)/(\d+)$")
 _CONTROL_RE = re.compile(r"^(tempo|velocity|program)=")

@@ -32,7 +32,7 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.fim import item_onsets, item_step
+from musicgpt_gui.core.model.fim import DEFAULT_BAR, bar_length, item_onsets, item_step
 from musicgpt_gui.core.model.generation import (
     CACHE_ROWS, GenerationResult, GenerationSettings, Generator, TokenEvent, TokenFn, Variation, counted_text,
 )
@@ -239,3 +239,23 @@ def _sample(decoder, encoder, context, settings, seed, span, n_ctx, on_token, on
             break
         logits = decoder.step(np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32))
     return generated, raws, stops
+
+
+def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:
+    """One variation's middle with ``bars`` bars before and after it: what "play in context" plays.
+
+    The tempo, velocity and program in force where that passage starts come first, so it sounds as in the piece.
+    """
+    items = split_items(result.full_text(variation))
+    onsets = item_onsets(items)
+    first = result.span.start
+    last = first + len(result.variations[variation].parsed.items)
+    bar = next((b for b in map(bar_length, reversed(items[:first])) if b), DEFAULT_BAR)
+    low, high = onsets[first] - bars * bar, onsets[last] + bars * bar
+    keep = [k for k in range(len(items)) if low <= onsets[k] < high] or list(range(first, last))
+    controls: dict[str, str] = {}
+    for item in items[: keep[0]] if keep else []:
+        kind, equals, _ = item.partition("=")
+        if equals and kind in ("tempo", "velocity", "program"):
+            controls[kind] = item
+    return join_items([*controls.values(), *(items[k] for k in keep)])
