@@ -156,7 +156,8 @@ def main() -> int:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         say(f"bench_infill {now}; {platform.machine()}, 2 CPU cores shared with other engineers (a few minutes "
             f"per model), Python {platform.python_version()}")
-        say(f"data: corpus:bach, {train_count} chorales to train, {len(valid)} held out (import {time.monotonic() - began:.0f} s)")
+        say(f"data: corpus:bach, {train_count} chorales to train, {len(valid)} held out "
+            f"(import {time.monotonic() - began:.0f} s)")
         say(f"model: {args.size} ({model.summary}), same initial weights for both runs; {args.steps} steps, batch "
             f"{args.batch_size}, {args.window}-token windows, learning rate {args.learning_rate:g}, seed 0")
         runs = {}
@@ -180,7 +181,8 @@ def main() -> int:
         (l2r0, _, _), (l2r1, alone1, both1) = table["no FIM"], table[f"FIM {args.fim:g}"]
         say("")
         say(f"left-to-right cost of FIM: {l2r1 / l2r0:.3f}x the bits per element without it ({l2r1 - l2r0:+.3f})")
-        say(f"both sides vs prefix alone (FIM model): {both1 / alone1:.3f}x the bits per element ({both1 - alone1:+.3f})")
+        say(f"both sides vs prefix alone (FIM model): {both1 / alone1:.3f}x the bits per element "
+            f"({both1 - alone1:+.3f})")
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--items", metavar="A:B", help="regenerate items A..B-1 (0-based, like a Python slice)")
     where.add_argument("--beats", metavar="A:B",
-                       help="regenerate the items starting in [A, B) quarter notes; the middle is fitted to their length")
+                       help="regenerate the items starting in [A, B) quarter notes; the middle is fitted to "
+                       "their length")
     parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help="tokens per middle at most")
     parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
     parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
@@ -76,12 +77,14 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']} · items {span.start}:{span.end} "
           f"(beats {record['beats'][0]:g}-{record['beats'][1]:g})", file=sys.stderr)
     for v in result.variations:
-        stop = {"end": "the end of the middle", "beats": "the span's length"}.get(v.stop_reason, f"{settings.length} tokens")
+        stop = {"end": "the end of the middle", "beats": "the span's length"}.get(v.stop_reason,
+                                                                                   f"{settings.length} tokens")
         print(f"variation {v.index + 1}: {v.parsed.valid} items, stopped at {stop}: {v.parsed.text}", file=sys.stderr)
         print(result.full_text(v.index))
         if args.out:
             numbered = len(result.variations) > 1
-            path = args.out.with_name(f"{args.out.stem}-{v.index + 1}{args.out.suffix or '.mid'}") if numbered else args.out
+            suffix = args.out.suffix or ".mid"
+            path = args.out.with_name(f"{args.out.stem}-{v.index + 1}{suffix}") if numbered else args.out
             try:
                 export_variation(result, v.index, path)
                 print(f"wrote {path}", file=sys.stderr)

@@ -27,7 +27,8 @@ def test_a_new_model_has_the_sentinels_as_single_ids_and_they_round_trip(tiny_mo
     table, _ = vocab.read_vocab(tiny_model[1].path)
     ids = [table[t] for t in vocab.FIM_TOKENS]
     assert ids == list(range(len(table) - 4, len(table))) and tiny_model[1].hparams["n_vocab"] == len(table)
-    text = f"{vocab.FIM_PREFIX}tempo=96, C4:1.0,{vocab.FIM_SUFFIX} G4:2.0{vocab.EOT}{vocab.FIM_MIDDLE} E4:1.0,{vocab.FIM_END}"
+    text = (f"{vocab.FIM_PREFIX}tempo=96, C4:1.0,{vocab.FIM_SUFFIX} G4:2.0{vocab.EOT}{vocab.FIM_MIDDLE} E4:1.0,"
+            f"{vocab.FIM_END}")
     encoded = encoder.encode(text)
     assert [t for t in encoded if t in ids] == ids and encoded.count(encoder.eot) == 1
     assert encoder.decode(encoded) == text
@@ -68,8 +69,8 @@ def test_transform_keeps_the_rate_and_a_vocabulary_without_sentinels_is_refused(
     starts = rng.integers(0, len(stream) - 64, size=200)
     batch = np.stack([stream[s : s + 64] for s in starts])
     out = sampler.transform(batch, starts, rng)
-    changed = (out[:, 0] == sampler.ids[0]).mean()
-    assert 0.35 < changed < 0.65 and np.array_equal(out[out[:, 0] != sampler.ids[0]], batch[out[:, 0] != sampler.ids[0]])
+    changed = out[:, 0] == sampler.ids[0]
+    assert 0.35 < changed.mean() < 0.65 and np.array_equal(out[~changed], batch[~changed])
     plain = {k: v for k, v in encoder.bpe.encoder.items() if k not in vocab.FIM_TOKENS}
     with pytest.raises(JobError, match="no fill-in-the-middle tokens"):
         fim.FimSampler(stream, vocab.make_encoder(plain, []), rate=0.5)

@@ -148,7 +148,7 @@ def infill(
     generator: Generator,
     text: str,
     span: Span,
-    settings: GenerationSettings = GenerationSettings(),
+    settings: Optional[GenerationSettings] = None,
     *,
     on_token: Optional[TokenFn] = None,
     on_progress: ProgressFn = no_progress,
@@ -156,7 +156,7 @@ def infill(
     memorization: Optional[MemorizationIndex] = None,
 ) -> InfillResult:
     """Regenerate ``span`` of ``text`` ``settings.variations`` times with the loaded checkpoint."""
-    settings.validate()
+    settings = (settings or GenerationSettings()).validate()
     cancel = cancel or CancelToken()
     encoder = generator.encoder
     if not encoder.has_fim:
@@ -172,7 +172,7 @@ def infill(
         tokens, raws, stops = _sample(decoder, encoder, context, settings, seed, span, generator.hparams.n_ctx,
                                       on_token, on_progress, cancel)
     variations = []
-    for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops)):
+    for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True)):
         ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
         middle = parse_text(counted_text(raw, "end" if ends_text else "length"))
         if span.bounded:

@@ -73,7 +73,7 @@ def infill_for_run(
     ref: checkpoints.CheckpointRef,
     text: str,
     span: Span,
-    settings: GenerationSettings = GenerationSettings(),
+    settings: Optional[GenerationSettings] = None,
     *,
     dataset: Optional[Path] = None,
     on_token: Optional[TokenFn] = None,
