@@ -6,12 +6,13 @@ validation pieces:
 
 * left-to-right validation bits per element (the training loop's own validation);
 * bits per element of held-out middle spans (``--bars`` bars, cut on bar lines): given both sides
-  (PSM context ``<|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|>``) against the
-  prefix alone (plain continuation), with the same prefix, for both models.
+  (in PSM and in SPM order, see core/model/fim.py) against the prefix alone (plain continuation),
+  with the same prefix and suffix tokens, for both models.
 
 The machine has 2 CPU cores shared with other engineers: each model trains a few minutes.
 
-    .venv/bin/python bench/bench_infill.py [--pieces 120] [--steps 600] [--fim 0.5] [--out bench/results/infill.txt]
+    .venv/bin/python bench/bench_infill.py [--pieces 120] [--steps 900] [--fim 0.5] [--workspace DIR]
+                                           [--out bench/results/infill.txt]
 """
 from __future__ import annotations
 
@@ -36,8 +37,12 @@ def build(root: Path, pieces: int, size: str):
 
     workspace = resolve_workspace(root)
     dataset = workspace.datasets / "bach"
-    import_dataset(["corpus:bach"], ImportOptions(limit=pieces, workers=1), dataset)
-    return workspace, dataset, models.create_music_model(workspace, dataset, size=size, vocab_kind="atomic")
+    if not dataset.is_dir():
+        import_dataset(["corpus:bach"], ImportOptions(limit=pieces, workers=1), dataset)
+    name = f"bench-{size}"
+    if (workspace.models / name).is_dir():
+        return workspace, dataset, models.get_model(workspace, name)
+    return workspace, dataset, models.create_music_model(workspace, dataset, size=size, vocab_kind="atomic", name=name)
 
 
 def train_run(workspace, dataset, model, run: str, fim_rate: float, args) -> tuple[float, dict]:
@@ -49,9 +54,12 @@ def train_run(workspace, dataset, model, run: str, fim_rate: float, args) -> tup
         validate_every=args.steps, fim_rate=fim_rate,
     )
     began = time.monotonic()
-    training.train(cfg)
+    if run_store.latest_step(workspace.checkpoint / run) != args.steps:
+        training.train(cfg)
+    else:
+        began = None
     history = run_store.History.load(workspace.checkpoint / run)
-    return time.monotonic() - began, history.valid[-1]
+    return (time.monotonic() - began if began else 0.0), history.valid[-1]
 
 
 def middle_spans(texts: list[str], bars: int, rng: np.random.Generator, per_piece: int):
@@ -110,18 +118,18 @@ def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str]
     return pre[-CONTEXT_TOKENS:], mid, suf[:CONTEXT_TOKENS]
 
 
-def score(scorer: Scorer, spans, fim_context: bool) -> float:
-    from musicgpt_gui.core.model import vocab
+def score(scorer: Scorer, spans, order: str) -> float:
+    """Bits per element of the middles; ``order`` 'prefix' is plain continuation, else a FIM order."""
+    from musicgpt_gui.core.model import fim, vocab
 
     enc = scorer.encoder
     nats, elements = 0.0, 0
     for prefix, middle, suffix in spans:
         pre, mid, suf = encode_span(enc, prefix, middle, suffix)
-        if fim_context:
-            ids = enc.specials
-            context = [ids[vocab.FIM_PREFIX], *pre, ids[vocab.FIM_SUFFIX], *suf, ids[vocab.FIM_MIDDLE]]
+        if order == "prefix":
+            context = pre  # a window that starts inside a piece, as in training
         else:
-            context = [enc.eot, *pre]
+            context = fim.arrange(order, [enc.specials[t] for t in vocab.FIM_TOKENS], pre, suf)
         nats += scorer.nll(context, mid)
         elements += vocab.count_elements(", ".join(middle))
     return nats / elements / math.log(2)
@@ -137,6 +145,7 @@ def main() -> int:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--fim", type=float, default=0.5)
     parser.add_argument("--bars", type=int, default=2, help="bars per held-out middle span")
+    parser.add_argument("--workspace", type=Path, help="keep the workspace here; reuse its runs if trained")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -150,7 +159,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         began = time.monotonic()
-        workspace, dataset, model = build(Path(tmp), args.pieces, args.size)
+        workspace, dataset, model = build(args.workspace or Path(tmp), args.pieces, args.size)
         valid = dataset_files.load_split(dataset, dataset_files.VALID)
         train_count = len(dataset_files.load_split(dataset, dataset_files.TRAIN))
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -164,25 +173,28 @@ def main() -> int:
         for name, rate in (("no FIM", 0.0), (f"FIM {args.fim:g}", args.fim)):
             seconds, last = train_run(workspace, dataset, model, f"fim-{rate:g}", rate, args)
             runs[name] = (Scorer(workspace.checkpoint / f"fim-{rate:g}"), last)
-            say(f"trained '{name}' in {seconds:.0f} s")
+            say(f"trained '{name}' in {seconds:.0f} s" if seconds else f"reused the trained '{name}'")
         spans = middle_spans(valid, args.bars, np.random.default_rng(0), per_piece=4)
         middle_elements = sum(len(m) for _, m, _ in spans)
         say(f"held-out middle spans: {len(spans)} spans of {args.bars} bars ({middle_elements} items), "
             f"up to {CONTEXT_TOKENS} tokens of prefix and of suffix")
         say("")
-        say(f"{'model':<10} {'L2R valid bits/elem':>20} {'middle | prefix':>16} {'middle | both sides':>20}")
+        say("bits per element (lower is better); middle spans given the prefix alone, or both sides in an order")
+        say(f"{'model':<10} {'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}")
         table = {}
         for name, (scorer, last) in runs.items():
-            alone = score(scorer, spans, fim_context=False)
-            both = score(scorer, spans, fim_context=True) if name != "no FIM" else math.nan
-            table[name] = (last["bits_per_element"], alone, both)
-            both_text = f"{both:.3f}" if math.isfinite(both) else "n/a"
-            say(f"{name:<10} {last['bits_per_element']:>20.3f} {alone:>16.3f} {both_text:>20}")
-        (l2r0, _, _), (l2r1, alone1, both1) = table["no FIM"], table[f"FIM {args.fim:g}"]
+            fim_model = name != "no FIM"
+            row = [last["bits_per_element"], score(scorer, spans, "prefix")]
+            row += [score(scorer, spans, order) if fim_model else math.nan for order in ("psm", "spm")]
+            table[name] = row
+            cells = [f"{v:.3f}" if math.isfinite(v) else "n/a" for v in row]
+            say(f"{name:<10} {cells[0]:>15} {cells[1]:>16} {cells[2]:>11} {cells[3]:>11}")
+        (l2r0, *_), (l2r1, alone1, psm1, spm1) = table["no FIM"], table[f"FIM {args.fim:g}"]
         say("")
         say(f"left-to-right cost of FIM: {l2r1 / l2r0:.3f}x the bits per element without it ({l2r1 - l2r0:+.3f})")
-        say(f"both sides vs prefix alone (FIM model): {both1 / alone1:.3f}x the bits per element "
-            f"({both1 - alone1:+.3f})")
+        for order, both in (("PSM", psm1), ("SPM", spm1)):
+            say(f"both sides ({order}) vs prefix alone, FIM model: {both / alone1:.3f}x the bits per element "
+                f"({both - alone1:+.3f})")
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -53,6 +53,7 @@ class FinetuneTab(Tab):
         form.addWidget(self._data_box())
         form.addWidget(self._model_box())
         form.addWidget(self._hyper_box())
+        self.model_kind.buttonToggled.connect(self._fim_follows_model)
         form.addStretch(1)
 
         right = QWidget()
@@ -182,6 +183,11 @@ class FinetuneTab(Tab):
                             "(Generate tab); needs a new music model or an extended GPT-2")
         lay.addRow(self.fim)
         return box
+
+    def _fim_follows_model(self, button, checked: bool) -> None:
+        """New music models have the FIM tokens and train with them by default; other bases rarely have them."""
+        if checked:
+            self.fim.setChecked(button.property("kind") == NEW and fim.NEW_MODEL_RATE > 0)
 
     # -- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:

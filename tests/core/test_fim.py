@@ -41,26 +41,43 @@ def test_bar_lines_follow_time_signatures_and_skip_text_without_durations() -> N
     assert fim.bar_cuts(["C4", "D4", "E4", "F4", "G4"]) == set()
 
 
+def test_both_orders_put_the_sentinels_around_the_same_parts() -> None:
+    ids = [100, 101, 102, 103]
+    assert fim.arrange("psm", ids, [1, 2], [5], [3, 4]) == [100, 1, 2, 101, 5, 102, 3, 4, 103]
+    assert fim.arrange("spm", ids, [1, 2], [5], [3, 4]) == [100, 101, 5, 102, 1, 2, 3, 4, 103]
+    assert fim.arrange("spm", ids, [1, 2], [5]) == [100, 101, 5, 102, 1, 2]  # what a middle follows
+    with pytest.raises(JobError, match="Unknown FIM order"):
+        fim.arrange("pms", ids, [], [])
+
+
 def test_examples_are_the_window_rearranged_at_item_boundaries(stream, encoder) -> None:
     sampler = fim.FimSampler(stream, encoder, rate=1.0)
     pre, suf, mid, end = sampler.ids
     rng = np.random.default_rng(0)
-    seen_bar = 0
+    orders, on_bars = set(), 0
     for start in rng.integers(0, len(stream) - 200, size=40):
         window = stream[start : start + 124]
         example = sampler.example(int(start), len(window), rng)
         assert example is not None and len(example) == len(window) + 4
         assert example[0] == pre and example[-1] == end
         s, m = int(np.flatnonzero(example == suf)[0]), int(np.flatnonzero(example == mid)[0])
-        prefix, suffix, middle = example[1:s], example[s + 1 : m], example[m + 1 : -1]
-        assert np.array_equal(np.concatenate([prefix, middle, suffix]), window)
-        assert encoder.eot not in middle and len(middle) > 0
-        prefix_text = encoder.decode(prefix)
-        assert prefix_text.endswith(",") or prefix_text.endswith(vocab.EOT)  # cut after an item's separator
-        middle_text = encoder.decode(middle)
-        assert middle_text.startswith(" ") or prefix_text.endswith(vocab.EOT)
-        seen_bar += bool(sampler.bar_cut[start + len(prefix)])
-    assert seen_bar >= 30  # Bach chorales have bar lines in almost every window
+        if s == 1:  # SPM: the suffix first, then prefix and middle as one run
+            suffix, rest = example[2:m], example[m + 1 : -1]
+            assert np.array_equal(np.concatenate([rest, suffix]), window)
+            orders.add("spm")
+        else:
+            prefix, suffix, middle = example[1:s], example[s + 1 : m], example[m + 1 : -1]
+            assert np.array_equal(np.concatenate([prefix, middle, suffix]), window)
+            assert encoder.eot not in middle and len(middle) > 0
+            prefix_text = encoder.decode(prefix)
+            assert prefix_text.endswith(",") or prefix_text.endswith(vocab.EOT)  # cut after an item's separator
+            assert encoder.decode(middle).startswith(" ") or prefix_text.endswith(vocab.EOT)
+            orders.add("psm")
+        cut = int(start) + len(window) - len(suffix)
+        assert sampler.item_cut[cut] and (encoder.decode(suffix).startswith(" ") or stream[cut] == encoder.eot)
+        on_bars += bool(sampler.bar_cut[cut])
+    assert orders == {"psm", "spm"}
+    assert on_bars >= 30  # Bach chorales have bar lines in almost every window
 
 
 def test_transform_keeps_the_rate_and_a_vocabulary_without_sentinels_is_refused(stream, encoder) -> None:

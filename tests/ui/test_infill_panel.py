@@ -90,3 +90,17 @@ def test_regenerate_needs_a_selection(generated, qtbot) -> None:
     tab.generate_button.click()  # a new piece drops the selection
     assert panel.selection.beats is None
     wait_idle(qtbot, tab)
+
+
+def test_the_finetune_checkbox_sets_the_fim_rate_and_follows_the_base(make_window, workspace) -> None:
+    from musicgpt_gui.core.model import fim
+
+    tab = make_window(workspace).finetune_tab
+    assert tab.new_radio.isChecked() and tab.fim.isChecked() and tab.config(resume=False).fim_rate == fim.RATE
+    tab.gpt2_radio.setChecked(True)  # GPT-2 has no FIM tokens until extended
+    assert not tab.fim.isChecked() and tab.config(resume=False).fim_rate == 0.0
+    tab.fim.setChecked(True)
+    assert tab.config(resume=False).fim_rate == fim.RATE
+    tab.new_radio.setChecked(True)
+    tab.fim.setChecked(False)
+    assert tab.config(resume=False).fim_rate == 0.0

@@ -1,8 +1,11 @@
 """Fill-in-the-middle training examples (Bavarian et al. 2022), cut where the music has seams.
 
-A share of the training windows is rearranged into the PSM order
-``<|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> middle <|fim_end|>``; the loss
-stays plain next-token cross-entropy, so a causal GPT-2 learns infilling from the data alone.
+A share of the training windows is rearranged, half in the PSM order
+``<|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> middle <|fim_end|>`` and half in the
+SPM order ``<|fim_prefix|> <|fim_suffix|> suffix <|fim_middle|> prefix middle <|fim_end|>`` (the
+paper's joint training: in SPM the middle reads on from the prefix, as in plain continuation);
+the loss stays plain next-token cross-entropy, so a causal GPT-2 learns infilling from the data
+alone.  Infilling uses :data:`INFILL_ORDER`.
 
 Cuts fall only on element boundaries: between two items (after the ``,`` that ends one) and
 at the start or end of a piece.  Where the text carries durations, bar lines are preferred:
@@ -24,6 +27,9 @@ from musicgpt_gui.core.music.notation import parse_duration
 
 RATE = 0.5  # the share the paper and the GUI checkbox use
 NEW_MODEL_RATE = 0.5  # new music models train with FIM unless told otherwise (bench/results/infill.txt)
+SPM_SHARE = 0.5  # of the rearranged windows, in SPM order; the rest in PSM
+INFILL_ORDER = "spm"  # the order infilling uses: the better one in bench/results/infill.txt
+ORDERS = ("psm", "spm")
 DEFAULT_BAR = Fraction(4)
 _METER_RE = re.compile(r"^meter\.TimeSignature (\d+)/(\d+)$")
 _CONTROL_RE = re.compile(r"^(tempo|velocity|program)=")
@@ -33,6 +39,19 @@ def check_rate(rate: float) -> float:
     if not 0.0 <= rate <= 1.0:
         raise JobError(f"The FIM rate is the share of training windows to rearrange: 0 to 1, not {rate}.")
     return rate
+
+
+def arrange(order: str, sentinels: list[int], prefix: list[int], suffix: list[int],
+            middle: Optional[list[int]] = None) -> list[int]:
+    """The tokens of one example in ``order`` (psm|spm); without ``middle``, the context a middle follows."""
+    pre, suf, mid, end = sentinels
+    if order == "psm":
+        head = [pre, *prefix, suf, *suffix, mid]
+    elif order == "spm":
+        head = [pre, suf, *suffix, mid, *prefix]
+    else:
+        raise JobError(f"Unknown FIM order '{order}'; choose one of: {', '.join(ORDERS)}.")
+    return head if middle is None else [*head, *middle, end]
 
 
 def item_step(item: str) -> Fraction:
@@ -106,7 +125,7 @@ class FimSampler:
         return out
 
     def example(self, start: int, length: int, rng: np.random.Generator) -> Optional[np.ndarray]:
-        """The PSM example of stream tokens ``start .. start+length``; None when it has no two cuts."""
+        """The PSM or SPM example of stream tokens ``start .. start+length``; None when it has no two cuts."""
         window = self.tokens[start : start + length]
         positions = np.flatnonzero(self.item_cut[start + 1 : start + length]) + 1
         if len(positions) < 2:
@@ -118,8 +137,9 @@ class FimSampler:
         if len(pool) < 2:
             return None
         a, b = sorted(int(p) for p in rng.choice(pool, size=2, replace=False))
-        pre, suf, mid, end = self.ids
-        return np.concatenate([[pre], window[:a], [suf], window[b:], [mid], window[a:b], [end]]).astype(window.dtype)
+        order = "spm" if rng.random() < SPM_SHARE else "psm"
+        parts = (window[:a].tolist(), window[b:].tolist(), window[a:b].tolist())
+        return np.asarray(arrange(order, self.ids, *parts), dtype=window.dtype)
 
 
 def _cut_flags(tokens: np.ndarray, encoder: vocab.MusicEncoder) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Infilling: regenerate a span of note text with the music on both sides as context.
 
-The model sees the PSM order it was trained on (core/model/fim.py):
-``<|fim_prefix|> <|endoftext|> prefix <|fim_suffix|> suffix <|endoftext|> <|fim_middle|>``
+The model sees the text around the span in the order it was trained on (core/model/fim.py,
+:data:`fim.INFILL_ORDER`), e.g. SPM:
+``<|fim_prefix|> <|fim_suffix|> suffix <|endoftext|> <|fim_middle|> <|endoftext|> prefix``
 -- the text is taken as a whole piece, so the prefix starts one and the suffix ends one --
 and samples the middle until ``<|fim_end|>`` (or ``<|endoftext|>``, or any other sentinel).
 When the context is too long for the model, the prefix is cut from the left and the suffix
@@ -32,7 +33,7 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.fim import DEFAULT_BAR, bar_length, item_onsets, item_step
+from musicgpt_gui.core.model.fim import DEFAULT_BAR, INFILL_ORDER, arrange, bar_length, item_onsets, item_step
 from musicgpt_gui.core.model.generation import (
     CACHE_ROWS, GenerationResult, GenerationSettings, Generator, TokenEvent, TokenFn, Variation, counted_text,
 )
@@ -184,7 +185,7 @@ def infill(
 
 def _context(encoder: vocab.MusicEncoder, before: list[str], after: list[str], n_ctx: int,
              length: int) -> tuple[list[int], list[str]]:
-    """PSM context, cut to leave room for the middle (the prefix from the left, the suffix from the right).
+    """The FIM context, cut to leave room for the middle (the prefix from the left, the suffix from the right).
 
     ``<|endoftext|>`` marks the start and the end of the piece, unless that side was cut.
     """
@@ -202,8 +203,8 @@ def _context(encoder: vocab.MusicEncoder, before: list[str], after: list[str], n
             pre, starts = pre[len(pre) - keep_pre :] if keep_pre else [], []
         if keep_suf < len(suf):
             suf, ends = suf[:keep_suf], []
-    ids = encoder.specials
-    return [ids[vocab.FIM_PREFIX], *starts, *pre, ids[vocab.FIM_SUFFIX], *suf, *ends, ids[vocab.FIM_MIDDLE]], warnings
+    sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
+    return arrange(INFILL_ORDER, sentinels, [*starts, *pre], [*suf, *ends]), warnings
 
 
 def _sample(decoder, encoder, context, settings, seed, span, n_ctx, on_token, on_progress, cancel):
