@@ -11,6 +11,7 @@ from typing import Iterator, Optional
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.model import checkpoints, fim
+from musicgpt_gui.core.model.run_store import History
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.jobs import CancelToken, JobError
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         accumulate=args.accumulate, learning_rate=args.learning_rate, seed=args.seed, window=args.window,
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
-        xla=args.xla, threads=args.threads, fim_rate=_fim_rate(args, new_model),
+        xla=args.xla, threads=args.threads, fim_rate=_fim_rate(args, new_model, workspace),
     )
     cancel = CancelToken()
     with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
@@ -100,9 +101,12 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def _fim_rate(args: argparse.Namespace, new_model: bool) -> float:
+def _fim_rate(args: argparse.Namespace, new_model: bool, workspace: Workspace) -> float:
+    """--fim; else what a resumed run used, the new-model default, or the training default."""
     if args.fim is not None:
         return args.fim
+    if args.resume:
+        return float(History.load(workspace.checkpoint / args.run).settings.get("fim_rate", 0.0))
     return fim.NEW_MODEL_RATE if new_model else _defaults().fim_rate
 
 

@@ -104,6 +104,9 @@ def test_cli_trains_with_fim_in_gpt2_simple_layout(tiny_model, tiny_dataset) -> 
     assert {"encoder.json", "vocab.bpe", "hparams.json", "checkpoint"} <= {p.name for p in run_dir.iterdir()}
     assert (run_dir / "model-3.index").is_file()
     assert run_store.History.load(run_dir).settings["fim_rate"] == 0.5
+    assert main(["--workspace", str(workspace.root), "train", "--run", "fim-cli", "--resume", "--steps", "1",
+                 "--batch-size", "2", "--window", "64", "--sample-every", "0", "--validate-every", "0"]) == 0
+    assert run_store.History.load(run_dir).settings["fim_rate"] == 0.5  # a resumed run keeps its rate
     assert json.loads((run_dir / "hparams.json").read_text())["n_vocab"] == vocab.load_encoder(run_dir).n_vocab
 
 

@@ -51,7 +51,9 @@ class SpanSelection(QObject):
 
     def length(self) -> Optional[float]:
         parsed = self.roll.parsed
-        return float(parsed.length) or 1.0 if parsed is not None and parsed.notes else None
+        if parsed is None or not parsed.notes:
+            return None
+        return float(parsed.length) or 1.0
 
     def _scale(self) -> float:
         return max(1.0, self.roll.width() - KEY_WIDTH - 4) / (self.length() or 1.0)
