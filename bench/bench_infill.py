@@ -118,13 +118,19 @@ def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str]
     return pre[-CONTEXT_TOKENS:], mid, suf[:CONTEXT_TOKENS]
 
 
-def score(scorer: Scorer, spans, order: str) -> float:
-    """Bits per element of the middles; ``order`` 'prefix' is plain continuation, else a FIM order."""
+def score(scorer: Scorer, spans, order: str, other_suffix: bool = False) -> float:
+    """Bits per element of the middles; ``order`` 'prefix' is plain continuation, else a FIM order.
+
+    ``other_suffix`` gives each middle the suffix of a span from another piece: if the model reads
+    the suffix, the true one must score better.
+    """
     from musicgpt_gui.core.model import fim, vocab
 
     enc = scorer.encoder
     nats, elements = 0.0, 0
-    for prefix, middle, suffix in spans:
+    for k, (prefix, middle, suffix) in enumerate(spans):
+        if other_suffix:
+            suffix = spans[(k + len(spans) // 2) % len(spans)][2]
         pre, mid, suf = encode_span(enc, prefix, middle, suffix)
         if order == "prefix":
             context = pre  # a window that starts inside a piece, as in training
@@ -171,8 +177,8 @@ def main() -> int:
             f"{args.batch_size}, {args.window}-token windows, learning rate {args.learning_rate:g}, seed 0")
         runs = {}
         for name, rate in (("no FIM", 0.0), (f"FIM {args.fim:g}", args.fim)):
-            seconds, last = train_run(workspace, dataset, model, f"fim-{rate:g}", rate, args)
-            runs[name] = (Scorer(workspace.checkpoint / f"fim-{rate:g}"), last)
+            seconds, last = train_run(workspace, dataset, model, f"fim-{rate:g}-{args.steps}", rate, args)
+            runs[name] = (Scorer(workspace.checkpoint / f"fim-{rate:g}-{args.steps}"), last)
             say(f"trained '{name}' in {seconds:.0f} s" if seconds else f"reused the trained '{name}'")
         spans = middle_spans(valid, args.bars, np.random.default_rng(0), per_piece=4)
         middle_elements = sum(len(m) for _, m, _ in spans)
@@ -180,21 +186,25 @@ def main() -> int:
             f"up to {CONTEXT_TOKENS} tokens of prefix and of suffix")
         say("")
         say("bits per element (lower is better); middle spans given the prefix alone, or both sides in an order")
-        say(f"{'model':<10} {'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}")
+        say("(the last column: SPM with the suffix of another piece's span, to see whether the model reads it)")
+        say(f"{'model':<10} {'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}"
+            f" {'| SPM, other suffix':>19}")
         table = {}
         for name, (scorer, last) in runs.items():
             fim_model = name != "no FIM"
             row = [last["bits_per_element"], score(scorer, spans, "prefix")]
             row += [score(scorer, spans, order) if fim_model else math.nan for order in ("psm", "spm")]
+            row.append(score(scorer, spans, "spm", other_suffix=True) if fim_model else math.nan)
             table[name] = row
             cells = [f"{v:.3f}" if math.isfinite(v) else "n/a" for v in row]
-            say(f"{name:<10} {cells[0]:>15} {cells[1]:>16} {cells[2]:>11} {cells[3]:>11}")
-        (l2r0, *_), (l2r1, alone1, psm1, spm1) = table["no FIM"], table[f"FIM {args.fim:g}"]
+            say(f"{name:<10} {cells[0]:>15} {cells[1]:>16} {cells[2]:>11} {cells[3]:>11} {cells[4]:>19}")
+        (l2r0, *_), (l2r1, alone1, psm1, spm1, other1) = table["no FIM"], table[f"FIM {args.fim:g}"]
         say("")
         say(f"left-to-right cost of FIM: {l2r1 / l2r0:.3f}x the bits per element without it ({l2r1 - l2r0:+.3f})")
         for order, both in (("PSM", psm1), ("SPM", spm1)):
             say(f"both sides ({order}) vs prefix alone, FIM model: {both / alone1:.3f}x the bits per element "
                 f"({both - alone1:+.3f})")
+        say(f"true vs another piece's suffix (SPM): {spm1 / other1:.3f}x the bits per element ({spm1 - other1:+.3f})")
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

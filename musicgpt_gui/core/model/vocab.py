@@ -28,7 +28,7 @@ from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import gpt2_backend
 
 EOT = "<|endoftext|>"
-# Fill-in-the-middle sentinels (Bavarian et al. 2022, PSM order): single ids, never produced by BPE.
+# Fill-in-the-middle sentinels (Bavarian et al. 2022; core/model/fim.py): single ids, never produced by BPE.
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_end|>"
 FIM_TOKENS = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END)
 KINDS = ("bpe", "atomic")
