@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 CONTEXT_TOKENS = 96  # tokens of prefix and of suffix around each middle span at most
+# ... and all of it within the training window: positions past it were never trained.
 
 
 def build(root: Path, pieces: int, size: str):
@@ -108,17 +109,40 @@ class Scorer:
         return float(-logp[rows, ids[0, len(context):]].sum())
 
 
-def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str]):
-    """Token ids as in the training stream: each item's separator ends it, the next item brings its space."""
+def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str], window: int):
+    """Token ids as in the training stream (each item's separator ends it, the next item brings its space),
+    prefix and suffix cut alike so that sentinels, both sides and the middle fit in ``window`` tokens."""
     from musicgpt_gui.core.music.notation import join_items
 
     pre = encoder.encode(join_items(prefix) + ",")
     mid = encoder.encode(" " + join_items(middle) + ",")
     suf = encoder.encode(" " + join_items(suffix)) + [encoder.eot]
-    return pre[-CONTEXT_TOKENS:], mid, suf[:CONTEXT_TOKENS]
+    side = max(1, min(CONTEXT_TOKENS, (window - len(vocab_sentinels()) - len(mid)) // 2))
+    return pre[-side:], mid, suf[:side]
 
 
-def score(scorer: Scorer, spans, order: str, other_suffix: bool = False) -> float:
+def vocab_sentinels() -> tuple[str, ...]:
+    from musicgpt_gui.core.model import vocab
+
+    return vocab.FIM_TOKENS
+
+
+def end_bits(scorer: Scorer, spans, window: int, other_suffix: bool) -> float:
+    """Mean bits of <|fim_end|> right after each true middle (SPM): where the suffix says the middle stops."""
+    from musicgpt_gui.core.model import fim, vocab
+
+    enc = scorer.encoder
+    sentinels = [enc.specials[t] for t in vocab.FIM_TOKENS]
+    total = 0.0
+    for k, (prefix, middle, suffix) in enumerate(spans):
+        if other_suffix:
+            suffix = spans[(k + len(spans) // 2) % len(spans)][2]
+        pre, mid, suf = encode_span(enc, prefix, middle, suffix, window)
+        total += scorer.nll(fim.arrange("spm", sentinels, pre, suf) + mid, [sentinels[3]])
+    return total / len(spans) / math.log(2)
+
+
+def score(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = False) -> float:
     """Bits per element of the middles; ``order`` 'prefix' is plain continuation, else a FIM order.
 
     ``other_suffix`` gives each middle the suffix of a span from another piece: if the model reads
@@ -131,7 +155,7 @@ def score(scorer: Scorer, spans, order: str, other_suffix: bool = False) -> floa
     for k, (prefix, middle, suffix) in enumerate(spans):
         if other_suffix:
             suffix = spans[(k + len(spans) // 2) % len(spans)][2]
-        pre, mid, suf = encode_span(enc, prefix, middle, suffix)
+        pre, mid, suf = encode_span(enc, prefix, middle, suffix, window)
         if order == "prefix":
             context = pre  # a window that starts inside a piece, as in training
         else:
@@ -183,7 +207,8 @@ def main() -> int:
         spans = middle_spans(valid, args.bars, np.random.default_rng(0), per_piece=4)
         middle_elements = sum(len(m) for _, m, _ in spans)
         say(f"held-out middle spans: {len(spans)} spans of {args.bars} bars ({middle_elements} items), "
-            f"up to {CONTEXT_TOKENS} tokens of prefix and of suffix")
+            f"up to {CONTEXT_TOKENS} tokens of prefix and as many of suffix, all within the {args.window}-token "
+            "training window")
         say("")
         say("bits per element (lower is better); middle spans given the prefix alone, or both sides in an order")
         say("(the last column: SPM with the suffix of another piece's span, to see whether the model reads it)")
@@ -192,9 +217,9 @@ def main() -> int:
         table = {}
         for name, (scorer, last) in runs.items():
             fim_model = name != "no FIM"
-            row = [last["bits_per_element"], score(scorer, spans, "prefix")]
-            row += [score(scorer, spans, order) if fim_model else math.nan for order in ("psm", "spm")]
-            row.append(score(scorer, spans, "spm", other_suffix=True) if fim_model else math.nan)
+            row = [last["bits_per_element"], score(scorer, spans, "prefix", args.window)]
+            row += [score(scorer, spans, order, args.window) if fim_model else math.nan for order in ("psm", "spm")]
+            row.append(score(scorer, spans, "spm", args.window, other_suffix=True) if fim_model else math.nan)
             table[name] = row
             cells = [f"{v:.3f}" if math.isfinite(v) else "n/a" for v in row]
             say(f"{name:<10} {cells[0]:>15} {cells[1]:>16} {cells[2]:>11} {cells[3]:>11} {cells[4]:>19}")
@@ -205,6 +230,10 @@ def main() -> int:
             say(f"both sides ({order}) vs prefix alone, FIM model: {both / alone1:.3f}x the bits per element "
                 f"({both - alone1:+.3f})")
         say(f"true vs another piece's suffix (SPM): {spm1 / other1:.3f}x the bits per element ({spm1 - other1:+.3f})")
+        fim_scorer = runs[f"FIM {args.fim:g}"][0]
+        true_end, other_end = (end_bits(fim_scorer, spans, args.window, other) for other in (False, True))
+        say(f"bits of <|fim_end|> after the true middle (SPM): {true_end:.2f} with its suffix, {other_end:.2f} with "
+            f"another piece's")
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -88,6 +88,10 @@ def test_transform_keeps_the_rate_and_a_vocabulary_without_sentinels_is_refused(
     out = sampler.transform(batch, starts, rng)
     changed = out[:, 0] == sampler.ids[0]
     assert 0.35 < changed.mean() < 0.65 and np.array_equal(out[~changed], batch[~changed])
+    ends = [int(np.flatnonzero(row == sampler.ids[3])[0]) for row in out[changed]]
+    assert len(set(ends)) >= 20 and min(ends) < 40  # <|fim_end|> is not always the last token
+    for row, end, original in zip(out[changed], ends, batch[changed], strict=True):
+        assert np.array_equal(row[end + 1 :], original[end - 3 : 60])  # then the window goes on as plain text
     plain = {k: v for k, v in encoder.bpe.encoder.items() if k not in vocab.FIM_TOKENS}
     with pytest.raises(JobError, match="no fill-in-the-middle tokens"):
         fim.FimSampler(stream, vocab.make_encoder(plain, []), rate=0.5)

@@ -7,6 +7,11 @@ paper's joint training: in SPM the middle reads on from the prefix, as in plain 
 the loss stays plain next-token cross-entropy, so a causal GPT-2 learns infilling from the data
 alone.  Infilling uses :data:`INFILL_ORDER`.
 
+Only a leading part of random length of each window is rearranged; the rest follows
+``<|fim_end|>`` as plain text.  Were every example the whole window, ``<|fim_end|>`` would always
+sit at the last position and the model would learn to stop by position instead of by reading
+the suffix (the paper rearranges documents before packing them, with the same effect).
+
 Cuts fall only on element boundaries: between two items (after the ``,`` that ends one) and
 at the start or end of a piece.  Where the text carries durations, bar lines are preferred:
 bars follow ``meter.TimeSignature`` items (4/4 before any).  The middle never spans two
@@ -115,13 +120,16 @@ class FimSampler:
         self.item_cut, self.bar_cut = _cut_flags(tokens, encoder)
 
     def transform(self, batch: np.ndarray, starts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Each row rearranged with probability ``rate`` (its first n - 4 tokens, to keep n)."""
+        """Each row rearranged with probability ``rate``: a leading part of random length as an example,
+        then the window's next tokens, n in all."""
         out = batch.copy()
+        room = batch.shape[1] - len(self.ids)
         for row, start in enumerate(starts):
             if rng.random() < self.rate:
-                example = self.example(int(start), batch.shape[1] - len(self.ids), rng)
+                length = int(rng.integers(max(2, room // 4), room + 1))
+                example = self.example(int(start), length, rng)
                 if example is not None:
-                    out[row] = example
+                    out[row] = np.concatenate([example, batch[row, length:room]])
         return out
 
     def example(self, start: int, length: int, rng: np.random.Generator) -> Optional[np.ndarray]:
