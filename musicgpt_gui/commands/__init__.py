@@ -4,6 +4,7 @@ from musicgpt_gui.commands import (
     export_cmd,
     generate_cmd,
     import_cmd,
+    infill_cmd,
     models_cmd,
     play_cmd,
     render_cmd,
@@ -11,4 +12,7 @@ from musicgpt_gui.commands import (
     train_cmd,
 )
 
-COMMANDS = (import_cmd, models_cmd, train_cmd, generate_cmd, attention_cmd, export_cmd, play_cmd, render_cmd, selftest_cmd)
+COMMANDS = (
+    import_cmd, models_cmd, train_cmd, generate_cmd, infill_cmd, attention_cmd, export_cmd, play_cmd, render_cmd,
+    selftest_cmd,
+)

@@ -11,7 +11,8 @@ from typing import Iterator, Optional
 
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import checkpoints, fim
+from musicgpt_gui.core.model.run_store import History
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import recipe
 from musicgpt_gui.core.model import tf_runtime
@@ -61,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
     parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
     parser.add_argument("--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)")
+    parser.add_argument("--fim", type=float, metavar="RATE",
+                        help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
+                        f"can regenerate a passage with both sides as context (musicgpt infill; default: "
+                        f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})")
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
         validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
         xla=args.xla, threads=args.threads, minutes=args.minutes, warmup_steps=chosen.warmup_steps,
-        schedule=chosen.schedule, transpose=chosen.transpose,
+        schedule=chosen.schedule, transpose=chosen.transpose, fim_rate=_fim_rate(args, new_model, workspace),
     )
     cancel = CancelToken()
     print(tf_runtime.device_line(), file=sys.stderr)
@@ -143,6 +148,13 @@ def _print_quality(run_dir: Path) -> None:
     rows += [(f"sample {step}", quality.from_dict(m)) for step, m in sorted(data["samples"].items(), key=lambda kv: int(kv[0]))]
     if data["samples"]:
         print(quality.table(rows))
+def _fim_rate(args: argparse.Namespace, new_model: bool, workspace: Workspace) -> float:
+    """--fim; else what a resumed run used, the new-model default, or the training default."""
+    if args.fim is not None:
+        return args.fim
+    if args.resume:
+        return float(History.load(workspace.checkpoint / args.run).settings.get("fim_rate", 0.0))
+    return fim.NEW_MODEL_RATE if new_model else _defaults().fim_rate
 
 
 def _dataset(args: argparse.Namespace, workspace: Workspace) -> Path:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicgpt_gui.core.jobs import Progress
-from musicgpt_gui.core.model import models, recipe, run_store, training, vocab, workflows
+from musicgpt_gui.core.model import fim, models, recipe, run_store, training, vocab, workflows
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
@@ -60,6 +60,7 @@ class FinetuneTab(Tab):
         form.addWidget(self._data_box())
         form.addWidget(self._model_box())
         form.addWidget(self._hyper_box())
+        self.model_kind.buttonToggled.connect(self._fim_follows_model)
         form.addStretch(1)
 
         right = QWidget()
@@ -194,7 +195,17 @@ class FinetuneTab(Tab):
         self.use_minutes.toggled.connect(lambda on: self.hyper["steps"].setEnabled(not on))
         lay.insertRow(1, self.use_minutes, self.minutes)
         self.model_kind.buttonToggled.connect(lambda button, on: on and self.apply_recipe())
+        self.fim = QCheckBox(f"Fill-in-the-middle examples ({fim.RATE:.0%} of windows)")
+        self.fim.setChecked(fim.NEW_MODEL_RATE > 0)
+        self.fim.setToolTip("Teaches the model to regenerate a selection with the music on both sides as context "
+                            "(Generate tab); needs a new music model or an extended GPT-2")
+        lay.addRow(self.fim)
         return box
+
+    def _fim_follows_model(self, button, checked: bool) -> None:
+        """New music models have the FIM tokens and train with them by default; other bases rarely have them."""
+        if checked:
+            self.fim.setChecked(button.property("kind") == NEW and fim.NEW_MODEL_RATE > 0)
 
     def apply_recipe(self) -> None:
         """The measured defaults for the chosen kind of model (new music model or GPT-2)."""
@@ -286,7 +297,7 @@ class FinetuneTab(Tab):
             base=None if resume else self._base_name(), run=self.run_name.text().strip() or DEFAULTS["run"],
             learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume,
             minutes=self.minutes.value() if self.use_minutes.isChecked() else None,
-            schedule=self.recipe().schedule, **values,
+            schedule=self.recipe().schedule, fim_rate=fim.RATE if self.fim.isChecked() else 0.0, **values,
         )
 
     def _base_name(self) -> Optional[str]:
@@ -402,7 +413,7 @@ class FinetuneTab(Tab):
         for key, widget in (("learning_rate", self.learning_rate), ("run", self.run_name), ("size", self.size),
                             ("vocab", self.vocab), ("dataset", self.dataset), ("store_model", self.store_model),
                             ("gpt2_size", self.gpt2_size), ("use_minutes", self.use_minutes),
-                            ("minutes", self.minutes)):
+                            ("minutes", self.minutes), ("fim", self.fim)):
             binder.bind(key, widget)
         binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
         return binder

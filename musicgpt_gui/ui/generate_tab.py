@@ -19,6 +19,7 @@ from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
+from musicgpt_gui.ui.infill_panel import InfillPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
@@ -97,6 +98,8 @@ class GenerateTab(Tab):
         self.metrics_table = MetricsTable()
         self.references: list[tuple[str, Metrics]] = []
         rlay.addWidget(self.metrics_table)
+        self.infill = InfillPanel(self)
+        rlay.addWidget(self.infill)
         actions = QHBoxLayout()
         self.play_button = Transport(context, self.selected_text, self.roll)
         self.export_button = QPushButton("Export MIDI…")
@@ -254,6 +257,7 @@ class GenerateTab(Tab):
         self.output.setPlainText(self.prefix.toPlainText().strip())
         self.results.clear()
         self.roll.clear()
+        self.infill.reset()
         self.progress.setValue(0)
         self.info.setText("Generating (TensorFlow loads on the first run)…")
         self.buffer = TokenBuffer()
@@ -300,15 +304,19 @@ class GenerateTab(Tab):
         has = self.result is not None and 0 <= row < len(self.result.variations)
         self._enable_result_actions(has)
         if has:
-            self.output.setPlainText(self.result.full_text(row))
-            self.roll.set_text(self.result.full_text(row))
+            self.infill.reset()
+            self.display(self.result.full_text(row))
         found = self.result.metrics if has else []
         mine = [(f"variation {row + 1}", found[row])] if row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
 
+    def display(self, text: str) -> None:
+        self.output.setPlainText(text)
+        self.roll.set_text(text)
+
     def selected_text(self) -> str:
-        row = self.results.currentRow()
-        return self.result.full_text(row) if self.result is not None and row >= 0 else ""
+        """The piece shown: the chosen variation, or what was accepted for a selection of it."""
+        return self.infill.piece_text()
 
     def _enable_result_actions(self, on: bool) -> None:
         for b in (self.play_button, self.export_button, self.attention_button):
@@ -322,8 +330,8 @@ class GenerateTab(Tab):
 
     def export_to(self, path: Path) -> Optional[Path]:
         """Write the selected result with its provenance (see :func:`workflows.provenance`)."""
-        row = self.results.currentRow()
-        return self.write_out("the MIDI file", path, lambda: workflows.export_variation(self.result, row, path))
+        result, row = self.infill.piece()
+        return self.write_out("the MIDI file", path, lambda: workflows.export_variation(result, row, path))
 
     def show_attention(self) -> None:
         self.context.request_attention(self.result.checkpoint.get("run", ""), self.selected_text())
@@ -333,6 +341,7 @@ class GenerateTab(Tab):
         self.stop_button.setEnabled(busy)
         for b in (self.from_dataset, self.from_midi):
             b.setEnabled(not busy)
+        self.infill.set_busy(busy)
 
     def shutdown(self) -> None:
         super().shutdown()

@@ -16,9 +16,10 @@ item; it stays in ``raw_text`` but is left out of the repaired text and the stat
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -215,6 +216,12 @@ class Generator(WarmModel):
         with self._lock:
             decoder = self._decoder(settings.variations, on_progress)
             return self._generate(decoder, prefix, settings, on_token, on_progress, cancel, memorization)
+
+    @contextmanager
+    def decoding(self, batch: int, on_progress: ProgressFn = no_progress) -> Iterator[CachedDecoder]:
+        """The loaded checkpoint's decoder for ``batch`` rows, held alone: for other decoding loops (infill)."""
+        with self._lock:
+            yield self._decoder(batch, on_progress)
 
     def _context(self, prefix: str) -> tuple[str, list[int], list[str]]:
         """(prefix as the model sees it, its tokens after <|endoftext|>, warnings); cut from the left to fit."""

@@ -233,7 +233,7 @@ def _write_initial_checkpoint(folder: Path, hparams: dict[str, int], seed: int) 
 
 
 def extend_with_atomic_tokens(workspace: Workspace, base: str, name: Optional[str] = None) -> ModelInfo:
-    """Copy a BPE model (e.g. GPT-2 124M) with the atomic music tokens added.
+    """Copy a BPE model (e.g. GPT-2 124M) with the atomic music tokens and the FIM sentinels added.
 
     Each new embedding row starts as the mean of the rows of the BPE pieces the token
     replaces, so the model's output for existing text is unchanged and new tokens start
@@ -244,6 +244,8 @@ def extend_with_atomic_tokens(workspace: Workspace, base: str, name: Optional[st
         raise JobError(f"Model '{base}' already has atomic music tokens.")
     encoder, merges = vocab.read_vocab(info.path)
     new_encoder, new_merges, pieces = vocab.add_atomic_tokens(encoder, merges)
+    new_encoder, fim_pieces = vocab.add_fim_tokens(new_encoder, new_merges)
+    pieces.update(fim_pieces)
     target = _target(workspace, name or f"{base}-atomic")
     tf = tf_runtime.tf()
     reader = tf.train.load_checkpoint(run_store.latest_prefix(info.path))

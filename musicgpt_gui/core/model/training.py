@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model import checkpoints, fim
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.model import models
@@ -64,6 +64,7 @@ class TrainConfig:
     schedule: str = "constant"  # or "cosine" (see core/model/recipe)
     transpose: int = 0  # train also on copies shifted by -N..+N semitones
     yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
+    fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
 
 
 @dataclass
@@ -175,6 +176,7 @@ def _check_settings(cfg: TrainConfig) -> None:
         raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
+    fim.check_rate(cfg.fim_rate)
     models.check_name(cfg.run)
 
 
@@ -249,6 +251,7 @@ class _Loop:
         self.samples: list[Path] = []
         self.notes: list[str] = []
         self.yardstick: Optional[ngram.Yardstick] = None
+        self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
 
     def run(self) -> TrainResult:
         tf = self.tf
@@ -314,6 +317,7 @@ class _Loop:
             learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
             minutes=cfg.minutes, warmup_steps=cfg.warmup_steps, schedule=cfg.schedule, transpose=cfg.transpose,
+            fim_rate=cfg.fim_rate,
         )
         if self.yardstick is not None:
             history.ngram = self.yardstick.as_dict()
@@ -322,7 +326,8 @@ class _Loop:
     def _batch(self) -> np.ndarray:
         tokens, n = self.data.train, self.window
         starts = self.rng.integers(0, len(tokens) - n + 1, size=self.cfg.batch_size)
-        return np.stack([tokens[s : s + n] for s in starts])
+        batch = np.stack([tokens[s : s + n] for s in starts])
+        return self.fim.transform(batch, starts, self.rng) if self.fim else batch
 
     def _train(self) -> TrainResult:
         cfg = self.cfg

@@ -28,6 +28,9 @@ from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import gpt2_backend
 
 EOT = "<|endoftext|>"
+# Fill-in-the-middle sentinels (Bavarian et al. 2022; core/model/fim.py): single ids, never produced by BPE.
+FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_end|>"
+FIM_TOKENS = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END)
 KINDS = ("bpe", "atomic")
 DEFAULT_KIND = "atomic"  # one token per note, rest and duration: fewer tokens per element than BPE
 ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
@@ -88,7 +91,8 @@ class MusicEncoder:
     """What callers use: ``encode``/``decode`` plus the token strings for display.
 
     Wraps gpt-2-simple's :class:`Encoder` (its BPE, unchanged) and maps ``<|endoftext|>``
-    in text to its single id, as training data and prompts contain it.
+    (and the fill-in-the-middle sentinels, when the vocabulary has them) in text to their
+    single ids, as training data and prompts contain them.
     """
 
     kind = "bpe"
@@ -96,17 +100,23 @@ class MusicEncoder:
     def __init__(self, encoder: dict[str, int], merges: list[tuple[str, str]]):
         self.bpe = gpt2_backend.encoder_module().Encoder(encoder=encoder, bpe_merges=merges)
         self.eot = encoder[EOT]
+        self.specials = {t: encoder[t] for t in (EOT, *FIM_TOKENS) if t in encoder}
+        self._special_re = regex.compile("(" + "|".join(regex.escape(t) for t in self.specials) + ")")
 
     @property
     def n_vocab(self) -> int:
         return len(self.bpe.encoder)
 
+    @property
+    def has_fim(self) -> bool:
+        return all(t in self.specials for t in FIM_TOKENS)
+
     def encode(self, text: str) -> list[int]:
         ids: list[int] = []
-        for i, part in enumerate(text.split(EOT)):
-            if i:
-                ids.append(self.eot)
-            if part:
+        for part in self._special_re.split(text):
+            if part in self.specials:
+                ids.append(self.specials[part])
+            elif part:
                 ids += self._encode_plain(part)
         return ids
 
@@ -234,7 +244,25 @@ def build_vocab(texts: Sequence[str], kind: str, vocab_size: int = 2000) -> tupl
     encoder, merges = train_bpe(texts, vocab_size)
     if kind == "atomic":
         encoder, merges, _ = add_atomic_tokens(encoder, merges)
+    encoder, _ = add_fim_tokens(encoder, merges)
     return encoder, merges
+
+
+def add_fim_tokens(
+    encoder: dict[str, int], merges: list[tuple[str, str]]
+) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Append the missing fill-in-the-middle sentinels (no merges: they are matched before BPE).
+
+    Returns the new encoder and, for each new sentinel, the ids of the BPE pieces its text
+    splits into -- used to initialise new embedding rows.
+    """
+    old = MusicEncoder(encoder, merges)
+    encoder, pieces = dict(encoder), {}
+    for token in FIM_TOKENS:
+        if token not in encoder:
+            pieces[token] = old.bpe.encode(token)
+            encoder[token] = len(encoder)
+    return encoder, pieces
 
 
 def count_elements(text: str) -> int:

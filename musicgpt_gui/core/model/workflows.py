@@ -3,6 +3,7 @@
 - :func:`train_new_model`: a new music model from the dataset, then training it (one naming rule);
   :func:`train_defaults` gives the settings both front ends start from.
 - :func:`generate_for_run`: generation from a run's checkpoint, checked against its training data.
+- :func:`infill_for_run`: the same for regenerating a span with both sides as context.
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
 - :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
 """
@@ -21,6 +22,7 @@ from musicgpt_gui.core.model import checkpoints, models, recipe, training, vocab
 from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import report as quality
+from musicgpt_gui.core.model.infill import InfillResult, Span, infill
 
 NEW_MODEL_SIZE = "small"
 # A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with
@@ -84,11 +86,36 @@ def generate_for_run(
     return result
 
 
+def infill_for_run(
+    generator: Generator,
+    ref: checkpoints.CheckpointRef,
+    text: str,
+    span: Span,
+    settings: Optional[GenerationSettings] = None,
+    *,
+    dataset: Optional[Path] = None,
+    on_token: Optional[TokenFn] = None,
+    on_progress: ProgressFn = no_progress,
+    cancel: Optional[CancelToken] = None,
+) -> InfillResult:
+    """Load ``ref`` (only if it changed) and regenerate ``span`` of ``text``; memorized middles are looked up
+    as in :func:`generate_for_run`."""
+    generator.load(ref)
+    trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
+    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
+    return infill(generator, text, span, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
+                  memorization=index)
+
+
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
-    """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation."""
+    """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation;
+    for an infill also the span and the suffix."""
     settings = {k: v for k, v in asdict(result.settings).items() if k != "seed"}
-    return {**result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
-            "settings": settings}
+    out = {**result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
+           "settings": settings}
+    if isinstance(result, InfillResult) and result.span is not None:
+        out.update(span=result.span.record(), suffix=result.suffix)
+    return out
 
 
 def export_variation(result: GenerationResult, variation: int, path: Path) -> Path:

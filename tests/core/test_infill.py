@@ -1,0 +1,138 @@
+"""Infilling with a tiny FIM-trained run: spans, verbatim sides, the beat-length rule, streaming, cancel, CLI."""
+from __future__ import annotations
+
+import json
+import shutil
+from fractions import Fraction
+
+import mido
+import pytest
+
+from musicgpt_gui.cli import main
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
+from musicgpt_gui.core.midi.midi_io import provenance_of
+from musicgpt_gui.core.model import checkpoints, training, vocab
+from musicgpt_gui.core.model.generation import GenerationSettings, Generator
+from musicgpt_gui.core.model.infill import fit_to_gap, infill, locate_beats, locate_items
+from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
+
+SETTINGS = GenerationSettings(length=40, temperature=1.0, top_k=0, variations=3, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fim_run(tiny_model, tiny_dataset):
+    workspace, model = tiny_model
+    cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="fim-run", steps=4,
+                               batch_size=2, window=64, fim_rate=0.5, sample_every=0, validate_every=0)
+    training.train(cfg)
+    return workspace, workspace.checkpoint / "fim-run"
+
+
+@pytest.fixture(scope="module")
+def generator(fim_run):
+    g = Generator(checkpoints.resolve_checkpoint(fim_run[1]))
+    yield g
+    g.close()
+
+
+@pytest.fixture(scope="module")
+def piece(tiny_dataset) -> str:
+    return join_items(split_items(dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)[0])[:50])
+
+
+def test_spans_by_items_and_by_beats() -> None:
+    text = "tempo=90,  C4:1.0, D4 F4:2.0,E4:0.5, rest:0.5, G4:1.0"
+    span = locate_items(text, 2, 4)
+    assert text[span.char_start : span.char_end] == "D4 F4:2.0,E4:0.5" and (span.onset, span.gap) == (1, Fraction(5, 2))
+    beats = locate_beats(text, 1, 3.5)
+    assert (beats.start, beats.end, beats.bounded) == (2, 4, True)
+    for bad in ((0, 0), (3, 9), (-1, 2)):
+        with pytest.raises(JobError, match="items"):
+            locate_items(text, *bad)
+    with pytest.raises(JobError, match="No item starts between beats 9 and 12"):
+        locate_beats(text, 9, 12)
+
+
+def test_a_middle_is_fitted_to_the_gap() -> None:
+    assert fit_to_gap(["C4:1.0", "tempo=80", "D4:2.0", "E4:1.0"], Fraction(2)) == ["C4:1.0", "tempo=80", "D4:1.0"]
+    assert fit_to_gap(["C4:0.5"], Fraction(20)) == ["C4:0.5", "rest:16.0", "rest:3.5"]
+    assert fit_to_gap([], Fraction(1, 3)) == ["rest:1/3"]
+
+
+def test_infill_keeps_both_sides_verbatim_and_the_suffix_in_time(generator, piece) -> None:
+    span = locate_beats(piece, 4, 10)
+    result = infill(generator, piece, span, SETTINGS)
+    assert result.prefix == piece[: span.char_start] and result.suffix == piece[span.char_end :]
+    assert result.prefix.endswith(", ") and result.suffix.startswith(", ")
+    original = parse_text(piece)
+    end = span.onset + span.gap
+    after = sorted((n.onset, n.pitch) for n in original.notes if n.onset >= end)
+    for v in result.variations:
+        full = result.full_text(v.index)
+        assert full.startswith(result.prefix) and full.endswith(result.suffix)
+        middle = parse_text(result.middle_text(v.index))
+        assert middle.skipped == [] and middle.valid > 0 and middle.length >= span.gap
+        assert sum(Fraction(i.rpartition(":")[2] or 0) for i in middle.items if ":" in i) == span.gap
+        new = parse_text(full)
+        assert sorted((n.onset, n.pitch) for n in new.notes if n.onset >= end) == after
+
+
+def test_same_seed_same_middles_streamed_token_by_token(generator, piece) -> None:
+    span = locate_items(piece, 10, 20)
+    events = []
+    first = infill(generator, piece, span, SETTINGS, on_token=events.append)
+    again = infill(generator, piece, span, SETTINGS)
+    assert [v.raw_text for v in first.variations] == [v.raw_text for v in again.variations]
+    for v in first.variations:
+        assert "".join(e.text for e in events if e.variation == v.index) == v.raw_text
+        assert v.stop_reason in ("end", "length") and vocab.FIM_END not in v.raw_text
+    other = infill(generator, piece, span, GenerationSettings(length=40, temperature=1.0, top_k=0, seed=8))
+    assert other.variations[0].raw_text != first.variations[0].raw_text or other.variations[0].tokens == []
+
+
+def test_cancel_stops_an_infill(generator, piece) -> None:
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        infill(generator, piece, locate_items(piece, 5, 9), SETTINGS, cancel=cancel)
+
+
+def test_a_run_without_sentinels_is_refused_plainly(fim_run, tmp_path, piece) -> None:
+    run = shutil.copytree(fim_run[1], tmp_path / "plain-run")
+    table = json.loads((run / "encoder.json").read_text())
+    (run / "encoder.json").write_text(json.dumps({k: v for k, v in table.items() if k not in vocab.FIM_TOKENS}))
+    g = Generator(checkpoints.resolve_checkpoint(run))
+    with pytest.raises(JobError, match="no fill-in-the-middle tokens"):
+        infill(g, piece, locate_items(piece, 1, 3), SETTINGS)
+    g.close()
+
+
+def test_cli_infill_prints_each_piece_and_exports_the_span(fim_run, piece, tmp_path, capsys) -> None:
+    workspace, run_dir = fim_run
+    source = tmp_path / "piece.txt"
+    source.write_text(piece.replace(", ", "\n", 5))
+    out = tmp_path / "infill.mid"
+    assert main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--in", str(source),
+                 "--beats", "4:10", "--variations", "2", "--temperature", "1.0", "--top-k", "0", "--length", "40",
+                 "--seed", "7", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    core = infill(Generator(checkpoints.resolve_checkpoint(run_dir)), piece, locate_beats(piece, 4, 10),
+                  GenerationSettings(length=40, temperature=1.0, top_k=0, variations=2, seed=7))
+    assert printed == [core.full_text(0), core.full_text(1)]
+    recorded = provenance_of(mido.MidiFile(tmp_path / "infill-2.mid"))
+    assert recorded["span"] == core.span.record() and recorded["seed"] == 7 and recorded["variation"] == 1
+    assert main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--text", piece,
+                 "--items", "4-9"]) == 1
+
+
+def test_in_context_is_the_middle_with_a_bar_either_side(generator) -> None:
+    from musicgpt_gui.core.model.infill import in_context
+
+    bars = [f"{name}4:1.0" for name in "CDEFGABCDEFGABCD"]  # four 4/4 bars of quarter notes
+    text = join_items(["tempo=72", "program=40", *bars])
+    span = locate_beats(text, 8, 12)  # the third bar
+    result = infill(generator, text, span, GenerationSettings(length=30, temperature=1.0, top_k=0, seed=3))
+    played = split_items(in_context(result, 0))
+    middle = result.variations[0].parsed.items
+    assert played == ["tempo=72", "program=40", *bars[4:8], *middle, *bars[12:]]
