@@ -1,4 +1,5 @@
 """Sub-commands of the ``musicgpt`` CLI, one module each (see musicgpt_gui/cli.py)."""
+
 from musicgpt_gui.commands import (
     attention_cmd,
     export_cmd,
@@ -13,6 +14,14 @@ from musicgpt_gui.commands import (
 )
 
 COMMANDS = (
-    import_cmd, models_cmd, train_cmd, generate_cmd, infill_cmd, attention_cmd, export_cmd, play_cmd, render_cmd,
+    import_cmd,
+    models_cmd,
+    train_cmd,
+    generate_cmd,
+    infill_cmd,
+    attention_cmd,
+    export_cmd,
+    play_cmd,
+    render_cmd,
     selftest_cmd,
 )

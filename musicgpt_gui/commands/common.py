@@ -92,6 +92,20 @@ def print_vocab_report(dataset: Path, extra: list[models.ModelInfo]) -> None:
         print(f"{r.name:<40} {r.tokens:>8} {r.elements:>9} {r.tokens_per_element:>9.2f} {r.n_vocab:>8}")
 
 
+def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) -> None:
+    """Length, temperature, top-k/top-p, variations, seed and the memorization dataset, with core's defaults."""
+    from musicgpt_gui.core.model.generation import GenerationSettings
+
+    defaults = GenerationSettings()
+    parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help=length_help)
+    parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
+    parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
+    parser.add_argument("--top-p", type=float, default=defaults.top_p, help="0: off; wins over --top-k")
+    parser.add_argument("--variations", type=int, default=defaults.variations)
+    parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
+    parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+
+
 def add_source_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     """FILE or --text: what :func:`load_source` reads."""
     parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")

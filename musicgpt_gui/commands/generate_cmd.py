@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.common import progress_bar
+from musicgpt_gui.commands.common import add_sampling_arguments, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
@@ -16,7 +16,6 @@ from musicgpt_gui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    defaults = GenerationSettings()
     parser = sub.add_parser("generate", help="continue a prefix with a trained run")
     parser.add_argument("--run", required=True, help="the trained run (checkpoint/<run>)")
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
@@ -31,13 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="items taken from --prefix-midi/--prefix-piece",
     )
-    parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help="tokens per variation")
-    parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
-    parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
-    parser.add_argument("--top-p", type=float, default=defaults.top_p, help="0: off; wins over --top-k")
-    parser.add_argument("--variations", type=int, default=defaults.variations)
-    parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
-    parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    add_sampling_arguments(parser, "tokens per variation")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
 

@@ -1,11 +1,12 @@
 """`musicgpt infill`: regenerate a span of note text with both sides as context, print (or export) the results."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.common import progress_bar, read_text_file
+from musicgpt_gui.commands.common import add_sampling_arguments, progress_bar, read_text_file
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import checkpoints
@@ -14,9 +15,9 @@ from musicgpt_gui.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    defaults = GenerationSettings()
     parser = sub.add_parser(
-        "infill", help="regenerate a span of a piece with the music before and after it as context",
+        "infill",
+        help="regenerate a span of a piece with the music before and after it as context",
         description="Needs a run trained with fill-in-the-middle examples (musicgpt train ... --fim RATE). "
         "The text before and after the span is kept byte for byte.",
     )
@@ -27,16 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--in", dest="infile", metavar="FILE", help="a note-text file (line breaks separate items)")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--items", metavar="A:B", help="regenerate items A..B-1 (0-based, like a Python slice)")
-    where.add_argument("--beats", metavar="A:B",
-                       help="regenerate the items starting in [A, B) quarter notes; the middle is fitted to "
-                       "their length")
-    parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help="tokens per middle at most")
-    parser.add_argument("--temperature", type=float, default=defaults.temperature, help="0: greedy")
-    parser.add_argument("--top-k", type=int, default=defaults.top_k, help="0: off")
-    parser.add_argument("--top-p", type=float, default=defaults.top_p, help="0: off; wins over --top-k")
-    parser.add_argument("--variations", type=int, default=defaults.variations)
-    parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
-    parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    where.add_argument(
+        "--beats",
+        metavar="A:B",
+        help="regenerate the items starting in [A, B) quarter notes; the middle is fitted to their length",
+    )
+    add_sampling_arguments(parser, "tokens per middle at most")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each result (whole piece) as MIDI")
     parser.set_defaults(func=run)
 
@@ -60,11 +57,18 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
     settings = GenerationSettings(
-        length=args.length, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-        variations=args.variations, seed=args.seed,
+        length=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        variations=args.variations,
+        seed=args.seed,
     ).validate()
-    span = locate_items(text, *parse_pair(args.items, "--items", int)) if args.items else \
-        locate_beats(text, *parse_pair(args.beats, "--beats", float))
+    span = (
+        locate_items(text, *parse_pair(args.items, "--items", int))
+        if args.items
+        else locate_beats(text, *parse_pair(args.beats, "--beats", float))
+    )
     checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
     generator = Generator()
     with progress_bar(f"infill {args.run}") as on_progress:
@@ -74,11 +78,15 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     record = span.record()
-    print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']} · items {span.start}:{span.end} "
-          f"(beats {record['beats'][0]:g}-{record['beats'][1]:g})", file=sys.stderr)
+    print(
+        f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']} · items {span.start}:{span.end} "
+        f"(beats {record['beats'][0]:g}-{record['beats'][1]:g})",
+        file=sys.stderr,
+    )
     for v in result.variations:
-        stop = {"end": "the end of the middle", "beats": "the span's length"}.get(v.stop_reason,
-                                                                                   f"{settings.length} tokens")
+        stop = {"end": "the end of the middle", "beats": "the span's length"}.get(
+            v.stop_reason, f"{settings.length} tokens"
+        )
         print(f"variation {v.index + 1}: {v.parsed.valid} items, stopped at {stop}: {v.parsed.text}", file=sys.stderr)
         print(result.full_text(v.index))
         if args.out:

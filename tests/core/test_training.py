@@ -13,26 +13,8 @@ import pytest
 
 from musicgpt_gui.core.model import run_store
 from musicgpt_gui.core.model import training
+from tests.core.train_config import config
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress
-
-
-def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainConfig:
-    workspace, model = tiny_model
-    settings = dict(
-        workspace=workspace,
-        dataset=dataset,
-        base=model.name,
-        run=run,
-        steps=3,
-        batch_size=2,
-        window=32,
-        validate_every=0,
-        sample_every=0,
-        save_every=0,
-        learning_rate=1e-3,
-    )
-    settings.update(overrides)
-    return training.TrainConfig(**settings)
 
 
 def test_progress_every_step_and_result(tiny_model, tiny_dataset: Path) -> None:

@@ -13,29 +13,11 @@ from pathlib import Path
 import pytest
 
 from musicgpt_gui.cli import main
+from tests.core.train_config import config
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.model import recipe, run_store, training
 from musicgpt_gui.core.quality import report
 from musicgpt_gui.core.music.transpose import transpose_text
-
-
-def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainConfig:
-    workspace, model = tiny_model
-    settings = dict(
-        workspace=workspace,
-        dataset=dataset,
-        base=model.name,
-        run=run,
-        steps=3,
-        batch_size=2,
-        window=32,
-        validate_every=0,
-        sample_every=0,
-        save_every=0,
-        learning_rate=1e-3,
-    )
-    settings.update(overrides)
-    return training.TrainConfig(**settings)
 
 
 def test_minutes_stop_on_time_whatever_the_steps(tiny_model, tiny_dataset: Path) -> None:
