@@ -106,6 +106,20 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
     parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
 
 
+def sampling_settings(args: argparse.Namespace):
+    """The checked GenerationSettings of :func:`add_sampling_arguments`' options."""
+    from musicgpt_gui.core.model.generation import GenerationSettings
+
+    return GenerationSettings(
+        length=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        variations=args.variations,
+        seed=args.seed,
+    ).validate()
+
+
 def add_source_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     """FILE or --text: what :func:`load_source` reads."""
     parser.add_argument("source", nargs="?", metavar="FILE", help="a .mid file, or a file of note text")

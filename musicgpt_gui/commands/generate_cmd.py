@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.common import add_sampling_arguments, progress_bar
+from musicgpt_gui.commands.common import add_sampling_arguments, sampling_settings, progress_bar
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.generation import DEFAULT_PREFIX_ITEMS, GenerationSettings
+from musicgpt_gui.core.model.generation import DEFAULT_PREFIX_ITEMS
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -41,14 +41,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
 
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
-    settings = GenerationSettings(
-        length=args.length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        variations=args.variations,
-        seed=args.seed,
-    ).validate()
+    settings = sampling_settings(args)
     checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
     trained_on = checked or checkpoints.training_dataset(run_dir)
     if args.prefix_midi:

@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from musicgpt_gui.commands.common import add_sampling_arguments, progress_bar, read_text_file
+from musicgpt_gui.commands.common import add_sampling_arguments, sampling_settings, progress_bar, read_text_file
 from musicgpt_gui.commands.dataset_arg import resolve_dataset
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.generation import GenerationSettings
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -56,14 +55,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     text = args.text if args.text is not None else read_text_file(args.infile)
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
-    settings = GenerationSettings(
-        length=args.length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        variations=args.variations,
-        seed=args.seed,
-    ).validate()
+    settings = sampling_settings(args)
     span = (
         locate_items(text, *parse_pair(args.items, "--items", int))
         if args.items

@@ -180,7 +180,8 @@ def infill(
             middle = parse_text(join_items(fit_to_gap(middle.items, span.gap)))
         found = memorization.find(middle.items) if memorization is not None else []
         variations.append(Variation(v, ids, raw, stop, middle, found))
-    return InfillResult(prefix, variations, seed, settings, generator.checkpoint.identity(), warnings, suffix, span)
+    return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
+                        checkpoint=generator.checkpoint.identity(), warnings=warnings, suffix=suffix, span=span)
 
 
 def _context(encoder: vocab.MusicEncoder, before: list[str], after: list[str], n_ctx: int,

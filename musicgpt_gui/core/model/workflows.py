@@ -78,8 +78,7 @@ def generate_for_run(
     ``dataset``, by default the run's training data (none when that is unknown).  Each variation's
     musical metrics are measured and kept in the run's quality.json."""
     generator.load(ref)
-    trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
-    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
+    index = _memorization_index(ref, dataset)
     result = generator.generate(prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
                                 memorization=index)
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
@@ -101,10 +100,15 @@ def infill_for_run(
     """Load ``ref`` (only if it changed) and regenerate ``span`` of ``text``; memorized middles are looked up
     as in :func:`generate_for_run`."""
     generator.load(ref)
-    trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
-    index = MemorizationIndex.from_dataset(trained_on) if trained_on else None
+    index = _memorization_index(ref, dataset)
     return infill(generator, text, span, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
                   memorization=index)
+
+
+def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path]) -> Optional[MemorizationIndex]:
+    """Of ``dataset``, else of the run's training data; None when that is unknown."""
+    trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
+    return MemorizationIndex.from_dataset(trained_on) if trained_on else None
 
 
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
