@@ -21,8 +21,9 @@ def exec_(self):
         "gpt_2_simple": "gpt_2_simple" in sys.modules,
         "workspace": str(window.context.workspace.root),
         "tabs": [window.tabs.tabText(i) for i in range(window.tabs.count())],
-        "corpus": window.dataset_tab.corpus.currentData(),
-        "importing": window.dataset_tab.busy() and window.dataset_tab.sources_list() == ["corpus:bach"],
+        "importing": window.dataset_tab.busy(),
+        "datasets": sorted(p.name for p in window.context.workspace.datasets.iterdir()),
+        "rows": window.dataset_tab.table.rowCount(),
         "app": QApplication.applicationName(),
     }))
     window.close()
@@ -49,7 +50,8 @@ def test_window_opens_without_tensorflow_on_the_bach_corpus(tmp_path: Path) -> N
     assert seen["tensorflow"] is False and seen["gpt_2_simple"] is False
     assert seen["tabs"] == ["Dataset", "Finetune", "Generate", "Attention"]
     assert seen["workspace"] == str((tmp_path / "ws").resolve())
-    assert seen["corpus"] == "bach" and seen["importing"]  # a first start imports the Bach chorales
+    # A first start shows the built-in Bach dataset at once: unpacked, not imported.
+    assert seen["datasets"] == ["bach"] and not seen["importing"] and seen["rows"] > 300
     assert seen["app"] == "musicgpt-gui"
     assert (tmp_path / "ws" / "datasets").is_dir()
 
