@@ -345,7 +345,7 @@ class GenerateTab(Tab):
             self.infill.reset()
             self.display(self.result.full_text(row))
         found = self.result.metrics if has else []
-        mine = [(f"variation {row + 1}", found[row])] if row < len(found) else []
+        mine = [(f"variation {row + 1}", found[row])] if 0 <= row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
 
     def display(self, text: str) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QPush
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import generation, infill, workflows
-from musicgpt_gui.ui.widgets.play_button import PlayButton
+from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.span_select import SpanSelection
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class InfillPanel(QGroupBox):
         self.regenerate_button = QPushButton("Regenerate selection")
         self.list = QListWidget()
         self.list.setMaximumHeight(70)
-        self.play_button = PlayButton(tab.context, self.candidate_in_context)
+        self.play_button = Transport(tab.context, self.candidate_in_context)
         self.play_button.setToolTip(f"Play the candidate with {CONTEXT_BARS} bar before and after it")
         self.accept_button = QPushButton("Accept")
         self.undo_button = QPushButton("Undo")
