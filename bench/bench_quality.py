@@ -81,10 +81,10 @@ def model_samples(run_dir: Path, count: int, length: int) -> list[str]:
 
 def ngram_samples(workspace, dataset: Path, base: str, count: int, length: int) -> tuple[list[str], object]:
     """The best n-gram over the whole validation split, and its samples (full distribution, no top-k)."""
-    from musicgpt_gui.core.model import models, ngram, training, vocab
+    from musicgpt_gui.core.model import models, ngram, training_data, vocab
 
     encoder = vocab.load_encoder(models.get_model(workspace, base).path)
-    data = training._load_data(dataset, encoder)
+    data = training_data.load_data(dataset, encoder)
     stick = ngram.fit_yardstick(data.train, data.valid, encoder.n_vocab, data.valid_tokens_per_element)
     rng = np.random.default_rng(0)
     texts = [encoder.decode(stick.model.sample(rng, length, encoder.eot, [encoder.eot])).strip() for _ in range(count)]

@@ -1,4 +1,5 @@
 """`musicgpt train`: finetune a base model (or a new music model) on a dataset, live progress."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,39 +34,69 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", help="dataset folder or name under <workspace>/datasets (on --resume: the run's)")
     base = parser.add_mutually_exclusive_group()
     base.add_argument("--base", help="a model in <workspace>/models (see: musicgpt models list)")
-    base.add_argument("--new-model", choices=tuple(models.PRESETS), metavar="SIZE",
-                      help="create a new music model of this size (tiny|small|medium) from the dataset first, "
-                      "named <dataset>-<size>-<vocab> (then -2, -3...)")
-    parser.add_argument("--vocab", choices=vocab.KINDS, default=vocab.DEFAULT_KIND,
-                        help="vocabulary of --new-model (default: %(default)s)")
+    base.add_argument(
+        "--new-model",
+        choices=tuple(models.PRESETS),
+        metavar="SIZE",
+        help="create a new music model of this size (tiny|small|medium) from the dataset first, "
+        "named <dataset>-<size>-<vocab> (then -2, -3...)",
+    )
+    parser.add_argument(
+        "--vocab",
+        choices=vocab.KINDS,
+        default=vocab.DEFAULT_KIND,
+        help="vocabulary of --new-model (default: %(default)s)",
+    )
     parser.add_argument("--run", default=defaults.run, help="run name (default: %(default)s)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="start the run again, deleting its checkpoints")
-    parser.add_argument("--steps", type=int, help=f"steps to train now (default: {NEW_MODEL_STEPS} for a new model, "
-                        f"else {defaults.steps})")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help=f"steps to train now (default: {NEW_MODEL_STEPS} for a new model, else {defaults.steps})",
+    )
     parser.add_argument("--minutes", type=float, help="train for this many minutes instead of --steps")
     new, tune = recipe.NEW_MODEL, recipe.FINETUNE
     per_model = "(default: {} for a new music model, {} for GPT-2)"
     parser.add_argument("--batch-size", type=int, help=per_model.format(new.batch_size, tune.batch_size))
     parser.add_argument("--accumulate", type=int, default=defaults.accumulate, help="gradient accumulation steps")
-    parser.add_argument("--learning-rate", type=float, help="peak rate " + per_model.format(new.learning_rate, tune.learning_rate))
+    parser.add_argument(
+        "--learning-rate", type=float, help="peak rate " + per_model.format(new.learning_rate, tune.learning_rate)
+    )
     parser.add_argument("--warmup-steps", type=int, help=per_model.format(new.warmup_steps, tune.warmup_steps))
     parser.add_argument("--schedule", choices=recipe.SCHEDULES, help=f"after warmup (default: {new.schedule})")
-    parser.add_argument("--transpose", type=int, metavar="N", help="also train on copies shifted by -N..+N semitones "
-                        + per_model.format(new.transpose, tune.transpose))
+    parser.add_argument(
+        "--transpose",
+        type=int,
+        metavar="N",
+        help="also train on copies shifted by -N..+N semitones " + per_model.format(new.transpose, tune.transpose),
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--window", type=int, help="tokens per example " + per_model.format(new.window, tune.window))
     parser.add_argument("--save-every", type=int, default=defaults.save_every, metavar="N", help="0: only at the end")
     parser.add_argument("--sample-every", type=int, default=defaults.sample_every, metavar="N", help="0: no samples")
     parser.add_argument("--sample-length", type=int, default=defaults.sample_length, metavar="TOKENS")
-    parser.add_argument("--validate-every", type=int, default=defaults.validate_every, metavar="N", help="0: no validation")
-    parser.add_argument("--patience", type=int, default=defaults.patience, help="stop after N validations without improvement (0: never)")
+    parser.add_argument(
+        "--validate-every", type=int, default=defaults.validate_every, metavar="N", help="0: no validation"
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="stop after N validations without improvement (0: never)",
+    )
     parser.add_argument("--xla", action="store_true", help="compile with TensorFlow's XLA JIT")
-    parser.add_argument("--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)")
-    parser.add_argument("--fim", type=float, metavar="RATE",
-                        help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
-                        f"can regenerate a passage with both sides as context (musicgpt infill; default: "
-                        f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per TensorFlow op, one op at a time (0: TensorFlow's default)"
+    )
+    parser.add_argument(
+        "--fim",
+        type=float,
+        metavar="RATE",
+        help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
+        f"can regenerate a passage with both sides as context (musicgpt infill; default: "
+        f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})",
+    )
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
 
@@ -90,12 +121,30 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     chosen = _recipe(workspace, args, base, bool(new_model))
     steps = args.steps if args.steps is not None else train_defaults(bool(new_model))["steps"]
     cfg = TrainConfig(
-        workspace=workspace, dataset=dataset, base=base, run=args.run, steps=steps, batch_size=chosen.batch_size,
-        accumulate=args.accumulate, learning_rate=chosen.learning_rate, seed=args.seed, window=chosen.window,
-        save_every=args.save_every, sample_every=args.sample_every, sample_length=args.sample_length,
-        validate_every=args.validate_every, patience=args.patience, resume=args.resume, overwrite=args.overwrite,
-        xla=args.xla, threads=args.threads, minutes=args.minutes, warmup_steps=chosen.warmup_steps,
-        schedule=chosen.schedule, transpose=chosen.transpose, fim_rate=_fim_rate(args, new_model, workspace),
+        workspace=workspace,
+        dataset=dataset,
+        base=base,
+        run=args.run,
+        steps=steps,
+        batch_size=chosen.batch_size,
+        accumulate=args.accumulate,
+        learning_rate=chosen.learning_rate,
+        seed=args.seed,
+        window=chosen.window,
+        save_every=args.save_every,
+        sample_every=args.sample_every,
+        sample_length=args.sample_length,
+        validate_every=args.validate_every,
+        patience=args.patience,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        xla=args.xla,
+        threads=args.threads,
+        minutes=args.minutes,
+        warmup_steps=chosen.warmup_steps,
+        schedule=chosen.schedule,
+        transpose=chosen.transpose,
+        fim_rate=_fim_rate(args, new_model, workspace),
     )
     cancel = CancelToken()
     print(tf_runtime.device_line(), file=sys.stderr)
@@ -106,7 +155,11 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
             result = train(cfg, on_progress=on_progress, cancel=cancel)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    best = f", best validation loss {result.best_val_loss:.3f} at step {result.best_step}" if result.best_val_loss is not None else ""
+    best = (
+        f", best validation loss {result.best_val_loss:.3f} at step {result.best_step}"
+        if result.best_val_loss is not None
+        else ""
+    )
     print(
         f"run {result.run}: step {result.step} ({result.steps_done} now), loss {result.loss:.3f}, "
         f"average {result.avg_loss:.3f}{best}; {result.tokens_per_s:.0f} tokens/s on {result.device}"
@@ -115,7 +168,10 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     _print_yardstick(result)
     _print_quality(result.run_dir)
     if result.cancelled:
-        print(f"cancelled: saved at step {result.step}; continue with: musicgpt train --run {result.run} --resume", file=sys.stderr)
+        print(
+            f"cancelled: saved at step {result.step}; continue with: musicgpt train --run {result.run} --resume",
+            file=sys.stderr,
+        )
         return 130
     return 0
 
@@ -127,8 +183,11 @@ def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str],
     else:
         folder = workspace.checkpoint / args.run if args.resume else models.get_model(workspace, base).path
         chosen = recipe.for_hparams(tf_runtime.read_hparams(folder))
-    given = {name: getattr(args, name) for name in ("learning_rate", "warmup_steps", "schedule", "batch_size", "window",
-                                                    "transpose") if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in ("learning_rate", "warmup_steps", "schedule", "batch_size", "window", "transpose")
+        if getattr(args, name) is not None
+    }
     return replace(chosen, **given)
 
 
@@ -145,9 +204,14 @@ def _print_quality(run_dir: Path) -> None:
     """The samples' musical metrics beside the references (validation data, n-gram samples)."""
     data = quality.load(run_dir)
     rows = [(label, quality.from_dict(m)) for label, m in data["references"].items()]
-    rows += [(f"sample {step}", quality.from_dict(m)) for step, m in sorted(data["samples"].items(), key=lambda kv: int(kv[0]))]
+    rows += [
+        (f"sample {step}", quality.from_dict(m))
+        for step, m in sorted(data["samples"].items(), key=lambda kv: int(kv[0]))
+    ]
     if data["samples"]:
         print(quality.table(rows))
+
+
 def _fim_rate(args: argparse.Namespace, new_model: bool, workspace: Workspace) -> float:
     """--fim; else what a resumed run used, the new-model default, or the training default."""
     if args.fim is not None:

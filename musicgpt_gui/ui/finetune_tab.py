@@ -1,4 +1,8 @@
-"""Finetune: pick a dataset and a base model, set hyperparameters, train with a live loss chart."""
+"""Finetune: pick a dataset and a base model, set hyperparameters, train with a live loss chart.
+
+The form on the left is :mod:`finetune_form`; this module runs the job and shows its progress and samples.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,38 +10,33 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QRadioButton, QSpinBox,
-    QSplitter, QVBoxLayout, QWidget,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from musicgpt_gui.core.jobs import Progress
-from musicgpt_gui.core.model import fim, models, recipe, run_store, training, vocab, workflows
+from musicgpt_gui.core.model import fim, models, run_store, training, vocab, workflows
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
+from musicgpt_gui.ui.finetune_form import DEFAULTS, NEW, FinetuneForm
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import BITS, LOSS, LossChart
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
-
-NEW, STORE, GPT2 = "new", "store", "gpt2"
-HYPER = (  # settings key, label, minimum, maximum; the defaults are core's (the default base is a new model)
-    ("steps", "Steps", 1, 1_000_000),
-    ("batch_size", "Batch size", 1, 512),
-    ("accumulate", "Gradient accumulation", 1, 256),
-    ("window", "Window (tokens)", 16, 1024),
-    ("warmup_steps", "Warmup steps", 0, 100_000),
-    ("transpose", "Transpose copies (± semitones)", 0, 12),
-    ("validate_every", "Validate every (steps, 0 = off)", 0, 100_000),
-    ("sample_every", "Sample every (steps, 0 = off)", 0, 100_000),
-    ("save_every", "Save every (steps, 0 = end only)", 0, 100_000),
-    ("patience", "Early-stop patience (0 = off)", 0, 1000),
-    ("seed", "Seed", 0, 2**31 - 1),
-)
-DEFAULTS = workflows.train_defaults(new_model=True)
 
 
 def format_eta(seconds: Optional[float]) -> str:
@@ -47,7 +46,7 @@ def format_eta(seconds: Optional[float]) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-class FinetuneTab(Tab):
+class FinetuneTab(FinetuneForm, Tab):
     title = "Finetune"
 
     def __init__(self, context: AppContext) -> None:
@@ -119,107 +118,6 @@ class FinetuneTab(Tab):
         self.binder = self._bind_settings()
 
     # -- layout ------------------------------------------------------------------------------
-    def _data_box(self) -> QGroupBox:
-        box = QGroupBox("Data and run")
-        lay = QFormLayout(box)
-        self.dataset = QComboBox()
-        self.dataset.setToolTip("A dataset folder from the Dataset tab")
-        self.run_name = QLineEdit(DEFAULTS["run"])
-        self.run_name.setToolTip("The run's folder under checkpoint/ in the workspace")
-        lay.addRow("Dataset", self.dataset)
-        lay.addRow("Run name", self.run_name)
-        return box
-
-    def _model_box(self) -> QGroupBox:
-        box = QGroupBox("Base model")
-        lay = QGridLayout(box)
-        self.model_kind = QButtonGroup(self)
-        self.new_radio = QRadioButton("New small music model")
-        self.store_radio = QRadioButton("Model in the workspace")
-        self.gpt2_radio = QRadioButton("Downloaded GPT-2")
-        for i, (radio, kind) in enumerate(((self.new_radio, NEW), (self.store_radio, STORE), (self.gpt2_radio, GPT2))):
-            radio.setProperty("kind", kind)
-            self.model_kind.addButton(radio, i)
-        self.new_radio.setChecked(True)
-        self.size = QComboBox()
-        self.size.addItems(list(models.PRESETS))
-        self.size.setCurrentText(workflows.NEW_MODEL_SIZE)
-        self.size.setToolTip("\n".join(f"{k}: {v['n_layer']} layers, {v['n_embd']} wide" for k, v in models.PRESETS.items()))
-        self.vocab = QComboBox()
-        self.vocab.addItems(sorted(vocab.KINDS, key=lambda kind: kind != vocab.DEFAULT_KIND))
-        self.vocab.setToolTip("atomic: one token per note, rest and duration; bpe: byte-pair pieces")
-        self.store_model = QComboBox()
-        self.import_button = QPushButton("Import folder…")
-        self.gpt2_size = QComboBox()
-        self.gpt2_size.addItems(list(models.GPT2_SIZES))
-        self.download_button = QPushButton("Download")
-        self.model_note = QLabel()
-        self.model_note.setProperty("role", "hint")
-        self.model_note.setWordWrap(True)
-        lay.addWidget(self.new_radio, 0, 0, 1, 3)
-        lay.addWidget(QLabel("Size"), 1, 0)
-        lay.addWidget(self.size, 1, 1)
-        lay.addWidget(self.vocab, 1, 2)
-        lay.addWidget(self.store_radio, 2, 0, 1, 3)
-        lay.addWidget(self.store_model, 3, 0, 1, 2)
-        lay.addWidget(self.import_button, 3, 2)
-        lay.addWidget(self.gpt2_radio, 4, 0, 1, 3)
-        lay.addWidget(self.gpt2_size, 5, 0, 1, 2)
-        lay.addWidget(self.download_button, 5, 2)
-        lay.addWidget(self.model_note, 6, 0, 1, 3)
-        self.import_button.clicked.connect(self._import_model)
-        self.download_button.clicked.connect(self._download)
-        return box
-
-    def _hyper_box(self) -> QGroupBox:
-        box = QGroupBox("Hyperparameters")
-        lay = QFormLayout(box)
-        self.hyper: dict[str, QSpinBox] = {}
-        for key, label, low, high in HYPER:
-            spin = QSpinBox()
-            spin.setRange(low, high)
-            spin.setValue(DEFAULTS[key])
-            self.hyper[key] = spin
-            lay.addRow(label, spin)
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setDecimals(6)
-        self.learning_rate.setRange(1e-6, 1.0)
-        self.learning_rate.setSingleStep(1e-4)
-        self.learning_rate.setValue(DEFAULTS["learning_rate"])
-        lay.insertRow(3, "Peak learning rate", self.learning_rate)
-        self.use_minutes = QCheckBox("Train for")
-        self.use_minutes.setToolTip("A time budget instead of the steps; the learning rate decays over it")
-        self.minutes = QDoubleSpinBox(suffix=" minutes", decimals=1, minimum=0.1, maximum=10_000.0, value=10.0)
-        self.minutes.setEnabled(False)
-        self.use_minutes.toggled.connect(self.minutes.setEnabled)
-        self.use_minutes.toggled.connect(lambda on: self.hyper["steps"].setEnabled(not on))
-        lay.insertRow(1, self.use_minutes, self.minutes)
-        self.model_kind.buttonToggled.connect(lambda button, on: on and self.apply_recipe())
-        self.fim = QCheckBox(f"Fill-in-the-middle examples ({fim.RATE:.0%} of windows)")
-        self.fim.setChecked(fim.NEW_MODEL_RATE > 0)
-        self.fim.setToolTip("Teaches the model to regenerate a selection with the music on both sides as context "
-                            "(Generate tab); needs a new music model or an extended GPT-2")
-        lay.addRow(self.fim)
-        return box
-
-    def _fim_follows_model(self, button, checked: bool) -> None:
-        """New music models have the FIM tokens and train with them by default; other bases rarely have them."""
-        if checked:
-            self.fim.setChecked(button.property("kind") == NEW and fim.NEW_MODEL_RATE > 0)
-
-    def apply_recipe(self) -> None:
-        """The measured defaults for the chosen kind of model (new music model or GPT-2)."""
-        chosen = self.recipe()
-        for key in ("batch_size", "window", "warmup_steps", "transpose"):
-            self.hyper[key].setValue(getattr(chosen, key))
-        self.learning_rate.setValue(chosen.learning_rate)
-
-    def recipe(self) -> recipe.Recipe:
-        kind = self.model_kind.checkedButton().property("kind")
-        if kind == STORE and self.store_model.currentData():
-            return recipe.for_hparams(models.get_model(self.context.workspace, self.store_model.currentData()).hparams)
-        return recipe.for_model(kind == NEW)
-
     # -- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         ws = self.context.workspace
@@ -245,10 +143,13 @@ class FinetuneTab(Tab):
             return
         self._tokens_per_element = history.settings.get("valid_tokens_per_element")
         ngram = history.ngram or {}
-        self.chart.set_history([(e["step"], self._chart_value(e["loss"])) for e in history.train],
-                               [(e["step"], self._chart_value(e["loss"])) for e in history.valid],
-                               ngram.get("bits_per_element"), ngram.get("order"),
-                               BITS if self._tokens_per_element else LOSS)
+        self.chart.set_history(
+            [(e["step"], self._chart_value(e["loss"])) for e in history.train],
+            [(e["step"], self._chart_value(e["loss"])) for e in history.valid],
+            ngram.get("bits_per_element"),
+            ngram.get("order"),
+            BITS if self._tokens_per_element else LOSS,
+        )
         self._list_samples()
 
     def _list_samples(self) -> None:
@@ -293,28 +194,30 @@ class FinetuneTab(Tab):
         values = {key: spin.value() for key, spin in self.hyper.items()}
         dataset = self.dataset.currentData()
         return training.TrainConfig(
-            workspace=self.context.workspace, dataset=Path(dataset) if dataset else Path(),
-            base=None if resume else self._base_name(), run=self.run_name.text().strip() or DEFAULTS["run"],
-            learning_rate=self.learning_rate.value(), resume=resume, overwrite=not resume,
+            workspace=self.context.workspace,
+            dataset=Path(dataset) if dataset else Path(),
+            base=None if resume else self._base_name(),
+            run=self.run_name.text().strip() or DEFAULTS["run"],
+            learning_rate=self.learning_rate.value(),
+            resume=resume,
+            overwrite=not resume,
             minutes=self.minutes.value() if self.use_minutes.isChecked() else None,
-            schedule=self.recipe().schedule, fim_rate=fim.RATE if self.fim.isChecked() else 0.0, **values,
+            schedule=self.recipe().schedule,
+            fim_rate=fim.RATE if self.fim.isChecked() else 0.0,
+            **values,
         )
-
-    def _base_name(self) -> Optional[str]:
-        kind = self.model_kind.checkedButton().property("kind")
-        if kind == STORE:
-            return self.store_model.currentData()
-        if kind == GPT2:
-            return self.gpt2_size.currentText()
-        return None
 
     def start(self, resume: bool) -> None:
         if self.dataset.currentData() is None:
             self.on_failed("Choose a dataset first: import one on the Dataset tab.", "")
             return
         cfg = self.config(resume)
-        if not resume and latest_step(self.context.workspace.checkpoint / cfg.run) is not None and not self.confirm(
-            f"Run '{cfg.run}' already has checkpoints. Start it again from scratch and replace them?"
+        if (
+            not resume
+            and latest_step(self.context.workspace.checkpoint / cfg.run) is not None
+            and not self.confirm(
+                f"Run '{cfg.run}' already has checkpoints. Start it again from scratch and replace them?"
+            )
         ):
             return
         self._last_val = None
@@ -326,8 +229,14 @@ class FinetuneTab(Tab):
             self.samples.clear()
         kind = self.model_kind.checkedButton().property("kind")
         if not resume and kind == NEW:
-            self.start_job(workflows.train_new_model, cfg, self.size.currentText(), self.vocab.currentText(),
-                           on_finished=self._done, on_cancelled=self._done)
+            self.start_job(
+                workflows.train_new_model,
+                cfg,
+                self.size.currentText(),
+                self.vocab.currentText(),
+                on_finished=self._done,
+                on_cancelled=self._done,
+            )
         else:
             self.start_job(training.train, cfg, on_finished=self._done, on_cancelled=self._done)
 
@@ -359,7 +268,9 @@ class FinetuneTab(Tab):
             self.chart.add_train(info.step, self._chart_value(info.loss))
         if info.val_loss is not None:
             bits = info.bits_per_element
-            parts.append(f"validation {bits:.3f} bits/element" if bits is not None else f"validation {info.val_loss:.3f}")
+            parts.append(
+                f"validation {bits:.3f} bits/element" if bits is not None else f"validation {info.val_loss:.3f}"
+            )
             if info.val_loss != self._last_val:
                 self._last_val = info.val_loss
                 self.chart.add_valid(info.step, self._chart_value(info.val_loss))
@@ -371,9 +282,14 @@ class FinetuneTab(Tab):
         else:
             self.progress.setValue(self.progress.maximum() if not result.cancelled else self.progress.value())
             state = "Stopped" if result.cancelled else ("Stopped early" if result.stopped_early else "Finished")
-            best = f", best validation {result.best_val_loss:.3f} at step {result.best_step}" if result.best_val_loss else ""
-            self.rate_label.setText(f"{state} at step {result.step} on {result.device}{best}. "
-                                    f"{' '.join(result.notes)}".strip())
+            best = (
+                f", best validation {result.best_val_loss:.3f} at step {result.best_step}"
+                if result.best_val_loss
+                else ""
+            )
+            self.rate_label.setText(
+                f"{state} at step {result.step} on {result.device}{best}. {' '.join(result.notes)}".strip()
+            )
             self.context.set_device(result.device)
         self.context.notify_runs()
         self.refresh()
@@ -387,13 +303,16 @@ class FinetuneTab(Tab):
     def _import_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import a GPT-2 model folder")
         if folder:
-            self.start_job(lambda *, on_progress, cancel: models.import_model(self.context.workspace, Path(folder)),
-                           on_finished=self._model_added)
+            self.start_job(
+                lambda *, on_progress, cancel: models.import_model(self.context.workspace, Path(folder)),
+                on_finished=self._model_added,
+            )
 
     def _download(self) -> None:
         self.model_note.setText(f"Downloading GPT-2 {self.gpt2_size.currentText()}…")
-        self.start_job(models.download_model, self.context.workspace, self.gpt2_size.currentText(),
-                       on_finished=self._model_added)
+        self.start_job(
+            models.download_model, self.context.workspace, self.gpt2_size.currentText(), on_finished=self._model_added
+        )
 
     def _model_added(self, info: models.ModelInfo) -> None:
         self.model_note.setText(f"Added {info.name}: {info.summary}")
@@ -410,10 +329,18 @@ class FinetuneTab(Tab):
         binder = SettingsBinder("finetune")
         for key, spin in self.hyper.items():
             binder.bind(key, spin)
-        for key, widget in (("learning_rate", self.learning_rate), ("run", self.run_name), ("size", self.size),
-                            ("vocab", self.vocab), ("dataset", self.dataset), ("store_model", self.store_model),
-                            ("gpt2_size", self.gpt2_size), ("use_minutes", self.use_minutes),
-                            ("minutes", self.minutes), ("fim", self.fim)):
+        for key, widget in (
+            ("learning_rate", self.learning_rate),
+            ("run", self.run_name),
+            ("size", self.size),
+            ("vocab", self.vocab),
+            ("dataset", self.dataset),
+            ("store_model", self.store_model),
+            ("gpt2_size", self.gpt2_size),
+            ("use_minutes", self.use_minutes),
+            ("minutes", self.minutes),
+            ("fim", self.fim),
+        ):
             binder.bind(key, widget)
         binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
         return binder

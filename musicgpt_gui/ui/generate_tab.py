@@ -1,4 +1,5 @@
 """Generate: continue a prefix with a trained run, watch the text grow, play, export, inspect attention."""
+
 from __future__ import annotations
 
 import threading
@@ -7,8 +8,23 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from musicgpt_gui.core.dataset import dataset_files
@@ -47,11 +63,20 @@ class TokenBuffer:
         return out
 
 
-def generate_job(generator: generation.Generator, ref: checkpoints.CheckpointRef, prefix: str,
-                 settings: generation.GenerationSettings, buffer: TokenBuffer, *, on_progress, cancel):
+def generate_job(
+    generator: generation.Generator,
+    ref: checkpoints.CheckpointRef,
+    prefix: str,
+    settings: generation.GenerationSettings,
+    buffer: TokenBuffer,
+    *,
+    on_progress,
+    cancel,
+):
     """Generate for the run, streaming into ``buffer`` (see :func:`workflows.generate_for_run`)."""
-    return workflows.generate_for_run(generator, ref, prefix, settings, on_token=buffer.push,
-                                      on_progress=on_progress, cancel=cancel)
+    return workflows.generate_for_run(
+        generator, ref, prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel
+    )
 
 
 class GenerateTab(Tab):
@@ -177,8 +202,9 @@ class GenerateTab(Tab):
         box = QGroupBox("Sampling")
         lay = QFormLayout(box)
         defaults = generation.GenerationSettings()
-        self.temperature = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05,
-                                          value=defaults.temperature)
+        self.temperature = QDoubleSpinBox(
+            decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05, value=defaults.temperature
+        )
         self.temperature.setToolTip("0 = greedy (always the most likely token)")
         self.top_k = QSpinBox(minimum=0, maximum=100_000, value=defaults.top_k)
         self.top_k.setToolTip("0 = no top-k cut")
@@ -213,8 +239,11 @@ class GenerateTab(Tab):
 
     def settings(self) -> generation.GenerationSettings:
         return generation.GenerationSettings(
-            length=self.length.value(), temperature=self.temperature.value(), top_k=self.top_k.value(),
-            top_p=self.top_p.value(), variations=self.variations.value(),
+            length=self.length.value(),
+            temperature=self.temperature.value(),
+            top_k=self.top_k.value(),
+            top_p=self.top_p.value(),
+            variations=self.variations.value(),
             seed=None if self.random_seed.isChecked() else self.seed.value(),
         )
 
@@ -262,8 +291,16 @@ class GenerateTab(Tab):
         self.info.setText("Generating (TensorFlow loads on the first run)…")
         self.buffer = TokenBuffer()
         self.references = quality.references(ref.run_dir)
-        worker = self.start_job(generate_job, self.generator, ref, self.prefix.toPlainText(), settings, self.buffer,
-                                on_finished=self._finished, on_cancelled=self._cancelled)
+        worker = self.start_job(
+            generate_job,
+            self.generator,
+            ref,
+            self.prefix.toPlainText(),
+            settings,
+            self.buffer,
+            on_finished=self._finished,
+            on_cancelled=self._cancelled,
+        )
         if worker is not None:
             self.stream_timer.start()
 
@@ -292,8 +329,9 @@ class GenerateTab(Tab):
             self.results.addItem(item)
         self.results.setCurrentRow(0)
         ident = result.checkpoint
-        self.info.setText(f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')} "
-                          + " ".join(result.warnings))
+        self.info.setText(
+            f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')} " + " ".join(result.warnings)
+        )
 
     def _cancelled(self, _result: object) -> None:
         self._drain()
@@ -323,7 +361,9 @@ class GenerateTab(Tab):
             b.setEnabled(on)
 
     def export(self) -> None:
-        default = str(self.context.workspace.exports / f"generated-{self.result.seed}-{self.results.currentRow() + 1}.mid")
+        default = str(
+            self.context.workspace.exports / f"generated-{self.result.seed}-{self.results.currentRow() + 1}.mid"
+        )
         path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", default, "MIDI files (*.mid)")
         if path:
             self.export_to(Path(path))

@@ -10,7 +10,8 @@ from musicgpt_gui.cli import main
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import fim, run_store, vocab
-from musicgpt_gui.core.model.training import TrainConfig, _encode_pieces, train
+from musicgpt_gui.core.model.training import TrainConfig, train
+from musicgpt_gui.core.model.training_data import encode_pieces
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def encoder(tiny_model):
 
 @pytest.fixture(scope="module")
 def stream(tiny_dataset, encoder) -> np.ndarray:
-    return _encode_pieces(dataset_files.load_split(tiny_dataset, dataset_files.TRAIN), encoder)
+    return encode_pieces(dataset_files.load_split(tiny_dataset, dataset_files.TRAIN), encoder)
 
 
 def test_a_new_model_has_the_sentinels_as_single_ids_and_they_round_trip(tiny_model, encoder) -> None:

@@ -14,6 +14,7 @@ Repair: each variation's text is parsed with :func:`notation.parse_text`.  When 
 stops because it reached ``length`` tokens, the text after its last ``,`` is an unfinished
 item; it stays in ``raw_text`` but is left out of the repaired text and the statistics.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -117,7 +118,9 @@ def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_fi
     """The opening ``items`` items of row ``piece`` of a dataset split."""
     pieces = dataset_files.load_split(folder, split)
     if not 0 <= piece < len(pieces):
-        raise JobError(f"Dataset {Path(folder).name} has {len(pieces)} pieces in {split}.csv; there is no piece {piece}.")
+        raise JobError(
+            f"Dataset {Path(folder).name} has {len(pieces)} pieces in {split}.csv; there is no piece {piece}."
+        )
     if items < 1:
         raise JobError(f"The prefix needs at least one item, not {items}.")
     return join_items(split_items(pieces[piece])[:items])
@@ -272,9 +275,13 @@ class Generator(WarmModel):
             last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)
             if decoder.length >= n_ctx:
                 if not any("sliding window" in w for w in warnings):
-                    warnings.append(f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window.")
+                    warnings.append(
+                        f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window."
+                    )
                 active = next(v for v in range(count) if not streams[v].ended)
-                window = [(context + generated[v if not streams[v].ended else active])[-(n_ctx // 2) :] for v in range(count)]
+                window = [
+                    (context + generated[v if not streams[v].ended else active])[-(n_ctx // 2) :] for v in range(count)
+                ]
                 logits = decoder.start(np.array(window, dtype=np.int32), n_ctx)
             else:
                 logits = decoder.step(last)

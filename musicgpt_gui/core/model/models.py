@@ -4,6 +4,7 @@ A model comes from GPT-2's download, from an existing folder (validated first), 
 created offline from a dataset: a vocabulary trained on its text and a freshly initialised
 checkpoint.  The last is what the app uses when no GPT-2 weights are present.
 """
+
 from __future__ import annotations
 
 import json
@@ -136,7 +137,8 @@ def import_model(workspace: Workspace, source: Path, name: Optional[str] = None)
     staging = _staging(workspace, target.name)
     try:
         shutil.copytree(info.path, staging, dirs_exist_ok=True)
-        run_store.write_index(staging, Path(run_store.latest_prefix(staging)).name)  # TF may have written absolute paths
+        # TF may have written absolute paths
+        run_store.write_index(staging, Path(run_store.latest_prefix(staging)).name)
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

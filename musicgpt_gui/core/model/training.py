@@ -4,141 +4,56 @@
 process.  :func:`train` uses the same pieces (``model``, ``accumulate``, ``sample``, the
 encoder) in a fresh graph per run, reports every step, validates, keeps the best checkpoint,
 and saves in gpt-2-simple's layout so its ``load_gpt2``/``generate`` still work.
+The settings and reports live in :mod:`training_types` (re-exported here), the data in :mod:`training_data`.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import checkpoints, fim
-from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.model import gpt2_backend
-from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import ngram
-from musicgpt_gui.core.model import recipe
-from musicgpt_gui.core.model import run_store
-from musicgpt_gui.core.model import tf_runtime
-from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model import (
+    checkpoints,
+    fim,
+    gpt2_backend,
+    models,
+    ngram,
+    recipe,
+    run_store,
+    tf_runtime,
+    training_data,
+    vocab,
+)
+from musicgpt_gui.core.model.training_types import MIN_WINDOW, TrainConfig, TrainProgress, TrainResult, check_settings
 from musicgpt_gui.core.quality import report as quality
-from musicgpt_gui.core.workspace import Workspace
 
-MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
-MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
+__all__ = ["MIN_WINDOW", "TrainConfig", "TrainProgress", "TrainResult", "train"]
+
 NGRAM_SAMPLES = 8  # n-gram samples whose metrics are the counting reference
 AVG_DECAY = 0.99  # gpt-2-simple's moving average of the loss
 
 
-@dataclass
-class TrainConfig:
-    """Everything one training run needs; intervals of 0 switch that feature off."""
-
-    workspace: Workspace
-    dataset: Path
-    base: Optional[str] = None  # a model in the store; not needed to resume
-    run: str = "run1"
-    steps: int = 1000
-    batch_size: int = 1
-    accumulate: int = 1
-    learning_rate: float = 1e-4
-    seed: Optional[int] = 0
-    window: int = 1024  # tokens per training example (gpt-2-simple uses 1024)
-    save_every: int = 100
-    sample_every: int = 100
-    sample_length: int = 200
-    validate_every: int = 50
-    patience: int = 0  # validations without improvement before stopping; 0 = never stop early
-    resume: bool = False
-    overwrite: bool = False
-    xla: bool = False
-    threads: int = 0
-    minutes: Optional[float] = None  # a time budget instead of ``steps``
-    warmup_steps: int = 0
-    schedule: str = "constant"  # or "cosine" (see core/model/recipe)
-    transpose: int = 0  # train also on copies shifted by -N..+N semitones
-    yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
-    fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
-
-
-@dataclass
-class TrainResult:
-    run: str
-    run_dir: Path
-    step: int  # the step counter after this session (continues across resumes)
-    steps_done: int  # steps trained in this session
-    device: str
-    window: int
-    cancelled: bool = False
-    stopped_early: bool = False
-    loss: Optional[float] = None
-    avg_loss: Optional[float] = None
-    best_val_loss: Optional[float] = None
-    best_step: Optional[int] = None
-    tokens_per_s: float = 0.0
-    checkpoint: str = ""
-    samples: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    best_bits_per_element: Optional[float] = None
-    ngram: Optional[dict] = None  # the yardstick's order and bits (as in history.json)
-    stopped_on_time: bool = False
-
-
-@dataclass
-class TrainProgress:
-    """What each training report carries (``Progress.info``); the loss fields are None before the first step."""
-
-    step: int
-    total: int
-    phase: str  # starting | training
-    device: str
-    window: int
-    elapsed: float
-    eta: Optional[float]
-    tokens_per_s: float
-    minutes: Optional[float] = None  # the time budget, when training for N minutes instead of N steps
-    tokens_per_element: Optional[float] = None
-    ngram_bits_per_element: Optional[float] = None  # the yardstick, when it was fitted
-    ngram_order: Optional[int] = None
-    loss: Optional[float] = None
-    avg_loss: Optional[float] = None
-    best_val_loss: Optional[float] = None
-    val_loss: Optional[float] = None
-    bits_per_element: Optional[float] = None
-
-
-@dataclass
-class _Data:
-    train: np.ndarray
-    valid: np.ndarray
-    valid_tokens: int  # <|endoftext|> markers aside
-    valid_elements: int
-    valid_texts: list[str] = field(default_factory=list)
-    train_texts: list[str] = field(default_factory=list)
-
-    @property
-    def valid_tokens_per_element(self) -> Optional[float]:
-        return self.valid_tokens / self.valid_elements if self.valid_elements else None
-
-
-def train(cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> TrainResult:
+def train(
+    cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None
+) -> TrainResult:
     """Train ``cfg.steps`` steps (more, after a resume) and return what happened.
 
     Cancelling saves a checkpoint within one step and returns with ``cancelled=True``.
     Errors raise :class:`JobError` with a plain message; saved checkpoints are never lost.
     """
     cancel = cancel or CancelToken()
-    _check_settings(cfg)
+    check_settings(cfg)
     run_dir = _prepare_run_dir(cfg)
     encoder = vocab.load_encoder(run_dir)
     hparams = tf_runtime.read_hparams(run_dir)
-    data = _load_data(cfg.dataset, encoder)
+    data = training_data.load_data(cfg.dataset, encoder)
     window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
     if window < MIN_WINDOW:
         raise JobError(
@@ -146,38 +61,20 @@ def train(cfg: TrainConfig, *, on_progress: ProgressFn = no_progress, cancel: Op
             f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
         )
     notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
-    stick = _yardstick(cfg, data, encoder, window, on_progress)
+    stick = training_data.yardstick(cfg, data, encoder, window, on_progress)
     if cfg.transpose:
         on_progress(Progress(0.0, f"adding copies transposed by up to {cfg.transpose} semitones"))
-        data.train = np.concatenate([data.train, _encode_pieces(recipe.transposed_copies(data.train_texts, cfg.transpose), encoder)])
+        data.train = np.concatenate(
+            [
+                data.train,
+                training_data.encode_pieces(recipe.transposed_copies(data.train_texts, cfg.transpose), encoder),
+            ]
+        )
     loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)
     loop.yardstick = stick
     result = loop.run()
     result.notes = notes + result.notes
     return result
-
-
-def _check_settings(cfg: TrainConfig) -> None:
-    if cfg.minutes is not None and not cfg.minutes > 0:
-        raise JobError(f"The time budget must be a positive number of minutes, not {cfg.minutes}.")
-    if cfg.schedule not in recipe.SCHEDULES:
-        raise JobError(f"Unknown learning-rate schedule '{cfg.schedule}'; choose one of: {', '.join(recipe.SCHEDULES)}.")
-    if not 0 <= cfg.transpose <= 12 or cfg.warmup_steps < 0:
-        raise JobError("Transposition must be 0 to 12 semitones and warmup 0 or more steps.")
-    for name in ("steps", "batch_size", "accumulate"):
-        if getattr(cfg, name) < 1:
-            raise JobError(f"{name.replace('_', ' ')} must be at least 1, not {getattr(cfg, name)}.")
-    if not cfg.learning_rate > 0:
-        raise JobError(f"The learning rate must be positive, not {cfg.learning_rate}.")
-    for name in ("save_every", "sample_every", "validate_every", "patience", "sample_length"):
-        if getattr(cfg, name) < 0:
-            raise JobError(f"{name.replace('_', ' ')} must be 0 (off) or more, not {getattr(cfg, name)}.")
-    if cfg.window < MIN_WINDOW:
-        raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
-    if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
-        raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
-    fim.check_rate(cfg.fim_rate)
-    models.check_name(cfg.run)
 
 
 def _prepare_run_dir(cfg: TrainConfig) -> Path:
@@ -195,48 +92,11 @@ def _prepare_run_dir(cfg: TrainConfig) -> Path:
         raise JobError("Choose a base model to train (a downloaded, imported or new music model).")
     model = models.get_model(cfg.workspace, cfg.base)
     if has_checkpoint and not cfg.overwrite:
-        raise JobError(
-            f"Run '{cfg.run}' already has checkpoints; resume it, overwrite it, or pick another run name."
-        )
+        raise JobError(f"Run '{cfg.run}' already has checkpoints; resume it, overwrite it, or pick another run name.")
     run_store.clear_run(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     run_store.copy_model_files(model.path, run_dir)
     return run_dir
-
-
-def _load_data(dataset: Path, encoder: vocab.MusicEncoder) -> _Data:
-    dataset = Path(dataset)
-    train_texts = dataset_files.require_split(dataset)
-    valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
-    valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
-    valid = _encode_pieces(valid_texts, encoder)
-    elements = sum(vocab.count_elements(t) for t in valid_texts)
-    return _Data(_encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements, valid_texts,
-                 train_texts)
-
-
-def valid_starts(tokens: int, window: int) -> list[int]:
-    """Where the validation windows start (the n-gram is scored on the same positions)."""
-    n = min(window, tokens)
-    return list(range(0, tokens - n + 1, n))[: max(1, MAX_VALID_TOKENS // n)]
-
-
-def _yardstick(cfg: TrainConfig, data: _Data, encoder, window: int, on_progress: ProgressFn) -> Optional[ngram.Yardstick]:
-    """The n-gram on the untransposed training split, scored where the model's validation is."""
-    if not cfg.yardstick or len(data.valid) < 2 or not len(data.train):
-        return None
-    on_progress(Progress(0.0, "fitting the n-gram yardstick"))
-    scored = ngram.window_positions(len(data.valid), valid_starts(len(data.valid), window), window)
-    return ngram.fit_yardstick(data.train, data.valid, encoder.n_vocab, data.valid_tokens_per_element, scored)
-
-
-def _encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
-    """Each piece followed by <|endoftext|>, as one token stream."""
-    ids: list[int] = []
-    for text in texts:
-        ids += encoder.encode(text)
-        ids.append(encoder.eot)
-    return np.asarray(ids, dtype=np.int32)
 
 
 class _Loop:
@@ -282,7 +142,11 @@ class _Loop:
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=self.lr)
         if cfg.accumulate > 1:
             opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
-            self.opt_reset, self.opt_compute, self.opt_apply = opt.reset(), opt.compute_gradients(self.loss), opt.apply_gradients()
+            self.opt_reset, self.opt_compute, self.opt_apply = (
+                opt.reset(),
+                opt.compute_gradients(self.loss),
+                opt.apply_gradients(),
+            )
         else:
             self.opt_apply = adam.minimize(self.loss, var_list=train_vars)
         self.sampler = None
@@ -316,7 +180,10 @@ class _Loop:
             accumulate=cfg.accumulate,
             learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
-            minutes=cfg.minutes, warmup_steps=cfg.warmup_steps, schedule=cfg.schedule, transpose=cfg.transpose,
+            minutes=cfg.minutes,
+            warmup_steps=cfg.warmup_steps,
+            schedule=cfg.schedule,
+            transpose=cfg.transpose,
             fim_rate=cfg.fim_rate,
         )
         if self.yardstick is not None:
@@ -348,8 +215,9 @@ class _Loop:
         self._report(step, start, total, began, train_time, tokens_done, None, None, "starting")
         while step < total:
             t0 = time.monotonic()
-            lr = recipe.learning_rate(cfg.learning_rate, cfg.schedule, cfg.warmup_steps, step - start,
-                                      self.clock.progress(step))
+            lr = recipe.learning_rate(
+                cfg.learning_rate, cfg.schedule, cfg.warmup_steps, step - start, self.clock.progress(step)
+            )
             loss = self._step(lr)
             train_time += time.monotonic() - t0
             tokens_done += tokens_per_step
@@ -422,7 +290,7 @@ class _Loop:
     def validation_loss(self) -> float:
         tokens = self.data.valid
         n = min(self.window, len(tokens))
-        starts = valid_starts(len(tokens), self.window)
+        starts = training_data.valid_starts(len(tokens), self.window)
         total = 0.0
         for i in range(0, len(starts), self.cfg.batch_size):
             batch = np.stack([tokens[s : s + n] for s in starts[i : i + self.cfg.batch_size]])
@@ -460,8 +328,15 @@ class _Loop:
         total = self.clock.total_estimate(step, train_time)
         eta = self.clock.eta(step, train_time)
         info = TrainProgress(
-            step=step, total=total, phase=phase, device=self.device, window=self.window,
-            elapsed=time.monotonic() - began, eta=eta, tokens_per_s=rate, minutes=self.cfg.minutes,
+            step=step,
+            total=total,
+            phase=phase,
+            device=self.device,
+            window=self.window,
+            elapsed=time.monotonic() - began,
+            eta=eta,
+            tokens_per_s=rate,
+            minutes=self.cfg.minutes,
             tokens_per_element=self.data.valid_tokens_per_element,
         )
         if self.yardstick is not None:

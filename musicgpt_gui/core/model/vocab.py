@@ -11,6 +11,7 @@ Two kinds:
   The atomic tokens are still written into encoder.json, with merge chains in vocab.bpe, so
   gpt-2-simple's own encoder loads the files and decodes everything a model produces.
 """
+
 from __future__ import annotations
 
 import json
@@ -237,7 +238,9 @@ def add_atomic_tokens(
     return encoder, merges, pieces
 
 
-def build_vocab(texts: Sequence[str], kind: str, vocab_size: int = 2000) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def build_vocab(
+    texts: Sequence[str], kind: str, vocab_size: int = 2000
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """A new vocabulary of ``kind`` (bpe|atomic) trained on ``texts``."""
     if kind not in KINDS:
         raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
@@ -312,4 +315,3 @@ def bits_per_element(loss_nats_per_token: float, tokens: int, elements: int) -> 
     if not elements:
         return None
     return loss_nats_per_token * tokens / elements / math.log(2)
-

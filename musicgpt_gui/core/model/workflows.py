@@ -7,6 +7,7 @@
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
 - :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
 """
+
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, fields, replace
@@ -30,6 +31,7 @@ NEW_MODEL_SIZE = "small"
 NEW_MODEL_STEPS = 200
 NEW_MODEL_SHARE = 0.1  # of the progress range: building the vocabulary and the first weights
 ATTENTION_POOLS = ("tokens", "notes")
+DEFAULT_SETTINGS = GenerationSettings()  # frozen, so one shared default is safe
 
 
 def train_defaults(new_model: bool = False) -> dict[str, Any]:
@@ -55,10 +57,17 @@ def train_new_model(
     A note in the result names the new model.
     """
     cancel = cancel or CancelToken()
-    info = models.create_music_model(cfg.workspace, cfg.dataset, size=size, vocab_kind=vocab_kind,
-                                     on_progress=sub_progress(on_progress, 0.0, NEW_MODEL_SHARE), cancel=cancel)
-    result = training.train(replace(cfg, base=info.name), on_progress=sub_progress(on_progress, NEW_MODEL_SHARE, 1.0),
-                            cancel=cancel)
+    info = models.create_music_model(
+        cfg.workspace,
+        cfg.dataset,
+        size=size,
+        vocab_kind=vocab_kind,
+        on_progress=sub_progress(on_progress, 0.0, NEW_MODEL_SHARE),
+        cancel=cancel,
+    )
+    result = training.train(
+        replace(cfg, base=info.name), on_progress=sub_progress(on_progress, NEW_MODEL_SHARE, 1.0), cancel=cancel
+    )
     result.notes.insert(0, f"trained the new model '{info.name}'")
     return result
 
@@ -67,7 +76,7 @@ def generate_for_run(
     generator: Generator,
     ref: checkpoints.CheckpointRef,
     prefix: str,
-    settings: GenerationSettings = GenerationSettings(),
+    settings: GenerationSettings = DEFAULT_SETTINGS,
     *,
     dataset: Optional[Path] = None,
     on_token: Optional[TokenFn] = None,
@@ -79,8 +88,9 @@ def generate_for_run(
     musical metrics are measured and kept in the run's quality.json."""
     generator.load(ref)
     index = _memorization_index(ref, dataset)
-    result = generator.generate(prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
-                                memorization=index)
+    result = generator.generate(
+        prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel, memorization=index
+    )
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
     return result
 
@@ -101,8 +111,9 @@ def infill_for_run(
     as in :func:`generate_for_run`."""
     generator.load(ref)
     index = _memorization_index(ref, dataset)
-    return infill(generator, text, span, settings, on_token=on_token, on_progress=on_progress, cancel=cancel,
-                  memorization=index)
+    return infill(
+        generator, text, span, settings, on_token=on_token, on_progress=on_progress, cancel=cancel, memorization=index
+    )
 
 
 def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path]) -> Optional[MemorizationIndex]:
@@ -115,8 +126,13 @@ def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation;
     for an infill also the span and the suffix."""
     settings = {k: v for k, v in asdict(result.settings).items() if k != "seed"}
-    out = {**result.checkpoint, "seed": result.seed, "variation": variation, "prefix": result.prefix,
-           "settings": settings}
+    out = {
+        **result.checkpoint,
+        "seed": result.seed,
+        "variation": variation,
+        "prefix": result.prefix,
+        "settings": settings,
+    }
     if isinstance(result, InfillResult) and result.span is not None:
         out.update(span=result.span.record(), suffix=result.suffix)
     return out
