@@ -54,3 +54,18 @@ def tensorflow_loaded() -> None:
     from musicgpt_gui.core.model import tf_runtime
 
     tf_runtime.tf()
+
+
+@pytest.fixture(scope="session")
+def music_libraries_loaded() -> None:
+    """music21 (its corpus index read, its instrument module) and symusic loaded before a stall is measured.
+
+    Like TensorFlow's, their first load holds the GIL for long stretches (imports, the corpus index's
+    unpickling), once per process; the first import or training job of a session pays it.
+    """
+    import music21.instrument  # noqa: F401
+    import symusic  # noqa: F401
+
+    from musicgpt_gui.core.dataset.sources import corpus_tasks
+
+    corpus_tasks("bach")

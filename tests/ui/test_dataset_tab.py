@@ -20,7 +20,7 @@ def drop_files(tab, paths: list[Path]) -> None:
     tab.dropEvent(event)
 
 
-def test_import_a_few_chorales_and_a_bad_file(make_window, workspace, qtbot, tmp_path) -> None:
+def test_import_a_few_chorales_and_a_bad_file(make_window, workspace, qtbot, tmp_path, music_libraries_loaded) -> None:
     window = make_window(workspace)
     tab = window.dataset_tab
     assert tab.corpus.currentData() == "bach"  # the default source

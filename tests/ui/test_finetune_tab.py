@@ -22,7 +22,7 @@ def set_up_training(tab, dataset_name: str, run: str, steps: int) -> None:
 
 @pytest.mark.slow
 def test_training_fills_the_progress_bar_and_the_loss_chart(
-    make_window, ws_with_dataset, tiny_dataset, qtbot, tensorflow_loaded
+    make_window, ws_with_dataset, tiny_dataset, qtbot, tensorflow_loaded, music_libraries_loaded
 ) -> None:
     window = make_window(ws_with_dataset)
     tab = window.finetune_tab

@@ -103,7 +103,9 @@ def test_show_attention_draws_one_layer_entry_per_layer(window, qtbot, opening, 
 
     n_layers = tab.pages.result.attention.shape[0]
     assert n_layers == 2
-    assert js(qtbot, tab, "document.querySelectorAll('select#layer option').length") == n_layers
+    # BertViz draws after RequireJS has loaded d3 and jQuery, which can be after the load signal.
+    qtbot.waitUntil(lambda: js(qtbot, tab, "document.querySelectorAll('select#layer option').length") == n_layers,
+                    timeout=10_000)
     assert js(qtbot, tab, "document.querySelectorAll('svg').length") >= 1
     assert [tab.layer.itemText(i) for i in range(tab.layer.count())] == ["0", "1"]
 
