@@ -11,6 +11,27 @@ from musicgpt_gui.ui.app import prepare_qt_environment
 
 prepare_qt_environment()  # QtWebEngine needs AA_ShareOpenGLContexts before pytest-qt makes the app
 
+# Tests marked ``stall`` measure the longest event-loop stall of a job.  They run first, in this
+# order, because what earlier tests leave in the process changes what a job costs the GUI thread:
+# a process that has loaded TensorFlow (attention, the CLI) forks its import workers slowly, and
+# each test leaves more objects, pages and audio state behind.  The import test comes before
+# anything loads TensorFlow, as on a user's first start.
+STALL_ORDER = ("test_dataset_tab.py", "test_finetune_tab.py", "test_generate_attention.py", "test_attention_roll.py")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "stall: measures event-loop stalls; runs first in the GUI process")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    def rank(item) -> tuple[int, int]:
+        if item.get_closest_marker("stall") is None:
+            return (1, 0)
+        name = item.path.name
+        return (0, STALL_ORDER.index(name) if name in STALL_ORDER else len(STALL_ORDER))
+
+    items.sort(key=rank)
+
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> QSettings:

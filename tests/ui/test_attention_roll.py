@@ -150,6 +150,7 @@ def long_text(tiny_dataset) -> str:
     return join_items(item for t in texts for item in split_items(t))
 
 
+@pytest.mark.stall
 def test_a_1024_token_window_is_built_and_clicked_without_stalling(
     make_window, tiny_run, tiny_dataset, qtbot, tensorflow_loaded
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
@@ -20,6 +22,7 @@ def drop_files(tab, paths: list[Path]) -> None:
     tab.dropEvent(event)
 
 
+@pytest.mark.stall
 def test_import_a_few_chorales_and_a_bad_file(make_window, workspace, qtbot, tmp_path, music_libraries_loaded) -> None:
     window = make_window(workspace)
     tab = window.dataset_tab

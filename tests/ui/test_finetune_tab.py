@@ -20,6 +20,7 @@ def set_up_training(tab, dataset_name: str, run: str, steps: int) -> None:
         tab.hyper[key].setValue(value)
 
 
+@pytest.mark.stall
 @pytest.mark.slow
 def test_training_fills_the_progress_bar_and_the_loss_chart(
     make_window, ws_with_dataset, tiny_dataset, qtbot, tensorflow_loaded, music_libraries_loaded

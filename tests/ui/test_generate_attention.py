@@ -40,6 +40,7 @@ def generate(qtbot, tab, prefix: str, length: int, seed: int = 7) -> None:
     wait_idle(qtbot, tab)
 
 
+@pytest.mark.stall
 def test_generate_streams_lists_exports_and_plays(window, qtbot, opening, tmp_path, tensorflow_loaded) -> None:
     tab = window.generate_tab
     window.tabs.setCurrentWidget(tab)
