@@ -35,7 +35,8 @@ from musicgpt_gui.core.dataset.metadata import DatasetMetadata, load_metadata
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.ui.context import AppContext
-from musicgpt_gui.ui.dataset_import_form import AUTO_TRACKS, DatasetImportForm
+from musicgpt_gui.ui.dataset_import_form import DatasetImportForm
+from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
@@ -57,6 +58,8 @@ class DatasetTab(DatasetImportForm, Tab):
         llay = QVBoxLayout(left)
         llay.addWidget(self._sources_box())
         llay.addWidget(self._options_box())
+        self._binder = self._bind_settings()
+        self._loaded = ""
         run_row = QHBoxLayout()
         self.import_button = QPushButton("Import")
         self.cancel_button = QPushButton("Cancel")
@@ -283,30 +286,34 @@ class DatasetTab(DatasetImportForm, Tab):
         return self.write_out(f"the dataset {folder.name}", target, copy)
 
     # -- settings -----------------------------------------------------------------------------
+    def _bind_settings(self) -> SettingsBinder:
+        binder = SettingsBinder("dataset")
+        for key, widget in (
+            ("format", self.format),
+            ("limit", self.limit),
+            ("transpose", self.transpose),
+            ("tracks", self.tracks),
+            ("name", self.name),
+        ):
+            binder.bind(key, widget)
+        binder.add("corpus", self.corpus.currentData, lambda v: _choose_data(self.corpus, v), str)
+        binder.add("grid", self.grid.currentData, lambda v: _choose_data(self.grid, v), int)
+        binder.add("loaded", lambda: str(self.folder) if self.folder else "", self._remember_loaded, str)
+        return binder
+
+    def _remember_loaded(self, folder: str) -> None:
+        self._loaded = folder
+
     def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("dataset")
-        settings.setValue("corpus", self.corpus.currentData())
-        settings.setValue("format", self.format.currentText())
-        settings.setValue("limit", self.limit.value())
-        settings.setValue("transpose", self.transpose.value())
-        settings.setValue("tracks", self.tracks.currentText())
-        settings.setValue("name", self.name.text())
-        settings.setValue("loaded", str(self.folder) if self.folder else "")
-        settings.endGroup()
+        self._binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        settings.beginGroup("dataset")
-        self.corpus.setCurrentIndex(max(0, self.corpus.findData(settings.value("corpus", "bach"))))
-        self.format.setCurrentText(str(settings.value("format", self.format.currentText())))
-        self.limit.setValue(int(settings.value("limit", 0)))
-        self.transpose.setValue(int(settings.value("transpose", 0)))
-        self.tracks.setCurrentText(str(settings.value("tracks", AUTO_TRACKS)))
-        self.name.setText(str(settings.value("name", self.name.text())))
-        loaded = str(settings.value("loaded", ""))
-        settings.endGroup()
+        """The form as it was; the dataset shown last (else the first in the workspace) is loaded again."""
+        self._loaded = ""
+        self._binder.restore(settings)
         folder = (
-            Path(loaded)
-            if loaded and Path(loaded).is_dir()
+            Path(self._loaded)
+            if self._loaded and Path(self._loaded).is_dir()
             else (list_datasets(self.context.workspace.datasets) or [None])[0]
         )
         if folder is not None:
@@ -359,3 +366,10 @@ def describe_stats(folder: Path, metadata: DatasetMetadata, texts: list[str]) ->
     if metadata.errors:
         parts.append(f"<span style='color:#b00020'>{len(metadata.errors)} file(s) skipped</span>")
     return " · ".join(parts)
+
+
+def _choose_data(combo, value) -> None:
+    """Select the combo's item holding ``value``; an unknown value leaves the choice as it is."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)

@@ -129,3 +129,22 @@ def test_a_file_read_tolerantly_shows_its_warning(make_window, workspace, tmp_pa
     meta = DatasetMetadata(files=[FileEntry("a.mid", index=0, items=3, warning="symusic rejected the file")])
     [row] = piece_rows(meta, ["C4:1.0, D4:1.0, E4:1.0"])
     assert row["status"] == "ok, read tolerantly" and row["warning"] == "symusic rejected the file"
+
+
+def test_the_import_form_and_the_shown_dataset_are_remembered(
+    make_window, ws_with_dataset, tiny_dataset, settings
+) -> None:
+    window = make_window(ws_with_dataset)
+    tab = window.dataset_tab
+    tab.corpus.setCurrentIndex(tab.corpus.findData("folk"))
+    tab.grid.setCurrentIndex(tab.grid.findData(48))
+    tab.limit.setValue(7)
+    tab.name.setText("remembered")
+    tab.load_dataset(ws_with_dataset.datasets / tiny_dataset.name)
+    tab.save_settings(settings)
+
+    again = make_window(ws_with_dataset).dataset_tab
+    again.restore_settings(settings)
+    assert again.corpus.currentData() == "folk" and again.grid.currentData() == 48
+    assert again.limit.value() == 7 and again.name.text() == "remembered"
+    assert again.folder == ws_with_dataset.datasets / tiny_dataset.name
