@@ -1,7 +1,7 @@
 """Helpers several sub-commands share (a command never imports another command).
 
 A tqdm progress bar for the job contract, note-text arguments, the vocabulary report, the source of
-`play` and `render` (a MIDI file, a text file or --text), and the remembered SoundFont.
+`play` and `render` (a MIDI file, a text file or --text), the remembered SoundFont and `--dataset`.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def add_source_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
 def load_source(args: argparse.Namespace) -> mido.MidiFile:
     """The piece to play or render: ``--text``, a MIDI file, or a note-text file."""
     if (args.text is None) == (args.source is None):
-        raise JobError("Give either a FILE or --text to play (or --list-ports).")
+        raise JobError("Give either a FILE or --text (play also takes --list-ports).")
     if args.text is not None:
         return render_midi(args.text, note_length=args.note_length)
     if Path(args.source).suffix.lower() in midi_reader.EXTENSIONS:
@@ -148,3 +148,15 @@ def remembered_soundfont(workspace: Workspace, chosen: str | None):
         soundfonts.save_choice(choice_file, path.resolve())
         return path
     return soundfonts.load_choice(choice_file)
+
+
+def resolve_dataset(workspace: Workspace, value: str) -> Path:
+    """``--dataset``: a dataset folder path, or a name under ``<workspace>/datasets``."""
+    for folder in (Path(value).expanduser(), workspace.datasets / value):
+        if dataset_files.is_dataset_folder(folder):
+            return folder.resolve()
+    root = workspace.datasets
+    known = sorted(p.name for p in root.iterdir() if dataset_files.is_dataset_folder(p)) if root.is_dir() else []
+    hint = f" Datasets in the workspace: {', '.join(known)}." if known else " Import one first (musicgpt import)."
+    needed = dataset_files.split_path(Path(value), dataset_files.ALL).name
+    raise JobError(f"'{value}' is not a dataset folder (no {needed} there or in {workspace.datasets}).{hint}")

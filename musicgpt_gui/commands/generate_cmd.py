@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from musicgpt_gui.commands.common import add_sampling_arguments, sampling_settings, progress_bar
-from musicgpt_gui.commands.dataset_arg import resolve_dataset
+from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import checkpoints

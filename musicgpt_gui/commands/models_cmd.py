@@ -1,10 +1,11 @@
 """`musicgpt models`: list, download GPT-2, import a folder, create a new music model, vocab report."""
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from musicgpt_gui.commands.dataset_arg import resolve_dataset
+from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
 from musicgpt_gui.core.model import models
 from musicgpt_gui.core.model import vocab, workflows
@@ -43,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_new_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="dataset folder or name under <workspace>/datasets")
-    parser.add_argument("--size", choices=tuple(models.PRESETS), default=workflows.NEW_MODEL_SIZE,
-                        help="default: %(default)s")
+    parser.add_argument(
+        "--size", choices=tuple(models.PRESETS), default=workflows.NEW_MODEL_SIZE, help="default: %(default)s"
+    )
     parser.add_argument("--vocab", choices=vocab.KINDS, default=vocab.DEFAULT_KIND, help="default: %(default)s")
 
 

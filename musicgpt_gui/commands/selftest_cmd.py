@@ -3,6 +3,7 @@
 The steps live in musicgpt_gui/selftest.  Exits non-zero if any step fails, including a part of
 the app that has not landed yet.
 """
+
 from __future__ import annotations
 
 import argparse

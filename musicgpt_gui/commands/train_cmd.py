@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
-from musicgpt_gui.commands.dataset_arg import resolve_dataset
+from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.model import checkpoints, fim
 from musicgpt_gui.core.model.run_store import History
 from musicgpt_gui.core.model import models

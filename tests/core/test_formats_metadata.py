@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from musicgpt_gui.commands.dataset_arg import resolve_dataset
+from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.metadata import METADATA, DatasetMetadata, FileEntry, load_metadata, write_metadata
 from musicgpt_gui.core.dataset.sources import resolve_sources
