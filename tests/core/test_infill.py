@@ -122,8 +122,11 @@ def test_cli_infill_prints_each_piece_and_exports_the_span(fim_run, piece, tmp_p
     assert printed == [core.full_text(0), core.full_text(1)]
     recorded = provenance_of(mido.MidiFile(tmp_path / "infill-2.mid"))
     assert recorded["span"] == core.span.record() and recorded["seed"] == 7 and recorded["variation"] == 1
+    capsys.readouterr()
     assert main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--text", piece,
                  "--items", "4-9"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--items" in error and "A:B" in error
 
 
 def test_in_context_is_the_middle_with_a_bar_either_side(generator) -> None:

@@ -52,7 +52,7 @@ bridge.close()
 def pulse_server(tmp_path: Path):
     daemon = shutil.which("pulseaudio")
     if daemon is None:
-        pytest.skip("pulseaudio is not installed (apt install pulseaudio)")
+        pytest.fail("pulseaudio is not installed (scripts/install.sh --test installs it)", pytrace=False)
     home = tmp_path / "pulse"
     home.mkdir()
     socket = home / "native"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -134,6 +136,9 @@ def test_a_file_read_tolerantly_shows_its_warning(make_window, workspace, tmp_pa
 def test_the_import_form_and_the_shown_dataset_are_remembered(
     make_window, ws_with_dataset, tiny_dataset, settings
 ) -> None:
+    newer = ws_with_dataset.datasets / "newer"
+    shutil.copytree(tiny_dataset, newer)
+    os.utime(newer)  # listed first: the fallback when nothing is remembered
     window = make_window(ws_with_dataset)
     tab = window.dataset_tab
     tab.corpus.setCurrentIndex(tab.corpus.findData("folk"))
