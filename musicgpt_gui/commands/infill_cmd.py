@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -40,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def parse_pair(text: str, option: str, kind: type) -> tuple:
     first, colon, last = text.partition(":")
     try:
-        if not colon:
+        pair = kind(first), kind(last)
+        if not colon or not all(math.isfinite(v) for v in pair):
             raise ValueError
-        return kind(first), kind(last)
+        return pair
     except ValueError:
         raise JobError(f"{option} takes A:B (like {'4:12' if kind is int else '8:16'}), not '{text}'.") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from musicgpt_gui.commands.common import (
@@ -39,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    if (args.text is None) == (args.source is None):
-        raise JobError("Give either a FILE or --text to render.")
+    folder = Path(args.out).expanduser().resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise JobError(f"Cannot write {args.out}: {folder} is not a folder this user can write to.")
     midi = load_source(args)
     soundfont = remembered_soundfont(workspace, args.soundfont)
     with progress_bar(f"Rendering {Path(args.out).name}") as report:

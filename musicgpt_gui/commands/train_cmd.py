@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Optional
 
-from musicgpt_gui.commands.common import print_vocab_report, progress_bar
+from musicgpt_gui.commands.common import positive_float, print_vocab_report, progress_bar
 from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.model import checkpoints, fim
 from musicgpt_gui.core.model.run_store import History
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         help=f"steps to train now (default: {NEW_MODEL_STEPS} for a new model, else {defaults.steps})",
     )
-    parser.add_argument("--minutes", type=float, help="train for this many minutes instead of --steps")
+    parser.add_argument("--minutes", type=positive_float, help="train for this many minutes instead of --steps")
     new, tune = recipe.NEW_MODEL, recipe.FINETUNE
     per_model = "(default: {} for a new music model, {} for GPT-2)"
     parser.add_argument("--batch-size", type=int, help=per_model.format(new.batch_size, tune.batch_size))
@@ -91,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--fim",
-        type=float,
+        type=unit_interval,
         metavar="RATE",
         help="share of training windows turned into fill-in-the-middle examples, 0..1, so the run "
         f"can regenerate a passage with both sides as context (musicgpt infill; default: "
@@ -99,6 +100,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.set_defaults(func=run)
+
+
+def unit_interval(text: str) -> float:
+    """A share from 0 to 1 (argparse type): rejected before TensorFlow loads."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share from 0 to 1")
+    return value
 
 
 def _defaults():

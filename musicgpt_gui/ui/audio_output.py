@@ -11,7 +11,7 @@ from typing import Optional
 
 import time
 
-from PySide6.QtCore import QCoreApplication, QIODevice, QLoggingCategory, QObject
+from PySide6.QtCore import QCoreApplication, QEventLoop, QIODevice, QLoggingCategory, QObject
 
 # Before QtMultimedia loads: its probing of absent backends (PipeWire, VA-API) is not the user's business.
 QLoggingCategory.setFilterRules("qt.multimedia*=false")
@@ -95,7 +95,8 @@ class AudioOutput(QObject):
         flowing = FLOWING_BUFFERS * self._sink.bufferSize() // BYTES_PER_FRAME
         deadline = time.monotonic() + START_TIMEOUT
         while self._source.frames < flowing and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
+            # Repaints only: a second Play (or Space) now would open a second output.
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
             time.sleep(0.002)
         if self._source.frames < flowing:
             self.close()

@@ -5,6 +5,7 @@ one tab stops whatever another tab was playing.  The output is the built-in Soun
 (on the sound card through :mod:`audio_output`) unless a MIDI port was chosen.  It opens on
 first Play, so a machine without audio or MIDI only hears about it when the user asks for sound.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi import midi_io, midi_ports, soundfont
-from musicgpt_gui.core.midi.playback import PAUSED, PLAYING, STOPPED, Player
+from musicgpt_gui.core.midi.playback import PLAYING, STOPPED, Player
 from musicgpt_gui.core.midi.synth import SoundFontSynth
 from musicgpt_gui.ui.signals import emit
 
@@ -57,7 +58,6 @@ class PlaybackBridge(QObject):
         self.soundfont: Optional[Path] = soundfont.load_choice_value(settings.value("audio/soundfont") or None)
         self.volume = 1.0
         self.owner: Optional[object] = None
-        self.text: Optional[str] = None
         self._port = None
         self._audio = None
         self._player: Optional[Player] = None
@@ -83,13 +83,13 @@ class PlaybackBridge(QObject):
     def play_text(self, owner: object, text: str) -> None:
         """Play ``text`` from its start; raises JobError (no device, no notes, ...) with a plain message."""
         midi = midi_io.render_midi(text)
-        self.play_midi(owner, midi, text)
+        self.play_midi(owner, midi)
 
-    def play_midi(self, owner: object, midi: mido.MidiFile, text: Optional[str] = None) -> None:
+    def play_midi(self, owner: object, midi: mido.MidiFile) -> None:
         player = self._ensure_player()
         self.stop()
         player.set_loop(None)
-        self.owner, self.text = owner, text
+        self.owner = owner
         player.load(midi)
         player.play()
 
@@ -125,8 +125,9 @@ class PlaybackBridge(QObject):
             self._port.volume = self.volume
         elif self._port is not None:
             for channel in range(16):
-                self._port.send(mido.Message("control_change", channel=channel, control=MIDI_VOLUME,
-                                             value=round(127 * self.volume)))
+                self._port.send(
+                    mido.Message("control_change", channel=channel, control=MIDI_VOLUME, value=round(127 * self.volume))
+                )
 
     def owns(self, owner: object) -> bool:
         return self.owner is owner and self._player is not None
@@ -136,9 +137,6 @@ class PlaybackBridge(QObject):
 
     def is_playing(self, owner: object) -> bool:
         return self.state_of(owner) == PLAYING
-
-    def is_paused(self, owner: object) -> bool:
-        return self.state_of(owner) == PAUSED
 
     @property
     def length(self) -> float:

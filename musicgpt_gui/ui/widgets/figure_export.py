@@ -3,6 +3,7 @@
 A figure is a vertical stack of parts, each a ``draw(painter, width, height)`` callable and its
 height.  The bytes are made in memory and written atomically, so a failed export leaves no half file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,6 @@ from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
 
 Draw = Callable[[QPainter, float, float], None]
-FIGURE_SUFFIXES = (".png", ".svg")
 PNG_SCALE = 2  # PNGs at twice the on-screen size, sharp enough for print
 
 
