@@ -227,7 +227,7 @@ class DatasetTab(DatasetImportForm, Tab):
         try:
             self.texts = dataset_files.load_split(folder, dataset_files.ALL)
             metadata = load_metadata(folder)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, JobError) as exc:
             self.on_failed(f"Cannot read the dataset in {folder}: {exc}", "")
             return
         self.folder = folder

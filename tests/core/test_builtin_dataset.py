@@ -26,3 +26,31 @@ def test_the_shipped_dataset_matches_a_fresh_import(tmp_path: Path) -> None:
         same = next(f for f in meta.files if f.source == entry.source)
         assert shipped[same.index] == dataset_files.load_split(fresh.out_dir)[entry.index], entry.source
     assert install_builtin(tmp_path / "datasets") == folder  # an installed dataset is kept as it is
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path: Path) -> None:
+    import pytest
+
+    from musicgpt_gui.core.jobs import JobError
+
+    mine = tmp_path / "bach"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own file")
+    with pytest.raises(JobError, match="not a dataset"):
+        install_builtin(tmp_path)
+    assert (mine / "notes.txt").read_text() == "my own file"
+    (mine / "notes.txt").unlink()
+    assert dataset_files.is_dataset_folder(install_builtin(tmp_path))  # an empty folder is filled
+
+
+def test_an_unreadable_split_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from musicgpt_gui.core.jobs import JobError
+
+    (tmp_path / "dataset.csv").write_bytes(b"\xff\xfe\x00 not utf-8")
+    with pytest.raises(JobError, match="Cannot read the pieces in"):
+        dataset_files.load_split(tmp_path)
+    (tmp_path / "metadata.json").write_text("{broken")
+    with pytest.raises(JobError, match="metadata.json is damaged"):
+        dataset_files.text_format(tmp_path)

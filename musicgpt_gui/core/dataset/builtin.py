@@ -7,9 +7,9 @@ format version).  Rebuild it after a change to the conversion:
 
     python -m musicgpt_gui.core.dataset.builtin
 """
+
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from importlib import resources
@@ -41,14 +41,19 @@ def install_builtin(datasets: Path, name: str = BUILTIN_NAME) -> Path:
         return target
     if not has_builtin():
         raise JobError(f"The built-in dataset is missing from this installation ({archive_path()}).")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
-        with zipfile.ZipFile(archive_path()) as archive:
-            archive.extractall(tmp, members=_MEMBERS)
-        if target.exists():
-            shutil.rmtree(target)
-        Path(tmp).rename(target)
-        Path(tmp).mkdir()  # TemporaryDirectory cleans up the name it made
+    if target.exists() and any(target.iterdir()):
+        raise JobError(f"{target} already holds files that are not a dataset; the built-in one was not unpacked.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
+            with zipfile.ZipFile(archive_path()) as archive:
+                archive.extractall(tmp, members=_MEMBERS)
+            if target.exists():
+                target.rmdir()  # empty (checked above)
+            Path(tmp).rename(target)
+            Path(tmp).mkdir()  # TemporaryDirectory cleans up the name it made
+    except OSError as exc:
+        raise JobError(f"Cannot unpack the built-in dataset into {target}: {exc}") from exc
     return target
 
 

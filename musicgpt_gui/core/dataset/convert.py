@@ -4,6 +4,7 @@ Runs in a worker process; a bad file becomes an error line, never an exception.
 Augmentation: ``transpose=N`` adds, for each piece (CSV rows too), copies shifted by every k in
 -N..-1 and 1..N semitones (copies that would leave MIDI range 0..127 are dropped).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.dataset.sources import Task
 from musicgpt_gui.core.dataset.statistics import PieceStats, piece_stats, text_stats
@@ -85,8 +87,12 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
             items = render_flat(piece.flat or [], k)
         else:
             items = render_merged(
-                piece, options.format, options.track_mode, k,
-                velocity_bins=options.velocity_bins, programs=options.programs,
+                piece,
+                options.format,
+                options.track_mode,
+                k,
+                velocity_bins=options.velocity_bins,
+                programs=options.programs,
             )
         if items is None:
             if k == 0:
@@ -103,7 +109,7 @@ def _csv_pieces(task: Task, options: ImportOptions) -> list[ConvertedPiece]:
     """Rows of an existing seed CSV, cleaned by the tolerant parser (junk items dropped)."""
     try:
         rows = dataset_files.read_rows(Path(task.path))
-    except (UnicodeDecodeError, IndexError, OSError) as exc:
+    except (JobError, IndexError) as exc:
         raise ScoreReadError(f"not a readable single-column CSV ({exc})") from None
     pieces = []
     for number, row in enumerate(rows, 1):

@@ -5,6 +5,7 @@
 ``<dataset>/valid.csv``    the validation split, same format
 ``<dataset>/metadata.json`` sources, options, per-file status, statistics (see metadata.py)
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,12 @@ def write_rows(path: Path, texts: Iterable[str]) -> None:
 
 
 def read_rows(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [row[0] for row in csv.reader(fh) if row and row[0].strip()]
+    """The non-empty rows of a single-column CSV; a JobError naming the file when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return [row[0] for row in csv.reader(fh) if row and row[0].strip()]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise JobError(f"Cannot read the pieces in {path}: {exc}") from None
 
 
 def load_split(folder: Path, split: str = ALL) -> list[str]:
@@ -73,4 +78,9 @@ def text_format(folder: Optional[Path]) -> str:
 
     A prefix read from MIDI must be written the way the model was trained.
     """
-    return DEFAULT_FORMAT if folder is None else load_metadata(Path(folder)).format
+    if folder is None:
+        return DEFAULT_FORMAT
+    try:
+        return load_metadata(Path(folder)).format
+    except (OSError, ValueError) as exc:
+        raise JobError(f"{Path(folder) / 'metadata.json'} is damaged ({exc}).") from None

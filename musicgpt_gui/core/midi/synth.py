@@ -17,6 +17,7 @@ from typing import Optional
 import mido
 import numpy as np
 
+from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import render_midi
@@ -25,7 +26,6 @@ from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed
 
 DEFAULT_SAMPLE_RATE = 44100
 CHANNELS = 2  # tinysoundfont renders interleaved stereo float32
-DRUM_CHANNEL = 9
 GAIN_DB = 0.0  # TimGM6mb peaks near -20 dBFS for one note at this gain: room for dense chords
 TAIL_SECONDS = 2.0  # room for releases after the last message; trailing silence is trimmed
 SILENCE = 1e-4

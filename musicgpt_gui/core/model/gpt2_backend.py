@@ -4,6 +4,7 @@ Every other module reaches gpt-2-simple through here, so an upgrade of that libr
 this file.  Everything is imported inside functions: ``import gpt_2_simple`` pulls in TensorFlow
 and disables eager execution process-wide, which the GUI must not pay for at start-up.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -52,6 +53,7 @@ def package() -> ModuleType:
 
 def model() -> ModuleType:
     """``gpt_2_simple.src.model``: ``model``, ``norm``, ``conv1d``, ``mlp``, ``softmax``, ``default_hparams``."""
+    tensorflow()  # first: loads TensorFlow quietly
     from gpt_2_simple.src import model as gpt2_model
 
     return gpt2_model
@@ -59,6 +61,7 @@ def model() -> ModuleType:
 
 def sample_sequence(**kwargs: Any) -> Any:
     """``gpt_2_simple.src.sample.sample_sequence`` (the in-graph sampler training's samples use)."""
+    tensorflow()  # first: loads TensorFlow quietly
     from gpt_2_simple.src import sample
 
     return sample.sample_sequence(**kwargs)
@@ -66,6 +69,7 @@ def sample_sequence(**kwargs: Any) -> Any:
 
 def accumulating_optimizer(**kwargs: Any) -> Any:
     """gpt-2-simple's gradient-accumulating optimizer."""
+    tensorflow()  # first: loads TensorFlow quietly
     from gpt_2_simple.src.accumulate import AccumulatingOptimizer
 
     return AccumulatingOptimizer(**kwargs)

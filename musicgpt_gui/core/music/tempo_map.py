@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from typing import Callable, Iterable, Union
 
@@ -35,8 +36,13 @@ class TempoMap:
             by_onset[Fraction(0)] = DEFAULT_TEMPO
         return cls(tuple(sorted(by_onset.items())))
 
+    @cached_property
+    def _onsets(self) -> list[float]:
+        return [float(onset) for onset, _ in self.marks]
+
+    @cached_property
     def _starts(self) -> list[float]:
-        """Seconds at which each mark starts."""
+        """Seconds at which each mark starts (worked out once: lookups are then logarithmic)."""
         starts, seconds = [0.0], 0.0
         for (onset, bpm), (next_onset, _) in zip(self.marks, self.marks[1:]):
             seconds += float(next_onset - onset) * 60.0 / bpm
@@ -45,13 +51,12 @@ class TempoMap:
 
     def seconds_at(self, quarters: Number) -> float:
         """Seconds from the start to ``quarters``."""
-        onsets = [float(onset) for onset, _ in self.marks]
-        i = max(bisect_right(onsets, float(quarters)) - 1, 0)
-        return self._starts()[i] + (float(quarters) - onsets[i]) * 60.0 / self.marks[i][1]
+        i = max(bisect_right(self._onsets, float(quarters)) - 1, 0)
+        return self._starts[i] + (float(quarters) - self._onsets[i]) * 60.0 / self.marks[i][1]
 
     def quarters_at(self, seconds: float) -> float:
         """Quarter lengths from the start to ``seconds`` (the inverse of :meth:`seconds_at`)."""
-        starts = self._starts()
+        starts = self._starts
         i = max(bisect_right(starts, seconds) - 1, 0)
         onset, bpm = self.marks[i]
         return float(onset) + (seconds - starts[i]) * bpm / 60.0

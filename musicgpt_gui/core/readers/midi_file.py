@@ -79,7 +79,7 @@ def load_midi(source: Union[str, Path, bytes], *, clip: bool = False) -> mido.Mi
 def tempo_bpm(microseconds_per_beat: int, tick: int) -> float:
     if microseconds_per_beat <= 0:
         raise MidiReadError(f"a tempo change at tick {tick} says 0 microseconds per beat")
-    return round(60_000_000 / microseconds_per_beat, 2)
+    return round(mido.tempo2bpm(microseconds_per_beat), 2)
 
 
 def read_track(track: mido.MidiTrack, include_drums: bool) -> RawTrack:
