@@ -3,8 +3,8 @@
 Cases: Bach chorales rendered to MIDI by music21, music21's shipped test MIDI files, and the
 synthetic stress files of bench/stress_midi.py.  A note matches with the same pitch and an onset
 within 50 ms (onset F1), and also an offset within 50 ms or 20% of its length (onset+offset F1).
-The reference is the file as a MIDI player sounds it in one stream (see bench/roundtrip.py);
-"kept" is the share of the file's per-channel notes that stream holds (unisons count once).
+The reference is every note as a MIDI player sounds it, channel by channel (see bench/roundtrip.py);
+"kept" is the number of notes that come back over the number in the file.
 Each case is scored on the default grid (1/12) and, in the same run, on music21's grid (the
 timed format before version 2) as the baseline.  Totals are weighted by reference notes.
 
@@ -80,14 +80,14 @@ def run_case(paths: list[Path]) -> tuple[dict[str, Score], int, int]:
 def add(total: Score, part: Score, weight: bool = False) -> None:
     """Sum scores; F1s are kept multiplied by the note count until :func:`line` divides them."""
     total.notes += part.notes
-    total.channel_notes += part.channel_notes
+    total.estimate_notes += part.estimate_notes
     total.onset_f1 += part.onset_f1 * (part.notes if weight else 1)
     total.onset_offset_f1 += part.onset_offset_f1 * (part.notes if weight else 1)
 
 
 def line(name: str, totals: dict[str, Score], files: int, slow: int) -> str:
     first = totals["grid 1/12"]
-    kept = first.notes / max(first.channel_notes, 1)
+    kept = first.estimate_notes / max(first.notes, 1)
     note = f", {slow} < 50 bpm" if slow else ""
     cells = "  ".join(
         f"{variant}: {s.onset_f1 / max(s.notes, 1):.4f} / {s.onset_offset_f1 / max(s.notes, 1):.4f}"

@@ -1,9 +1,9 @@
 """MIDI -> timed text -> MIDI, scored with mir_eval: the shared part of bench_roundtrip.py and its tests.
 
 A file's notes are taken as a MIDI player sounds them: on each channel a key sounds once (a
-note-on of a sounding key ends it and starts again), and the text's one-stream rule is applied
-across channels (``render.sounding_notes``: unisons are one note, a re-strike ends the held note).
-``kept`` reports how many of the file's per-channel notes that single stream holds.
+note-on of a sounding key ends it and starts again), and channels sound independently, so a
+unison of two channels is two notes.  ``kept`` compares how many notes come back with how many
+the original has.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from musicgpt_gui.core.dataset.sources import Task
 from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.music.piece import TimedNote
-from musicgpt_gui.core.music.render import sounding_notes
 from musicgpt_gui.core.music.tempo_map import TempoMap
 
 Notes = list[tuple[float, float, int]]  # (onset s, offset s, MIDI pitch)
@@ -55,17 +54,11 @@ def channel_notes(midi: mido.MidiFile) -> tuple[list[TimedNote], TempoMap]:
     return notes, TempoMap.from_marks(tempos)
 
 
-def heard_notes(midi: mido.MidiFile) -> tuple[Notes, int]:
-    """(notes in seconds after the one-stream rule, count of per-channel notes before it)."""
+def heard_notes(midi: mido.MidiFile) -> Notes:
+    """Every channel's notes, in seconds."""
     per_channel, tempo_map = channel_notes(midi)
-    stream = sounding_notes((n.onset, n.duration, n.pitch) for n in per_channel)
-    out = [
-        (tempo_map.seconds_at(onset), tempo_map.seconds_at(onset + length), pitch)
-        for onset, chord in stream.items()
-        for pitch, length in chord.items()
-        if length > 0
-    ]
-    return sorted(out), len(per_channel)
+    out = [(tempo_map.seconds_at(n.onset), tempo_map.seconds_at(n.onset + n.duration), n.pitch) for n in per_channel]
+    return sorted(out)
 
 
 def round_trip(path: Path, grid: int = 12) -> mido.MidiFile:
@@ -78,8 +71,8 @@ def round_trip(path: Path, grid: int = 12) -> mido.MidiFile:
 
 @dataclass
 class Score:
-    notes: int  # reference notes (one stream)
-    channel_notes: int  # the file's notes per channel, before the one-stream rule
+    notes: int  # the original's notes
+    estimate_notes: int  # the notes that came back
     onset_f1: float
     onset_offset_f1: float
 
@@ -88,8 +81,7 @@ def score(reference: mido.MidiFile, estimate: mido.MidiFile) -> Score:
     """mir_eval note F1 at 50 ms onsets; offsets within 50 ms or 20% of the note's length."""
     from mir_eval.transcription import precision_recall_f1_overlap
 
-    ref, channel_count = heard_notes(reference)
-    est, _ = heard_notes(estimate)
+    ref, est = heard_notes(reference), heard_notes(estimate)
 
     def arrays(notes: Notes) -> tuple[np.ndarray, np.ndarray]:
         intervals = np.array([(on, off) for on, off, _ in notes], dtype=float).reshape(-1, 2)
@@ -101,4 +93,4 @@ def score(reference: mido.MidiFile, estimate: mido.MidiFile) -> Score:
     _, _, both_f1, _ = precision_recall_f1_overlap(
         ri, rp, ei, ep, onset_tolerance=0.05, offset_ratio=0.2, offset_min_tolerance=0.05
     )
-    return Score(len(ref), channel_count, onset_f1, both_f1)
+    return Score(len(ref), len(est), onset_f1, both_f1)

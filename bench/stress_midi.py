@@ -2,7 +2,8 @@
 
 Each case is a function returning a ``mido.MidiFile`` (480 ticks per beat, fixed random seeds):
 tempo changes on every beat (and off the grid), time-signature changes, an off-grid pickup, staccato, expressive
-jitter, 12 tracks with unisons and overlapping same-pitch notes, and drums.  Run it to write them:
+jitter, 12 tracks with unisons and overlapping same-pitch notes, drums, a 14-track pop arrangement and a piano
+performance.  Run it to write them:
 
     python bench/stress_midi.py OUT_DIR
 """
@@ -130,6 +131,74 @@ def drums() -> mido.MidiFile:
     return build([bass, kit], ((0, 130.0),))
 
 
+def pop_arrangement() -> mido.MidiFile:
+    """Three minutes of a 14-track band arrangement at 96 bpm, about 8,000 notes, the shape of a real pop file:
+    drums (16th hats), bass, a humanised piano, strings doubled at the unison by a second section, a lead
+    doubled by a synth, strummed guitar chords, arpeggios, pads, brass stabs and a counter line."""
+    rng = random.Random(14)
+    bars, bar = 72, 4 * TPQ
+    roots = [rng.choice([45, 47, 48, 50, 52, 53, 55]) for _ in range(bars)]
+    triad = lambda root: [root, root + (3 if rng.random() < 0.4 else 4), root + 7]  # noqa: E731
+    human = lambda tick: max(0, tick + rng.randint(-12, 12))  # noqa: E731
+    parts: dict[str, list[Note]] = {name: [] for name in (
+        "kit", "bass", "piano", "strings", "strings2", "lead", "lead2", "guitar", "arp", "pad", "brass", "counter",
+        "organ", "bells")}
+    for b, root in enumerate(roots):
+        t0, chord = b * bar, triad(root)
+        parts["kit"] += [(t0 + i * TPQ // 4, t0 + i * TPQ // 4 + 40, 42, DRUMS) for i in range(16)]
+        parts["kit"] += [(t0 + i * TPQ, t0 + i * TPQ + 60, 36 if i % 2 == 0 else 38, DRUMS) for i in range(4)]
+        parts["bass"] += [(human(t0 + i * TPQ // 2), t0 + i * TPQ // 2 + 200, root - 12, 1) for i in range(8)]
+        for i in range(4):
+            on = human(t0 + i * TPQ)
+            parts["piano"] += [(on, on + TPQ - 30, p + 12, 2) for p in chord + [root + 24]]
+        parts["strings"] += [(t0, t0 + bar, p + 12, 3) for p in chord]
+        parts["strings2"] += [(t0, t0 + bar - TPQ // 2, p + 12, 4) for p in chord]  # the unison doubling
+        for i in range(8):
+            on, pitch = t0 + i * TPQ // 2 + rng.choice([0, 0, TPQ // 4]), rng.choice(chord) + 24
+            parts["lead"].append((on, on + TPQ // 3, pitch, 5))
+            parts["lead2"].append((on, on + TPQ // 3, pitch, 6))
+        for i in range(2):
+            on = t0 + i * 2 * TPQ
+            strings = chord + [p + 12 for p in chord]
+            parts["guitar"] += [(on + k * 10, on + 2 * TPQ - 40, p, 7) for k, p in enumerate(strings)]
+        parts["arp"] += [(t0 + i * TPQ // 4, t0 + i * TPQ // 4 + 100, (chord * 3)[i % 9] + 24, 8) for i in range(16)]
+        parts["pad"] += [(t0, t0 + bar, p, 10) for p in (root, root + 7)]
+        parts["brass"] += [(t0 + 3 * TPQ // 2, t0 + 2 * TPQ, p + 12, 11) for p in chord]
+        for i in range(4):
+            parts["counter"].append((human(t0 + i * TPQ), t0 + i * TPQ + TPQ - 50, rng.choice(chord) + 12, 12))
+        parts["organ"] += [(t0, t0 + 2 * TPQ, p, 13) for p in chord] + [(t0 + 2 * TPQ, t0 + bar, p, 13) for p in chord]
+        parts["bells"] += [(t0 + 3 * TPQ, t0 + 3 * TPQ + TPQ // 2, chord[2] + 36, 14)]
+    return build(parts.values(), ((0, 96.0),))
+
+
+def piano_performance() -> mido.MidiFile:
+    """Four minutes of a recorded piano performance: one track, about 6,000 notes at free times (rubato,
+    spread chords, no grid), velocities 30-110, and a sustain pedal that moves every half bar -- like a
+    file from a MIDI keyboard, whose controller stream music21 also reads."""
+    rng = random.Random(21)
+    midi = build([], ((0, 120.0),))
+    events, now = [], 0
+    while now < 480 * TPQ:
+        beat = TPQ + rng.randint(-60, 60)
+        root = rng.choice([36, 38, 40, 41, 43, 45])
+        chord = [root + 12 + k for k in (0, 4, 7, 12)]
+        for k, pitch in enumerate([root] + chord):
+            on = now + k * rng.randint(3, 15)
+            events += [(on, 1, mido.Message("note_on", note=pitch, velocity=rng.randint(30, 90))),
+                       (on + rng.randint(TPQ // 2, 2 * TPQ), 0, mido.Message("note_off", note=pitch, velocity=0))]
+        for i in range(4):
+            on = max(0, now + i * beat // 4 + rng.randint(-8, 8))
+            pitch = rng.choice(chord) + 12 + rng.choice([0, 2, -1])
+            events += [(on, 1, mido.Message("note_on", note=pitch, velocity=rng.randint(50, 110))),
+                       (on + rng.randint(40, beat // 3), 0, mido.Message("note_off", note=pitch, velocity=0))]
+        if rng.random() < 0.5:
+            events += [(now, 0, mido.Message("control_change", control=64, value=0)),
+                       (now + 20, 1, mido.Message("control_change", control=64, value=127))]
+        now += beat
+    midi.tracks.append(_track(events))
+    return midi
+
+
 CASES: dict[str, Callable[[], mido.MidiFile]] = {
     "tempo-every-beat": tempo_every_beat,
     "tempo-off-grid": tempo_off_grid,
@@ -139,6 +208,8 @@ CASES: dict[str, Callable[[], mido.MidiFile]] = {
     "expressive-jitter": expressive_jitter,
     "unisons-12-tracks": unisons_12_tracks,
     "drums": drums,
+    "pop-14-tracks": pop_arrangement,
+    "piano-performance": piano_performance,
 }
 
 

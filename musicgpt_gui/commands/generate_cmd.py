@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
     trained_on = checked or checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
-        prefix = midi_prefix(args.prefix_midi, args.prefix_items, dataset_files.text_format(trained_on))
+        prefix = midi_prefix(args.prefix_midi, args.prefix_items, dataset_files.conversion_options(trained_on))
     elif args.prefix_piece:
         name, _, row = args.prefix_piece.rpartition(":")
         if not name or not row.isdigit():

@@ -271,7 +271,7 @@ class GenerateTab(Tab):
 
         def read(*, on_progress, cancel) -> str:
             trained_on = checkpoints.training_dataset(run_dir) if run_dir is not None else None
-            return generation.midi_prefix(path, items, dataset_files.text_format(trained_on))
+            return generation.midi_prefix(path, items, dataset_files.conversion_options(trained_on))
 
         self.start_job(read, on_finished=self.prefix.setPlainText)
 

@@ -53,4 +53,4 @@ def test_an_unreadable_split_is_a_clear_error(tmp_path: Path) -> None:
         dataset_files.load_split(tmp_path)
     (tmp_path / "metadata.json").write_text("{broken")
     with pytest.raises(JobError, match="metadata.json is damaged"):
-        dataset_files.text_format(tmp_path)
+        dataset_files.conversion_options(tmp_path)

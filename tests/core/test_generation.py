@@ -343,8 +343,21 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
     assert capsys.readouterr().out.startswith(dataset_prefix(tiny_dataset, 2, 3))
 
 
-def test_a_midi_prefix_is_written_in_the_format_the_run_was_trained_on(tiny_dataset: Path, tmp_path: Path) -> None:
-    assert dataset_files.text_format(None) == dataset_files.text_format(tiny_dataset) == "timed"
+def test_a_midi_prefix_is_written_as_the_runs_dataset_was_converted(tiny_dataset: Path, tmp_path: Path) -> None:
+    from musicgpt_gui.core.midi.midi_io import export_midi
+    from musicgpt_gui.core.model.generation import midi_prefix
+
+    assert dataset_files.conversion_options(None).format == "timed"
+    assert dataset_files.conversion_options(tiny_dataset).format == "timed"
     seed_folder = shutil.copytree(tiny_dataset, tmp_path / "seed-format")
-    write_metadata(seed_folder, replace(load_metadata(seed_folder), format="seed"))
-    assert dataset_files.text_format(seed_folder) == "seed"
+    write_metadata(seed_folder, replace(load_metadata(seed_folder), format="seed", options={"tracks": "flat"}))
+    assert dataset_files.conversion_options(seed_folder).format == "seed"
+    fine_folder = shutil.copytree(tiny_dataset, tmp_path / "fine-grid")
+    meta = load_metadata(fine_folder)
+    write_metadata(fine_folder, replace(meta, options={**meta.options, "grid": 48, "velocity_bins": 4}))
+    midi = export_midi("velocity=40, C4:0.25, velocity=120, D4:1/12, E4:1.0", tmp_path / "soft-loud.mid")
+    seed = midi_prefix(midi, 10, dataset_files.conversion_options(seed_folder))
+    assert seed.startswith("Piano, tempo.MetronomeMark animato Quarter=120, meter.TimeSignature 4/4, C4, rest, D4")
+    fine = midi_prefix(midi, 10, dataset_files.conversion_options(fine_folder))
+    assert fine == "Piano, tempo=120, velocity=48, C4:0.25, velocity=112, D4:1/12, E4:1.0"
+    assert midi_prefix(midi, 10) == "Piano, tempo=120, C4:0.25, D4:1/12, E4:1.0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from fractions import Fraction
 from pathlib import Path
 
@@ -109,12 +111,9 @@ def test_bach_chorale_survives_midi_text_midi(tmp_path: Path) -> None:
     text = join_items(render_merged(read_piece(source), "timed"))
     ours = render_midi(text)
 
-    def sounding(midi: mido.MidiFile) -> dict[tuple[Fraction, int], Fraction]:
-        """(onset, pitch) -> length; unison voices merge into one note in the text, as when heard."""
-        out: dict[tuple[Fraction, int], Fraction] = {}
-        for onset, pitch, duration, _, _ in notes_of(midi):
-            out[(onset, pitch)] = max(out.get((onset, pitch), Fraction(0)), duration)
-        return out
+    def sounding(midi: mido.MidiFile) -> Counter:
+        """Every (onset, pitch, length), unison voices counted twice: each voice keeps its note."""
+        return Counter((onset, pitch, duration) for onset, pitch, duration, _, _ in notes_of(midi))
 
     original = sounding(mido.MidiFile(source))
     assert len(original) > 100

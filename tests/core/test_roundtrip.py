@@ -56,15 +56,28 @@ def test_tempo_and_time_signature_changes_stay_at_their_positions(tmp_path: Path
     assert sum(1 for i in items[: items.index("meter.TimeSignature 3/4")] if i.startswith("C4")) == 4
 
 
-def test_unisons_are_one_note_and_a_restrike_ends_the_held_note(tmp_path: Path) -> None:
-    """The README's rule: a key sounds once, as on one MIDI channel."""
+def test_every_note_of_two_tracks_in_unison_is_kept_and_comes_back_from_export(tmp_path: Path) -> None:
+    """The README's rule: each track sounds as its own channel, so unisons and overlaps across tracks stay."""
+    from musicgpt_gui.core.midi.midi_io import export_midi
+
     violin = [(0, 480, 60, 0), (960, 1920, 67, 0)]
-    flute = [(0, 960, 60, 1), (1440, 1680, 67, 1)]  # unison at 0 (longer), re-strike of G4 at 1.5
+    flute = [(0, 960, 60, 1), (1440, 1680, 67, 1)]  # unison at 0 (longer), G4 again while the violin holds it
     build([violin, flute]).save(tmp_path / "two.mid")
-    parsed = parse_text(timed(tmp_path / "two.mid"))
-    assert [(n.onset, n.pitch, n.duration) for n in parsed.notes] == [
-        (0, 60, 2), (2, 67, 1), (3, 67, Fraction(1, 2))
-    ]
+    text = timed(tmp_path / "two.mid")
+    assert text.endswith("C4~1.0 C4:2.0, G4~2.0:1.0, G4~0.5:1.0")
+    notes = [(n.onset, n.pitch, n.duration) for n in parse_text(text).notes]
+    assert notes == [(0, 60, 1), (0, 60, 2), (2, 67, 2), (3, 67, Fraction(1, 2))]
+    export_midi(text, tmp_path / "back.mid")
+    assert timed(tmp_path / "back.mid").endswith("C4~1.0 C4:2.0, G4~2.0:1.0, G4~0.5:1.0")
+
+
+def test_within_one_track_a_key_sounds_once(tmp_path: Path) -> None:
+    """A re-strike ends the held note, the next note-off ends the key, and notes meeting on one grid point are one."""
+    piano = [(0, 480, 60, 0), (2, 960, 60, 0), (960, 1920, 67, 0), (1440, 1680, 67, 0)]
+    build([piano]).save(tmp_path / "one.mid")
+    notes = [(n.onset, n.pitch, n.duration) for n in parse_text(timed(tmp_path / "one.mid")).notes]
+    # C4 sounds 0-2 ticks, then 2-480 (its first note-off); both snap to onset 0: one note of 1 quarter.
+    assert notes == [(0, 60, 1), (2, 67, 1), (3, 67, Fraction(1, 2))]
 
 
 def test_grid_and_format_version_are_recorded_and_change_the_cache_key(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from musicgpt_gui.core.music.transpose import transpose_text
 from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
 from musicgpt_gui.core.readers.score_reader import ScoreReadError, read_scores
 
-CODE_VERSION = "import-2"  # bump when the conversion changes, so old cache entries are ignored
+CODE_VERSION = "import-3"  # bump when the conversion changes, so old cache entries are ignored
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
+from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.dataset.metadata import load_metadata
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.music.notation import DEFAULT_FORMAT
 
 ALL, TRAIN, VALID = "dataset", "train", "valid"
 SPLITS = (ALL, TRAIN, VALID)
@@ -73,14 +73,15 @@ def require_split(folder: Path, split: str = TRAIN) -> list[str]:
     return texts
 
 
-def text_format(folder: Optional[Path]) -> str:
-    """The note-text format a dataset was imported in (timed unless its metadata says otherwise).
+def conversion_options(folder: Optional[Path]) -> ImportOptions:
+    """How a dataset's MIDI was converted (format, grid, tracks, controls): the defaults without a dataset.
 
-    A prefix read from MIDI must be written the way the model was trained.
+    A prefix read from MIDI must be written the way the model's training text was.
     """
     if folder is None:
-        return DEFAULT_FORMAT
+        return ImportOptions()
     try:
-        return load_metadata(Path(folder)).format
+        meta = load_metadata(Path(folder))
     except (OSError, ValueError) as exc:
         raise JobError(f"{Path(folder) / 'metadata.json'} is damaged ({exc}).") from None
+    return ImportOptions.of_dataset({**meta.options, "format": meta.format})

@@ -56,6 +56,19 @@ class ImportOptions:
         if self.limit is not None and self.limit < 1:
             raise JobError("--limit must be at least 1")
 
+    @classmethod
+    def of_dataset(cls, recorded: dict[str, Any]) -> "ImportOptions":
+        """The conversion options a dataset's metadata.json records (defaults where it has none)."""
+        grid = recorded.get("grid")
+        return cls(
+            format=recorded.get("format", cls.format),
+            tracks=recorded.get("tracks"),
+            include_drums=bool(recorded.get("include_drums", False)),
+            grid=grid if grid in GRIDS else DEFAULT_GRID,
+            velocity_bins=int(recorded.get("velocity_bins") or 0),
+            programs=bool(recorded.get("programs", False)),
+        )
+
     def cache_fields(self) -> dict[str, Any]:
         """The options that change a file's conversion (and so its cache entry)."""
         return {

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Union
+from functools import lru_cache
+from typing import Iterable, Optional, Union
 
 from musicgpt_gui.core.dataset.metadata import DatasetStats
 from musicgpt_gui.core.music.notation import Parsed, name_to_midi, split_items
@@ -30,12 +31,12 @@ def _counts(text: str, quarters: Union[Fraction, float], tempo_map: TempoMap) ->
     pitches: set[str] = set()
     items = split_items(text)
     for item in items:
-        tokens = item.partition(":")[0].split()
-        if tokens == ["rest"]:
+        kind, names = _classify(item.partition(":")[0])
+        if kind == "rest":
             rests += 1
-        elif tokens and all(name_to_midi(t.partition("~")[0]) is not None for t in tokens):
-            pitches.update(t.partition("~")[0] for t in tokens)
-            if len(tokens) == 1:
+        elif kind:
+            pitches.update(names)
+            if kind == "note":
                 notes += 1
             else:
                 chords += 1
@@ -43,9 +44,21 @@ def _counts(text: str, quarters: Union[Fraction, float], tempo_map: TempoMap) ->
     return PieceStats(len(items), notes, chords, rests, sorted(pitches), float(quarters), seconds)
 
 
+@lru_cache(maxsize=65536)
+def _classify(body: str) -> tuple[Optional[str], tuple[str, ...]]:
+    """('rest' | 'note' | 'chord' | None, its pitch names) of an item's text before the ':' (bodies repeat)."""
+    tokens = body.split()
+    if tokens == ["rest"]:
+        return "rest", ()
+    names = tuple(t.partition("~")[0] for t in tokens)
+    if not names or any(name_to_midi(n) is None for n in names):
+        return None, ()
+    return ("note" if len(names) == 1 else "chord"), names
+
+
 def piece_stats(text: str, piece: Piece) -> PieceStats:
     """Counts of the untransposed text; length from the piece's notes and tempo marks."""
-    quarters = max((n.onset + n.duration for n in piece.notes), default=0)
+    quarters = piece.table.end()
     tempos = TempoMap.from_marks((m.offset, float(m.value)) for m in piece.marks if m.kind == "tempo")
     return _counts(text, quarters, tempos)
 

@@ -19,7 +19,7 @@ from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.instruments import with_instrument_programs
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
-from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, Parsed, parse_text
+from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, NoteEvent, Parsed, parse_text
 from musicgpt_gui.core.music.tempo_map import TempoMap
 
 TICKS_PER_BEAT = 480  # divisible by 12, so every 1/12-quarter grid point is a whole tick
@@ -33,7 +33,8 @@ def render_midi(
     note_length: float = DEFAULT_NOTE_LENGTH,
     provenance: Optional[dict[str, Any]] = None,
 ) -> mido.MidiFile:
-    """Build a type-1 MIDI file: a conductor track (tempo, provenance) and one track per program.
+    """Build a type-1 MIDI file: a conductor track (tempo, provenance) and one track per program
+    (plus one per extra layer of doubled same-pitch notes, see :func:`_layers`).
 
     Instrument names in the text choose General MIDI programs (:mod:`instruments`).
 
@@ -50,8 +51,15 @@ def render_midi(
     programs = sorted({n.program for n in parsed.notes})
     if len(programs) > len(_MELODIC_CHANNELS):
         raise JobError(f"The note text uses {len(programs)} programs; MIDI has room for {len(_MELODIC_CHANNELS)}.")
-    for program, channel in zip(programs, _MELODIC_CHANNELS):
-        midi.tracks.append(_program_track(parsed, program, channel))
+    layers = _layers(parsed.notes)
+    lanes = [(p, 0) for p in programs] + sorted({(n.program, k) for n, k in zip(parsed.notes, layers) if k})
+    channel_of = dict(zip(lanes, _MELODIC_CHANNELS))  # lanes past the 15th channel share their program's first
+    per_lane: dict[tuple[int, int], list[NoteEvent]] = {}
+    for note, layer in zip(parsed.notes, layers):
+        lane = (note.program, layer) if (note.program, layer) in channel_of else (note.program, 0)
+        per_lane.setdefault(lane, []).append(note)
+    for lane, channel in channel_of.items():
+        midi.tracks.append(_program_track(per_lane[lane], lane[0], channel, parsed.length))
     return midi
 
 
@@ -95,19 +103,34 @@ def _conductor_track(parsed: Parsed, provenance: Optional[dict[str, Any]]) -> mi
     return _to_track(events, _ticks(parsed.length))
 
 
-def _program_track(parsed: Parsed, program: int, channel: int) -> mido.MidiTrack:
+def _layers(notes: list[NoteEvent]) -> list[int]:
+    """For each note, the lowest layer where its pitch is silent then (0 for almost all).
+
+    A unison doubling or an overlapping same-pitch note gets a layer, and so a channel, of its own:
+    on one channel the second note-on would re-strike the key, and players and readers would keep one.
+    """
+    ends: dict[tuple[int, int, int], Fraction] = {}
+    out = []
+    for note in notes:
+        layer = 0
+        while ends.get((note.program, note.pitch, layer), -1) > note.onset:
+            layer += 1
+        ends[(note.program, note.pitch, layer)] = note.onset + note.duration
+        out.append(layer)
+    return out
+
+
+def _program_track(notes: list[NoteEvent], program: int, channel: int, length: Fraction) -> mido.MidiTrack:
     # Sort key puts note-offs before note-ons on the same tick, so repeated pitches re-strike.
     events: list[tuple[int, int, mido.Message]] = [
         (0, 0, mido.Message("program_change", channel=channel, program=program))
     ]
-    for note in parsed.notes:
-        if note.program != program:
-            continue
+    for note in notes:
         start, end = _ticks(note.onset), _ticks(note.onset + note.duration)
         events.append((start, 2, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
         events.append((max(end, start + 1), 1, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
     events.sort(key=lambda e: (e[0], e[1]))
-    return _to_track([(tick, msg) for tick, _, msg in events], _ticks(parsed.length))
+    return _to_track([(tick, msg) for tick, _, msg in events], _ticks(length))
 
 
 def _to_track(events: list[tuple[int, Any]], end_tick: int) -> mido.MidiTrack:

@@ -18,13 +18,14 @@ item; it stays in ``raw_text`` but is left out of the repaired text and the stat
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.model.cached_decoder import CachedDecoder
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
@@ -126,23 +127,24 @@ def dataset_prefix(folder: Path, piece: int, items: int, split: str = dataset_fi
     return join_items(split_items(pieces[piece])[:items])
 
 
-def midi_prefix(path: Path, items: int, fmt: str = "timed") -> str:
-    """The opening ``items`` items of a MIDI file, converted as the importer does (merged tracks)."""
-    from musicgpt_gui.core.music.render import render_merged
-    from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
+def midi_prefix(path: Path, items: int, options: Optional[ImportOptions] = None) -> str:
+    """The opening ``items`` items of a MIDI file, converted as the importer converts with ``options``.
+
+    ``options``: the run's dataset's (:func:`dataset_files.conversion_options`), so the prefix has
+    the grid, tracks and controls the model was trained on; without a dataset, the import defaults.
+    """
+    from musicgpt_gui.core.dataset.convert import convert_task
+    from musicgpt_gui.core.dataset.sources import Task
 
     if items < 1:
         raise JobError(f"The prefix needs at least one item, not {items}.")
-    try:
-        piece = read_piece(Path(path), flat=False)
-    except FileNotFoundError:
-        raise JobError(f"There is no MIDI file at {path}.") from None
-    except (MidiReadError, OSError) as exc:
-        raise JobError(f"Cannot read {Path(path).name} as MIDI ({exc}).") from None
-    rendered = render_merged(piece, fmt)
-    if not rendered:
-        raise JobError(f"{Path(path).name} has no notes to start from.")
-    return join_items(rendered[:items])
+    path = Path(path)
+    if not path.is_file():
+        raise JobError(f"There is no MIDI file at {path}.")
+    result = convert_task(Task("midi", str(path), path.name), replace(options or ImportOptions(), transpose=0))
+    if result.error:
+        raise JobError(f"Cannot read {path.name} as MIDI ({result.error}).")
+    return join_items(split_items(result.pieces[0].texts[0])[:items])
 
 
 def counted_text(raw: str, stop_reason: str) -> str:

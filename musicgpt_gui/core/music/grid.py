@@ -11,9 +11,13 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Union
 
+import numpy as np
+
 DIVISORS = (4, 3)  # music21.defaults.quantizationQuarterLengthDivisors
+SEED_UNIT = 12  # every point of that grid is a whole number of 1/12 quarters
 
 Number = Union[float, Fraction]
+IntOrArray = Union[int, np.ndarray]
 
 
 @lru_cache(maxsize=65536)
@@ -58,8 +62,11 @@ GRIDS = (12, 24, 48)  # steps per quarter: 1/12 (sixteenths and triplets) by def
 DEFAULT_GRID = 12
 
 
-def grid_steps(ticks: int, ticks_per_beat: int, grid: int) -> int:
-    """The index of the grid point nearest to an absolute tick (half-way rounds up), in exact integers."""
+def grid_steps(ticks: IntOrArray, ticks_per_beat: int, grid: int) -> IntOrArray:
+    """The index of the grid point nearest to an absolute tick (half-way rounds up), in exact integers.
+
+    Works on one tick or on a numpy array of them.
+    """
     return (2 * ticks * grid + ticks_per_beat) // (2 * ticks_per_beat)
 
 
@@ -77,9 +84,3 @@ def snap_quarters(quarters: Number, grid: int) -> Fraction:
 def snapped_span(start: Fraction, end: Fraction, grid: int) -> Fraction:
     """A length from snapped absolute times, never below one grid step."""
     return max(end - start, Fraction(1, grid))
-
-
-def snapped_note(on: int, off: int, ticks_per_beat: int, grid: int) -> tuple[Fraction, Fraction]:
-    """(onset, length) in quarters of a note from its ticks: both ends snapped, at least one step long."""
-    start = grid_steps(on, ticks_per_beat, grid)
-    return Fraction(start, grid), Fraction(max(grid_steps(off, ticks_per_beat, grid) - start, 1), grid)

@@ -19,14 +19,15 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 SEP = ", "
 FORMATS = ("seed", "timed")
 DEFAULT_FORMAT = "timed"
 # Bumped when a format's text for the same music changes; metadata.json records it (no version = 1).
 # timed 2: uniform grid (absolute onsets and offsets snapped), one sounding note per pitch.
-FORMAT_VERSIONS = {"seed": 1, "timed": 2}
+# timed 3: each track sounds as its own channel, so unisons of two tracks are two notes.
+FORMAT_VERSIONS = {"seed": 1, "timed": 3}
 GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
 DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
 DEFAULT_VELOCITY = 90
@@ -96,14 +97,21 @@ def format_item(
     sounding length when that differs from the step.
     """
     names = list(pitches or [])
+    if duration is None:
+        return item_text(names, None)
+    held = [format_duration(holds[n]) if holds and n in holds else None for n in names]
+    return item_text(names, format_duration(duration), held)
+
+
+def item_text(names: Sequence[str], step: Optional[str], holds: Optional[Sequence[Optional[str]]] = None) -> str:
+    """:func:`format_item` with the lengths already written by :func:`format_duration` (one hold or None per name)."""
     if not names:
         body = "rest"
+    elif step is None or holds is None:
+        body = " ".join(names)
     else:
-        holds = holds or {}
-        body = " ".join(
-            f"{n}~{format_duration(holds[n])}" if duration is not None and n in holds else n for n in names
-        )
-    return body if duration is None else f"{body}:{format_duration(duration)}"
+        body = " ".join(n if h is None else f"{n}~{h}" for n, h in zip(names, holds))
+    return body if step is None else f"{body}:{step}"
 
 
 def format_control(kind: str, value: float) -> str:
@@ -176,7 +184,7 @@ def _parse_event(item: str, default_length: Fraction):
         return [], length, format_item(None, step)
     notes: list[tuple[int, Optional[Fraction]]] = []
     names: list[str] = []
-    holds: dict[str, Fraction] = {}
+    holds: list[Optional[str]] = []  # by position: a chord may name a pitch twice (a unison of two tracks)
     for tok in tokens:
         name, tilde, hold_text = tok.partition("~")
         midi = name_to_midi(name)
@@ -185,10 +193,9 @@ def _parse_event(item: str, default_length: Fraction):
             return None
         notes.append((midi, hold))
         names.append(name)
-        if hold is not None:
-            holds[name] = hold
+        holds.append(None if hold is None else format_duration(hold))
     length = step if step is not None else default_length
-    return notes, length, format_item(names, step, holds)
+    return notes, length, item_text(names, None if step is None else format_duration(step), holds)
 
 
 def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed:

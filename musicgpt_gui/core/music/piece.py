@@ -1,7 +1,7 @@
 """A piece as the readers deliver it and the renderer turns into note text.
 
-Two views of one file: :attr:`Piece.notes` / :attr:`Piece.marks` (every note with its onset and
-length, plus instrument/tempo/key/time marks) for the merged and first-track modes, and
+Two views of one file: :attr:`Piece.table` / :attr:`Piece.marks` (every note with its onset and
+length as integer columns, plus instrument/tempo/key/time marks) for the merged and first-track modes, and
 :attr:`Piece.flat` (items in music21's ``flatten()`` order) for the seed's flat mode.
 """
 from __future__ import annotations
@@ -10,21 +10,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
+from musicgpt_gui.core.music.note_table import NoteTable, TimedNote
+
+__all__ = ["FlatItem", "Mark", "NoteTable", "Piece", "TimedNote"]
+
 # music21's classSortOrder, which orders elements sharing an offset in flatten().
 ORDER_INSTRUMENT, ORDER_TEMPO, ORDER_KEY, ORDER_TIME, ORDER_NOTE = -25, 1, 2, 4, 20
 MARK_ORDER = {"instrument": ORDER_INSTRUMENT, "tempo": ORDER_TEMPO, "key": ORDER_KEY, "time": ORDER_TIME}
-
-
-@dataclass(frozen=True)
-class TimedNote:
-    """One sounding pitch, in quarter lengths; ``track`` orders chords."""
-
-    onset: Fraction
-    duration: Fraction
-    pitch: int
-    track: int
-    velocity: Optional[int] = None  # None where the source has none (scores)
-    program: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,8 +39,13 @@ FlatItem = tuple
 @dataclass
 class Piece:
     title: str
-    notes: list[TimedNote] = field(default_factory=list)
+    table: NoteTable = field(default_factory=NoteTable.empty)
     marks: list[Mark] = field(default_factory=list)
     flat: Optional[list[FlatItem]] = None
     tracks_with_notes: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a tolerant reading had to skip or clip
+
+    @property
+    def notes(self) -> list[TimedNote]:
+        """The notes one by one (readers and the renderer work on :attr:`table`)."""
+        return self.table.notes()

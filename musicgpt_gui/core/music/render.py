@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from math import lcm
-from typing import Iterable, Optional, TypeVar
+from typing import Iterable, Optional
+
+import numpy as np
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
-from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_item, midi_to_name
-from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece, TimedNote
-
-Time = TypeVar("Time", int, Fraction)
+from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_duration, item_text, midi_to_name
+from musicgpt_gui.core.music.note_table import NO_VELOCITY, NoteTable
+from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
 
 
 def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
@@ -46,25 +48,39 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
     return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
 
 
-def sounding_notes(notes: Iterable[tuple[Time, Time, int]]) -> dict[Time, dict[int, Time]]:
-    """Notes ``(onset, length, pitch)`` of several tracks as one MIDI channel sounds them: ``{onset: {pitch: length}}``.
+def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches of each, lengths of each).
 
-    A key sounds once at a time, so two rules decide (the README grammar states them):
-    same-pitch notes starting together are one note, the longest; a note still sounding when
-    the same pitch starts again ends there (the new note-on re-strikes the key).
+    Within a track a key sounds once at a time (the README grammar states the rules): same-pitch
+    notes starting together are one note, the longest, and a note still sounding when its pitch
+    starts again ends there (the new note-on re-strikes the key).  Across tracks every note is
+    kept, so a chord can name a pitch twice (a unison doubling).  A chord's pitches keep the
+    order their first notes have in the table.
     """
-    groups: dict[Time, dict[int, Time]] = {}
-    for onset, length, pitch in notes:
-        chord = groups.setdefault(onset, {})
-        chord[pitch] = max(chord.get(pitch, 0), length)
-    last_onset: dict[int, Time] = {}
-    for onset in sorted(groups):
-        for pitch in groups[onset]:
-            earlier = last_onset.get(pitch)
-            if earlier is not None and earlier + groups[earlier][pitch] > onset:
-                groups[earlier][pitch] = onset - earlier
-            last_onset[pitch] = onset
-    return groups
+    if not len(table):
+        return [], [], []
+    row = np.arange(len(table))
+    order = np.lexsort((row, table.pitch, table.track, table.onset))
+    onset, track, pitch, length = table.onset[order], table.track[order], table.pitch[order], table.length[order]
+    new = (onset[1:] != onset[:-1]) | (track[1:] != track[:-1]) | (pitch[1:] != pitch[:-1])
+    starts = np.flatnonzero(np.append(True, new))
+    onset, track, pitch, first = onset[starts], track[starts], pitch[starts], row[order][starts]
+    length = np.maximum.reduceat(length, starts)
+    by_key = np.lexsort((onset, pitch, track))
+    next_onset = np.append(onset[by_key][1:], -1)
+    same_key = np.append((pitch[by_key][1:] == pitch[by_key][:-1]) & (track[by_key][1:] == track[by_key][:-1]), False)
+    cut = same_key & (onset[by_key] + length[by_key] > next_onset)
+    length[by_key[cut]] = (next_onset - onset[by_key])[cut]
+    order = np.lexsort((first, onset))
+    onset, pitch, length = onset[order], pitch[order], length[order]
+    bounds = np.flatnonzero(np.append(True, onset[1:] != onset[:-1]))
+    edges = [*bounds.tolist(), len(onset)]
+    pitches, lengths = pitch.tolist(), length.tolist()
+    return (
+        onset[bounds].tolist(),
+        [pitches[a:b] for a, b in zip(edges, edges[1:])],
+        [lengths[a:b] for a, b in zip(edges, edges[1:])],
+    )
 
 
 def _changes(marks: list[Mark]) -> list[Mark]:
@@ -89,22 +105,23 @@ def bin_velocity(velocity: int, bins: int) -> int:
     return max(1, min(127, round((index + 0.5) * 128 / bins)))
 
 
-def _controls(notes: list[TimedNote], velocity_bins: int, programs: bool) -> dict[Fraction, list[tuple[str, int]]]:
+def _controls(table: NoteTable, velocity_bins: int, programs: bool) -> dict[int, list[tuple[str, int]]]:
     """Per onset, the controls of its chord: the loudest note's binned velocity, the first track's program."""
-    loudest: dict[Fraction, int] = {}
-    first_program: dict[Fraction, int] = {}
-    for n in notes:
-        if n.velocity is not None:
-            loudest[n.onset] = max(loudest.get(n.onset, 0), n.velocity)
-        first_program.setdefault(n.onset, n.program)
-    controls: dict[Fraction, list[tuple[str, int]]] = {}
-    for onset in first_program:
+    onsets, first = np.unique(table.onset, return_index=True)
+    loudest = np.maximum.reduceat(table.velocity, first) if len(first) else first
+    controls: dict[int, list[tuple[str, int]]] = {}
+    for onset, index, velocity in zip(onsets.tolist(), first.tolist(), loudest.tolist()):
         chosen = controls.setdefault(onset, [])
         if programs:
-            chosen.append(("program", first_program[onset]))
-        if velocity_bins and onset in loudest:
-            chosen.append(("velocity", bin_velocity(loudest[onset], velocity_bins)))
+            chosen.append(("program", int(table.program[index])))
+        if velocity_bins and velocity != NO_VELOCITY:
+            chosen.append(("velocity", bin_velocity(velocity, velocity_bins)))
     return controls
+
+
+@lru_cache(maxsize=8192)
+def _duration(count: int, unit: int) -> str:
+    return format_duration(Fraction(count, unit))
 
 
 def render_merged(
@@ -129,7 +146,6 @@ def render_merged(
     """
     timed = fmt == "timed"
     tracks = set(select_tracks(piece, mode))
-    selected = [n for n in piece.notes if n.track in tracks]
     marks = _changes(
         sorted(
             (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
@@ -137,29 +153,24 @@ def render_merged(
         )
     )
     # Whole multiples of 1/unit quarter from here on: integer arithmetic instead of Fractions.
-    unit = lcm(
-        *{n.onset.denominator for n in selected},
-        *{n.duration.denominator for n in selected},
-        *{m.offset.denominator for m in marks},
-    )
+    unit = lcm(piece.table.unit, *{m.offset.denominator for m in marks})
+    table = piece.table.select(tracks).rescaled(unit)
 
     def steps(time: Fraction) -> int:
         return time.numerator * (unit // time.denominator)
 
-    def quarters(count: int) -> Optional[Fraction]:
-        return Fraction(count, unit) if timed else None
+    def duration(count: int) -> Optional[str]:
+        return _duration(count, unit) if timed else None
 
-    groups = sounding_notes((steps(n.onset), steps(n.duration), n.pitch) for n in selected)
-    controls = {}
-    if timed and (velocity_bins or programs):
-        controls = {steps(at): chosen for at, chosen in _controls(selected, velocity_bins, programs).items()}
+    onsets, chord_pitches, chord_lengths = sounding_chords(table)
+    controls = _controls(table, velocity_bins, programs) if timed and (velocity_bins or programs) else {}
     current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     mark_at = [steps(m.offset) for m in marks]
-    positions = set(groups)
-    if timed and groups:
-        last = max(groups)
-        positions.update(at for at in mark_at if at < last)
-    positions = sorted(positions)
+    chords = {onset: i for i, onset in enumerate(onsets)}
+    positions = onsets
+    if timed and onsets:
+        last = onsets[-1]
+        positions = sorted(set(onsets).union(at for at in mark_at if at < last))
     out: list[str] = []
     mark_i = 0
 
@@ -178,7 +189,7 @@ def render_merged(
                 out.append(time_name(m.value))
 
     def rest(length: int) -> None:
-        out.append(format_item(None, quarters(length)))
+        out.append(item_text((), duration(length)))
 
     emit_marks(0)
     if positions and positions[0] > 0:
@@ -187,22 +198,23 @@ def render_merged(
     for i, position in enumerate(positions):
         emit_marks(position)
         following = positions[i + 1] if i + 1 < len(positions) else None
-        chord = groups.get(position)
+        chord = chords.get(position)
         if chord is None:  # a mark between onsets: time moves on to the next position
             if following is not None:
                 rest(following - position)
             continue
-        names = _names(chord, semitones)
+        names = _names(chord_pitches[chord], semitones)
         if names is None:
             return None
+        lengths = chord_lengths[chord]
         for kind, value in controls.get(position, []):
             if current[kind] != value:
                 current[kind] = value
                 out.append(format_control(kind, value))
-        sounding = max(sounding, max(position + d for d in chord.values()))
+        sounding = max(sounding, position + max(lengths))
         step = (following if following is not None and following <= sounding else sounding) - position
-        holds = {name: Fraction(d, unit) for name, d in zip(names, chord.values()) if d != step}
-        out.append(format_item(names, quarters(step), holds))
+        holds = [None if d == step else _duration(d, unit) for d in lengths] if timed else None
+        out.append(item_text(names, duration(step), holds))
         if following is not None and following > sounding:
             rest(following - sounding)
     emit_marks(None)

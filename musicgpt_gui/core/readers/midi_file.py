@@ -11,9 +11,10 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import mido
+import numpy as np
 from mido.midifiles.meta import KeySignatureError
 
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
@@ -41,6 +42,15 @@ class RawTrack:
     instruments: list[tuple[int, str, object, int]]  # (tick, kind, data, channel)
     has_notes: bool
     drum_notes: int = 0  # notes on the drum channel that were left out
+    columns: Optional[tuple[np.ndarray, ...]] = None  # (on, off, pitch, velocity, program), symusic's reading
+
+
+def note_columns(track: RawTrack) -> tuple[np.ndarray, ...]:
+    """(on, off, pitch, velocity, program) of a track's notes as int64 arrays, in the track's order."""
+    if track.columns is not None:
+        return track.columns
+    rows = [(n.on, n.off, n.pitch, n.velocity, n.program) for n in track.notes]
+    return tuple(np.array(col, dtype=np.int64) for col in zip(*rows)) if rows else (np.zeros(0, np.int64),) * 5
 
 
 def checked_bytes(source: Union[str, Path, bytes]) -> bytes:

@@ -12,8 +12,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Union
 
-from musicgpt_gui.core.music.grid import DEFAULT_GRID, opfrac, snap, snap_quarters, snap_ticks, snapped_note
-from musicgpt_gui.core.music.piece import Mark, Piece, TimedNote
+import numpy as np
+
+from musicgpt_gui.core.music.grid import DEFAULT_GRID, SEED_UNIT, grid_steps, opfrac, snap, snap_quarters, snap_ticks
+from musicgpt_gui.core.music.piece import Mark, NoteTable, Piece
 from musicgpt_gui.core.music.tempo_map import DEFAULT_TEMPO, TempoMap
 from musicgpt_gui.core.readers.flatten_replay import FlatBuilder
 from musicgpt_gui.core.readers.midi_file import (
@@ -22,6 +24,7 @@ from musicgpt_gui.core.readers.midi_file import (
     checked_bytes,
     instrument_names,
     load_midi,
+    note_columns,
     read_track,
 )
 from musicgpt_gui.core.readers.midi_symusic import SymusicRejected, read_tracks
@@ -49,21 +52,18 @@ def read_piece(
     """
     data = checked_bytes(source)
     tpq, tracks, warnings = _raw_tracks(data, include_drums, fast=bool(grid) and not flat)
-    if not any(t.notes for t in tracks):
+    per_track = [note_columns(t) for t in tracks]
+    if not any(len(cols[0]) for cols in per_track):
         drums = sum(t.drum_notes for t in tracks)
         if drums:
             raise MidiReadError(f"only drums: {drums} notes on channel 10, which is left out unless drums are included")
         raise MidiReadError("no notes at all")
     piece = Piece(title=title or (Path(source).stem if not isinstance(source, bytes) else ""), warnings=warnings)
+    columns = []
     for index, track in enumerate(tracks):
-        if track.notes:
+        if len(per_track[index][0]):
             piece.tracks_with_notes.append(index)
-        for n in track.notes:
-            if grid:
-                onset, length = snapped_note(n.on, n.off, tpq, grid)
-            else:
-                onset, length = snap(n.on / tpq), snap((n.off - n.on) / tpq, zero_allowed=False)
-            piece.notes.append(TimedNote(onset, length, n.pitch, index, n.velocity, n.program))
+            columns.append((index, per_track[index]))
         for tick, kind, value in track.metas:
             if grid and kind == "tempo":
                 continue  # placed below, all tracks together, so the moved marks do not drift
@@ -73,13 +73,29 @@ def read_piece(
         for offset, name in instrument_names(inst_events):
             at = snap_quarters(offset, grid) if grid else snap(float(offset))
             piece.marks.append(Mark(at, "instrument", name, index))
+    piece.table = _note_table(columns, tpq, grid)
     if grid:
         piece.marks += _grid_tempo_marks(tracks, tpq, grid)
-    piece.notes.sort(key=lambda n: (n.onset.numerator / n.onset.denominator, n.track))  # floats sort fast
     piece.marks.sort(key=lambda m: m.offset)
     if flat:
         piece.flat = FlatBuilder(tpq, tracks).items()
     return piece
+
+
+def _note_table(columns: list[tuple[int, tuple[np.ndarray, ...]]], tpq: int, grid: Optional[int]) -> NoteTable:
+    """Every track's notes on the uniform grid (both ends snapped, at least one step), or on music21's."""
+    if not columns:
+        return NoteTable.empty()
+    on, off, pitch, velocity, program = (np.concatenate([c[k] for _, c in columns]) for k in range(5))
+    track = np.concatenate([np.full(len(c[0]), index, dtype=np.int64) for index, c in columns])
+    if grid:
+        start = grid_steps(on, tpq, grid)
+        length = np.maximum(grid_steps(off, tpq, grid) - start, 1)
+        return NoteTable.build(grid, start, length, pitch, track, velocity, program)
+    unit = SEED_UNIT
+    start = [int(snap(t / tpq) * unit) for t in on.tolist()]
+    length = [int(snap(d / tpq, zero_allowed=False) * unit) for d in (off - on).tolist()]
+    return NoteTable.build(unit, start, length, pitch, track, velocity, program)
 
 
 def _grid_tempo_marks(tracks: list[RawTrack], tpq: int, grid: int) -> list[Mark]:

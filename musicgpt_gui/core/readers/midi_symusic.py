@@ -8,8 +8,10 @@ raises :class:`SymusicRejected`, and the caller retries with mido's tolerant rea
 """
 from __future__ import annotations
 
+import numpy as np
+
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
-from musicgpt_gui.core.readers.midi_file import RawNote, RawTrack, tempo_bpm
+from musicgpt_gui.core.readers.midi_file import RawTrack, tempo_bpm
 
 # mido's key names by sharps (-7..7): symusic gives the count, the reader expects the name.
 _MAJOR = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
@@ -20,17 +22,29 @@ class SymusicRejected(Exception):
     """symusic could not parse the file; the message is symusic's."""
 
 
-def _player_notes(notes_of_key: list[tuple[int, int, int]], pitch: int, channel: int, program: int) -> list[RawNote]:
-    """One key on one channel as a player sounds it, from symusic's (start, end, velocity) notes."""
-    events = sorted([(end, 0, 0) for _, end, _ in notes_of_key] + [(start, 1, v) for start, _, v in notes_of_key])
-    notes, sounding, velocity = [], None, 0
-    for tick, is_on, on_velocity in events:
-        if sounding is not None and tick > sounding:
-            notes.append(RawNote(sounding, tick, pitch, channel, velocity, program))
-            sounding = None
-        if is_on:
-            sounding, velocity = tick, on_velocity
-    return notes
+def player_columns(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, velocity: np.ndarray) -> tuple:
+    """(on, off, pitch, velocity) of one channel's notes as a player sounds them, sorted by (on, pitch).
+
+    Every distinct (pitch, note-on tick) starts a note, with the loudest velocity struck there;
+    it lasts until the next later event of that pitch, a note-off or a re-strike.  A note-on
+    with nothing after it never ends and is dropped.
+    """
+    if not len(start):
+        return start, end, pitch, velocity
+    big = np.int64(1) << 40
+    key_on = pitch * big + start
+    events = np.unique(np.concatenate([key_on, pitch * big + end]))
+    order = np.lexsort((velocity, key_on))
+    key_on, velocity = key_on[order], velocity[order]
+    last = np.append(key_on[1:] != key_on[:-1], True)  # the loudest strike of each (pitch, tick)
+    key_on, velocity = key_on[last], velocity[last]
+    after = np.searchsorted(events, key_on, side="right")
+    ends = events[np.minimum(after, len(events) - 1)]
+    sounds = (after < len(events)) & (ends // big == key_on // big)
+    key_on, ends, velocity = key_on[sounds], ends[sounds], velocity[sounds]
+    on, pitch = key_on % big, key_on // big
+    order = np.lexsort((pitch, on))
+    return on[order], (ends % big)[order], pitch[order], velocity[order]
 
 
 def read_tracks(data: bytes, include_drums: bool) -> tuple[int, list[RawTrack]]:
@@ -55,16 +69,13 @@ def read_tracks(data: bytes, include_drums: bool) -> tuple[int, list[RawTrack]]:
             drums += len(track.notes)
             continue
         channel = DRUM_CHANNEL if track.is_drum else 0
-        by_pitch: dict[int, list[tuple[int, int, int]]] = {}
-        for n in track.notes:
-            by_pitch.setdefault(n.pitch, []).append((n.time, n.time + n.duration, n.velocity))
-        notes = sorted(
-            (note for pitch, key in by_pitch.items() for note in _player_notes(key, pitch, channel, track.program)),
-            key=lambda n: (n.on, n.pitch),
-        )
+        cols = {k: v.astype(np.int64) for k, v in track.notes.numpy().items()}
+        ends = cols["time"] + cols["duration"]
+        on, off, pitch, velocity = player_columns(cols["time"], ends, cols["pitch"], cols["velocity"])
+        columns = (on, off, pitch, velocity, np.full(len(on), track.program, dtype=np.int64))
         instruments = [(0, "program", track.program, channel)]
         if track.name:
             instruments.insert(0, (0, "track_name", track.name.encode("utf-8", "surrogateescape"), 0))
-        tracks.append(RawTrack(notes, [], instruments, bool(notes)))
+        tracks.append(RawTrack([], [], instruments, bool(len(on)), columns=columns))
     tracks[0].drum_notes = drums
     return score.ticks_per_quarter, tracks

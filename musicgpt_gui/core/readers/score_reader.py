@@ -12,7 +12,7 @@ from typing import Callable, Optional, Union
 
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, snap, snap_quarters, snapped_span
 from musicgpt_gui.core.music.notation import seed_name
-from musicgpt_gui.core.music.piece import FlatItem, Mark, Piece, TimedNote
+from musicgpt_gui.core.music.piece import NoteTable, FlatItem, Mark, Piece, TimedNote
 
 NAME = "Scores (MusicXML, ABC, kern)"
 EXTENSIONS = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
@@ -41,7 +41,7 @@ def read_scores(path: Union[str, Path], grid: Optional[int] = DEFAULT_GRID) -> l
             f"{stem} #{number}" if len(scores) > 1 else stem
         )
         piece = piece_from_score(score, title, grid)
-        if piece.notes:
+        if len(piece.table):
             pieces.append(piece)
     if not pieces:
         raise ScoreReadError("no notes")
@@ -59,6 +59,7 @@ def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> P
     piece = Piece(title=title, flat=_flat_items(score))
     parts = list(score.parts) or [score]
     at = _snapper(grid)
+    notes: list[TimedNote] = []
     for index, part in enumerate(parts):
         program = part.getInstrument(returnDefault=True).midiProgram or 0
         flat = part.stripTies(inPlace=False).flatten()
@@ -73,12 +74,12 @@ def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> P
                 onset, length = snap(float(el.offset)), snap(float(el.duration.quarterLength), zero_allowed=False)
             for p in el.pitches:
                 if 0 <= p.midi <= 127:
-                    piece.notes.append(TimedNote(onset, length, p.midi, index, program=program))
+                    notes.append(TimedNote(onset, length, p.midi, index, program=program))
                     found = True
         if found:
             piece.tracks_with_notes.append(index)
         piece.marks.extend(_marks(flat, index, at))
-    piece.notes.sort(key=lambda n: (n.onset, n.track))
+    piece.table = NoteTable.from_notes(notes)
     piece.marks.sort(key=lambda m: m.offset)
     return piece
 
