@@ -113,3 +113,12 @@ def test_missing_or_broken_files(tmp_path: Path, vocab_dirs: dict[str, Path]) ->
         vocab.build_vocab(["", "  "], "bpe")
     with pytest.raises(JobError, match="Unknown vocabulary"):
         vocab.build_vocab(["C4:1.0"], "words")
+
+
+def test_a_fine_grid_dataset_gets_its_lengths_as_atomic_tokens() -> None:
+    texts = ["C4:1/48, D4~5/48 E4:0.25, F4:1/12", "G4:1/24, A4:0.0625"] * 10
+    assert vocab.finer_durations(texts) == ["1/48", "1/24", "0.0625", "5/48"]
+    encoder = vocab.make_encoder(*vocab.build_vocab(texts, "atomic", vocab_size=300))
+    ids = encoder.encode(texts[0])
+    assert encoder.token_strings(ids) == ["C4", ":1/48,", " D4", "~5/48", " E4", ":0.25,", " F4", ":1/12"]
+    assert encoder.decode(ids) == texts[0]

@@ -37,6 +37,7 @@ DEFAULT_KIND = "atomic"  # one token per note, rest and duration: fewer tokens p
 ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
 MERGES_HEADER = "#version: 0.2"
 MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
+_DURATION_RE = regex.compile(r"[:~](\d+(?:\.\d+)?(?:/\d+)?)")
 MARKER = ":1.0,"  # only the atomic vocabulary can hold this token (',' is pre-split by GPT-2)
 
 _ACCIDENTALS = ("", "#", "-", "##", "--")
@@ -76,8 +77,24 @@ def atomic_items() -> tuple[str, ...]:
     for word in (*note_names(), "rest", *_controls()):
         items += [word, " " + word]
     for dur in durations():
-        items += [f":{dur}", f":{dur},", f"~{dur}"]
+        items += _duration_items(dur)
     return tuple(items)
+
+
+def _duration_items(dur: str) -> list[str]:
+    return [f":{dur}", f":{dur},", f"~{dur}"]
+
+
+def finer_durations(texts: Iterable[str]) -> list[str]:
+    """Lengths the texts write off the 1/12 grid (a ``--grid 24|48`` dataset), up to :data:`MAX_DURATION`.
+
+    They become atomic tokens too, so a fine-grid dataset is not spelled out in BPE pieces.
+    """
+    known, found = set(durations()), set()
+    for text in texts:
+        found.update(_DURATION_RE.findall(text))
+    finer = {d for d in found - known if (value := notation.parse_duration(d)) is not None and value <= MAX_DURATION}
+    return sorted(finer, key=notation.parse_duration)
 
 
 def _controls() -> list[str]:
@@ -213,9 +230,9 @@ def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, i
 
 
 def add_atomic_tokens(
-    encoder: dict[str, int], merges: list[tuple[str, str]]
+    encoder: dict[str, int], merges: list[tuple[str, str]], extra_durations: Sequence[str] = ()
 ) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, list[int]]]:
-    """Append every atomic token (and the prefixes its merge chain passes through).
+    """Append every atomic token (and the prefixes its merge chain passes through), with ``extra_durations``.
 
     Returns the new encoder, the new merges and, for each new token, the ids of the pieces
     the old encoder split it into -- used to initialise new embedding rows.
@@ -225,7 +242,7 @@ def add_atomic_tokens(
     encoder, merges = dict(encoder), list(merges)
     known_merges = set(merges)
     pieces: dict[str, list[int]] = {}
-    for item in atomic_items():
+    for item in (*atomic_items(), *(i for d in extra_durations for i in _duration_items(d))):
         chars = "".join(byte_enc[b] for b in item.encode("utf-8"))
         for end in range(2, len(chars) + 1):
             left, right, whole = chars[: end - 1], chars[end - 1], chars[:end]
@@ -246,7 +263,7 @@ def build_vocab(
         raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
     encoder, merges = train_bpe(texts, vocab_size)
     if kind == "atomic":
-        encoder, merges, _ = add_atomic_tokens(encoder, merges)
+        encoder, merges, _ = add_atomic_tokens(encoder, merges, finer_durations(texts))
     encoder, _ = add_fim_tokens(encoder, merges)
     return encoder, merges
 
