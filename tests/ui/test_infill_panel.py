@@ -49,6 +49,7 @@ def test_select_regenerate_play_accept_undo_and_the_cli_agrees(generated, tiny_r
     assert not panel.regenerate_button.isEnabled()
     drag(qtbot, tab.roll, panel.selection, 2.3, 5.6)
     assert panel.selection.beats == (2.0, 6.0) and panel.hint.text() == "Beats 2-6 selected"
+    assert tab.roll.selection == (2.0, 6.0)  # one span: the roll draws it and a looping transport plays it
     assert panel.regenerate_button.isEnabled() and panel.count.value() == 3
     panel.regenerate_button.click()
     wait_idle(qtbot, tab)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import lru_cache
 from math import lcm
-from typing import Iterable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -15,11 +15,19 @@ from musicgpt_gui.core.music.note_table import NO_VELOCITY, NoteTable
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
 
 
-def _names(pitches: Iterable[int], semitones: int) -> Optional[list[str]]:
-    shifted = [p + semitones for p in pitches]
-    if any(not 0 <= p <= 127 for p in shifted):
+@lru_cache(maxsize=1)
+def _name_table() -> tuple[str, ...]:
+    return tuple(midi_to_name(m) for m in range(128))
+
+
+def _names(pitches: list[int], semitones: int) -> Optional[list[str]]:
+    """music21's names of the pitches moved by ``semitones``; None when one leaves MIDI's 0..127."""
+    if semitones:
+        pitches = [p + semitones for p in pitches]
+    if min(pitches) < 0 or max(pitches) > 127:
         return None
-    return [midi_to_name(p) for p in shifted]
+    table = _name_table()
+    return [table[p] for p in pitches]
 
 
 def render_flat(items: list[FlatItem], semitones: int = 0) -> Optional[list[str]]:
@@ -196,7 +204,8 @@ def render_merged(
         rest(positions[0])
     sounding = 0
     for i, position in enumerate(positions):
-        emit_marks(position)
+        if mark_i < len(marks) and mark_at[mark_i] <= position:
+            emit_marks(position)
         following = positions[i + 1] if i + 1 < len(positions) else None
         chord = chords.get(position)
         if chord is None:  # a mark between onsets: time moves on to the next position

@@ -85,6 +85,8 @@ class PianoRoll(QWidget):
         if self._press_x is not None and abs(event.position().x() - self._press_x) < DRAG_THRESHOLD:
             self.set_selection(None)
             self.seek_requested.emit(self.x_to_quarters(event.position().x()))
+        else:
+            self.mouseMoveEvent(event)  # the span ends where the button comes up
         self._press_x = None
 
     def clear(self) -> None:
