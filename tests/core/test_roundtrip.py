@@ -1,4 +1,4 @@
-"""MIDI -> timed text -> MIDI keeps the music: every synthetic stress case, the grid and the one-stream rule."""
+"""MIDI -> timed text -> MIDI keeps the music: every synthetic stress case, the grid and the unison rule."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -22,7 +22,8 @@ def test_every_stress_case_survives_the_round_trip_on_the_default_grid(case: str
     path = tmp_path / f"{case}.mid"
     CASES[case]().save(path)
     result = score(mido.MidiFile(path), round_trip(path))
-    assert result.notes > 30
+    # Every note comes back, but two strikes of one key closer than a grid step (a fast performance) are one.
+    assert result.notes > 30 and result.notes >= result.estimate_notes >= 0.997 * result.notes, result
     assert result.onset_f1 >= 0.99 and result.onset_offset_f1 >= 0.95, result
 
 

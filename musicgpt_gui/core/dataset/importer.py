@@ -27,6 +27,7 @@ from musicgpt_gui.core.dataset.sources import Task, resolve_sources
 from musicgpt_gui.core.dataset.statistics import dataset_stats, sort_pitches
 from musicgpt_gui.core.jobs import Cancelled, CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, SEP, split_items
+from musicgpt_gui.core.music.render import pitch_names
 from musicgpt_gui.core.readers import formats
 
 
@@ -161,11 +162,12 @@ def _pool_context():
     """
     if sys.platform.startswith("linux"):
         if threading.active_count() == 1:
-            import music21  # noqa: F401  (inherited by the forked workers)
+            import symusic  # noqa: F401  (these and the names are inherited by the forked workers)
 
+            pitch_names()
             return multiprocessing.get_context("fork")
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["musicgpt_gui.core.dataset.importer", "music21"])
+        ctx.set_forkserver_preload(["musicgpt_gui.core.dataset.importer", "music21", "symusic"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -16,7 +16,8 @@ from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
 
 
 @lru_cache(maxsize=1)
-def _name_table() -> tuple[str, ...]:
+def pitch_names() -> tuple[str, ...]:
+    """music21's name of every MIDI pitch, made once per process (a pool forks after it is made)."""
     return tuple(midi_to_name(m) for m in range(128))
 
 
@@ -26,7 +27,7 @@ def _names(pitches: list[int], semitones: int) -> Optional[list[str]]:
         pitches = [p + semitones for p in pitches]
     if min(pitches) < 0 or max(pitches) > 127:
         return None
-    table = _name_table()
+    table = pitch_names()
     return [table[p] for p in pitches]
 
 
