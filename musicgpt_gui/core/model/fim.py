@@ -28,15 +28,13 @@ import numpy as np
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.music.notation import parse_duration
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_duration
 
 RATE = 0.5  # the share the paper and the GUI checkbox use
 NEW_MODEL_RATE = 0.5  # new music models train with FIM unless told otherwise (bench/results/infill.txt)
 SPM_SHARE = 0.5  # of the rearranged windows, in SPM order; the rest in PSM
 INFILL_ORDER = "spm"  # the order infilling uses: the better one in bench/results/infill.txt
 ORDERS = ("psm", "spm")
-DEFAULT_BAR = Fraction(4)
-_METER_RE = re.compile(r"^meter\.TimeSignature (\d+)/(\d+)$")
 _CONTROL_RE = re.compile(r"^(tempo|velocity|program)=")
 
 
@@ -65,11 +63,6 @@ def item_step(item: str) -> Fraction:
     if not colon or _CONTROL_RE.match(body) or "=" in body:
         return Fraction(0)
     return parse_duration(duration) or Fraction(0)
-
-
-def bar_length(item: str) -> Optional[Fraction]:
-    found = _METER_RE.match(item.strip())
-    return Fraction(4 * int(found.group(1)), int(found.group(2))) if found and int(found.group(2)) else None
 
 
 def item_onsets(items: list[str]) -> list[Fraction]:

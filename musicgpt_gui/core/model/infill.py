@@ -33,7 +33,8 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.fim import DEFAULT_BAR, INFILL_ORDER, arrange, bar_length, item_onsets, item_step
+from musicgpt_gui.core.model.fim import INFILL_ORDER, arrange, item_onsets, item_step
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.generation import (
     CACHE_ROWS, GenerationResult, GenerationSettings, Generator, TokenEvent, TokenFn, Variation, counted_text,
 )

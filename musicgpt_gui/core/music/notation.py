@@ -114,6 +114,16 @@ def item_text(names: Sequence[str], step: Optional[str], holds: Optional[Sequenc
     return body if step is None else f"{body}:{step}"
 
 
+DEFAULT_BAR = Fraction(4)  # quarters in a bar before any time signature (4/4)
+_METER_RE = re.compile(r"^meter\.TimeSignature (\d+)/(\d+)$")
+
+
+def bar_length(item: str) -> Optional[Fraction]:
+    """Quarters in a bar of a ``meter.TimeSignature N/D`` item (4N/D); None for any other item."""
+    found = _METER_RE.match(item.strip())
+    return Fraction(4 * int(found.group(1)), int(found.group(2))) if found and int(found.group(2)) else None
+
+
 def format_control(kind: str, value: float) -> str:
     """``tempo=96``, ``velocity=80``, ``program=0`` (tempo keeps up to two decimals)."""
     if kind == "tempo":

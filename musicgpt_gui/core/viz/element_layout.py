@@ -9,15 +9,12 @@ items (4/4 until the first one).
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 
-from musicgpt_gui.core.music.notation import parse_text
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_text
 
-DEFAULT_BAR = Fraction(4)
-_METER_RE = re.compile(r"^meter\.TimeSignature (\d+)/(\d+)$")
 _PROBE = ", C0:1"  # a note after an item starts exactly one step of that item later
 
 
@@ -62,11 +59,6 @@ def _step(label: str) -> Fraction:
     return notes[-1].onset
 
 
-def _bar_length(label: str) -> Fraction | None:
-    found = _METER_RE.match(label)
-    return Fraction(4 * int(found.group(1)), int(found.group(2))) if found and int(found.group(2)) else None
-
-
 def element_layout(labels: list[str]) -> ElementLayout:
     """Onsets, notes and bars of the elements ``labels`` (in text order)."""
     onsets, steps, notes = [], [], []
@@ -77,7 +69,7 @@ def element_layout(labels: list[str]) -> ElementLayout:
         step = _step(label)
         steps.append(step)
         notes.extend(ElementNote(k, now + n.onset, n.pitch, n.duration) for n in parse_text(label).notes)
-        bar = _bar_length(label)
+        bar = bar_length(label)
         if bar:
             meters = [m for m in meters if m[0] < now] + [(now, bar)]
         now += step
