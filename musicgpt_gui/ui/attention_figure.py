@@ -7,9 +7,6 @@ from typing import Optional
 
 from musicgpt_gui.core.viz.attention_patterns import AttentionView, Head
 
-ROLL_WIDTH = 900
-ROLL_HEIGHT = 360
-
 
 def write_attention_figure(path: Path, view: AttentionView, layer: Optional[int], head: Head = "mean",
                            element: Optional[int] = None, reverse: bool = False) -> Path:
@@ -19,7 +16,7 @@ def write_attention_figure(path: Path, view: AttentionView, layer: Optional[int]
 
     from musicgpt_gui.ui.attention_roll_panel import default_element
     from musicgpt_gui.ui.widgets.attention_roll import AttentionRoll
-    from musicgpt_gui.ui.widgets.figure_export import export_figure
+    from musicgpt_gui.ui.widgets.figure_export import FIGURE_ROLL_HEIGHT, FIGURE_WIDTH, export_figure
     from musicgpt_gui.ui.widgets.head_grid import HeadGrid
 
     _app = QApplication.instance() or QApplication([])  # fonts and painting need it alive
@@ -34,6 +31,6 @@ def write_attention_figure(path: Path, view: AttentionView, layer: Optional[int]
     if layer is not None and not isinstance(head, str):
         grid.select((layer, head))
     size = grid.figure_size()
-    width = max(ROLL_WIDTH, size.width())
-    parts = [(roll.draw, ROLL_HEIGHT), (grid.draw, size.height())]
+    width = max(FIGURE_WIDTH, size.width())
+    parts = [(roll.draw, FIGURE_ROLL_HEIGHT), (grid.draw, size.height())]
     return export_figure(path, parts, width, title)

@@ -23,13 +23,11 @@ from PySide6.QtWidgets import (
 from musicgpt_gui.core.viz.attention_patterns import HEAD_REDUCTIONS, AttentionView, write_matrix_csv
 from musicgpt_gui.ui.tab_base import fill_combo
 from musicgpt_gui.ui.widgets.attention_roll import AttentionRoll
-from musicgpt_gui.ui.widgets.figure_export import export_figure
+from musicgpt_gui.ui.widgets.figure_export import FIGURE_ROLL_HEIGHT, FIGURE_WIDTH, export_figure
 from musicgpt_gui.ui.widgets.head_grid import HeadGrid
 
 ROLLOUT = "rollout"
 ZOOMS = (("fit", 1), ("×2", 2), ("×4", 4), ("×8", 8))
-FIGURE_WIDTH = 900
-FIGURE_ROLL_HEIGHT = 360
 GRID_MAX_WIDTH = 560  # wider grids (many heads) scroll
 WriteOut = Callable[[str, Path, Callable[[], Path]], Optional[Path]]
 

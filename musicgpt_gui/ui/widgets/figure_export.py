@@ -18,6 +18,8 @@ from musicgpt_gui.core.jobs import JobError
 
 Draw = Callable[[QPainter, float, float], None]
 PNG_SCALE = 2  # PNGs at twice the on-screen size, sharp enough for print
+FIGURE_WIDTH = 900  # an exported attention figure, from the GUI or the CLI
+FIGURE_ROLL_HEIGHT = 360
 
 
 def _paint(painter: QPainter, parts: Sequence[tuple[Draw, int]], width: int) -> None:
