@@ -145,20 +145,21 @@ def parse_only(files: list[Path]) -> tuple[float, float]:
     return middle - start, time.perf_counter() - middle
 
 
-def thousand_files(files: list[Path], work: Path) -> tuple[int, float, float]:
+def thousand_files(files: list[Path], work: Path) -> tuple[int, float, float, float]:
     """A folder of 1,000 files (the given ones repeated under new names), imported cold in the timed
-    format: (files, files per second, peak resident MiB of this process and its workers)."""
+    format: (files, files per second, CPU seconds with the workers', peak resident MiB of this process and its
+    workers)."""
     import shutil
 
     folder = work / "thousand"
     folder.mkdir(parents=True)
     for i in range(1000):
         shutil.copyfile(files[i % len(files)], folder / f"{i:04d}-{files[i % len(files)].name}")
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     import_dataset([folder], ImportOptions(cache_dir=work / "cache1000"), work / "out1000")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return 1000, 1000 / seconds, peak / 1024
+    return 1000, 1000 / seconds, cpu, peak / 1024
 
 
 def agreement(reference: dict[str, list[str]], ours: dict[str, list[str]]) -> tuple[int, int, list[str]]:
@@ -194,7 +195,7 @@ def bench(folder: Path) -> list[str]:
         seed_time, seed_cpu, reference = seed_path(files)
         after = our_import(folder, Path(tmp) / "after")
         mido_s, symusic_s = parse_only(files)
-        count, per_second, peak_mib = thousand_files(files, Path(tmp))
+        count, per_second, cpu_1000, peak_mib = thousand_files(files, Path(tmp))
     best = min(before, after, key=lambda run: run["cold"])
     same, total, diffs = agreement(reference, best["items"])
     lines = [
@@ -214,7 +215,9 @@ def bench(folder: Path) -> list[str]:
         f"  timed, per file in a warm worker:             {per_file * 1000:8.2f} ms CPU",
         f"  speed ratio seed/timed, per file:             {seed_cpu / n / per_file:7.1f}x",
         f"  parsing alone: mido {mido_s:.3f} s, symusic {symusic_s:.3f} s ({mido_s / symusic_s:.0f}x)",
-        f"  {count} files (these repeated), timed, cold: {per_second:.0f} files/s, peak memory {peak_mib:.0f} MiB",
+        f"  {count} files (these repeated), timed, cold: {per_second:.0f} files/s, {cpu_1000:.1f} s CPU, "
+        f"peak memory {peak_mib:.0f} MiB",
+        f"  speed ratio seed/timed, {count} files, CPU:      {seed_cpu / n * count / cpu_1000:7.1f}x",
         f"  identical seed-format items:    {same}/{total} = {100 * same / max(total, 1):.2f}%",
     ]
     if diffs:
