@@ -12,7 +12,7 @@ import pytest
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.midi_io import PROVENANCE_PREFIX, export_midi, provenance_of, render_midi
-from musicgpt_gui.core.music.notation import join_items, quantize
+from musicgpt_gui.core.music.notation import join_items, parse_text, quantize
 from musicgpt_gui.core.music.render import render_merged
 from musicgpt_gui.core.readers.midi_reader import read_piece
 
@@ -118,3 +118,24 @@ def test_bach_chorale_survives_midi_text_midi(tmp_path: Path) -> None:
     original = sounding(mido.MidiFile(source))
     assert len(original) > 100
     assert sounding(ours) == original
+
+
+def test_a_doubled_pitch_gets_a_channel_of_its_own_and_comes_back(tmp_path: Path) -> None:
+    text = "C4~2.0 C4 C4 E4:1.0, C4:1.0"  # three voices on C4, one still held when C4 starts again
+    midi = render_midi(text)
+    channels = {msg.channel for track in midi.tracks for msg in track if msg.type == "note_on"}
+    assert len(channels) == 3  # on one channel a second note-on would re-strike the key
+    export_midi(text, tmp_path / "three.mid")
+    back = join_items(render_merged(read_piece(tmp_path / "three.mid", flat=False), "timed"))
+
+    def notes(timed: str) -> Counter:
+        return Counter((n.onset, n.pitch, n.duration) for n in parse_text(timed).notes)
+
+    assert notes(back) == notes(text) and sum(notes(text).values()) == 5
+
+
+def test_more_doubled_voices_than_channels_share_their_programs_channel() -> None:
+    text = ", ".join(f"program={p}, C4 C4:1.0" for p in range(15))  # 15 programs, each doubled: 30 lanes
+    midi = render_midi(text)
+    assert len(midi.tracks) == 16  # the conductor and the 15 channels MIDI has besides drums
+    assert sum(msg.type == "note_on" for track in midi.tracks for msg in track) == 30  # no note dropped
