@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def config(workspace, dataset: Path, variant: Variant, threads: int, **overrides
         workspace=workspace,
         dataset=dataset,
         base=variant.model,
-        run=f"shapes-{variant.model}",
+        run="shapes-" + re.sub(r"[^A-Za-z0-9.-]+", "_", variant.name),
         overwrite=True,
         batch_size=chosen.batch_size,
         window=chosen.window,
