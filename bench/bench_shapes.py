@@ -42,6 +42,7 @@ class Variant:
     learning_rate: float = 1e-3
     transpose: int = 0
     prune: bool = True
+    fim_rate: float = -1.0  # -1: fim.NEW_MODEL_RATE
 
     @property
     def model(self) -> str:
@@ -51,6 +52,9 @@ class Variant:
 VARIANTS = (
     Variant("4x256 full vocab, 1e-3", "4x256", prune=False),
     Variant("4x256, 1e-3", "4x256"),
+    Variant("4x256, 2e-3", "4x256", 2e-3),
+    Variant("4x256, 1e-3, transpose 2", "4x256", transpose=2),
+    Variant("4x256, 1e-3, no FIM", "4x256", fim_rate=0.0),
     Variant("4x128, 2e-3", "4x128", 2e-3),
     Variant("4x128, 3e-3", "4x128", 3e-3),
     Variant("4x128, 2e-3, transpose 3", "4x128", 2e-3, transpose=3),
@@ -91,7 +95,7 @@ def config(workspace, dataset: Path, variant: Variant, threads: int, **overrides
         schedule=chosen.schedule,
         warmup_steps=chosen.warmup_steps,
         transpose=variant.transpose,
-        fim_rate=fim.NEW_MODEL_RATE,
+        fim_rate=fim.NEW_MODEL_RATE if variant.fim_rate < 0 else variant.fim_rate,
         sample_every=0,
         save_every=0,
         threads=threads,
