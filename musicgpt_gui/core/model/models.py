@@ -37,7 +37,7 @@ GPT2_FILES = (
 )
 GPT2_URL = "https://openaipublic.blob.core.windows.net/gpt-2"
 N_CTX = 1024  # gpt-2-simple hard-codes 1024-token windows in finetune/generate
-PRESETS = {
+PRESETS = {  # "small" beat 4x128, 6x192 and others at a 10-minute budget (bench/results/shapes.txt)
     "tiny": dict(n_layer=2, n_embd=64, n_head=2, vocab_size=1000),
     "small": dict(n_layer=4, n_embd=256, n_head=4, vocab_size=2000),
     "medium": dict(n_layer=6, n_embd=384, n_head=6, vocab_size=4000),
