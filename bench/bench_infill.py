@@ -187,7 +187,8 @@ def score_run(run_dir: Path, bars: int) -> list[str]:
         f"{window}-token windows, {which} checkpoint (step {best['step'] if which == 'best' else 'last'}); "
         f"dataset {dataset.name}, {len(valid)} held-out pieces",
         f"held-out middle spans: {len(spans)} spans of {bars} bars ({sum(len(m) for _, m, _ in spans)} items), "
-        f"up to {CONTEXT_TOKENS} tokens of prefix and as many of suffix, within the {window}-token window",
+        f"prefix and suffix cut alike so that both, the middle and the sentinels fit the {window}-token window "
+        f"(at most {CONTEXT_TOKENS} tokens each)",
         "",
         f"{'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}"
         f" {'| SPM, other suffix':>19}",
