@@ -134,7 +134,7 @@ def main() -> None:
             )
         texts, stick = ngram_samples(workspace, dataset, model.name, args.samples, args.length)
         rows.append((f"(c) n-gram, n={stick.order}", metrics.mean_metrics(texts, valid.pitch_classes)))
-        say(f"load average {os.getloadavg()[0]:.1f} at the end (the machine was shared)")
+        say(f"load average {os.getloadavg()[0]:.1f} at the end (this benchmark's own threads count too)")
         say()
         say(f"{'':28} {'steps':>6} {'bits/elem':>9} {'n-gram':>7} {'ratio':>6}  settings")
         for label, bits, yard, steps, chosen, fim_rate, seconds in figures:
