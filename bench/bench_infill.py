@@ -10,9 +10,12 @@ validation pieces:
   with the same prefix and suffix tokens, for both models.
 
 The machine has 2 CPU cores shared with other engineers: each model trains a few minutes.
+``--run DIR`` scores an already trained FIM run instead (its best checkpoint, its dataset's validation
+pieces and its training window), for example the (a) run kept by ``bench_quality.py --workspace``.
 
     .venv/bin/python bench/bench_infill.py [--pieces 120] [--steps 900] [--fim 0.5] [--workspace DIR]
                                            [--out bench/results/infill.txt]
+    .venv/bin/python bench/bench_infill.py --run WS/checkpoint/ours [--out bench/results/infill-recipe.txt]
 """
 from __future__ import annotations
 
@@ -83,7 +86,7 @@ def middle_spans(texts: list[str], bars: int, rng: np.random.Generator, per_piec
 class Scorer:
     """Log-probabilities of every next token under one checkpoint (a warm graph)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, which: str = "latest") -> None:
         from musicgpt_gui.core.model import checkpoints
         from musicgpt_gui.core.model.warm_model import WarmModel
         from musicgpt_gui.core.model import gpt2_backend, tf_runtime
@@ -95,7 +98,7 @@ class Scorer:
                 logits = gpt2_backend.model().model(hparams=self.hparams, X=x)["logits"]
                 return [tf.nn.log_softmax(logits)], [x]
 
-        self.model = _Warm(checkpoints.resolve_checkpoint(run_dir, "latest"))
+        self.model = _Warm(checkpoints.resolve_checkpoint(run_dir, which))
         self.encoder = self.model.encoder
 
     def nll(self, context: list[int], target: list[int]) -> float:
@@ -165,6 +168,47 @@ def score(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = F
     return nats / elements / math.log(2)
 
 
+def score_run(run_dir: Path, bars: int) -> list[str]:
+    """The FIM model's row of the table for one trained run, read at its best checkpoint."""
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.model import checkpoints, run_store
+
+    history = run_store.History.load(run_dir)
+    dataset, window = checkpoints.training_dataset(run_dir), int(history.settings["window"])
+    which = "best" if (run_dir / "best").is_dir() else "latest"
+    valid = dataset_files.load_split(dataset, dataset_files.VALID)
+    scorer = Scorer(run_dir, which)
+    spans = middle_spans(valid, bars, np.random.default_rng(0), per_piece=4)
+    best = min(history.valid, key=lambda v: v["loss"])
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"bench_infill --run {run_dir.name} {now}; {platform.machine()}, Python {platform.python_version()}",
+        f"run: {run_dir.name} ({history.settings.get('base')}), FIM {history.settings.get('fim_rate')}, "
+        f"{window}-token windows, {which} checkpoint (step {best['step'] if which == 'best' else 'last'}); "
+        f"dataset {dataset.name}, {len(valid)} held-out pieces",
+        f"held-out middle spans: {len(spans)} spans of {bars} bars ({sum(len(m) for _, m, _ in spans)} items), "
+        f"prefix and suffix cut alike so that both, the middle and the sentinels fit the {window}-token window "
+        f"(at most {CONTEXT_TOKENS} tokens each)",
+        "",
+        f"{'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}"
+        f" {'| SPM, other suffix':>19}",
+    ]
+    alone, psm, spm = (score(scorer, spans, order, window) for order in ("prefix", "psm", "spm"))
+    other = score(scorer, spans, "spm", window, other_suffix=True)
+    lines.append(f"{best['bits_per_element']:15.3f} {alone:16.3f} {psm:11.3f} {spm:11.3f} {other:19.3f}")
+    lines.append("")
+    for order, both in (("PSM", psm), ("SPM", spm)):
+        lines.append(f"both sides ({order}) vs prefix alone: {both / alone:.3f}x the bits per element "
+                     f"({both - alone:+.3f})")
+    lines.append(f"true vs another piece's suffix (SPM): {spm / other:.3f}x the bits per element ({spm - other:+.3f})")
+    true_end, other_end = (end_bits(scorer, spans, window, o) for o in (False, True))
+    lines.append(f"bits of <|fim_end|> after the true middle (SPM): {true_end:.2f} with its suffix, {other_end:.2f} "
+                 "with another piece's")
+    for line in lines:
+        print(line, flush=True)
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", type=int, default=120, help="Bach chorales to import")
@@ -176,8 +220,14 @@ def main() -> int:
     parser.add_argument("--fim", type=float, default=0.5)
     parser.add_argument("--bars", type=int, default=2, help="bars per held-out middle span")
     parser.add_argument("--workspace", type=Path, help="keep the workspace here; reuse its runs if trained")
+    parser.add_argument("--run", type=Path, help="score this trained FIM run folder instead of training two")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.run:
+        lines = score_run(args.run, args.bars)
+        if args.out:
+            args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return 0
 
     from musicgpt_gui.core.dataset import dataset_files
 

@@ -1,16 +1,17 @@
 """Benchmark: what a user gets from the same data and the same wall-clock budget, in one run.
 
-(a) our defaults for a new music model (core/model/recipe.NEW_MODEL), (b) gpt-2-simple's
-defaults (learning rate 1e-4, batch 1, 1024-token windows, constant rate) and (c) the best
-interpolated Kneser-Ney n-gram.  (a) and (b) train a fresh copy of the same new small model
-(atomic vocabulary) for ``--minutes`` each and are read at their best validated checkpoint.
+(a) our defaults for a new music model (core/model/recipe.NEW_MODEL with FIM at fim.NEW_MODEL_RATE, as
+``musicgpt train --new-model`` and the Finetune tab train), (b) gpt-2-simple's defaults (learning rate
+1e-4, batch 1, 1024-token windows, constant rate, no FIM) and (c) the best interpolated Kneser-Ney
+n-gram.  (a) and (b) train a fresh copy of the same new model (workflows.NEW_MODEL_SIZE, atomic
+vocabulary) for ``--minutes`` each and are read at their best validated checkpoint.
 Printed: validation bits per element (n-gram on the same positions as each model's
 validation), and the musical metrics of ``--samples`` samples per model against the
 validation pieces.  Goals (issue 13): bits <= 0.8 x the n-gram; sample in-scale share and
 key clarity within 5 points of the validation data.
 
     .venv/bin/python bench/bench_quality.py [--minutes 10] [--samples 8] [--length 256] [--dataset DIR]
-                                            [--out bench/results/quality.txt]
+                                            [--out bench/results/quality.txt] [--workspace DIR]
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ import numpy as np
 
 
 def build(root: Path, imported: Optional[Path]):
-    """A workspace with the 371 Bach chorales (timed; imported now unless given) and a fresh small atomic model."""
+    """A workspace with the 371 Bach chorales (timed; imported now unless given) and a fresh atomic model."""
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
-    from musicgpt_gui.core.model import models
+    from musicgpt_gui.core.model import models, workflows
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(root)
@@ -40,11 +41,11 @@ def build(root: Path, imported: Optional[Path]):
         shutil.copytree(imported, dataset)
     else:
         import_dataset(["corpus:bach"], ImportOptions(workers=1), dataset)
-    model = models.create_music_model(workspace, dataset, size="small", vocab_kind="atomic")
+    model = models.create_music_model(workspace, dataset, size=workflows.NEW_MODEL_SIZE, vocab_kind="atomic")
     return workspace, dataset, model
 
 
-def train(workspace, dataset: Path, base: str, run: str, chosen, minutes: float):
+def train(workspace, dataset: Path, base: str, run: str, chosen, fim_rate: float, minutes: float):
     from musicgpt_gui.core.model import training
 
     cfg = training.TrainConfig(
@@ -59,7 +60,7 @@ def train(workspace, dataset: Path, base: str, run: str, chosen, minutes: float)
         warmup_steps=chosen.warmup_steps,
         schedule=chosen.schedule,
         transpose=chosen.transpose,
-        validate_every=50,
+        fim_rate=fim_rate,
         sample_every=0,
         save_every=0,
     )
@@ -93,7 +94,7 @@ def ngram_samples(workspace, dataset: Path, base: str, count: int, length: int) 
 
 def main() -> None:
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import recipe
+    from musicgpt_gui.core.model import fim, recipe
     from musicgpt_gui.core.quality import metrics, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=256, help="tokens per sample")
     parser.add_argument("--out", type=Path, help="also write the report here")
     parser.add_argument("--dataset", type=Path, help="an already imported Bach dataset folder (default: import now)")
+    parser.add_argument("--workspace", type=Path, help="keep the workspace (models and runs) here (default: temporary)")
     args = parser.parse_args()
 
     lines: list[str] = []
@@ -111,35 +113,36 @@ def main() -> None:
         lines.append(text)
 
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
-        workspace, dataset, model = build(Path(tmp), args.dataset)
+        workspace, dataset, model = build(args.workspace or Path(tmp), args.dataset)
         valid_texts = dataset_files.read_rows(dataset_files.split_path(dataset, dataset_files.VALID))
         valid = metrics.mean_metrics(valid_texts)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         say(f"bench_quality: {platform.platform()}, {os.cpu_count()} cores, load average {load:.1f} at start")
         say(f"budget {args.minutes:g} minutes per model; dataset: 371 Bach chorales (timed), model: {model.summary}")
         rows, figures = [("validation data", valid)], []
-        for label, run, chosen in (
-            ("(a) our defaults", "ours", recipe.NEW_MODEL),
-            ("(b) gpt-2-simple defaults", "gpt2simple", recipe.GPT2_SIMPLE),
+        for label, run, chosen, fim_rate in (
+            ("(a) our defaults", "ours", recipe.NEW_MODEL, fim.NEW_MODEL_RATE),
+            ("(b) gpt-2-simple defaults", "gpt2simple", recipe.GPT2_SIMPLE, 0.0),
         ):
             began = time.monotonic()
-            result = train(workspace, dataset, model.name, run, chosen, args.minutes)
+            result = train(workspace, dataset, model.name, run, chosen, fim_rate, args.minutes)
             texts = model_samples(result.run_dir, args.samples, args.length)
             rows.append((label, metrics.mean_metrics(texts, valid.pitch_classes)))
             figures.append(
-                (label, result.best_bits_per_element, result.ngram, result.step, chosen, time.monotonic() - began)
+                (label, result.best_bits_per_element, result.ngram, result.step, chosen, fim_rate,
+                 time.monotonic() - began)
             )
         texts, stick = ngram_samples(workspace, dataset, model.name, args.samples, args.length)
         rows.append((f"(c) n-gram, n={stick.order}", metrics.mean_metrics(texts, valid.pitch_classes)))
-        say(f"load average {os.getloadavg()[0]:.1f} at the end (the machine was shared)")
+        say(f"load average {os.getloadavg()[0]:.1f} at the end (this benchmark's own threads count too)")
         say()
         say(f"{'':28} {'steps':>6} {'bits/elem':>9} {'n-gram':>7} {'ratio':>6}  settings")
-        for label, bits, yard, steps, chosen, seconds in figures:
+        for label, bits, yard, steps, chosen, fim_rate, seconds in figures:
             say(
                 f"{label:28} {steps:6d} {bits:9.3f} {yard['bits_per_element']:7.3f} "
                 f"{bits / yard['bits_per_element']:6.2f}  "
                 f"lr {chosen.learning_rate:g} {chosen.schedule}, {chosen.batch_size}x{chosen.window}, "
-                f"transpose {chosen.transpose}; {seconds:.0f} s with sampling"
+                f"transpose {chosen.transpose}, FIM {fim_rate:g}; {seconds:.0f} s with sampling"
             )
         say(f"{'(c) n-gram, all validation':28} {'':6} {stick.bits_per_element:9.3f}   (order {stick.order})")
         say()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import regex
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music import notation
@@ -25,6 +26,8 @@ def vocab_dirs(texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> di
         folder = tmp_path_factory.mktemp(kind)
         vocab.write_vocab(folder, *vocab.build_vocab(texts, kind, vocab_size=600))
         dirs[kind] = folder
+    dirs["full"] = tmp_path_factory.mktemp("full")
+    vocab.write_vocab(dirs["full"], *vocab.build_vocab(texts, "atomic", vocab_size=600, prune=False))
     return dirs
 
 
@@ -57,7 +60,7 @@ def test_files_are_gpt2_simple_compatible(kind: str, vocab_dirs: dict[str, Path]
 
 
 def test_atomic_tokens_are_single(vocab_dirs: dict[str, Path]) -> None:
-    enc = vocab.load_encoder(vocab_dirs["atomic"])
+    enc = vocab.load_encoder(vocab_dirs["full"])
     for midi in range(128):
         name = notation.midi_to_name(midi)
         assert len(enc.encode(name)) == 1, name
@@ -77,6 +80,20 @@ def test_atomic_tokens_are_single(vocab_dirs: dict[str, Path]) -> None:
     ):
         assert len(enc.encode(text)) == 1, text
     assert enc.token_strings(enc.encode("A3 E4 C#5:0.5, rest:1.0")) == ["A3", " E4", " C#5", ":0.5,", " rest", ":1.0"]
+
+
+def test_pruned_vocabulary_keeps_what_the_texts_use(vocab_dirs: dict[str, Path], texts: list[str]) -> None:
+    pruned, full = vocab.load_encoder(vocab_dirs["atomic"]), vocab.load_encoder(vocab_dirs["full"])
+    assert pruned.kind == "atomic" and pruned.n_vocab < full.n_vocab / 3
+    for text in texts:
+        assert pruned.token_strings(pruned.encode(text)) == full.token_strings(full.encode(text))
+    pitches = [notation.name_to_midi(w) for t in texts for w in regex.findall(r"[A-G][#-]?\d", t)]
+    low, high = min(pitches) - vocab.TRANSPOSE_MARGIN, max(pitches) + vocab.TRANSPOSE_MARGIN
+    for midi in (low, high):  # the reach of transposed training copies: single tokens
+        assert len(pruned.encode(" " + notation.midi_to_name(midi))) == 1
+    for text in (" " + notation.midi_to_name(high + 1), " tempo=299", ":13.5,"):  # unused: BPE pieces, lossless
+        assert len(pruned.encode(text)) > 1 and pruned.decode(pruned.encode(text)) == text
+        assert gpt2_simple_encoder(vocab_dirs["atomic"]).decode(pruned.encode(text)) == text
 
 
 def test_non_music_text_still_encodes(vocab_dirs: dict[str, Path]) -> None:

@@ -37,7 +37,7 @@ GPT2_FILES = (
 )
 GPT2_URL = "https://openaipublic.blob.core.windows.net/gpt-2"
 N_CTX = 1024  # gpt-2-simple hard-codes 1024-token windows in finetune/generate
-PRESETS = {
+PRESETS = {  # "small" beat 4x128, 6x192 and others at a 10-minute budget (bench/results/shapes.txt)
     "tiny": dict(n_layer=2, n_embd=64, n_head=2, vocab_size=1000),
     "small": dict(n_layer=4, n_embd=256, n_head=4, vocab_size=2000),
     "medium": dict(n_layer=6, n_embd=384, n_head=6, vocab_size=4000),
@@ -187,10 +187,13 @@ def create_music_model(
     vocab_kind: str = vocab.DEFAULT_KIND,
     name: Optional[str] = None,
     seed: int = 0,
+    prune_vocab: bool = True,
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> ModelInfo:
     """A new GPT-2-shaped model: vocabulary from the dataset's text, fresh weights, n_ctx 1024.
+
+    ``prune_vocab`` (see :func:`vocab.build_vocab`) leaves out the atomic tokens the dataset does not use.
 
     Unnamed, it is called ``<dataset>-<size>-<vocab>``, with ``-2``, ``-3``... when that is taken: a new
     model never reuses an old one, whose vocabulary may come from an older version of the dataset.
@@ -202,7 +205,7 @@ def create_music_model(
     target = _target(workspace, name or free_name(workspace, f"{Path(dataset).name}-{size}-{vocab_kind}"))
     preset = PRESETS[size]
     on_progress(Progress(0.0, "training the vocabulary"))
-    encoder, merges = vocab.build_vocab(texts, vocab_kind, preset["vocab_size"])
+    encoder, merges = vocab.build_vocab(texts, vocab_kind, preset["vocab_size"], prune=prune_vocab)
     cancel.check()
     hparams = dict(
         n_vocab=len(encoder), n_ctx=N_CTX, n_embd=preset["n_embd"], n_head=preset["n_head"], n_layer=preset["n_layer"]

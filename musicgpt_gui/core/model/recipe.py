@@ -5,7 +5,9 @@ short warmup, a cosine decay to a tenth of the peak (over the steps or the time 
 many short windows per step.  Transposed copies of the training split lost at these budgets
 (under one epoch), so they are off by default.  GPT-2's pretrained weights keep gpt-2-simple's
 gentle rate (not measured here: no GPT-2 weights offline).  The figures behind the choice are
-in bench/results/recipe.txt.  GUI and CLI both start from these.
+in bench/results/recipe.txt; at the tokens 10 idle minutes give (16 epochs), the small shape at
+1e-3 beat narrower, deeper and faster shapes, peak 2e-3 and transposed copies, with the pruned
+vocabulary (bench/results/shapes.txt).  GUI and CLI both start from these.
 """
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ MERGES_HEADER = "#version: 0.2"
 MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
 _DURATION_RE = regex.compile(r"[:~](\d+(?:\.\d+)?(?:/\d+)?)")
 MARKER = ":1.0,"  # only the atomic vocabulary can hold this token (',' is pre-split by GPT-2)
+TRANSPOSE_MARGIN = 12  # semitones: a pruned vocabulary keeps the pitches transposed training copies reach
 
 _ACCIDENTALS = ("", "#", "-", "##", "--")
 _ATOMIC_RE = regex.compile(
@@ -230,9 +231,13 @@ def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, i
 
 
 def add_atomic_tokens(
-    encoder: dict[str, int], merges: list[tuple[str, str]], extra_durations: Sequence[str] = ()
+    encoder: dict[str, int],
+    merges: list[tuple[str, str]],
+    keep: Optional[set[str]] = None,
+    extra_durations: Sequence[str] = (),
 ) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, list[int]]]:
-    """Append every atomic token (and the prefixes its merge chain passes through), with ``extra_durations``.
+    """Append every atomic token and the tokens of ``extra_durations``, or those of them in ``keep``
+    (and the prefixes each merge chain passes through).
 
     Returns the new encoder, the new merges and, for each new token, the ids of the pieces
     the old encoder split it into -- used to initialise new embedding rows.
@@ -242,7 +247,8 @@ def add_atomic_tokens(
     encoder, merges = dict(encoder), list(merges)
     known_merges = set(merges)
     pieces: dict[str, list[int]] = {}
-    for item in (*atomic_items(), *(i for d in extra_durations for i in _duration_items(d))):
+    items = [*atomic_items(), *(i for d in extra_durations for i in _duration_items(d))]
+    for item in items if keep is None else [i for i in items if i in keep]:
         chars = "".join(byte_enc[b] for b in item.encode("utf-8"))
         for end in range(2, len(chars) + 1):
             left, right, whole = chars[: end - 1], chars[end - 1], chars[:end]
@@ -256,16 +262,36 @@ def add_atomic_tokens(
 
 
 def build_vocab(
-    texts: Sequence[str], kind: str, vocab_size: int = 2000
+    texts: Sequence[str], kind: str, vocab_size: int = 2000, *, prune: bool = True
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """A new vocabulary of ``kind`` (bpe|atomic) trained on ``texts``."""
+    """A new vocabulary of ``kind`` (bpe|atomic) trained on ``texts``.
+
+    ``prune`` keeps only the atomic tokens :func:`used_atomic_items` finds: of ~3,000, Bach's chorales use
+    under 200, and every id costs a softmax row in each training step (bench/results/shapes.txt).
+    Text outside them still encodes, as BPE pieces.
+    """
     if kind not in KINDS:
         raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
     encoder, merges = train_bpe(texts, vocab_size)
     if kind == "atomic":
-        encoder, merges, _ = add_atomic_tokens(encoder, merges, finer_durations(texts))
+        keep = used_atomic_items(texts) if prune else None
+        encoder, merges, _ = add_atomic_tokens(encoder, merges, keep, finer_durations(texts))
     encoder, _ = add_fim_tokens(encoder, merges)
     return encoder, merges
+
+
+def used_atomic_items(texts: Sequence[str]) -> set[str]:
+    """The atomic tokens ``texts`` contain, :data:`MARKER`, and every pitch within :data:`TRANSPOSE_MARGIN`
+    semitones of their range as transposition spells it (with and without its space)."""
+    found = {m.group() for text in texts for m in _ATOMIC_RE.finditer(text)}
+    pitches = [notation.name_to_midi(item.strip()) for item in found]
+    pitches = [p for p in pitches if p is not None]
+    if pitches:
+        low, high = max(0, min(pitches) - TRANSPOSE_MARGIN), min(127, max(pitches) + TRANSPOSE_MARGIN)
+        for midi in range(low, high + 1):
+            name = notation.midi_to_name(midi)
+            found |= {name, " " + name}
+    return found | {MARKER}
 
 
 def add_fim_tokens(
