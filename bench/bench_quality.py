@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -54,12 +55,7 @@ def train(workspace, dataset: Path, base: str, run: str, chosen, fim_rate: float
         base=base,
         run=run,
         minutes=minutes,
-        batch_size=chosen.batch_size,
-        window=chosen.window,
-        learning_rate=chosen.learning_rate,
-        warmup_steps=chosen.warmup_steps,
-        schedule=chosen.schedule,
-        transpose=chosen.transpose,
+        **asdict(chosen),
         fim_rate=fim_rate,
         sample_every=0,
         save_every=0,

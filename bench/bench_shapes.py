@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SHAPES = {  # name: (layers, width, heads); 64 dimensions per head as in GPT-2
@@ -89,12 +89,7 @@ def config(workspace, dataset: Path, variant: Variant, threads: int, **overrides
         base=variant.model,
         run="shapes-" + re.sub(r"[^A-Za-z0-9.-]+", "_", variant.name),
         overwrite=True,
-        batch_size=chosen.batch_size,
-        window=chosen.window,
-        learning_rate=variant.learning_rate,
-        schedule=chosen.schedule,
-        warmup_steps=chosen.warmup_steps,
-        transpose=variant.transpose,
+        **{**asdict(chosen), "learning_rate": variant.learning_rate, "transpose": variant.transpose},
         fim_rate=fim.NEW_MODEL_RATE if variant.fim_rate < 0 else variant.fim_rate,
         sample_every=0,
         save_every=0,

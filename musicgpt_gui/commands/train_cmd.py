@@ -7,7 +7,7 @@ import math
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -138,11 +138,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         base=base,
         run=args.run,
         steps=steps,
-        batch_size=chosen.batch_size,
         accumulate=args.accumulate,
-        learning_rate=chosen.learning_rate,
         seed=args.seed,
-        window=chosen.window,
         save_every=args.save_every,
         sample_every=args.sample_every,
         sample_length=args.sample_length,
@@ -153,10 +150,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         xla=args.xla,
         threads=args.threads,
         minutes=args.minutes,
-        warmup_steps=chosen.warmup_steps,
-        schedule=chosen.schedule,
-        transpose=chosen.transpose,
         fim_rate=_fim_rate(args, new_model, workspace),
+        **asdict(chosen),  # batch, window, learning rate, warmup, schedule, transposition
     )
     cancel = CancelToken()
     print(tf_runtime.device_line(), file=sys.stderr)
