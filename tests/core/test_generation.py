@@ -361,3 +361,6 @@ def test_a_midi_prefix_is_written_as_the_runs_dataset_was_converted(tiny_dataset
     fine = midi_prefix(midi, 10, dataset_files.conversion_options(fine_folder))
     assert fine == "Piano, tempo=120, velocity=48, C4:0.25, velocity=112, D4:1/12, E4:1.0"
     assert midi_prefix(midi, 10) == "Piano, tempo=120, C4:0.25, D4:1/12, E4:1.0"
+    write_metadata(fine_folder, replace(meta, options={**meta.options, "velocity_bins": "many"}))
+    with pytest.raises(JobError, match="metadata.json is damaged"):
+        dataset_files.conversion_options(fine_folder)

@@ -82,6 +82,8 @@ def conversion_options(folder: Optional[Path]) -> ImportOptions:
         return ImportOptions()
     try:
         meta = load_metadata(Path(folder))
-    except (OSError, ValueError) as exc:
+        options = ImportOptions.of_dataset({**meta.options, "format": meta.format})
+        options.check()
+    except (OSError, ValueError, TypeError, JobError) as exc:
         raise JobError(f"{Path(folder) / 'metadata.json'} is damaged ({exc}).") from None
-    return ImportOptions.of_dataset({**meta.options, "format": meta.format})
+    return options
