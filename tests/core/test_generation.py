@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -148,22 +149,42 @@ def test_generation_stops_at_endoftext(eager_to_end) -> None:
         assert len([e for e in events if e.variation == v.index]) == len(v.tokens) + 1
 
 
-def test_a_prefix_longer_than_the_context_is_cut_from_the_left(generator) -> None:
-    n_ctx = generator.hparams.n_ctx
+def test_a_prefix_longer_than_the_trained_window_is_cut_from_the_left(generator) -> None:
+    assert generator.context == 64 < generator.hparams.n_ctx  # tiny-run trained on 64-token windows
     items = [f"{n}{o}:0.5" for o in range(2, 6) for n in "CDEFGAB"]
-    long_prefix = ", ".join(items * 40)
-    assert len(generator.encoder.encode(long_prefix)) > n_ctx
+    long_prefix = ", ".join(items * 4)
+    assert len(generator.encoder.encode(long_prefix)) > generator.context
     result = generator.generate(long_prefix, GenerationSettings(length=4, seed=2, **FAST))
-    assert result.warnings and "were cut" in result.warnings[0]
+    assert result.warnings and "were cut" in result.warnings[0] and "64-token windows" in result.warnings[0]
     assert normalise_prefix(long_prefix).endswith(result.prefix) and len(result.prefix) < len(long_prefix)
-    assert len(result.variations[0].tokens) == 4
+    assert len(generator.encoder.encode(result.prefix)) <= 62 and len(result.variations[0].tokens) == 4
 
 
-def test_generation_runs_past_the_context_with_a_sliding_window(generator) -> None:
-    prefix = ", ".join(["C4:0.5", "E4:0.5", "G4:1.0"] * 400)
-    result = generator.generate(prefix, GenerationSettings(length=6, variations=2, seed=4, **FAST))
-    assert any("sliding window" in w for w in result.warnings)
-    assert all(len(v.tokens) == 6 for v in result.variations)
+def test_generation_slides_within_the_trained_window(generator) -> None:
+    result = generator.generate("C4:0.5, E4:0.5", GenerationSettings(length=150, variations=2, seed=4, **FAST))
+    assert max(len(v.tokens) for v in result.variations) > generator.context and not result.warnings
+    with generator.decoding(2) as decoder:
+        assert decoder.length <= decoder.capacity <= generator.context  # no untrained position was read
+
+
+def test_a_run_without_a_recorded_window_uses_the_whole_context(tiny_run, tmp_path) -> None:
+    target = tmp_path / "old-run"
+    shutil.copytree(tiny_run.run_dir, target)
+    history = json.loads((target / "history.json").read_text())
+    for key in ("context", "window"):
+        history["settings"].pop(key)
+    (target / "history.json").write_text(json.dumps(history))
+    g = Generator(checkpoints.resolve_checkpoint(target))
+    try:
+        assert g.context == g.hparams.n_ctx
+        prefix = ", ".join(["C4:0.5", "E4:0.5", "G4:1.0"] * 400)
+        result = g.generate(prefix, GenerationSettings(length=6, variations=2, seed=4, **FAST))
+        assert any("sliding window" in w for w in result.warnings)
+        assert all(len(v.tokens) == 6 for v in result.variations)
+    finally:
+        g.close()
+    assert checkpoints.trained_positions({"n_vocab": 50257, "n_ctx": 1024}, 128) == 1024  # pretrained GPT-2
+    assert checkpoints.trained_positions({"n_vocab": 600, "n_ctx": 1024}, 128, earlier=256) == 256
 
 
 def test_repair_statistics_describe_the_output(generator) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from fractions import Fraction
 
 import mido
@@ -139,3 +140,16 @@ def test_in_context_is_the_middle_with_a_bar_either_side(generator) -> None:
     played = split_items(in_context(result, 0))
     middle = result.variations[0].parsed.items
     assert played == ["tempo=72", "program=40", *bars[4:8], *middle, *bars[12:]]
+
+
+def test_the_model_reads_only_its_trained_window_and_the_middle_slides(generator, piece) -> None:
+    assert generator.context == 64 < generator.hparams.n_ctx
+    span = locate_items(piece, 10, 40)
+    result = infill(generator, piece, span, replace(SETTINGS, length=120, variations=4, seed=3))
+    assert result.warnings and "64-token windows" in result.warnings[0]
+    assert max(len(v.tokens) for v in result.variations) > generator.context  # the middle outgrew the window
+    with generator.decoding(4) as decoder:
+        assert decoder.length <= decoder.capacity <= generator.context
+    for v in result.variations:
+        full = result.full_text(v.index)
+        assert full.startswith(result.prefix) and full.endswith(result.suffix)

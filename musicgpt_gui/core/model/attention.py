@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.model import checkpoints, tf_runtime
 from musicgpt_gui.core.model import gpt2_backend
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model.warm_model import WarmModel
@@ -86,10 +86,11 @@ class AttentionModel(WarmModel):
             if start and ids[0] != self.encoder.eot:
                 ids = [self.encoder.eot] + ids
             warnings = []
-            n_ctx = self.hparams.n_ctx
+            n_ctx = self.context
             if len(ids) > n_ctx:
                 warnings.append(
-                    f"The text has {len(ids)} tokens; attention covers its last {n_ctx} (the model's context)."
+                    f"The text has {len(ids)} tokens; attention covers its last {n_ctx} "
+                    f"({checkpoints.context_reason(n_ctx, self.hparams.n_ctx)})."
                 )
                 ids = ids[-n_ctx:]
             on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from musicgpt_gui.core.model import run_store
+from musicgpt_gui.core.model import recipe, run_store
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
@@ -84,6 +84,33 @@ def training_dataset(run_dir: Path) -> Optional[Path]:
     """The dataset folder the run was trained on, as its loss history records it."""
     recorded = run_store.History.load(run_dir).settings.get("dataset")
     return Path(recorded) if recorded and Path(recorded).is_dir() else None
+
+
+CONTEXT_SETTING = "context"  # in a run's settings: the positions its weights were trained at
+
+
+def trained_positions(hparams: dict[str, int], window: int, earlier: int = 0) -> int:
+    """How many positions a run's weights know after training on ``window``-token examples.
+
+    Pretrained GPT-2 learnt all of ``n_ctx``; a model made from a dataset starts with random
+    position embeddings and learns only the positions its windows reach (the largest window of
+    the run so far): beyond them it predicts noise (bench/results/context.txt).
+    """
+    if hparams["n_vocab"] >= recipe.GPT2_VOCAB:
+        return hparams["n_ctx"]
+    return min(hparams["n_ctx"], max(window, earlier))
+
+
+def trained_context(run_dir: Path, hparams: dict[str, int]) -> int:
+    """The context inference may use: the positions the run was trained at (all of n_ctx if unrecorded)."""
+    settings = run_store.History.load(run_dir).settings
+    recorded = settings.get(CONTEXT_SETTING) or settings.get("window")
+    return trained_positions(hparams, int(recorded)) if recorded else hparams["n_ctx"]
+
+
+def context_reason(context: int, n_ctx: int) -> str:
+    """Why inference reads ``context`` tokens at a time, for warnings."""
+    return f"the {context}-token windows it was trained on" if context < n_ctx else "its whole context"
 
 
 def restore(session, ref: CheckpointRef) -> None:

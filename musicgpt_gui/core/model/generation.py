@@ -28,6 +28,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.model import vocab
 from musicgpt_gui.core.model.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model.checkpoints import context_reason
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
@@ -230,21 +231,21 @@ class Generator(WarmModel):
 
     def _context(self, prefix: str) -> tuple[str, list[int], list[str]]:
         """(prefix as the model sees it, its tokens after <|endoftext|>, warnings); cut from the left to fit."""
-        n_ctx, warnings = self.hparams.n_ctx, []
+        n_ctx, warnings = self.context, []
         prefix = normalise_prefix(prefix)
         body = self.encoder.encode(prefix)
         keep = n_ctx - 2  # room for <|endoftext|> before it and one sampled token after it
         if len(body) > keep:
             warnings.append(
-                f"The prefix has {len(body)} tokens but the model's context holds {n_ctx}; "
-                f"its first {len(body) - keep} tokens were cut."
+                f"The prefix has {len(body)} tokens but the model reads {n_ctx} at a time "
+                f"({context_reason(self.context, self.hparams.n_ctx)}); its first {len(body) - keep} tokens were cut."
             )
             body = body[len(body) - keep :]
             prefix = self.encoder.decode(body)
         return prefix, [self.encoder.eot] + body, warnings
 
     def _generate(self, decoder, prefix, settings, on_token, on_progress, cancel, memorization) -> GenerationResult:
-        n_ctx = self.hparams.n_ctx
+        n_ctx = self.context
         prefix, context, warnings = self._context(prefix)
         seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         sampling = settings.sampling()
@@ -276,7 +277,7 @@ class Generator(WarmModel):
                 break
             last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)
             if decoder.length >= n_ctx:
-                if not any("sliding window" in w for w in warnings):
+                if not any("sliding window" in w for w in warnings) and n_ctx == self.hparams.n_ctx:
                     warnings.append(
                         f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window."
                     )

@@ -5,8 +5,10 @@ The model sees the text around the span in the order it was trained on (core/mod
 ``<|fim_prefix|> <|fim_suffix|> suffix <|endoftext|> <|fim_middle|> <|endoftext|> prefix``
 -- the text is taken as a whole piece, so the prefix starts one and the suffix ends one --
 and samples the middle until ``<|fim_end|>`` (or ``<|endoftext|>``, or any other sentinel).
-When the context is too long for the model, the prefix is cut from the left and the suffix
-from the right; the text around the middle is never changed.
+The model reads only as many tokens as it was trained at (``Generator.context``: a new music
+model's training window).  The suffix gets at most a quarter of them, cut from the right, and the
+prefix most of the rest, cut from the left; once the middle fills the rest, the oldest prefix
+tokens make room.  The text around the middle is never changed.
 
 The result keeps the prefix and the suffix byte for byte: the new text is the original text
 before the span's first item, the middle's items, then the original text from the separator
@@ -33,6 +35,7 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.checkpoints import context_reason
 from musicgpt_gui.core.model.fim import INFILL_ORDER, arrange, item_onsets, item_step
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.generation import (
@@ -167,12 +170,10 @@ def infill(
     items = split_items(text)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
-    context, warnings = _context(encoder, items[: span.start], items[span.end :], generator.hparams.n_ctx,
-                                 settings.length)
+    sides = _Sides.around(encoder, items[: span.start], items[span.end :], generator.context)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(settings.variations, on_progress) as decoder:
-        tokens, raws, stops = _sample(decoder, encoder, context, settings, seed, span, generator.hparams.n_ctx,
-                                      on_token, on_progress, cancel)
+        tokens, raws, stops = _sample(decoder, encoder, sides, settings, seed, span, on_token, on_progress, cancel)
     variations = []
     for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True)):
         ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
@@ -182,45 +183,68 @@ def infill(
         found = memorization.find(middle.items) if memorization is not None else []
         variations.append(Variation(v, ids, raw, stop, middle, found))
     return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
-                        checkpoint=generator.checkpoint.identity(), warnings=warnings, suffix=suffix, span=span)
+                        checkpoint=generator.checkpoint.identity(), warnings=sides.warnings(generator.hparams.n_ctx),
+                        suffix=suffix, span=span)
 
 
-def _context(encoder: vocab.MusicEncoder, before: list[str], after: list[str], n_ctx: int,
-             length: int) -> tuple[list[int], list[str]]:
-    """The FIM context, cut to leave room for the middle (the prefix from the left, the suffix from the right).
+@dataclass
+class _Sides:
+    """The tokens around the span the model sees, within the positions it was trained at (``size``).
 
-    ``<|endoftext|>`` marks the start and the end of the piece, unless that side was cut.
+    The suffix keeps at most a quarter of them and the prefix most of the rest, leaving a quarter for
+    the middle; ``<|endoftext|>`` marks the start and the end of the piece, unless that side was cut.
     """
-    pre = encoder.encode(join_items(before) + SEP.strip()) if before else []
-    suf = encoder.encode(" " + join_items(after)) if after else []
-    room = max(0, n_ctx - min(length, n_ctx // 2) - 6)
-    warnings = []
-    starts, ends = [encoder.eot], [encoder.eot]
-    if len(pre) + len(suf) > room:
-        keep_suf = min(len(suf), max(room // 2, room - len(pre)))
-        keep_pre = room - keep_suf
-        warnings.append(f"The text around the span has {len(pre) + len(suf)} tokens but the model's context holds "
-                        f"{n_ctx}; it saw the {keep_pre} tokens before the span and the {keep_suf} after it.")
-        if keep_pre < len(pre):
-            pre, starts = pre[len(pre) - keep_pre :] if keep_pre else [], []
-        if keep_suf < len(suf):
-            suf, ends = suf[:keep_suf], []
-    sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
-    return arrange(INFILL_ORDER, sentinels, [*starts, *pre], [*suf, *ends]), warnings
+
+    prefix: list[int]
+    suffix: list[int]
+    size: int
+    seen: tuple[int, int]  # tokens of the text before and after the span, and how many of them fit
+    total: tuple[int, int]
+
+    @classmethod
+    def around(cls, encoder: vocab.MusicEncoder, before: list[str], after: list[str], size: int) -> "_Sides":
+        pre = encoder.encode(join_items(before) + SEP.strip()) if before else []
+        suf = encoder.encode(" " + join_items(after)) if after else []
+        keep_suf = min(len(suf), size // 4)
+        keep_pre = min(len(pre), size - keep_suf - size // 4 - 6)
+        prefix = ([encoder.eot] if keep_pre == len(pre) else []) + pre[len(pre) - keep_pre :]
+        suffix = suf[:keep_suf] + ([encoder.eot] if keep_suf == len(suf) else [])
+        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)))
+
+    def context(self, sentinels: list[int], middle: list[int]) -> list[int]:
+        """The FIM context followed by the middle so far, a quarter of ``size`` short of it: the oldest
+        prefix tokens go first, then the oldest of the middle, so the suffix and the latest tokens stay in view."""
+        room = self.size - len(self.suffix) - 4 - self.size // 4
+        run = (self.prefix + middle)[-room:] if len(self.prefix) + len(middle) > room else self.prefix + middle
+        cut = max(0, len(run) - len(middle))
+        return arrange(INFILL_ORDER, sentinels, run[:cut], self.suffix) + run[cut:]
+
+    def warnings(self, n_ctx: int) -> list[str]:
+        if self.seen == self.total:
+            return []
+        return [f"The text around the span has {sum(self.total)} tokens but the model reads {self.size} at a time "
+                f"({context_reason(self.size, n_ctx)}); it saw the {self.seen[0]} tokens before the span and "
+                f"the {self.seen[1]} after it."]
 
 
-def _sample(decoder, encoder, context, settings, seed, span, n_ctx, on_token, on_progress, cancel):
-    """Token by token for every variation: (tokens, raw middles, stop reasons)."""
+def _sample(decoder, encoder, sides: _Sides, settings, seed, span, on_token, on_progress, cancel):
+    """Token by token for every variation: (tokens, raw middles, stop reasons).
+
+    When context and middle fill the trained positions, the context is rebuilt with a quarter of them free
+    (:meth:`_Sides.context`); a finished variation then borrows an unfinished one's tokens to keep the rows
+    the same length.
+    """
     count, sampling = settings.variations, settings.sampling()
     stop_ids = set(encoder.specials.values())
-    length = max(1, min(settings.length, n_ctx - len(context)))
+    sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
     rngs = [np.random.default_rng([seed, v]) for v in range(count)]
     generated: list[list[int]] = [[] for _ in range(count)]
     raws, stops = [""] * count, ["length"] * count
     done = [False] * count
-    capacity = min(n_ctx, -(-(len(context) + length) // CACHE_ROWS) * CACHE_ROWS)
+    context = sides.context(sentinels, [])
+    capacity = min(sides.size, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
     logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
-    for i in range(length):
+    for i in range(settings.length):
         cancel.check()
         for v in range(count):
             if done[v]:
@@ -237,10 +261,15 @@ def _sample(decoder, encoder, context, settings, seed, span, n_ctx, on_token, on
                     done[v], stops[v] = True, "beats"
             if on_token is not None:
                 on_token(TokenEvent(v, i, token, piece))
-        on_progress(Progress((i + 1) / length, f"token {i + 1}/{length}"))
-        if all(done) or i + 1 == length:
+        on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}"))
+        if all(done) or i + 1 == settings.length:
             break
-        logits = decoder.step(np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32))
+        if decoder.length >= sides.size:
+            active = next(v for v in range(count) if not done[v])
+            rows = [sides.context(sentinels, generated[active if done[v] else v]) for v in range(count)]
+            logits = decoder.start(np.array(rows, dtype=np.int32), sides.size)
+        else:
+            logits = decoder.step(np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32))
     return generated, raws, stops
 
 

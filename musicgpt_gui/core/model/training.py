@@ -153,7 +153,7 @@ class _Loop:
         if cfg.sample_every:
             self.sampler = gpt2_backend.sample_sequence(
                 hparams=hp,
-                length=min(cfg.sample_length or 1, self.hparams["n_ctx"] - 1),
+                length=self._sample_length(),
                 start_token=self.encoder.eot,
                 batch_size=1,
                 temperature=1.0,
@@ -171,6 +171,7 @@ class _Loop:
             prefix = run_store.latest_prefix(models.get_model(cfg.workspace, cfg.base).path)
             step, history = 0, run_store.History()
         checkpoints.load_variables(self.sess, self.saver, self.model_vars, prefix)
+        earlier = int(history.settings.get(checkpoints.CONTEXT_SETTING) or 0)
         history.settings = dict(
             base=cfg.base or history.settings.get("base"),
             dataset=str(Path(cfg.dataset).resolve()),
@@ -185,6 +186,7 @@ class _Loop:
             schedule=cfg.schedule,
             transpose=cfg.transpose,
             fim_rate=cfg.fim_rate,
+            **{checkpoints.CONTEXT_SETTING: checkpoints.trained_positions(self.hparams, self.window, earlier)},
         )
         if self.yardstick is not None:
             history.ngram = self.yardstick.as_dict()
@@ -310,6 +312,10 @@ class _Loop:
         except JobError as exc:
             self.notes.append(f"sample at step {step} kept as text only: {exc}")
 
+    def _sample_length(self) -> int:
+        """Tokens per sample, within the training window: a new model knows no positions past it."""
+        return min(self.cfg.sample_length or 1, self.window - 1)
+
     def _write_references(self) -> None:
         """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics."""
         if not self.cfg.sample_every:
@@ -317,7 +323,7 @@ class _Loop:
         self.on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
         texts = []
         if self.yardstick is not None:
-            length = self.cfg.sample_length or 1
+            length = self._sample_length()
             for _ in range(NGRAM_SAMPLES):
                 tokens = self.yardstick.model.sample(self.rng, length, self.encoder.eot, [self.encoder.eot])
                 texts.append(self.encoder.decode(tokens).strip())

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from musicgpt_gui.core.model import tf_runtime
 from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.checkpoints import CheckpointRef, restore
+from musicgpt_gui.core.model.checkpoints import CheckpointRef, restore, trained_context
 from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
 
 
@@ -41,7 +41,9 @@ class WarmModel:
             if self._ref is not None and ref.stamp() == self._stamp:
                 return
             self._close()
-            self.hparams = tf_runtime.hparams_object(tf_runtime.read_hparams(ref.run_dir))
+            raw = tf_runtime.read_hparams(ref.run_dir)
+            self.hparams = tf_runtime.hparams_object(raw)
+            self.context = trained_context(ref.run_dir, raw)  # what inference may use of n_ctx
             self.encoder = vocab.load_encoder(ref.run_dir)
             self._ref, self._stamp = ref, ref.stamp()
 
