@@ -101,15 +101,20 @@ class Scorer:
         self.model = _Warm(checkpoints.resolve_checkpoint(run_dir, which))
         self.encoder = self.model.encoder
 
-    def nll(self, context: list[int], target: list[int]) -> float:
-        """Nats of ``target`` following ``context``."""
+    def nll(self, context: list[int], target: list[int], bounded: bool = False) -> float:
+        """Nats of ``target`` following ``context``; ``bounded``: as a middle chosen in beats is sampled,
+        with no special token (core/model/infill.py), i.e. renormalised over the other tokens."""
         from musicgpt_gui.core.jobs import no_progress
 
         ids = np.array([context + target], dtype=np.int32)
         with self.model._lock:
             logp = self.model._ready(no_progress)(ids)[0][0]
         rows = np.arange(len(context) - 1, len(context) + len(target) - 1)
-        return float(-logp[rows, ids[0, len(context):]].sum())
+        nats = -logp[rows, ids[0, len(context):]]
+        if bounded:
+            held_back = sorted(self.encoder.specials.values())
+            nats += np.log1p(-np.exp(logp[rows][:, held_back]).sum(axis=1))
+        return float(nats.sum())
 
 
 def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str], window: int):
@@ -145,16 +150,18 @@ def end_bits(scorer: Scorer, spans, window: int, other_suffix: bool) -> float:
     return total / len(spans) / math.log(2)
 
 
-def score(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = False) -> float:
-    """Bits per element of the middles; ``order`` 'prefix' is plain continuation, else a FIM order.
+def span_nats(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = False,
+              bounded: bool = False) -> np.ndarray:
+    """Nats of each middle; ``order`` 'prefix' is plain continuation, else a FIM order.
 
     ``other_suffix`` gives each middle the suffix of a span from another piece: if the model reads
-    the suffix, the true one must score better.
+    the suffix, the true one must score better.  ``bounded``: no special tokens, as a span chosen in
+    beats is sampled (and the same for the prefix alone, whose <|endoftext|> goes too).
     """
     from musicgpt_gui.core.model import fim, vocab
 
     enc = scorer.encoder
-    nats, elements = 0.0, 0
+    nats = []
     for k, (prefix, middle, suffix) in enumerate(spans):
         if other_suffix:
             suffix = spans[(k + len(spans) // 2) % len(spans)][2]
@@ -163,9 +170,29 @@ def score(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = F
             context = pre  # a window that starts inside a piece, as in training
         else:
             context = fim.arrange(order, [enc.specials[t] for t in vocab.FIM_TOKENS], pre, suf)
-        nats += scorer.nll(context, mid)
-        elements += vocab.count_elements(", ".join(middle))
-    return nats / elements / math.log(2)
+        nats.append(scorer.nll(context, mid, bounded))
+    return np.array(nats)
+
+
+def span_elements(spans) -> np.ndarray:
+    from musicgpt_gui.core.model import vocab
+
+    return np.array([vocab.count_elements(", ".join(middle)) for _, middle, _ in spans])
+
+
+def score(scorer: Scorer, spans, order: str, window: int, other_suffix: bool = False, bounded: bool = False) -> float:
+    """Bits per element of the middles (see :func:`span_nats`)."""
+    nats = span_nats(scorer, spans, order, window, other_suffix, bounded)
+    return float(nats.sum() / span_elements(spans).sum() / math.log(2))
+
+
+def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, draws: int = 2000) -> tuple[float, float]:
+    """95% interval of sum(numerator) / sum(denominator) over spans drawn again with replacement (paired)."""
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(numerator), size=(draws, len(numerator)))
+    ratios = numerator[picks].sum(axis=1) / denominator[picks].sum(axis=1)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def score_run(run_dir: Path, bars: int) -> list[str]:
@@ -190,17 +217,32 @@ def score_run(run_dir: Path, bars: int) -> list[str]:
         f"prefix and suffix cut alike so that both, the middle and the sentinels fit the {window}-token window "
         f"(at most {CONTEXT_TOKENS} tokens each)",
         "",
-        f"{'L2R validation':>15} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11}"
-        f" {'| SPM, other suffix':>19}",
+        f"L2R validation bits per element: {best['bits_per_element']:.3f}",
+        "",
+        "middle spans, bits per element; 'free': the model may end the middle (spans chosen in items), "
+        "'in beats': no special token (spans chosen in beats, as the piano roll's selection is)",
+        f"{'':10} {'middle | prefix':>16} {'| both, PSM':>11} {'| both, SPM':>11} {'| SPM, other suffix':>19}",
     ]
-    alone, psm, spm = (score(scorer, spans, order, window) for order in ("prefix", "psm", "spm"))
-    other = score(scorer, spans, "spm", window, other_suffix=True)
-    lines.append(f"{best['bits_per_element']:15.3f} {alone:16.3f} {psm:11.3f} {spm:11.3f} {other:19.3f}")
+    table, bits = {}, span_elements(spans).sum() * math.log(2)
+    for label, bounded in (("free", False), ("in beats", True)):
+        nats = {order: span_nats(scorer, spans, order, window, bounded=bounded) for order in ("prefix", "psm", "spm")}
+        nats["other"] = span_nats(scorer, spans, "spm", window, other_suffix=True, bounded=bounded)
+        table[label] = nats
+        alone, psm, spm, other = (nats[k].sum() / bits for k in ("prefix", "psm", "spm", "other"))
+        lines.append(f"{label:10} {alone:16.3f} {psm:11.3f} {spm:11.3f} {other:19.3f}")
+    for label, nats in table.items():
+        lines.append("")
+        for order in ("psm", "spm"):
+            both, alone = nats[order], nats["prefix"]
+            low, high = ratio_interval(both, alone)
+            lines.append(f"{label}: both sides ({order.upper()}) vs prefix alone: {both.sum() / alone.sum():.3f}x the "
+                         f"bits per element ({(both.sum() - alone.sum()) / bits:+.3f}; 95% interval over spans "
+                         f"{low:.3f}x-{high:.3f}x)")
+        low, high = ratio_interval(nats["spm"], nats["other"])
+        lines.append(f"{label}: true vs another piece's suffix (SPM): {nats['spm'].sum() / nats['other'].sum():.3f}x "
+                     f"the bits per element ({(nats['spm'].sum() - nats['other'].sum()) / bits:+.3f}; "
+                     f"{low:.3f}x-{high:.3f}x)")
     lines.append("")
-    for order, both in (("PSM", psm), ("SPM", spm)):
-        lines.append(f"both sides ({order}) vs prefix alone: {both / alone:.3f}x the bits per element "
-                     f"({both - alone:+.3f})")
-    lines.append(f"true vs another piece's suffix (SPM): {spm / other:.3f}x the bits per element ({spm - other:+.3f})")
     true_end, other_end = (end_bits(scorer, spans, window, o) for o in (False, True))
     lines.append(f"bits of <|fim_end|> after the true middle (SPM): {true_end:.2f} with its suffix, {other_end:.2f} "
                  "with another piece's")

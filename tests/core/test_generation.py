@@ -27,6 +27,7 @@ from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import parse_text, split_items
 from musicgpt_gui.core.model.sampling import SamplingSettings, filter_logits, sample_token
+from tests.core.run_rewrite import rewritten_run
 
 FAST = dict(temperature=1.0, top_k=0)
 
@@ -36,23 +37,6 @@ def generator(tiny_run):
     g = Generator(checkpoints.resolve_checkpoint(tiny_run.run_dir, "latest"))
     yield g
     g.close()
-
-
-def rewritten_run(run_dir: Path, target: Path, edit) -> Path:
-    """A copy of a run whose weights went through ``edit(values)`` (a dict name -> array)."""
-    import tensorflow as tf
-
-    shutil.copytree(run_dir, target, ignore=shutil.ignore_patterns("best", "model-*", "checkpoint"))
-    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
-    values = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("model/")}
-    edit(values)
-    graph = tf.Graph()
-    with graph.as_default():
-        variables = [tf.compat.v1.Variable(v, name=n) for n, v in values.items()]
-        with tf.compat.v1.Session() as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            tf.compat.v1.train.Saver(variables).save(sess, str(target / "model"), global_step=1)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -153,3 +153,30 @@ def test_the_model_reads_only_its_trained_window_and_the_middle_slides(generator
     for v in result.variations:
         full = result.full_text(v.index)
         assert full.startswith(result.prefix) and full.endswith(result.suffix)
+
+
+def test_a_bounded_middle_is_never_ended_early_by_the_model(fim_run, generator, piece) -> None:
+    """A run rewritten to put most of every step on <|fim_end|>: chosen in beats, the middle still fills its gap."""
+    import numpy as np
+
+    from tests.core.run_rewrite import rewritten_run
+
+    end = generator.encoder.specials[vocab.FIM_END]
+
+    def edit(values):
+        wte = values["model/wte"]
+        values["model/ln_f/g"][:] = 0.0
+        values["model/ln_f/b"] = (9.0 * wte[end] / np.dot(wte[end], wte[end])).astype(np.float32)
+
+    eager = Generator(checkpoints.resolve_checkpoint(rewritten_run(fim_run[1], fim_run[0].checkpoint / "eager-end",
+                                                                   edit)))
+    try:
+        by_items = infill(eager, piece, locate_items(piece, 10, 20), SETTINGS)
+        assert all(v.stop_reason == "end" for v in by_items.variations)  # the model does want to stop
+        span = locate_beats(piece, 4, 10)
+        result = infill(eager, piece, span, replace(SETTINGS, length=200))
+        for v in result.variations:
+            assert v.stop_reason in ("beats", "length") and len(v.tokens) > 0
+            assert not set(v.tokens) & set(eager.encoder.specials.values())
+    finally:
+        eager.close()

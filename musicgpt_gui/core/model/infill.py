@@ -16,9 +16,11 @@ after the span's last item.
 
 Stopping rule when the span is chosen in beats (quarter notes from the start of the text):
 the gap is the removed items' total step.  A variation stops as soon as its finished items
-(those followed by ``,``) reach the gap.  Its middle is then fitted to the gap exactly: the
-item that crosses the gap's end is shortened to end there, later items are dropped, and a
-middle that ended early is padded with a rest -- so every note of the suffix keeps its onset.
+(those followed by ``,``) reach the gap, and never before: ``<|fim_end|>``, ``<|endoftext|>`` and
+the other sentinels are not sampled (a model that stopped early left a rest where music should
+be).  Its middle is then fitted to the gap exactly: the item that crosses the gap's end is
+shortened to end there, later items are dropped, and a middle cut short by ``length`` is padded
+with a rest -- so every note of the suffix keeps its onset.
 Chosen in items, the middle runs until the model ends it or ``length`` tokens.  Either way the
 middle keeps its finished items only (as in training, each ends with ``,``), except when the span
 runs to the end of the text, whose last item has none.
@@ -236,6 +238,7 @@ def _sample(decoder, encoder, sides: _Sides, settings, seed, span, on_token, on_
     """
     count, sampling = settings.variations, settings.sampling()
     stop_ids = set(encoder.specials.values())
+    held_back = np.array(sorted(stop_ids)) if span.bounded else np.array([], dtype=int)
     sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
     rngs = [np.random.default_rng([seed, v]) for v in range(count)]
     generated: list[list[int]] = [[] for _ in range(count)]
@@ -249,7 +252,11 @@ def _sample(decoder, encoder, sides: _Sides, settings, seed, span, on_token, on_
         for v in range(count):
             if done[v]:
                 continue
-            token = sample_token(logits[v], sampling, rngs[v])
+            row = logits[v]
+            if held_back.size:  # the gap decides where a bounded middle ends, not the model
+                row = row.copy()
+                row[held_back] = -np.inf
+            token = sample_token(row, sampling, rngs[v])
             piece = ""
             if token in stop_ids:
                 done[v], stops[v] = True, "end"
