@@ -180,3 +180,4 @@ def test_a_bounded_middle_is_never_ended_early_by_the_model(fim_run, generator, 
             assert not set(v.tokens) & set(eager.encoder.specials.values())
     finally:
         eager.close()
+

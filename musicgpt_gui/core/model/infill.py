@@ -1,14 +1,9 @@
 """Infilling: regenerate a span of note text with the music on both sides as context.
 
-The model sees the text around the span in the order it was trained on (core/model/fim.py,
-:data:`fim.INFILL_ORDER`), e.g. SPM:
-``<|fim_prefix|> <|fim_suffix|> suffix <|endoftext|> <|fim_middle|> <|endoftext|> prefix``
--- the text is taken as a whole piece, so the prefix starts one and the suffix ends one --
-and samples the middle until ``<|fim_end|>`` (or ``<|endoftext|>``, or any other sentinel).
-The model reads only as many tokens as it was trained at (``Generator.context``: a new music
-model's training window).  The suffix gets at most a quarter of them, cut from the right, and the
-prefix most of the rest, cut from the left; once the middle fills the rest, the oldest prefix
-tokens make room.  The text around the middle is never changed.
+The model sees the text around the span in the order it was trained on (core/model/fim.py), within
+the positions it was trained at (core/model/middle_sampler.py) -- the text is taken as a whole
+piece, so the prefix starts one and the suffix ends one -- and samples the middle until
+``<|fim_end|>`` (or ``<|endoftext|>``, or any other sentinel).
 
 The result keeps the prefix and the suffix byte for byte: the new text is the original text
 before the span's first item, the middle's items, then the original text from the separator
@@ -35,16 +30,14 @@ from typing import Any, Optional
 import numpy as np
 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
-from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.checkpoints import context_reason
-from musicgpt_gui.core.model.fim import INFILL_ORDER, arrange, item_onsets, item_step
+from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress
+from musicgpt_gui.core.model.fim import item_onsets, item_step
+from musicgpt_gui.core.model.middle_sampler import MiddleSampler, Sides
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.generation import (
-    CACHE_ROWS, GenerationResult, GenerationSettings, Generator, TokenEvent, TokenFn, Variation, counted_text,
+    GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
 )
-from musicgpt_gui.core.model.sampling import sample_token
-from musicgpt_gui.core.music.notation import SEP, format_duration, join_items, parse_text, split_items
+from musicgpt_gui.core.music.notation import format_duration, join_items, parse_text, split_items
 
 MAX_REST = Fraction(16)  # longest rest item used to pad a middle (the grammar allows up to 64)
 
@@ -146,11 +139,6 @@ def fit_to_gap(items: list[str], gap: Fraction) -> list[str]:
     return out
 
 
-def reached(raw: str, gap: Fraction) -> bool:
-    """Do the finished items of ``raw`` (those followed by ``,``) last ``gap`` quarters or more?"""
-    return sum((item_step(i) for i in split_items(counted_text(raw, "length"))), Fraction(0)) >= gap
-
-
 def infill(
     generator: Generator,
     text: str,
@@ -172,10 +160,11 @@ def infill(
     items = split_items(text)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
-    sides = _Sides.around(encoder, items[: span.start], items[span.end :], generator.context)
+    sides = Sides.around(encoder, items[: span.start], items[span.end :], generator.context)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(settings.variations, on_progress) as decoder:
-        tokens, raws, stops = _sample(decoder, encoder, sides, settings, seed, span, on_token, on_progress, cancel)
+        sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None)
+        tokens, raws, stops = sampler.run(settings, seed, on_token, on_progress, cancel)
     variations = []
     for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True)):
         ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
@@ -187,97 +176,6 @@ def infill(
     return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
                         checkpoint=generator.checkpoint.identity(), warnings=sides.warnings(generator.hparams.n_ctx),
                         suffix=suffix, span=span)
-
-
-@dataclass
-class _Sides:
-    """The tokens around the span the model sees, within the positions it was trained at (``size``).
-
-    The suffix keeps at most a quarter of them and the prefix most of the rest, leaving a quarter for
-    the middle; ``<|endoftext|>`` marks the start and the end of the piece, unless that side was cut.
-    """
-
-    prefix: list[int]
-    suffix: list[int]
-    size: int
-    seen: tuple[int, int]  # tokens of the text before and after the span, and how many of them fit
-    total: tuple[int, int]
-
-    @classmethod
-    def around(cls, encoder: vocab.MusicEncoder, before: list[str], after: list[str], size: int) -> "_Sides":
-        pre = encoder.encode(join_items(before) + SEP.strip()) if before else []
-        suf = encoder.encode(" " + join_items(after)) if after else []
-        keep_suf = min(len(suf), size // 4)
-        keep_pre = min(len(pre), size - keep_suf - size // 4 - 6)
-        prefix = ([encoder.eot] if keep_pre == len(pre) else []) + pre[len(pre) - keep_pre :]
-        suffix = suf[:keep_suf] + ([encoder.eot] if keep_suf == len(suf) else [])
-        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)))
-
-    def context(self, sentinels: list[int], middle: list[int]) -> list[int]:
-        """The FIM context followed by the middle so far, a quarter of ``size`` short of it: the oldest
-        prefix tokens go first, then the oldest of the middle, so the suffix and the latest tokens stay in view."""
-        room = self.size - len(self.suffix) - 4 - self.size // 4
-        run = (self.prefix + middle)[-room:] if len(self.prefix) + len(middle) > room else self.prefix + middle
-        cut = max(0, len(run) - len(middle))
-        return arrange(INFILL_ORDER, sentinels, run[:cut], self.suffix) + run[cut:]
-
-    def warnings(self, n_ctx: int) -> list[str]:
-        if self.seen == self.total:
-            return []
-        return [f"The text around the span has {sum(self.total)} tokens but the model reads {self.size} at a time "
-                f"({context_reason(self.size, n_ctx)}); it saw the {self.seen[0]} tokens before the span and "
-                f"the {self.seen[1]} after it."]
-
-
-def _sample(decoder, encoder, sides: _Sides, settings, seed, span, on_token, on_progress, cancel):
-    """Token by token for every variation: (tokens, raw middles, stop reasons).
-
-    When context and middle fill the trained positions, the context is rebuilt with a quarter of them free
-    (:meth:`_Sides.context`); a finished variation then borrows an unfinished one's tokens to keep the rows
-    the same length.
-    """
-    count, sampling = settings.variations, settings.sampling()
-    stop_ids = set(encoder.specials.values())
-    held_back = np.array(sorted(stop_ids)) if span.bounded else np.array([], dtype=int)
-    sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
-    rngs = [np.random.default_rng([seed, v]) for v in range(count)]
-    generated: list[list[int]] = [[] for _ in range(count)]
-    raws, stops = [""] * count, ["length"] * count
-    done = [False] * count
-    context = sides.context(sentinels, [])
-    capacity = min(sides.size, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
-    logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
-    for i in range(settings.length):
-        cancel.check()
-        for v in range(count):
-            if done[v]:
-                continue
-            row = logits[v]
-            if held_back.size:  # the gap decides where a bounded middle ends, not the model
-                row = row.copy()
-                row[held_back] = -np.inf
-            token = sample_token(row, sampling, rngs[v])
-            piece = ""
-            if token in stop_ids:
-                done[v], stops[v] = True, "end"
-            else:
-                generated[v].append(token)
-                piece = encoder.decode([token])
-                raws[v] += piece
-                if span.bounded and "," in piece and reached(raws[v], span.gap):
-                    done[v], stops[v] = True, "beats"
-            if on_token is not None:
-                on_token(TokenEvent(v, i, token, piece))
-        on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}"))
-        if all(done) or i + 1 == settings.length:
-            break
-        if decoder.length >= sides.size:
-            active = next(v for v in range(count) if not done[v])
-            rows = [sides.context(sentinels, generated[active if done[v] else v]) for v in range(count)]
-            logits = decoder.start(np.array(rows, dtype=np.int32), sides.size)
-        else:
-            logits = decoder.step(np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32))
-    return generated, raws, stops
 
 
 def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:
