@@ -61,6 +61,7 @@ class PlaybackBridge(QObject):
         self._port = None
         self._audio = None
         self._player: Optional[Player] = None
+        self._loaded: Optional[SoundFontSynth] = None  # a synth chosen and loaded, not yet playing
 
     # -- choices ------------------------------------------------------------------------------
     def set_choice(self, choice: midi_ports.PortChoice) -> None:
@@ -70,14 +71,14 @@ class PlaybackBridge(QObject):
             self.choice = choice
         save_choice(self.settings, choice)
 
-    def set_soundfont(self, path: str | Path) -> Path:
-        """Use and remember another .sf2; raises JobError when it cannot be used."""
-        found = soundfont.find_soundfont(path)
-        SoundFontSynth(found)  # refuse a file the synth cannot load before remembering it
+    def use_synth(self, synth: SoundFontSynth) -> Path:
+        """Use and remember the SoundFont ``synth`` has loaded (core ``load_synth``, run by a worker);
+        the next Play on the built-in synth plays through it instead of loading the file again."""
         self.close()
-        self.soundfont = found
-        self.settings.setValue("audio/soundfont", str(found))
-        return found
+        self.soundfont = synth.soundfont
+        self._loaded = synth
+        self.settings.setValue("audio/soundfont", str(synth.soundfont))
+        return synth.soundfont
 
     # -- transport ----------------------------------------------------------------------------
     def play_text(self, owner: object, text: str) -> None:
@@ -159,7 +160,7 @@ class PlaybackBridge(QObject):
         if self.choice.api == midi_ports.BUILTIN_SYNTH:
             from musicgpt_gui.ui.audio_output import AudioOutput  # QtMultimedia loads on first Play only
 
-            synth = SoundFontSynth(self.soundfont)
+            synth = self._synth()
             synth.volume = self.volume
             self._audio = AudioOutput(synth)
             return synth
@@ -167,6 +168,11 @@ class PlaybackBridge(QObject):
             return midi_ports.open_output(self.choice)
         except OSError as exc:  # rtmidi errors that slipped past the core's checks
             raise JobError(f"Cannot open the MIDI output ({exc}).") from None
+
+    def _synth(self) -> SoundFontSynth:
+        """The synth chosen and loaded already, if it holds the current font; else one loaded now."""
+        loaded, self._loaded = self._loaded, None
+        return loaded if loaded is not None and loaded.soundfont == self.soundfont else SoundFontSynth(self.soundfont)
 
     def _ensure_player(self) -> Player:
         if self._player is None:

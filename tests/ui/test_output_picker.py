@@ -28,15 +28,24 @@ def test_built_in_synth_first_then_midi_and_the_choice_is_remembered(make_window
     assert PlaybackBridge(settings).choice == midi_ports.PortChoice(midi_ports.BUILTIN_SYNTH)
 
 
-def test_choose_soundfont_is_checked_and_remembered(make_window, workspace, settings, tmp_path) -> None:
+def test_choose_soundfont_is_loaded_in_a_worker_checked_and_remembered(make_window, workspace, settings, tmp_path,
+                                                                       qtbot) -> None:
     window = make_window(workspace)
     picker = window.generate_tab.findChild(PortPicker)
     copy = tmp_path / "Mine.sf2"
     copy.write_bytes(SOUNDFONT.read_bytes())
-    picker.choose_soundfont(str(copy))
-    assert PlaybackBridge(settings).soundfont == copy
+    worker = picker.choose_soundfont(str(copy))
+    assert not picker.soundfont_button.isEnabled()  # the GUI goes on while the font loads
+    with qtbot.waitSignal(worker.done, timeout=20_000):
+        pass
+    assert picker.soundfont_button.isEnabled() and PlaybackBridge(settings).soundfont == copy
+    assert window.statusBar().currentMessage() == f"SoundFont: {copy}"
+    loaded = picker.bridge._loaded
+    assert loaded is not None and loaded.soundfont == copy
+    assert picker.bridge._synth() is loaded  # Play uses the font already loaded, not a second load
     broken = tmp_path / "broken.sf2"
     broken.write_bytes(b"RIFF nothing")
-    picker.choose_soundfont(str(broken))
+    with qtbot.waitSignal(picker.choose_soundfont(str(broken)).done, timeout=20_000):
+        pass
     assert window.statusBar().currentMessage().startswith("Cannot load SoundFont")
     assert PlaybackBridge(settings).soundfont == copy  # the bad file was not remembered

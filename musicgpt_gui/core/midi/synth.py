@@ -43,6 +43,16 @@ def _tinysoundfont():
     return tinysoundfont
 
 
+def load_synth(soundfont: Optional[str | Path] = None, *, on_progress: ProgressFn = no_progress,
+               cancel: Optional[CancelToken] = None) -> "SoundFontSynth":
+    """A synth with ``soundfont`` loaded: a job, because a full General MIDI font takes most of a second."""
+    on_progress(Progress(0.0, f"loading SoundFont {Path(soundfont).name if soundfont else ''}".strip()))
+    synth = SoundFontSynth(soundfont)
+    (cancel or CancelToken()).check()
+    on_progress(Progress(1.0, f"loaded {synth.soundfont.name}"))
+    return synth
+
+
 class SoundFontSynth:
     """A SoundFont synth with a port's ``send(msg)``; thread-safe, so a player and a sink may share it."""
 

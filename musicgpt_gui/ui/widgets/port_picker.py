@@ -7,8 +7,10 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi import midi_ports
+from musicgpt_gui.core.midi.synth import load_synth
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.playback_bridge import BUILTIN_LABEL, describe
+from musicgpt_gui.ui.worker import Worker
 
 FIRST_PORT = "(first available port)"
 VIRTUAL = f"(new virtual port '{midi_ports.CLIENT_NAME}')"
@@ -21,6 +23,7 @@ class PortPicker(QWidget):
         super().__init__(parent)
         self.context = context
         self.bridge = context.playback
+        self._loading: Optional[Worker] = None
         self.api = QComboBox()
         self.api.addItem(BUILTIN_LABEL, midi_ports.BUILTIN_SYNTH)
         for name in midi_ports.APIS:
@@ -92,17 +95,25 @@ class PortPicker(QWidget):
             self.port.setCurrentText(current)
         self._apply()
 
-    def choose_soundfont(self, path: Optional[str] = None) -> None:
-        """Ask for a .sf2 (or take ``path``); the bridge checks and remembers it."""
+    def choose_soundfont(self, path: Optional[str] = None) -> Optional[Worker]:
+        """Ask for a .sf2 (or take ``path``) and load it in a worker: a bad file is refused with a message,
+        a good one is remembered and plays next."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Choose SoundFont", "", "SoundFont (*.sf2)")
             if not path:
-                return
-        try:
-            chosen = self.bridge.set_soundfont(path)
-        except JobError as exc:
-            self.context.say(str(exc))
-            return
+                return None
+        self.soundfont_button.setEnabled(False)
+        self.context.say(f"Loading SoundFont {path}...")
+        worker = Worker(load_synth, path)
+        worker.finished.connect(self._use_synth)
+        worker.failed.connect(lambda message, _details: self.context.say(message))
+        worker.done.connect(lambda: self.soundfont_button.setEnabled(True))
+        self._loading = worker
+        worker.start()
+        return worker
+
+    def _use_synth(self, synth) -> None:
+        chosen = self.bridge.use_synth(synth)
         self._show_kind()
         self.context.say(f"SoundFont: {chosen}")
 
