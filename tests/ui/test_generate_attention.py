@@ -1,12 +1,16 @@
 """Generate and Attention tabs on a tiny trained run: stream, results, export, play, stop, attention page."""
 from __future__ import annotations
 
+import threading
+
 import mido
 import pytest
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.midi.midi_io import provenance_of
+from musicgpt_gui.ui import generate_tab
+from musicgpt_gui.ui.generate_tab import TokenBuffer
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 
 
@@ -74,16 +78,30 @@ def test_generate_streams_lists_exports_and_plays(window, qtbot, opening, tmp_pa
     assert len(notation.split_items(tab.prefix.toPlainText())) == 5
 
 
-def test_stop_generation_leaves_the_tab_usable(window, qtbot, opening) -> None:
+def test_stop_generation_leaves_the_tab_usable(window, qtbot, opening, monkeypatch) -> None:
     tab = window.generate_tab
     tab.refresh()
     tab.run.setCurrentText("tiny-run")
     tab.prefix.setPlainText(opening)
     tab.length.setValue(4000)
-    tab.generate_button.click()
-    qtbot.waitUntil(lambda: tab.progress.value() >= 1, timeout=120_000)
-    tab.stop_button.click()
-    wait_idle(qtbot, tab)
+    streaming, stopped = threading.Event(), threading.Event()
+
+    class HeldBuffer(TokenBuffer):
+        def push(self, event) -> None:  # the job thread waits at its first token until Stop is clicked
+            super().push(event)
+            if not streaming.is_set():
+                streaming.set()
+                stopped.wait(30)
+
+    monkeypatch.setattr(generate_tab, "TokenBuffer", HeldBuffer)
+    try:
+        tab.generate_button.click()
+        qtbot.waitUntil(streaming.is_set, timeout=120_000)
+        tab.stop_button.click()
+        stopped.set()
+        wait_idle(qtbot, tab)
+    finally:
+        stopped.set()
     assert tab.info.text() == "Stopped."
     assert tab.generate_button.isEnabled() and not tab.stop_button.isEnabled()
     generate(qtbot, tab, opening, length=8)
