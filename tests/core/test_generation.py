@@ -151,22 +151,36 @@ def test_generation_slides_within_the_trained_window(generator) -> None:
         assert decoder.length <= decoder.capacity <= generator.context  # no untrained position was read
 
 
-def test_a_run_without_a_recorded_window_uses_the_whole_context(tiny_run, tmp_path) -> None:
-    target = tmp_path / "old-run"
+def _run_with_history(tiny_run, target: Path, edit) -> Generator:
     shutil.copytree(tiny_run.run_dir, target)
     history = json.loads((target / "history.json").read_text())
-    for key in ("context", "window"):
-        history["settings"].pop(key)
+    edit(history["settings"])
     (target / "history.json").write_text(json.dumps(history))
-    g = Generator(checkpoints.resolve_checkpoint(target))
+    return Generator(checkpoints.resolve_checkpoint(target))
+
+
+def test_a_run_trained_at_all_positions_slides_past_n_ctx_with_a_warning(tiny_run, tmp_path) -> None:
+    g = _run_with_history(tiny_run, tmp_path / "wide-run", lambda settings: settings.update(context=1024))
     try:
-        assert g.context == g.hparams.n_ctx
+        assert g.context == g.hparams.n_ctx == 1024
         prefix = ", ".join(["C4:0.5", "E4:0.5", "G4:1.0"] * 400)
         result = g.generate(prefix, GenerationSettings(length=6, variations=2, seed=4, **FAST))
         assert any("sliding window" in w for w in result.warnings)
         assert all(len(v.tokens) == 6 for v in result.variations)
     finally:
         g.close()
+
+
+def test_a_run_that_does_not_say_its_window_reads_the_default_one(tiny_run, tmp_path) -> None:
+    def forget(settings) -> None:
+        del settings["context"]
+        del settings["window"]
+
+    g = _run_with_history(tiny_run, tmp_path / "old-run", forget)
+    g.close()
+    assert g.context == 128  # recipe.NEW_MODEL's window: no untrained position is read
+    (tmp_path / "old-run" / "history.json").write_text("{ damaged")
+    assert checkpoints.trained_context(tmp_path / "old-run", {"n_vocab": 600, "n_ctx": 1024}) == 128
     assert checkpoints.trained_positions({"n_vocab": 50257, "n_ctx": 1024}, 128) == 1024  # pretrained GPT-2
     assert checkpoints.trained_positions({"n_vocab": 600, "n_ctx": 1024}, 128, earlier=256) == 256
 

@@ -102,10 +102,17 @@ def trained_positions(hparams: dict[str, int], window: int, earlier: int = 0) ->
 
 
 def trained_context(run_dir: Path, hparams: dict[str, int]) -> int:
-    """The context inference may use: the positions the run was trained at (all of n_ctx if unrecorded)."""
-    settings = run_store.History.load(run_dir).settings
-    recorded = settings.get(CONTEXT_SETTING) or settings.get("window")
-    return trained_positions(hparams, int(recorded)) if recorded else hparams["n_ctx"]
+    """The context inference may use: the positions the run was trained at.
+
+    A run whose loss history is missing or damaged (trained elsewhere, say) does not say; a model
+    made from a dataset then gets the default training window, which reads no untrained position.
+    """
+    try:
+        settings = run_store.History.load(run_dir).settings
+    except JobError:
+        settings = {}
+    recorded = settings.get(CONTEXT_SETTING) or settings.get("window") or recipe.NEW_MODEL.window
+    return trained_positions(hparams, int(recorded))
 
 
 def context_reason(context: int, n_ctx: int) -> str:

@@ -57,7 +57,7 @@ class Sides:
         """The FIM context followed by the middle so far, a quarter of ``size`` short of it: the oldest
         prefix tokens go first, then the oldest of the middle, so the suffix and the latest tokens stay in view."""
         room = self.size - len(self.suffix) - 4 - self.size // 4
-        run = (self.prefix + middle)[-room:] if len(self.prefix) + len(middle) > room else self.prefix + middle
+        run = (self.prefix + middle)[-room:]
         cut = max(0, len(run) - len(middle))
         return arrange(INFILL_ORDER, sentinels, run[:cut], self.suffix) + run[cut:]
 
