@@ -26,6 +26,7 @@ class AppContext(QObject):
         self.workspace = workspace
         self.device = ""
         self.playback = PlaybackBridge(settings, self)
+        self.playback.preload(self.say)
 
     @property
     def port_description(self) -> str:

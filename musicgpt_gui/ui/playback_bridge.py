@@ -9,7 +9,7 @@ first Play, so a machine without audio or MIDI only hears about it when the user
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import mido
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -17,8 +17,9 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi import midi_io, midi_ports, soundfont
 from musicgpt_gui.core.midi.playback import PLAYING, STOPPED, Player
-from musicgpt_gui.core.midi.synth import SoundFontSynth
+from musicgpt_gui.core.midi.synth import SoundFontSynth, load_synth
 from musicgpt_gui.ui.signals import emit
+from musicgpt_gui.ui.worker import Worker
 
 BUILTIN_LABEL = "Built-in synth (SoundFont)"
 MIDI_VOLUME = 7
@@ -62,6 +63,23 @@ class PlaybackBridge(QObject):
         self._audio = None
         self._player: Optional[Player] = None
         self._loaded: Optional[SoundFontSynth] = None  # a synth chosen and loaded, not yet playing
+        self._preloading = None  # the worker loading a remembered SoundFont
+
+    def preload(self, say: Callable[[str], None]) -> None:
+        """Load a remembered SoundFont in a worker, so the first Play does not stop the GUI for it
+        (a full General MIDI font takes most of a second); a font that went missing is said, not raised."""
+        if self.soundfont is None or self.choice.api != midi_ports.BUILTIN_SYNTH or self._loaded is not None:
+            return
+        wanted = self.soundfont
+        worker = Worker(load_synth, wanted)
+        worker.finished.connect(lambda synth: self._keep_preloaded(synth, wanted))
+        worker.failed.connect(lambda message, _details: say(message))
+        self._preloading = worker
+        worker.start()
+
+    def _keep_preloaded(self, synth: SoundFontSynth, wanted: Path) -> None:
+        if self.soundfont == wanted and self._loaded is None and self._player is None:
+            self._loaded = synth
 
     # -- choices ------------------------------------------------------------------------------
     def set_choice(self, choice: midi_ports.PortChoice) -> None:

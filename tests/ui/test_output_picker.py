@@ -49,3 +49,19 @@ def test_choose_soundfont_is_loaded_in_a_worker_checked_and_remembered(make_wind
         pass
     assert window.statusBar().currentMessage().startswith("Cannot load SoundFont")
     assert PlaybackBridge(settings).soundfont == copy  # the bad file was not remembered
+
+
+def test_a_remembered_soundfont_is_loaded_in_a_worker_at_start(make_window, workspace, settings, tmp_path,
+                                                               qtbot) -> None:
+    copy = tmp_path / "Remembered.sf2"
+    copy.write_bytes(SOUNDFONT.read_bytes())
+    settings.setValue("audio/soundfont", str(copy))
+    window = make_window(workspace)
+    bridge = window.generate_tab.findChild(PortPicker).bridge
+    qtbot.waitUntil(lambda: bridge._loaded is not None, timeout=20_000)
+    loaded = bridge._loaded
+    assert loaded.soundfont == copy and bridge._synth() is loaded  # the first Play does not load it again
+    copy.write_bytes(b"RIFF broken since")
+    window.close()
+    again = make_window(workspace)
+    qtbot.waitUntil(lambda: again.statusBar().currentMessage().startswith("Cannot load SoundFont"), timeout=20_000)
