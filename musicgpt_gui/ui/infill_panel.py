@@ -141,7 +141,8 @@ class InfillPanel(QGroupBox):
             ending = {"end": "ended by the model", "beats": "filled the selection"}.get(v.stop_reason, "length limit")
             self.list.addItem(f"Candidate {v.index + 1} · {v.parsed.valid} items · {ending}")
         self.list.setCurrentRow(0)
-        self.tab.info.setText(f"Seed {result.seed} · {len(result.variations)} candidates for items "
+        chosen = f" (the best joins of {result.sampled} sampled)" if result.sampled > len(result.variations) else ""
+        self.tab.info.setText(f"Seed {result.seed} · {len(result.variations)} candidates{chosen} for items "
                               f"{result.span.start}:{result.span.end} " + " ".join(result.warnings))
         self._enable()
 

@@ -85,8 +85,9 @@ def test_same_seed_same_middles_streamed_token_by_token(generator, piece) -> Non
     first = infill(generator, piece, span, SETTINGS, on_token=events.append)
     again = infill(generator, piece, span, SETTINGS)
     assert [v.raw_text for v in first.variations] == [v.raw_text for v in again.variations]
-    for v in first.variations:
-        assert "".join(e.text for e in events if e.variation == v.index) == v.raw_text
+    assert first.sampled == 3 * SETTINGS.variations and first.chosen == again.chosen  # the best 3 joins of 9
+    for v in first.variations:  # tokens stream for every middle sampled, by its sampled index
+        assert "".join(e.text for e in events if e.variation == first.chosen[v.index]) == v.raw_text
         assert v.stop_reason in ("end", "length") and vocab.FIM_END not in v.raw_text
     other = infill(generator, piece, span, GenerationSettings(length=40, temperature=1.0, top_k=0, seed=8))
     assert other.variations[0].raw_text != first.variations[0].raw_text or other.variations[0].tokens == []
@@ -123,6 +124,7 @@ def test_cli_infill_prints_each_piece_and_exports_the_span(fim_run, piece, tmp_p
     assert printed == [core.full_text(0), core.full_text(1)]
     recorded = provenance_of(mido.MidiFile(tmp_path / "infill-2.mid"))
     assert recorded["span"] == core.span.record() and recorded["seed"] == 7 and recorded["variation"] == 1
+    assert (recorded["sampled"], recorded["chosen"]) == (6, core.chosen[1])  # which of the 6 middles sampled
     capsys.readouterr()
     assert main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--text", piece,
                  "--items", "4-9"]) == 1
@@ -181,3 +183,26 @@ def test_a_bounded_middle_is_never_ended_early_by_the_model(fim_run, generator, 
     finally:
         eager.close()
 
+
+
+def test_the_variations_kept_are_the_best_joins_of_three_times_as_many(generator, piece, monkeypatch) -> None:
+    from musicgpt_gui.core.model import join_rank
+    from musicgpt_gui.core.music.notation import SEP
+
+    span = locate_beats(piece, 4, 10)
+    ranked = infill(generator, piece, span, SETTINGS)
+    monkeypatch.setattr(join_rank, "CANDIDATES_PER_VARIATION", 1)
+    plain = infill(generator, piece, span, replace(SETTINGS, variations=9))
+    assert ranked.sampled == 9 and plain.sampled == 9 and sorted(plain.chosen) == list(range(9))  # best first
+    sampled = [plain.variations[plain.chosen.index(k)] for k in range(9)]
+    enc, items = generator.encoder, split_items(piece)
+    middles = [enc.encode(" " + v.parsed.text + SEP.strip()) for v in sampled]
+    head = join_rank.join_head(enc, items[span.end :], items[: span.start], generator.context)
+    with generator.decoding(9) as decoder:
+        nats = join_rank.join_nats(decoder, [enc.eot] + enc.encode(join_items(items[: span.start]) + ","), middles,
+                                   head, generator.context)
+    assert ranked.chosen == join_rank.best_first(nats, 3)
+    assert [v.parsed.text for v in ranked.variations] == [sampled[k].parsed.text for k in ranked.chosen]
+    assert [v.index for v in ranked.variations] == [0, 1, 2]
+    at_end = infill(generator, piece, locate_items(piece, 45, 50), SETTINGS)
+    assert at_end.sampled == 3 and at_end.chosen == [0, 1, 2]  # nothing follows: nothing to lead into

@@ -54,7 +54,8 @@ def test_select_regenerate_play_accept_undo_and_the_cli_agrees(generated, tiny_r
     panel.regenerate_button.click()
     wait_idle(qtbot, tab)
     result = panel.candidates
-    assert panel.list.count() == 3 and result.span.bounded
+    assert panel.list.count() == 3 and result.span.bounded and result.sampled == 9
+    assert "3 candidates (the best joins of 9 sampled)" in tab.info.text()
     assert all(result.full_text(k).startswith(result.prefix) for k in range(3))
 
     assert main(["--workspace", str(tiny_run.workspace.root), "infill", "--run", tiny_run.run, "--text", original,

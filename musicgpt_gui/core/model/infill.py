@@ -23,21 +23,22 @@ runs to the end of the text, whose last item has none.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
-from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.model import join_rank
 from musicgpt_gui.core.model.fim import item_onsets, item_step
 from musicgpt_gui.core.model.middle_sampler import MiddleSampler, Sides
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
 )
-from musicgpt_gui.core.music.notation import format_duration, join_items, parse_text, split_items
+from musicgpt_gui.core.music.notation import SEP, format_duration, join_items, parse_text, split_items
 
 MAX_REST = Fraction(16)  # longest rest item used to pad a middle (the grammar allows up to 64)
 
@@ -105,6 +106,8 @@ class InfillResult(GenerationResult):
 
     suffix: str = ""
     span: Optional[Span] = None
+    sampled: int = 0  # middles sampled, of which the variations are the best joins (core/model/join_rank.py)
+    chosen: list[int] = field(default_factory=list)  # which sampled middle each variation is
 
     def middle_text(self, variation: int = 0) -> str:
         return self.variations[variation].parsed.text
@@ -160,22 +163,37 @@ def infill(
     items = split_items(text)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
-    sides = Sides.around(encoder, items[: span.start], items[span.end :], generator.context)
+    after = items[span.end :]
+    sides = Sides.around(encoder, items[: span.start], after, generator.context)
+    head = join_rank.join_head(encoder, after, items[: span.start], generator.context)
+    count = settings.variations * (join_rank.CANDIDATES_PER_VARIATION if head else 1)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
-    with generator.decoding(settings.variations, on_progress) as decoder:
+    with generator.decoding(count, on_progress) as decoder:
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None)
-        tokens, raws, stops = sampler.run(settings, seed, on_token, on_progress, cancel)
-    variations = []
-    for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True)):
-        ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
-        middle = parse_text(counted_text(raw, "end" if ends_text else "length"))
-        if span.bounded:
-            middle = parse_text(join_items(fit_to_gap(middle.items, span.gap)))
-        found = memorization.find(middle.items) if memorization is not None else []
-        variations.append(Variation(v, ids, raw, stop, middle, found))
+        tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
+        candidates = [_candidate(v, ids, raw, stop, span, memorization)
+                      for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True))]
+        chosen = list(range(count))
+        if head:
+            on_progress(Progress(1.0, f"choosing the {settings.variations} of {count} that lead into what follows"))
+            middles = [encoder.encode(" " + c.parsed.text + SEP.strip()) if c.parsed.text else [] for c in candidates]
+            before = [encoder.eot] + (encoder.encode(join_items(items[: span.start]) + SEP.strip()) if span.start else [])
+            nats = join_rank.join_nats(decoder, before, middles, head, generator.context)
+            chosen = join_rank.best_first(nats, settings.variations)
+    variations = [replace(candidates[k], index=i) for i, k in enumerate(chosen)]
     return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
                         checkpoint=generator.checkpoint.identity(), warnings=sides.warnings(generator.hparams.n_ctx),
-                        suffix=suffix, span=span)
+                        suffix=suffix, span=span, sampled=count, chosen=chosen)
+
+
+def _candidate(v: int, ids: list[int], raw: str, stop: str, span: Span,
+               memorization: Optional[MemorizationIndex]) -> Variation:
+    ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
+    middle = parse_text(counted_text(raw, "end" if ends_text else "length"))
+    if span.bounded:
+        middle = parse_text(join_items(fit_to_gap(middle.items, span.gap)))
+    found = memorization.find(middle.items) if memorization is not None else []
+    return Variation(v, ids, raw, stop, middle, found)
 
 
 def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:

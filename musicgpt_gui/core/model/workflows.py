@@ -134,7 +134,8 @@ def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
         "settings": settings,
     }
     if isinstance(result, InfillResult) and result.span is not None:
-        out.update(span=result.span.record(), suffix=result.suffix)
+        out.update(span=result.span.record(), suffix=result.suffix, sampled=result.sampled,
+                   chosen=result.chosen[variation] if variation < len(result.chosen) else variation)
     return out
 
 
