@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_infill import Scorer
+from bench_output import publish
 
 
 def log_probs(scorer: Scorer, ids: list[int]) -> np.ndarray:
@@ -96,10 +97,7 @@ def main() -> int:
         "",
         f"past the window, now vs before: {slid / whole:.3f}x the bits per element",
     ]
-    for line in lines:
-        print(line, flush=True)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    publish(lines, args.out)
     return 0
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_infill import middle_spans, ratio_interval  # noqa: E402
+from bench_infill import middle_spans, ratio_interval
+from bench_output import publish
 
 
 def judge(run_dir: Path):
@@ -123,10 +123,7 @@ def main() -> int:
     low, high = ratio_interval(ranked[:, 1], sampled[:, 1])
     lines.append(f"middle, best joins vs as sampled: {ranked[:, 1].sum() / sampled[:, 1].sum():.3f}x the bits "
                  f"(95% interval over spans {low:.3f}x-{high:.3f}x)")
-    for line in lines:
-        print(line, flush=True)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    publish(lines, args.out)
     return 0
 
 

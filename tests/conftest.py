@@ -146,3 +146,25 @@ def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
     )
     training.train(cfg)
     return TinyRun(workspace, "tiny-run", model.name)
+
+
+@pytest.fixture(scope="session")
+def fim_run(tiny_model, tiny_dataset):
+    """(workspace, run folder) of the tiny model trained a few steps with fill-in-the-middle."""
+    from musicgpt_gui.core.model import training
+
+    workspace, model = tiny_model
+    cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="fim-run", steps=4,
+                               batch_size=2, window=64, fim_rate=0.5, sample_every=0, validate_every=0)
+    training.train(cfg)
+    return workspace, workspace.checkpoint / "fim-run"
+
+
+@pytest.fixture(scope="session")
+def fim_generator(fim_run):
+    from musicgpt_gui.core.model import checkpoints
+    from musicgpt_gui.core.model.generation import Generator
+
+    g = Generator(checkpoints.resolve_checkpoint(fim_run[1]))
+    yield g
+    g.close()

@@ -13,7 +13,7 @@ from musicgpt_gui.cli import main
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.midi.midi_io import provenance_of
-from musicgpt_gui.core.model import checkpoints, training, vocab
+from musicgpt_gui.core.model import checkpoints, vocab
 from musicgpt_gui.core.model.generation import GenerationSettings, Generator
 from musicgpt_gui.core.model.infill import fit_to_gap, infill, locate_beats, locate_items
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
@@ -22,19 +22,8 @@ SETTINGS = GenerationSettings(length=40, temperature=1.0, top_k=0, variations=3,
 
 
 @pytest.fixture(scope="module")
-def fim_run(tiny_model, tiny_dataset):
-    workspace, model = tiny_model
-    cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="fim-run", steps=4,
-                               batch_size=2, window=64, fim_rate=0.5, sample_every=0, validate_every=0)
-    training.train(cfg)
-    return workspace, workspace.checkpoint / "fim-run"
-
-
-@pytest.fixture(scope="module")
-def generator(fim_run):
-    g = Generator(checkpoints.resolve_checkpoint(fim_run[1]))
-    yield g
-    g.close()
+def generator(fim_generator):
+    return fim_generator
 
 
 @pytest.fixture(scope="module")

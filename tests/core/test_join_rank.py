@@ -4,19 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import checkpoints, join_rank, training
-from musicgpt_gui.core.model.generation import Generator
+from musicgpt_gui.core.model import join_rank
 
 
 @pytest.fixture(scope="module")
-def generator(tiny_model, tiny_dataset):
-    workspace, model = tiny_model
-    cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="join-rank", steps=3,
-                               batch_size=2, window=64, fim_rate=0.5, sample_every=0, validate_every=0)
-    training.train(cfg)
-    g = Generator(checkpoints.resolve_checkpoint(workspace.checkpoint / "join-rank"))
-    yield g
-    g.close()
+def generator(fim_generator):
+    return fim_generator
 
 
 def test_the_join_head_is_the_suffixs_first_bar_in_the_meter_before_it(generator) -> None:

@@ -177,7 +177,8 @@ def infill(
         if head:
             on_progress(Progress(1.0, f"choosing the {settings.variations} of {count} that lead into what follows"))
             middles = [encoder.encode(" " + c.parsed.text + SEP.strip()) if c.parsed.text else [] for c in candidates]
-            before = [encoder.eot] + (encoder.encode(join_items(items[: span.start]) + SEP.strip()) if span.start else [])
+            text_before = join_items(items[: span.start]) + SEP.strip()
+            before = [encoder.eot] + (encoder.encode(text_before) if span.start else [])
             nats = join_rank.join_nats(decoder, before, middles, head, generator.context)
             chosen = join_rank.best_first(nats, settings.variations)
     variations = [replace(candidates[k], index=i) for i, k in enumerate(chosen)]
