@@ -1,7 +1,7 @@
 """Benchmark: do the kept middles lead into what follows?  Sampled alone vs the best joins of three times as many.
 
 On held-out 2-bar spans of the run's validation pieces (chosen in beats, as the piano roll's selection),
-``infill`` makes the variations twice with the same seed: as sampled (``CANDIDATES_PER_VARIATION`` 1),
+``infill`` makes the variations twice with the same seed: as sampled (``candidates=1``),
 and as infilling does by default (the best joins of 3 x as many, core/model/join_rank.py).  The
 judge is not the transformer that chose them but the Kneser-Ney n-gram (best order on validation)
 fitted on the run's training tokens:
@@ -102,14 +102,9 @@ def main() -> int:
         at = span.onset + span.gap
         rows["true"].append((*judged(model, encoder, [join_items(middle)], prefix, head), join_motion(text, at)))
         for label, per in (("sampled", 1), ("ranked", per_variation)):
-            join_rank_default = join_rank.CANDIDATES_PER_VARIATION
-            join_rank.CANDIDATES_PER_VARIATION = per
-            try:
-                t0 = time.monotonic()
-                result = infill(generator, text, span, replace(settings, seed=k))
-                seconds[label] += time.monotonic() - t0
-            finally:
-                join_rank.CANDIDATES_PER_VARIATION = join_rank_default
+            t0 = time.monotonic()
+            result = infill(generator, text, span, replace(settings, seed=k), candidates=per)
+            seconds[label] += time.monotonic() - t0
             moves = [m for m in (join_motion(result.full_text(v.index), at) for v in result.variations) if m == m]
             motion = float(np.mean(moves)) if moves else float("nan")
             rows[label].append((*judged(model, encoder, [v.parsed.text for v in result.variations], prefix, head),

@@ -174,14 +174,13 @@ def test_a_bounded_middle_is_never_ended_early_by_the_model(fim_run, generator, 
 
 
 
-def test_the_variations_kept_are_the_best_joins_of_three_times_as_many(generator, piece, monkeypatch) -> None:
+def test_the_variations_kept_are_the_best_joins_of_three_times_as_many(generator, piece) -> None:
     from musicgpt_gui.core.model import join_rank
     from musicgpt_gui.core.music.notation import SEP
 
     span = locate_beats(piece, 4, 10)
     ranked = infill(generator, piece, span, SETTINGS)
-    monkeypatch.setattr(join_rank, "CANDIDATES_PER_VARIATION", 1)
-    plain = infill(generator, piece, span, replace(SETTINGS, variations=9))
+    plain = infill(generator, piece, span, replace(SETTINGS, variations=9), candidates=1)
     assert ranked.sampled == 9 and plain.sampled == 9 and sorted(plain.chosen) == list(range(9))  # best first
     sampled = [plain.variations[plain.chosen.index(k)] for k in range(9)]
     enc, items = generator.encoder, split_items(piece)
@@ -195,3 +194,5 @@ def test_the_variations_kept_are_the_best_joins_of_three_times_as_many(generator
     assert [v.index for v in ranked.variations] == [0, 1, 2]
     at_end = infill(generator, piece, locate_items(piece, 45, 50), SETTINGS)
     assert at_end.sampled == 3 and at_end.chosen == [0, 1, 2]  # nothing follows: nothing to lead into
+    with pytest.raises(JobError, match="at least 1 middle"):
+        infill(generator, piece, span, SETTINGS, candidates=0)

@@ -38,7 +38,7 @@ from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
 )
-from musicgpt_gui.core.music.notation import SEP, format_duration, join_items, parse_text, split_items
+from musicgpt_gui.core.music.notation import SEP, Parsed, format_duration, join_items, parse_text, split_items
 
 MAX_REST = Fraction(16)  # longest rest item used to pad a middle (the grammar allows up to 64)
 
@@ -152,9 +152,13 @@ def infill(
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
     memorization: Optional[MemorizationIndex] = None,
+    candidates: int = join_rank.CANDIDATES_PER_VARIATION,
 ) -> InfillResult:
-    """Regenerate ``span`` of ``text`` ``settings.variations`` times with the loaded checkpoint."""
+    """Regenerate ``span`` of ``text`` ``settings.variations`` times with the loaded checkpoint: the best joins
+    of ``candidates`` middles sampled per variation when music follows the span (core/model/join_rank.py)."""
     settings = (settings or GenerationSettings()).validate()
+    if candidates < 1:
+        raise JobError(f"Sample at least 1 middle per variation kept, not {candidates}.")
     cancel = cancel or CancelToken()
     encoder = generator.encoder
     if not encoder.has_fim:
@@ -166,35 +170,32 @@ def infill(
     after = items[span.end :]
     sides = Sides.around(encoder, items[: span.start], after, generator.context)
     head = join_rank.join_head(encoder, after, items[: span.start], generator.context)
-    count = settings.variations * (join_rank.CANDIDATES_PER_VARIATION if head else 1)
+    count = settings.variations * (candidates if head else 1)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(count, on_progress) as decoder:
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
-        candidates = [_candidate(v, ids, raw, stop, span, memorization)
-                      for v, (ids, raw, stop) in enumerate(zip(tokens, raws, stops, strict=True))]
+        middles = [_middle(raw, stop, span) for raw, stop in zip(raws, stops, strict=True)]
         chosen = list(range(count))
         if head:
             on_progress(Progress(1.0, f"choosing the {settings.variations} of {count} that lead into what follows"))
-            middles = [encoder.encode(" " + c.parsed.text + SEP.strip()) if c.parsed.text else [] for c in candidates]
-            text_before = join_items(items[: span.start]) + SEP.strip()
-            before = [encoder.eot] + (encoder.encode(text_before) if span.start else [])
-            nats = join_rank.join_nats(decoder, before, middles, head, generator.context)
+            read = [encoder.encode(" " + m.text + SEP.strip()) if m.text else [] for m in middles]
+            nats = join_rank.join_nats(decoder, sides.before, read, head, generator.context)
             chosen = join_rank.best_first(nats, settings.variations)
-    variations = [replace(candidates[k], index=i) for i, k in enumerate(chosen)]
+    variations = []
+    for i, k in enumerate(chosen):
+        found = memorization.find(middles[k].items) if memorization is not None else []
+        variations.append(Variation(i, tokens[k], raws[k], stops[k], middles[k], found))
     return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
                         checkpoint=generator.checkpoint.identity(), warnings=sides.warnings(generator.hparams.n_ctx),
                         suffix=suffix, span=span, sampled=count, chosen=chosen)
 
 
-def _candidate(v: int, ids: list[int], raw: str, stop: str, span: Span,
-               memorization: Optional[MemorizationIndex]) -> Variation:
+def _middle(raw: str, stop: str, span: Span) -> Parsed:
+    """A sampled middle's finished items, fitted to the gap when the span was chosen in beats."""
     ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
     middle = parse_text(counted_text(raw, "end" if ends_text else "length"))
-    if span.bounded:
-        middle = parse_text(join_items(fit_to_gap(middle.items, span.gap)))
-    found = memorization.find(middle.items) if memorization is not None else []
-    return Variation(v, ids, raw, stop, middle, found)
+    return parse_text(join_items(fit_to_gap(middle.items, span.gap))) if span.bounded else middle
 
 
 def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:

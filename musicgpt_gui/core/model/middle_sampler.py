@@ -35,6 +35,7 @@ class Sides:
     """The tokens around the span the model sees, within ``size`` (the positions it was trained at).
 
     ``<|endoftext|>`` marks the start and the end of the piece, unless that side was cut.
+    ``before`` is all of the text before the span as plain continuation reads it, from the piece's start.
     """
 
     prefix: list[int]
@@ -42,6 +43,7 @@ class Sides:
     size: int
     seen: tuple[int, int]  # tokens of the text before and after the span that fit
     total: tuple[int, int]
+    before: list[int]
 
     @classmethod
     def around(cls, encoder: vocab.MusicEncoder, before: list[str], after: list[str], size: int) -> "Sides":
@@ -51,7 +53,7 @@ class Sides:
         keep_pre = min(len(pre), size - keep_suf - size // 4 - 6)
         prefix = ([encoder.eot] if keep_pre == len(pre) else []) + pre[len(pre) - keep_pre :]
         suffix = suf[:keep_suf] + ([encoder.eot] if keep_suf == len(suf) else [])
-        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)))
+        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)), [encoder.eot, *pre])
 
     def context(self, sentinels: list[int], middle: list[int]) -> list[int]:
         """The FIM context followed by the middle so far, a quarter of ``size`` short of it: the oldest

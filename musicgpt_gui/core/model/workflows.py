@@ -135,7 +135,7 @@ def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     }
     if isinstance(result, InfillResult) and result.span is not None:
         out.update(span=result.span.record(), suffix=result.suffix, sampled=result.sampled,
-                   chosen=result.chosen[variation] if variation < len(result.chosen) else variation)
+                   chosen=result.chosen[variation])
     return out
 
 
