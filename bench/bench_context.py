@@ -48,7 +48,7 @@ def sliding_nats(scorer: Scorer, ids: list[int], size: int) -> np.ndarray:
 
 def main() -> int:
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import checkpoints, run_store, tf_runtime, vocab
+    from musicgpt_gui.core.model.store import checkpoints, run_store, tf_runtime, vocab
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a trained run folder of a new music model")

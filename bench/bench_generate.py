@@ -28,8 +28,8 @@ PREFIX = "tempo=96, C4 E4 G4:1.0, D4:0.5, E4:0.5,"
 
 def build_run(root: Path, size: str):
     """A small music model trained one step on a few Bach chorales (timings need no quality)."""
-    from musicgpt_gui.core.model import models
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model.train import training
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
     from musicgpt_gui.core.workspace import resolve_workspace
 
@@ -79,8 +79,8 @@ def time_both(run_dir: Path, checkpoint_dir: Path, tokens: int, distinct: bool) 
     """Our Generator and gpt_2_simple.generate, call by call in turn, so load drifts hit both alike."""
     import gpt_2_simple as gpt2
 
-    from musicgpt_gui.core.model.checkpoints import resolve_checkpoint
-    from musicgpt_gui.core.model.generation import GenerationSettings, Generator
+    from musicgpt_gui.core.model.store.checkpoints import resolve_checkpoint
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
 
     ours, theirs = Clock(), Clock()
     ours_tokens = 0
@@ -114,9 +114,9 @@ def time_both(run_dir: Path, checkpoint_dir: Path, tokens: int, distinct: bool) 
 
 def time_attention(run_dir: Path, dataset: Path, out_dir: Path) -> list[str]:
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model.attention import AttentionModel, pool_items
+    from musicgpt_gui.core.model.inspect.attention import AttentionModel, pool_items
     from musicgpt_gui.core.viz.attention_page import write_attention_page
-    from musicgpt_gui.core.model.checkpoints import resolve_checkpoint
+    from musicgpt_gui.core.model.store.checkpoints import resolve_checkpoint
 
     model = AttentionModel(resolve_checkpoint(run_dir))
     text = ", ".join(dataset_files.load_split(dataset))
@@ -164,7 +164,7 @@ def main() -> int:
     args.out = args.out or Path(__file__).parent / "results" / name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from musicgpt_gui.core.model import tf_runtime
+    from musicgpt_gui.core.model.store import tf_runtime
 
     with tempfile.TemporaryDirectory() as tmp:
         workspace, dataset = build_run(Path(tmp) / "ws", args.size)

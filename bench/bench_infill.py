@@ -6,7 +6,7 @@ validation pieces:
 
 * left-to-right validation bits per element (the training loop's own validation);
 * bits per element of held-out middle spans (``--bars`` bars, cut on bar lines): given both sides
-  (in PSM and in SPM order, see core/model/fim.py) against the prefix alone (plain continuation),
+  (in PSM and in SPM order, see core/model/train/fim.py) against the prefix alone (plain continuation),
   with the same prefix and suffix tokens, for both models.
 
 The machine has 2 CPU cores shared with other engineers: each model trains a few minutes.
@@ -36,7 +36,7 @@ CONTEXT_TOKENS = 96  # tokens of prefix and of suffix around each middle span at
 
 def build(root: Path, pieces: int, size: str):
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
-    from musicgpt_gui.core.model import models
+    from musicgpt_gui.core.model.store import models
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(root)
@@ -50,7 +50,8 @@ def build(root: Path, pieces: int, size: str):
 
 
 def train_run(workspace, dataset, model, run: str, fim_rate: float, args) -> tuple[float, dict]:
-    from musicgpt_gui.core.model import run_store, training
+    from musicgpt_gui.core.model.store import run_store
+    from musicgpt_gui.core.model.train import training
 
     cfg = training.TrainConfig(
         workspace=workspace, dataset=dataset, base=model.name, run=run, steps=args.steps, batch_size=args.batch_size,
@@ -68,7 +69,7 @@ def train_run(workspace, dataset, model, run: str, fim_rate: float, args) -> tup
 
 def middle_spans(texts: list[str], bars: int, rng: np.random.Generator, per_piece: int):
     """(prefix, middle, suffix) item lists: ``bars`` bars cut on bar lines, inside each validation piece."""
-    from musicgpt_gui.core.model import fim
+    from musicgpt_gui.core.model.train import fim
     from musicgpt_gui.core.music.notation import split_items
 
     spans = []
@@ -87,9 +88,9 @@ class Scorer:
     """Log-probabilities of every next token under one checkpoint (a warm graph)."""
 
     def __init__(self, run_dir: Path, which: str = "latest") -> None:
-        from musicgpt_gui.core.model import checkpoints
-        from musicgpt_gui.core.model.warm_model import WarmModel
-        from musicgpt_gui.core.model import gpt2_backend, tf_runtime
+        from musicgpt_gui.core.model.store import checkpoints
+        from musicgpt_gui.core.model.store.warm_model import WarmModel
+        from musicgpt_gui.core.model.store import gpt2_backend, tf_runtime
 
         class _Warm(WarmModel):
             def _build_graph(self):
@@ -103,7 +104,7 @@ class Scorer:
 
     def nll(self, context: list[int], target: list[int], bounded: bool = False) -> float:
         """Nats of ``target`` following ``context``; ``bounded``: as a middle chosen in beats is sampled,
-        with no special token (core/model/infill.py), i.e. renormalised over the other tokens."""
+        with no special token (core/model/sample/infill.py), i.e. renormalised over the other tokens."""
         from musicgpt_gui.core.jobs import no_progress
 
         ids = np.array([context + target], dtype=np.int32)
@@ -130,14 +131,15 @@ def encode_span(encoder, prefix: list[str], middle: list[str], suffix: list[str]
 
 
 def vocab_sentinels() -> tuple[str, ...]:
-    from musicgpt_gui.core.model import vocab
+    from musicgpt_gui.core.model.store import vocab
 
     return vocab.FIM_TOKENS
 
 
 def end_bits(scorer: Scorer, spans, window: int, other_suffix: bool) -> float:
     """Mean bits of <|fim_end|> right after each true middle (SPM): where the suffix says the middle stops."""
-    from musicgpt_gui.core.model import fim, vocab
+    from musicgpt_gui.core.model.train import fim
+    from musicgpt_gui.core.model.store import vocab
 
     enc = scorer.encoder
     sentinels = [enc.specials[t] for t in vocab.FIM_TOKENS]
@@ -158,7 +160,8 @@ def span_nats(scorer: Scorer, spans, order: str, window: int, other_suffix: bool
     the suffix, the true one must score better.  ``bounded``: no special tokens, as a span chosen in
     beats is sampled (and the same for the prefix alone, whose <|endoftext|> goes too).
     """
-    from musicgpt_gui.core.model import fim, vocab
+    from musicgpt_gui.core.model.train import fim
+    from musicgpt_gui.core.model.store import vocab
 
     enc = scorer.encoder
     nats = []
@@ -175,7 +178,7 @@ def span_nats(scorer: Scorer, spans, order: str, window: int, other_suffix: bool
 
 
 def span_elements(spans) -> np.ndarray:
-    from musicgpt_gui.core.model import vocab
+    from musicgpt_gui.core.model.store import vocab
 
     return np.array([vocab.count_elements(", ".join(middle)) for _, middle, _ in spans])
 
@@ -198,7 +201,7 @@ def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, draws: int = 
 def score_run(run_dir: Path, bars: int) -> list[str]:
     """The FIM model's row of the table for one trained run, read at its best checkpoint."""
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import checkpoints, run_store
+    from musicgpt_gui.core.model.store import checkpoints, run_store
 
     history = run_store.History.load(run_dir)
     dataset, window = checkpoints.training_dataset(run_dir), int(history.settings["window"])

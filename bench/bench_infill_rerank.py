@@ -2,7 +2,7 @@
 
 On held-out 2-bar spans of the run's validation pieces (chosen in beats, as the piano roll's selection),
 ``infill`` makes the variations twice with the same seed: as sampled (``candidates=1``),
-and as infilling does by default (the best joins of 3 x as many, core/model/join_rank.py).  The
+and as infilling does by default (the best joins of 3 x as many, core/model/sample/join_rank.py).  The
 judge is not the transformer that chose them but the Kneser-Ney n-gram (best order on validation)
 fitted on the run's training tokens:
 
@@ -32,7 +32,8 @@ from bench_output import publish
 
 def judge(run_dir: Path):
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import checkpoints, ngram, training_data, vocab
+    from musicgpt_gui.core.model.store import checkpoints, vocab
+    from musicgpt_gui.core.model.train import ngram, training_data
 
     encoder = vocab.load_encoder(run_dir)
     dataset = checkpoints.training_dataset(run_dir)
@@ -47,7 +48,7 @@ def bits(model, tokens: list[int], context: list[int]) -> float:
 
 def judged(model, encoder, middles: list[str], prefix: list[int], head: list[int]) -> tuple[float, float, float]:
     """(mean join bits, summed middle bits, summed middle elements) of ``middles`` between ``prefix`` and ``head``."""
-    from musicgpt_gui.core.model import vocab
+    from musicgpt_gui.core.model.store import vocab
     from musicgpt_gui.core.music.notation import SEP
 
     joins, own, elements = [], [], []
@@ -79,9 +80,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from musicgpt_gui.core.model import checkpoints, join_rank
-    from musicgpt_gui.core.model.generation import GenerationSettings, Generator
-    from musicgpt_gui.core.model.infill import infill, locate_items
+    from musicgpt_gui.core.model.store import checkpoints
+    from musicgpt_gui.core.model.sample import join_rank
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
+    from musicgpt_gui.core.model.sample.infill import infill, locate_items
     from musicgpt_gui.core.music.notation import SEP, join_items
 
     per_variation = args.candidates or join_rank.CANDIDATES_PER_VARIATION

@@ -33,7 +33,8 @@ import numpy as np
 def build(root: Path, imported: Optional[Path]):
     """A workspace with the 371 Bach chorales (timed; imported now unless given) and a fresh atomic model."""
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
-    from musicgpt_gui.core.model import models, workflows
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model import workflows
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(root)
@@ -47,7 +48,7 @@ def build(root: Path, imported: Optional[Path]):
 
 
 def train(workspace, dataset: Path, base: str, run: str, chosen, fim_rate: float, minutes: float):
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     cfg = training.TrainConfig(
         workspace=workspace,
@@ -64,8 +65,8 @@ def train(workspace, dataset: Path, base: str, run: str, chosen, fim_rate: float
 
 
 def model_samples(run_dir: Path, count: int, length: int) -> list[str]:
-    from musicgpt_gui.core.model import checkpoints
-    from musicgpt_gui.core.model.generation import GenerationSettings, Generator
+    from musicgpt_gui.core.model.store import checkpoints
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
 
     which = "best" if (run_dir / "best").is_dir() else "latest"
     generator = Generator(checkpoints.resolve_checkpoint(run_dir, which))
@@ -78,7 +79,8 @@ def model_samples(run_dir: Path, count: int, length: int) -> list[str]:
 
 def ngram_samples(workspace, dataset: Path, base: str, count: int, length: int) -> tuple[list[str], object]:
     """The best n-gram over the whole validation split, and its samples (full distribution, no top-k)."""
-    from musicgpt_gui.core.model import models, ngram, training_data, vocab
+    from musicgpt_gui.core.model.store import models, vocab
+    from musicgpt_gui.core.model.train import ngram, training_data
 
     encoder = vocab.load_encoder(models.get_model(workspace, base).path)
     data = training_data.load_data(dataset, encoder)
@@ -90,7 +92,7 @@ def ngram_samples(workspace, dataset: Path, base: str, count: int, length: int) 
 
 def main() -> None:
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import fim, recipe
+    from musicgpt_gui.core.model.train import fim, recipe
     from musicgpt_gui.core.quality import metrics, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

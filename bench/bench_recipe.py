@@ -3,7 +3,7 @@
 Each variant trains a fresh copy of the same new music model on the same dataset for the same
 number of tokens (steps = tokens / (batch x window)) and is validated once at the end, in bits
 per element, beside the n-gram yardstick scored on the same positions.  The choice of defaults
-in core/model/recipe.py comes from this table (bench/results/recipe.txt).
+in core/model/train/recipe.py comes from this table (bench/results/recipe.txt).
 
     .venv/bin/python bench/bench_recipe.py --workspace WS --dataset bach --tokens 200000 [--only NAME ...]
 """
@@ -43,7 +43,7 @@ VARIANTS = (
 
 
 def run_variant(workspace, dataset: Path, variant: Variant, tokens: int) -> dict:
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     steps = max(1, tokens // (variant.batch_size * variant.window))
     cfg = training.TrainConfig(

@@ -68,7 +68,7 @@ VARIANTS = (
 
 
 def ensure_model(workspace, dataset: Path, variant: Variant):
-    from musicgpt_gui.core.model import models
+    from musicgpt_gui.core.model.store import models
 
     if (workspace.models / variant.model).is_dir():
         return models.get_model(workspace, variant.model)
@@ -80,7 +80,7 @@ def ensure_model(workspace, dataset: Path, variant: Variant):
 
 
 def config(workspace, dataset: Path, variant: Variant, threads: int, **overrides):
-    from musicgpt_gui.core.model import fim, recipe, training
+    from musicgpt_gui.core.model.train import fim, recipe, training
 
     chosen = recipe.NEW_MODEL
     settings = dict(
@@ -101,7 +101,7 @@ def config(workspace, dataset: Path, variant: Variant, threads: int, **overrides
 
 def probe(workspace, dataset: Path, variants: list[Variant], seconds: float) -> None:
     """Training rate of each model: the best of all probes so far (other work on the machine only slows it)."""
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     rates_path = workspace.root / RATES_FILE
     rates = json.loads(rates_path.read_text()) if rates_path.is_file() else {}
@@ -124,7 +124,7 @@ def params(info) -> int:
 
 
 def train(workspace, dataset: Path, variants: list[Variant], minutes: float, threads: int) -> None:
-    from musicgpt_gui.core.model import recipe, training
+    from musicgpt_gui.core.model.train import recipe, training
 
     rates = json.loads((workspace.root / RATES_FILE).read_text())
     train_tokens = None
@@ -140,7 +140,8 @@ def train(workspace, dataset: Path, variants: list[Variant], minutes: float, thr
         cfg = config(workspace, dataset, variant, threads, steps=steps, validate_every=max(1, steps // VALIDATIONS))
         result = training.train(cfg)
         if train_tokens is None:
-            from musicgpt_gui.core.model import training_data, vocab
+            from musicgpt_gui.core.model.train import training_data
+            from musicgpt_gui.core.model.store import vocab
 
             train_tokens = len(training_data.load_data(dataset, vocab.load_encoder(result.run_dir)).train)
         yard = result.ngram["bits_per_element"]

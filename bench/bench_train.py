@@ -34,8 +34,8 @@ RECIPE_LABEL = "ours, recipe 8 x 128"  # the new-model default: as many tokens p
 def build(root: Path, size: str):
     """A workspace with a Bach dataset, a fresh BPE music model and the data as one text file."""
     from musicgpt_gui.core.dataset import dataset_files
-    from musicgpt_gui.core.model import models
-    from musicgpt_gui.core.model import vocab
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model.store import vocab
     from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
     from musicgpt_gui.core.workspace import resolve_workspace
 
@@ -89,7 +89,7 @@ def run_gpt2_simple(workspace, model, text_file: Path, steps: int, round_no: int
 def run_ours(
     workspace, dataset, model, steps: int, name: str, batch: int = 1, window: int = WINDOW, **options
 ) -> float:
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     times: list[tuple[int, float]] = []
 
@@ -148,8 +148,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-    from musicgpt_gui.core.model import tf_runtime
-    from musicgpt_gui.core.model.recipe import NEW_MODEL
+    from musicgpt_gui.core.model.store import tf_runtime
+    from musicgpt_gui.core.model.train.recipe import NEW_MODEL
 
     with tempfile.TemporaryDirectory() as tmp:
         workspace, dataset, model, text_file = build(Path(tmp), args.size)

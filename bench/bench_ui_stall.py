@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return longest[0]
 
     def first_tf_import() -> None:
-        from musicgpt_gui.core.model import tf_runtime
+        from musicgpt_gui.core.model.store import tf_runtime
 
         loader = threading.Thread(target=tf_runtime.tf)
         loader.start()

@@ -32,7 +32,7 @@ HIDDEN_IMPORTS = [
 _UNUSED_QT = [
     "Qt3DAnimation", "Qt3DCore", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DRender",
     "QtBluetooth", "QtDataVisualization", "QtDesigner", "QtGraphs", "QtGraphsWidgets", "QtHelp",
-    "QtHttpServer", "QtLocation", "QtMultimedia", "QtMultimediaWidgets", "QtNfc", "QtPdf",
+    "QtHttpServer", "QtLocation", "QtMultimediaWidgets", "QtNfc", "QtPdf",
     "QtPdfWidgets", "QtQuick3D", "QtRemoteObjects", "QtScxml", "QtSensors", "QtSerialBus",
     "QtSerialPort", "QtSpatialAudio", "QtSql", "QtStateMachine", "QtTest", "QtTextToSpeech",
     "QtUiTools", "QtAxContainer",

@@ -127,7 +127,7 @@ class TinyRun:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
     """(workspace, model info): a tiny atomic-vocabulary music model, untrained."""
-    from musicgpt_gui.core.model import models
+    from musicgpt_gui.core.model.store import models
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
@@ -137,7 +137,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
 @pytest.fixture(scope="session")
 def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
     """A tiny model trained a few steps into checkpoint/tiny-run (with a best checkpoint)."""
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     workspace, model = tiny_model
     cfg = training.TrainConfig(
@@ -151,7 +151,7 @@ def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
 @pytest.fixture(scope="session")
 def fim_run(tiny_model, tiny_dataset):
     """(workspace, run folder) of the tiny model trained a few steps with fill-in-the-middle."""
-    from musicgpt_gui.core.model import training
+    from musicgpt_gui.core.model.train import training
 
     workspace, model = tiny_model
     cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="fim-run", steps=4,
@@ -162,8 +162,8 @@ def fim_run(tiny_model, tiny_dataset):
 
 @pytest.fixture(scope="session")
 def fim_generator(fim_run):
-    from musicgpt_gui.core.model import checkpoints
-    from musicgpt_gui.core.model.generation import Generator
+    from musicgpt_gui.core.model.store import checkpoints
+    from musicgpt_gui.core.model.sample.generation import Generator
 
     g = Generator(checkpoints.resolve_checkpoint(fim_run[1]))
     yield g

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from musicgpt_gui.commands.common import progress_bar
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.model.workflows import ATTENTION_POOLS
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.workspace import Workspace
@@ -61,7 +61,7 @@ def head_choice(text: str) -> int | str:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.attention import AttentionModel, save_npz
+    from musicgpt_gui.core.model.inspect.attention import AttentionModel, save_npz
     from musicgpt_gui.core.model.workflows import attention_view
     from musicgpt_gui.core.viz.attention_page import write_attention_page
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _musical_view(args: argparse.Namespace, result):
-    from musicgpt_gui.core.model.attention import pool_items
+    from musicgpt_gui.core.model.inspect.attention import pool_items
     from musicgpt_gui.core.viz.attention_patterns import build_view
 
     return build_view(result, pool_items(result.tokens, result.attention), with_rollout=args.rollout)

@@ -19,7 +19,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
 from musicgpt_gui.core.midi import soundfont as soundfonts
 from musicgpt_gui.core.midi.midi_io import render_midi
-from musicgpt_gui.core.model import models, vocab
+from musicgpt_gui.core.model.store import models, vocab
 from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, parse_duration
 from musicgpt_gui.core.readers import midi_reader
 from musicgpt_gui.core.workspace import Workspace
@@ -94,7 +94,7 @@ def print_vocab_report(dataset: Path, extra: list[models.ModelInfo]) -> None:
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) -> None:
     """Length, temperature, top-k/top-p, variations, seed and the memorization dataset, with core's defaults."""
-    from musicgpt_gui.core.model.generation import GenerationSettings
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings
 
     defaults = GenerationSettings()
     parser.add_argument("--length", type=int, default=defaults.length, metavar="N", help=length_help)
@@ -108,7 +108,7 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
 
 def sampling_settings(args: argparse.Namespace):
     """The checked GenerationSettings of :func:`add_sampling_arguments`' options."""
-    from musicgpt_gui.core.model.generation import GenerationSettings
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings
 
     return GenerationSettings(
         length=args.length,

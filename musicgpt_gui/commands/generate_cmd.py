@@ -10,8 +10,8 @@ from musicgpt_gui.commands.common import add_sampling_arguments, sampling_settin
 from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.generation import DEFAULT_PREFIX_ITEMS
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.sample.generation import DEFAULT_PREFIX_ITEMS
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.generation import Generator, dataset_prefix, midi_prefix
+    from musicgpt_gui.core.model.sample.generation import Generator, dataset_prefix, midi_prefix
     from musicgpt_gui.core.model.workflows import generate_for_run
 
     run_dir = checkpoints.run_folder(workspace, args.run)

@@ -10,7 +10,7 @@ from pathlib import Path
 from musicgpt_gui.commands.common import add_sampling_arguments, sampling_settings, progress_bar, read_text_file
 from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -50,8 +50,8 @@ def parse_pair(text: str, option: str, kind: type) -> tuple:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.generation import Generator
-    from musicgpt_gui.core.model.infill import locate_beats, locate_items
+    from musicgpt_gui.core.model.sample.generation import Generator
+    from musicgpt_gui.core.model.sample.infill import locate_beats, locate_items
     from musicgpt_gui.core.model.workflows import export_variation, infill_for_run
 
     text = args.text if args.text is not None else read_text_file(args.infile)

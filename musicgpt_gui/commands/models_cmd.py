@@ -7,8 +7,9 @@ from pathlib import Path
 
 from musicgpt_gui.commands.common import resolve_dataset
 from musicgpt_gui.commands.common import print_vocab_report, progress_bar
-from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import vocab, workflows
+from musicgpt_gui.core.model.store import models
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.workspace import Workspace
 
 

@@ -13,12 +13,13 @@ from typing import Iterator, Optional
 
 from musicgpt_gui.commands.common import positive_float, print_vocab_report, progress_bar
 from musicgpt_gui.commands.common import resolve_dataset
-from musicgpt_gui.core.model import checkpoints, fim
-from musicgpt_gui.core.model.run_store import History
-from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import recipe
-from musicgpt_gui.core.model import tf_runtime
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.train import fim
+from musicgpt_gui.core.model.store.run_store import History
+from musicgpt_gui.core.model.store import models
+from musicgpt_gui.core.model.train import recipe
+from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.workflows import NEW_MODEL_STEPS
 from musicgpt_gui.core.jobs import CancelToken, JobError
@@ -114,13 +115,13 @@ def unit_interval(text: str) -> float:
 
 
 def _defaults():
-    from musicgpt_gui.core.model.training import TrainConfig
+    from musicgpt_gui.core.model.train.training import TrainConfig
 
     return TrainConfig(workspace=None, dataset=Path("."))  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.training import TrainConfig, train
+    from musicgpt_gui.core.model.train.training import TrainConfig, train
     from musicgpt_gui.core.model.workflows import train_defaults, train_new_model
 
     dataset = _dataset(args, workspace)

@@ -66,7 +66,7 @@ class SelfTest:
         return detail
 
     def train(self) -> str:
-        checks.require_module("musicgpt_gui.core.model.training")
+        checks.require_module("musicgpt_gui.core.model.train.training")
         self.cli(
             "train", "--dataset", str(self.dataset), "--new-model", "tiny",
             "--steps", "2", "--batch-size", "1", "--run", RUN,
@@ -74,7 +74,7 @@ class SelfTest:
         return checks.check_checkpoint(self.ws.checkpoint / RUN)
 
     def generate(self) -> str:
-        checks.require_module("musicgpt_gui.core.model.generation")
+        checks.require_module("musicgpt_gui.core.model.sample.generation")
         self.generated = self.cli("generate", "--run", RUN, "--prefix", self.prefix, "--length", "24", "--seed", "1")
         if not self.generated.strip():
             raise StepFailed("`musicgpt generate` printed no text")

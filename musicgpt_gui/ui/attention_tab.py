@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from musicgpt_gui.core.model import attention
+from musicgpt_gui.core.model.inspect import attention
 from musicgpt_gui.core.viz import attention_page
 from musicgpt_gui.core.viz.attention_patterns import AttentionView, build_view
-from musicgpt_gui.core.model import checkpoints, workflows
-from musicgpt_gui.core.model.run_store import list_runs
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model import workflows
+from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel

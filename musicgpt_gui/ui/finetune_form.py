@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from musicgpt_gui.core.model import fim, models, recipe, vocab, workflows
+from musicgpt_gui.core.model.train import fim, recipe
+from musicgpt_gui.core.model.store import models, vocab
+from musicgpt_gui.core.model import workflows
 from musicgpt_gui.ui.context import AppContext
 
 NEW, STORE, GPT2 = "new", "store", "gpt2"

@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from musicgpt_gui.core.jobs import Progress
-from musicgpt_gui.core.model import fim, models, run_store, training, vocab, workflows
+from musicgpt_gui.core.model.train import fim, training
+from musicgpt_gui.core.model.store import models, run_store, vocab
+from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.quality import report as quality
-from musicgpt_gui.core.model.run_store import History, latest_step
+from musicgpt_gui.core.model.store.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_form import DEFAULTS, NEW, FinetuneForm
 from musicgpt_gui.ui.settings_binder import SettingsBinder

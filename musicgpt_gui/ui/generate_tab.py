@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.model import checkpoints, generation, workflows
-from musicgpt_gui.core.model.run_store import list_runs
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.sample import generation
+from musicgpt_gui.core.model import workflows
+from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext

@@ -7,18 +7,38 @@ infill result (whose full text is the whole piece), so playing and exporting fol
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Optional, Protocol
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QSpinBox, QVBoxLayout
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import generation, infill, workflows
+from musicgpt_gui.core.model.sample import generation, infill
+from musicgpt_gui.core.model import workflows
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.span_select import SpanSelection
 
-if TYPE_CHECKING:
-    from musicgpt_gui.ui.generate_tab import GenerateTab
+
+class InfillHost(Protocol):
+    """What the panel uses of the tab it sits in (the Generate tab), named here so that the panel
+    does not import the tab that imports it."""
+
+    context: Any
+    roll: Any
+    results: Any
+    result: Optional[generation.GenerationResult]
+    generator: Any
+    run: Any  # combo boxes
+    checkpoint: Any
+    info: Any
+    progress: Any
+
+    def display(self, text: str) -> None: ...
+    def on_failed(self, message: str, details: str) -> None: ...
+    def chosen_checkpoint(self, run: Any, which: Any) -> Any: ...
+    def settings(self) -> generation.GenerationSettings: ...
+    def start_job(self, job: Any, *args: Any, **kwargs: Any) -> Any: ...
+    def busy(self) -> bool: ...
 
 Piece = tuple[generation.GenerationResult, int]
 DEFAULT_CANDIDATES = 3
@@ -46,7 +66,7 @@ class _Accept(QUndoCommand):
 class InfillPanel(QGroupBox):
     """Lives in the Generate tab (``tab``): uses its run, sampling settings, warm generator and job slot."""
 
-    def __init__(self, tab: "GenerateTab") -> None:
+    def __init__(self, tab: InfillHost) -> None:
         super().__init__("Regenerate a selection")
         self.tab = tab
         self.accepted: Optional[Piece] = None  # None: the tab's own variation

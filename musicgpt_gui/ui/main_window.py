@@ -26,7 +26,7 @@ CLOSE_TIMEOUT_S = 15.0
 
 def detect_device(*, on_progress, cancel) -> str:
     """Ask TensorFlow for the device; only run once TF is loaded, so start-up never pays for it."""
-    from musicgpt_gui.core.model import tf_runtime
+    from musicgpt_gui.core.model.store import tf_runtime
 
     return tf_runtime.device_name()
 

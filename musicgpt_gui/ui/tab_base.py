@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from musicgpt_gui.core.dataset.dataset_files import is_dataset_folder
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.error_dialog import show_error
 from musicgpt_gui.ui.worker import JobSlot, Worker

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import gpt2_backend
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.attention import AttentionModel, pool_items, save_npz, token_items
+from musicgpt_gui.core.model.store import gpt2_backend
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.inspect.attention import AttentionModel, pool_items, save_npz, token_items
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.music.notation import split_items
 

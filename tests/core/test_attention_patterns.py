@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.attention import AttentionModel, pool_items
-from musicgpt_gui.core.model.rollout import attention_rollout, pooled_rollout
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.inspect.attention import AttentionModel, pool_items
+from musicgpt_gui.core.model.inspect.rollout import attention_rollout, pooled_rollout
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 from musicgpt_gui.core.viz import attention_patterns as patterns
 from musicgpt_gui.core.viz.element_layout import element_layout

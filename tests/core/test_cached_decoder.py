@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import cached_decoder
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model import tf_runtime
-from musicgpt_gui.core.model.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model.sample import cached_decoder
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 
 BATCH = 2
 

@@ -38,3 +38,24 @@ def test_importing_every_core_module_loads_no_qt() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", out.stdout
+
+
+def test_no_import_cycle_between_any_two_modules() -> None:
+    """Every import counts, lazy and TYPE_CHECKING ones too (grimp, the graph import-linter checks)."""
+    import grimp
+
+    graph = grimp.build_graph("musicgpt_gui")
+    cycles = []
+    for module in sorted(graph.modules):
+        for other in graph.find_modules_directly_imported_by(module):
+            if other > module and graph.chain_exists(importer=other, imported=module):
+                cycles.append(f"{module} <-> {other} via {graph.find_shortest_chain(importer=other, imported=module)}")
+    assert not cycles, "\n".join(cycles)
+
+
+def test_each_core_subpackage_stays_small_enough_to_read_in_one_go() -> None:
+    """About 8 modules a room (README's layout section); a room past 10 is split by concern."""
+    rooms = {p.parent for p in CORE.rglob("*.py")}
+    sizes = {room: len([p for p in room.glob("*.py") if p.stem != "__init__"]) for room in rooms}
+    big = {str(room.relative_to(CORE)): n for room, n in sizes.items() if n > 10}
+    assert not big, big

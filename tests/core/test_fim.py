@@ -9,9 +9,10 @@ import pytest
 from musicgpt_gui.cli import main
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import fim, run_store, vocab
-from musicgpt_gui.core.model.training import TrainConfig, train
-from musicgpt_gui.core.model.training_data import encode_pieces
+from musicgpt_gui.core.model.train import fim
+from musicgpt_gui.core.model.store import run_store, vocab
+from musicgpt_gui.core.model.train.training import TrainConfig, train
+from musicgpt_gui.core.model.train.training_data import encode_pieces
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import checkpoints
+from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.metadata import load_metadata, write_metadata
-from musicgpt_gui.core.model.generation import (
+from musicgpt_gui.core.model.sample.generation import (
     END_MARK,
     GenerationSettings,
     Generator,
@@ -26,7 +26,7 @@ from musicgpt_gui.core.model.generation import (
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import parse_text, split_items
-from musicgpt_gui.core.model.sampling import SamplingSettings, filter_logits, sample_token
+from musicgpt_gui.core.model.sample.sampling import SamplingSettings, filter_logits, sample_token
 from tests.core.run_rewrite import rewritten_run
 
 FAST = dict(temperature=1.0, top_k=0)
@@ -333,7 +333,7 @@ def test_cli_reports_bad_input_in_one_line(tiny_run, capsys) -> None:
 
 
 def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
-    from musicgpt_gui.core.model.generation import midi_prefix
+    from musicgpt_gui.core.model.sample.generation import midi_prefix
     from musicgpt_gui.core.midi.midi_io import export_midi
 
     source = "tempo=100, C4:1.0, E4 G4:0.5, rest:0.5, D4~2.0:1.0, F4:1.0"
@@ -364,7 +364,7 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
 
 def test_a_midi_prefix_is_written_as_the_runs_dataset_was_converted(tiny_dataset: Path, tmp_path: Path) -> None:
     from musicgpt_gui.core.midi.midi_io import export_midi
-    from musicgpt_gui.core.model.generation import midi_prefix
+    from musicgpt_gui.core.model.sample.generation import midi_prefix
 
     assert dataset_files.conversion_options(None).format == "timed"
     assert dataset_files.conversion_options(tiny_dataset).format == "timed"

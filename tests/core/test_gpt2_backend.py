@@ -1,4 +1,4 @@
-"""gpt-2-simple is fenced behind one adapter: only core/model/gpt2_backend.py imports it."""
+"""gpt-2-simple is fenced behind one adapter: only core/model/store/gpt2_backend.py imports it."""
 from __future__ import annotations
 
 import ast
@@ -20,12 +20,12 @@ def test_only_the_backend_module_imports_gpt_2_simple() -> None:
                 names = [node.module]
             if any(n.split(".")[0] == "gpt_2_simple" for n in names):
                 importers.add(path.relative_to(PACKAGE).as_posix())
-    assert importers == {"core/model/gpt2_backend.py"}
+    assert importers == {"core/model/store/gpt2_backend.py"}
 
 
 def test_the_bpe_encoder_loads_without_tensorflow() -> None:
     code = (
-        "import sys; from musicgpt_gui.core.model import gpt2_backend; "
+        "import sys; from musicgpt_gui.core.model.store import gpt2_backend; "
         "assert gpt2_backend.encoder_module().bytes_to_unicode()[ord('a')] == 'a'; "
         "assert 'tensorflow' not in sys.modules and 'gpt_2_simple' not in sys.modules"
     )

@@ -13,9 +13,9 @@ from musicgpt_gui.cli import main
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.midi.midi_io import provenance_of
-from musicgpt_gui.core.model import checkpoints, vocab
-from musicgpt_gui.core.model.generation import GenerationSettings, Generator
-from musicgpt_gui.core.model.infill import fit_to_gap, infill, locate_beats, locate_items
+from musicgpt_gui.core.model.store import checkpoints, vocab
+from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
+from musicgpt_gui.core.model.sample.infill import fit_to_gap, infill, locate_beats, locate_items
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 
 SETTINGS = GenerationSettings(length=40, temperature=1.0, top_k=0, variations=3, seed=7)
@@ -122,7 +122,7 @@ def test_cli_infill_prints_each_piece_and_exports_the_span(fim_run, piece, tmp_p
 
 
 def test_in_context_is_the_middle_with_a_bar_either_side(generator) -> None:
-    from musicgpt_gui.core.model.infill import in_context
+    from musicgpt_gui.core.model.sample.infill import in_context
 
     bars = [f"{name}4:1.0" for name in "CDEFGABCDEFGABCD"]  # four 4/4 bars of quarter notes
     text = join_items(["tempo=72", "program=40", *bars])
@@ -175,7 +175,7 @@ def test_a_bounded_middle_is_never_ended_early_by_the_model(fim_run, generator, 
 
 
 def test_the_variations_kept_are_the_best_joins_of_three_times_as_many(generator, piece) -> None:
-    from musicgpt_gui.core.model import join_rank
+    from musicgpt_gui.core.model.sample import join_rank
     from musicgpt_gui.core.music.notation import SEP
 
     span = locate_beats(piece, 4, 10)

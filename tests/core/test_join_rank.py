@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import join_rank
+from musicgpt_gui.core.model.sample import join_rank
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.model import models
-from musicgpt_gui.core.model import run_store
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.store import models
+from musicgpt_gui.core.model.store import run_store
+from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.workspace import resolve_workspace
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.model import ngram
+from musicgpt_gui.core.model.train import ngram
 
 # Train "0 1 0 1 2" (vocabulary of 3).  Continuation unigram: 0 follows PAD and 1, 1 follows 0, 2 follows 1
 # -> counts {0: 2, 1: 1, 2: 1}, D = n1/(n1+2 n2) = 2/4, so P(w) = (c - .5 + .5 * 3 * 1/3) / 4 = c / 4.

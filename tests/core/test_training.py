@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from musicgpt_gui.core.model import run_store
-from musicgpt_gui.core.model import training
+from musicgpt_gui.core.model.store import run_store
+from musicgpt_gui.core.model.train import training
 from tests.core.train_config import config
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress
 

@@ -15,7 +15,8 @@ import pytest
 from musicgpt_gui.cli import main
 from tests.core.train_config import config
 from musicgpt_gui.core.jobs import JobError, Progress
-from musicgpt_gui.core.model import recipe, run_store, training
+from musicgpt_gui.core.model.train import recipe, training
+from musicgpt_gui.core.model.store import run_store
 from musicgpt_gui.core.quality import report
 from musicgpt_gui.core.music.transpose import transpose_text
 
@@ -112,7 +113,7 @@ def test_recipes_by_model_kind():
 
 def test_tensorflow_start_up_lines_never_reach_stderr() -> None:
     code = (
-        "from musicgpt_gui.core.model import tf_runtime; tf = tf_runtime.tf(); print(tf_runtime.device_line());"
+        "from musicgpt_gui.core.model.store import tf_runtime; tf = tf_runtime.tf(); print(tf_runtime.device_line());"
         "g = tf.Graph();\nwith g.as_default(): x = tf.constant(1.0)\nprint(tf_runtime.new_session(g).run(x))"
     )
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

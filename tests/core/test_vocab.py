@@ -10,7 +10,7 @@ import regex
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music import notation
-from musicgpt_gui.core.model import gpt2_backend, vocab
+from musicgpt_gui.core.model.store import gpt2_backend, vocab
 from musicgpt_gui.core.jobs import JobError
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musicgpt_gui.core.model import training
+from musicgpt_gui.core.model.train import training
 
 
 def config(tiny_model, dataset: Path, run: str, **overrides) -> training.TrainConfig:

@@ -72,7 +72,7 @@ def tensorflow_loaded() -> None:
     Its first import holds the GIL for up to ~1.5 s at a time (huge generated modules), which no
     worker thread can hide; bench/bench_ui_stall.py reports that one-off cost separately.
     """
-    from musicgpt_gui.core.model import tf_runtime
+    from musicgpt_gui.core.model.store import tf_runtime
 
     tf_runtime.tf()
 

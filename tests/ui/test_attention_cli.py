@@ -9,8 +9,8 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from musicgpt_gui import cli
-from musicgpt_gui.core.model.attention import pool_items
-from musicgpt_gui.core.model.rollout import attention_rollout, pooled_rollout
+from musicgpt_gui.core.model.inspect.attention import pool_items
+from musicgpt_gui.core.model.inspect.rollout import attention_rollout, pooled_rollout
 
 TEXT = "C4:1.0, D4 F4:0.5, rest:0.25, E4:1.0, G4 C5:1.0, C4:0.5, A3:0.5"
 

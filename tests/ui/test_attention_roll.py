@@ -13,8 +13,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.model import checkpoints
-from musicgpt_gui.core.model.attention import AttentionModel, pool_items
+from musicgpt_gui.core.model.store import checkpoints
+from musicgpt_gui.core.model.inspect.attention import AttentionModel, pool_items
 from musicgpt_gui.core.music.notation import join_items, split_items
 from musicgpt_gui.core.viz.attention_patterns import build_view
 from musicgpt_gui.ui.attention_tab import AttentionTab

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musicgpt_gui.core.model.run_store import History
+from musicgpt_gui.core.model.store.run_store import History
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 
 

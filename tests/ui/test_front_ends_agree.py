@@ -71,8 +71,9 @@ def test_new_model_then_train_names_the_model_the_same_way_in_gui_and_cli(make_w
 
 def test_both_front_ends_start_from_the_core_defaults(make_window, workspace) -> None:
     from musicgpt_gui.cli import build_parser
-    from musicgpt_gui.core.model import vocab, workflows
-    from musicgpt_gui.core.model.generation import GenerationSettings
+    from musicgpt_gui.core.model.store import vocab
+    from musicgpt_gui.core.model import workflows
+    from musicgpt_gui.core.model.sample.generation import GenerationSettings
 
     window = make_window(workspace)
     generate, finetune = window.generate_tab, window.finetune_tab

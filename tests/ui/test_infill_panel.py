@@ -95,7 +95,7 @@ def test_regenerate_needs_a_selection(generated, qtbot) -> None:
 
 
 def test_the_finetune_checkbox_sets_the_fim_rate_and_follows_the_base(make_window, workspace) -> None:
-    from musicgpt_gui.core.model import fim
+    from musicgpt_gui.core.model.train import fim
 
     tab = make_window(workspace).finetune_tab
     assert tab.new_radio.isChecked() and tab.fim.isChecked() and tab.config(resume=False).fim_rate == fim.RATE

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from musicgpt_gui.core.model.run_store import History
+from musicgpt_gui.core.model.store.run_store import History
 from musicgpt_gui.core.quality import report
 from musicgpt_gui.ui.widgets.loss_chart import BITS, LossChart
 from tests.ui.helpers import wait_idle

@@ -19,7 +19,7 @@ from musicgpt_gui.core.dataset.statistics import PieceStats, piece_stats, text_s
 from musicgpt_gui.core.music.notation import join_items, parse_text
 from musicgpt_gui.core.music.piece import Piece
 from musicgpt_gui.core.music.render import render_flat, render_merged
-from musicgpt_gui.core.music.transpose import transpose_text
+from musicgpt_gui.core.music.transpose import transpose_text, transposition_shifts
 from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
 from musicgpt_gui.core.readers.score_reader import ScoreReadError, read_scores
 
@@ -77,7 +77,8 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
 
 
 def _shifts(transpose: int) -> list[int]:
-    return [0] + [k for n in range(1, transpose + 1) for k in (-n, n)]
+    """The original (0) first, then the transposed copies."""
+    return [0, *transposition_shifts(transpose)]
 
 
 def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:

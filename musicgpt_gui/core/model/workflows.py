@@ -19,11 +19,12 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
-from musicgpt_gui.core.model import checkpoints, models, recipe, training, vocab
-from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention, pool_items
-from musicgpt_gui.core.model.generation import GenerationResult, GenerationSettings, Generator, TokenFn
+from musicgpt_gui.core.model.store import checkpoints, models, vocab
+from musicgpt_gui.core.model.train import recipe, training
+from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
+from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import report as quality
-from musicgpt_gui.core.model.infill import InfillResult, Span, infill
+from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill
 
 NEW_MODEL_SIZE = "small"
 # A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with

@@ -39,6 +39,11 @@ def transpose_item(item: str, semitones: int) -> Optional[str]:
     return " ".join(shifted) + sep + step
 
 
+def transposition_shifts(semitones: int) -> list[int]:
+    """The shifts of the transposed copies ``--transpose N`` adds: -1, +1, ..., -N, +N (never 0)."""
+    return [k for n in range(1, semitones + 1) for k in (-n, n)]
+
+
 def transpose_text(text: str, semitones: int) -> Optional[str]:
     """The whole text shifted by ``semitones``; None when any pitch would leave MIDI 0..127."""
     items = [transpose_item(item, semitones) for item in split_items(text)]

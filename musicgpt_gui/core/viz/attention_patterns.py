@@ -25,8 +25,8 @@ import numpy as np
 
 from musicgpt_gui.core.atomic_file import atomic_file
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model.attention import AttentionResult, PooledAttention
-from musicgpt_gui.core.model.rollout import attention_rollout, pooled_rollout
+from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention
+from musicgpt_gui.core.model.inspect.rollout import attention_rollout, pooled_rollout
 from musicgpt_gui.core.viz.element_layout import ElementLayout, element_layout
 
 PATTERNS = ("previous", "pitch class", "bar start", "start")

@@ -1,6 +1,6 @@
 """Where each pooled attention element sits in the music: its onset, its notes and its bar.
 
-The elements are the labels of :class:`~musicgpt_gui.core.model.attention.PooledAttention`
+The elements are the labels of :class:`~musicgpt_gui.core.model.inspect.attention.PooledAttention`
 (notes, chords, rests, controls, markers).  Each is parsed with the note-text parser alone,
 then placed after the steps of the elements before it, so a note of the roll always knows
 the attention row and column it belongs to.  Bars follow the text's ``meter.TimeSignature``

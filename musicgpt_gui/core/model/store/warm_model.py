@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from musicgpt_gui.core.model import tf_runtime
-from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.checkpoints import CheckpointRef, restore, trained_context
+from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.store.checkpoints import CheckpointRef, restore, trained_context
 from musicgpt_gui.core.jobs import JobError, Progress, ProgressFn
 
 

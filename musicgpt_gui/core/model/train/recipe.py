@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.music.transpose import transpose_text
+from musicgpt_gui.core.model.store.checkpoints import DEFAULT_WINDOW
+from musicgpt_gui.core.model.store.vocab import GPT2_VOCAB
+from musicgpt_gui.core.music.transpose import transpose_text, transposition_shifts
 
 SCHEDULES = ("cosine", "constant")
 FINAL_LR_SHARE = 0.1  # the cosine ends at this share of the peak
@@ -33,12 +35,12 @@ class Recipe:
     transpose: int  # train on copies shifted by -N..+N semitones (validation untouched)
 
 
-NEW_MODEL = Recipe(learning_rate=1e-3, warmup_steps=50, schedule="cosine", batch_size=8, window=128, transpose=0)
+NEW_MODEL = Recipe(
+    learning_rate=1e-3, warmup_steps=50, schedule="cosine", batch_size=8, window=DEFAULT_WINDOW, transpose=0
+)
 FINETUNE = Recipe(learning_rate=1e-4, warmup_steps=20, schedule="cosine", batch_size=2, window=512, transpose=0)
 GPT2_SIMPLE = Recipe(learning_rate=1e-4, warmup_steps=0, schedule="constant", batch_size=1, window=1024, transpose=0)
 
-
-GPT2_VOCAB = 50257  # GPT-2's vocabulary; pretrained GPT-2 (extended or not) has at least this many tokens
 
 
 def for_model(new_model: bool) -> Recipe:
@@ -64,7 +66,7 @@ def learning_rate(peak: float, schedule: str, warmup_steps: int, step: int, prog
 def transposed_copies(texts: list[str], semitones: int) -> list[str]:
     """Every text shifted by -N..+N semitones (0 excluded), copies leaving the MIDI range dropped."""
     out = []
-    for shift in [k for n in range(1, semitones + 1) for k in (-n, n)]:
+    for shift in transposition_shifts(semitones):
         out += [t for t in (transpose_text(text, shift) for text in texts) if t is not None]
     return out
 

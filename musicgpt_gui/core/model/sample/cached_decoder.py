@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import gpt2_backend, tf_runtime
+from musicgpt_gui.core.model.store import gpt2_backend, tf_runtime
 
 # A context is read by the step itself, token by token, while that costs less than building and
 # running gpt-2-simple's full forward pass once (~2 s on first need); the cost of a step grows with

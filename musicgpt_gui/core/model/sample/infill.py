@@ -1,7 +1,7 @@
 """Infilling: regenerate a span of note text with the music on both sides as context.
 
-The model sees the text around the span in the order it was trained on (core/model/fim.py), within
-the positions it was trained at (core/model/middle_sampler.py) -- the text is taken as a whole
+The model sees the text around the span in the order it was trained on (core/model/train/fim.py), within
+the positions it was trained at (core/model/sample/middle_sampler.py) -- the text is taken as a whole
 piece, so the prefix starts one and the suffix ends one -- and samples the middle until
 ``<|fim_end|>`` (or ``<|endoftext|>``, or any other sentinel).
 
@@ -31,11 +31,11 @@ import numpy as np
 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.model import join_rank
-from musicgpt_gui.core.model.fim import item_onsets, item_step
-from musicgpt_gui.core.model.middle_sampler import MiddleSampler, Sides
+from musicgpt_gui.core.model.sample import join_rank
+from musicgpt_gui.core.model.train.fim import item_onsets, item_step
+from musicgpt_gui.core.model.sample.middle_sampler import MiddleSampler, Sides
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
-from musicgpt_gui.core.model.generation import (
+from musicgpt_gui.core.model.sample.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
 )
 from musicgpt_gui.core.music.notation import SEP, Parsed, format_duration, join_items, parse_text, split_items
@@ -106,7 +106,7 @@ class InfillResult(GenerationResult):
 
     suffix: str = ""
     span: Optional[Span] = None
-    sampled: int = 0  # middles sampled, of which the variations are the best joins (core/model/join_rank.py)
+    sampled: int = 0  # middles sampled, of which the variations are the best joins (core/model/sample/join_rank.py)
     chosen: list[int] = field(default_factory=list)  # which sampled middle each variation is
 
     def middle_text(self, variation: int = 0) -> str:
@@ -155,7 +155,7 @@ def infill(
     candidates: int = join_rank.CANDIDATES_PER_VARIATION,
 ) -> InfillResult:
     """Regenerate ``span`` of ``text`` ``settings.variations`` times with the loaded checkpoint: the best joins
-    of ``candidates`` middles sampled per variation when music follows the span (core/model/join_rank.py)."""
+    of ``candidates`` middles sampled per variation when music follows the span (core/model/sample/join_rank.py)."""
     settings = (settings or GenerationSettings()).validate()
     if candidates < 1:
         raise JobError(f"Sample at least 1 middle per variation kept, not {candidates}.")

@@ -14,8 +14,9 @@ import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import Progress, ProgressFn
-from musicgpt_gui.core.model import ngram, vocab
-from musicgpt_gui.core.model.training_types import TrainConfig
+from musicgpt_gui.core.model.train import ngram
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.train.training_types import TrainConfig
 
 MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
 

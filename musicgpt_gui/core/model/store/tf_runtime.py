@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import gpt2_backend
-from musicgpt_gui.core.model.run_store import HPARAMS_FILE
+from musicgpt_gui.core.model.store import gpt2_backend
+from musicgpt_gui.core.model.store.run_store import HPARAMS_FILE
 HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")
 
 

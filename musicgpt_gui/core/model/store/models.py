@@ -17,10 +17,10 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.model import gpt2_backend
-from musicgpt_gui.core.model import run_store
-from musicgpt_gui.core.model import tf_runtime
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.store import gpt2_backend
+from musicgpt_gui.core.model.store import run_store
+from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.workspace import Workspace

@@ -14,10 +14,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.cached_decoder import CachedDecoder
-from musicgpt_gui.core.model.fim import item_step
-from musicgpt_gui.core.model.generation import CACHE_ROWS
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model.train.fim import item_step
+from musicgpt_gui.core.model.sample.generation import CACHE_ROWS
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, SEP, bar_length, join_items
 
 CANDIDATES_PER_VARIATION = 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musicgpt_gui.core.model.attention import pool_items
+from musicgpt_gui.core.model.inspect.attention import pool_items
 
 
 def layer_mixing(layer_attention: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import vocab
+from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_duration
 
 RATE = 0.5  # the share the paper and the GUI checkbox use

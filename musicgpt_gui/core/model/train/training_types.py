@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Optional
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import fim, models, recipe
+from musicgpt_gui.core.model.train import fim, recipe
+from musicgpt_gui.core.model.store import models
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything

@@ -16,12 +16,12 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.jobs import CancelToken, Progress, ProgressFn
-from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.cached_decoder import CachedDecoder
-from musicgpt_gui.core.model.checkpoints import context_reason
-from musicgpt_gui.core.model.fim import INFILL_ORDER, arrange, item_step
-from musicgpt_gui.core.model.generation import CACHE_ROWS, GenerationSettings, TokenEvent, TokenFn, counted_text
-from musicgpt_gui.core.model.sampling import sample_token
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model.store.checkpoints import context_reason
+from musicgpt_gui.core.model.train.fim import INFILL_ORDER, arrange, item_step
+from musicgpt_gui.core.model.sample.generation import CACHE_ROWS, GenerationSettings, TokenEvent, TokenFn, counted_text
+from musicgpt_gui.core.model.sample.sampling import sample_token
 from musicgpt_gui.core.music.notation import SEP, join_items, split_items
 
 

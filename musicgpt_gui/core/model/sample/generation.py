@@ -26,14 +26,14 @@ import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.import_options import ImportOptions
-from musicgpt_gui.core.model import vocab
-from musicgpt_gui.core.model.cached_decoder import CachedDecoder
-from musicgpt_gui.core.model.checkpoints import context_reason
+from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
+from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
-from musicgpt_gui.core.model.sampling import SamplingSettings, sample_token
-from musicgpt_gui.core.model.warm_model import WarmModel
+from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
+from musicgpt_gui.core.model.store.warm_model import WarmModel
 
 END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
 MAX_VARIATIONS = 16

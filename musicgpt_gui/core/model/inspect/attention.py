@@ -27,10 +27,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from musicgpt_gui.core.model import checkpoints, tf_runtime
-from musicgpt_gui.core.model import gpt2_backend
+from musicgpt_gui.core.model.store import checkpoints, tf_runtime
+from musicgpt_gui.core.model.store import gpt2_backend
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
-from musicgpt_gui.core.model.warm_model import WarmModel
+from musicgpt_gui.core.model.store.warm_model import WarmModel
 
 MARKS = ("<|startoftext|>", "<|endoftext|>")
 _MARK_RE = re.compile("|".join(re.escape(m) for m in MARKS))

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model.native_noise import native_stderr_filtered
+from musicgpt_gui.core.model.store.native_noise import native_stderr_filtered
 
 _MATMULS = ("BatchMatMulV2", "BatchMatMulV3", "BatchMatMul")
 

@@ -26,10 +26,11 @@ import regex
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model import gpt2_backend
+from musicgpt_gui.core.model.store import gpt2_backend
 
 EOT = "<|endoftext|>"
-# Fill-in-the-middle sentinels (Bavarian et al. 2022; core/model/fim.py): single ids, never produced by BPE.
+GPT2_VOCAB = 50257  # GPT-2's vocabulary; pretrained GPT-2 (extended or not) has at least this many tokens
+# Fill-in-the-middle sentinels (Bavarian et al. 2022; core/model/train/fim.py): single ids, never produced by BPE.
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_end|>"
 FIM_TOKENS = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, FIM_END)
 KINDS = ("bpe", "atomic")

@@ -1,4 +1,4 @@
-"""Finding and loading a trained run's checkpoint for inference (generation and attention).
+"""Finding, loading and saving a run's checkpoints (the TensorFlow side of run_store's layout).
 
 A run folder has gpt-2-simple's layout (``checkpoint/<run>/model-N.*``, ``checkpoint``,
 ``counter``, ``hparams.json``, ``encoder.json``, ``vocab.bpe``).  Inference rebuilds the
@@ -8,16 +8,21 @@ checkpoint that gpt-2-simple writes or reads loads here too.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from musicgpt_gui.core.model import recipe, run_store
-from musicgpt_gui.core.model import tf_runtime
+from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.model.store import run_store, tf_runtime
+from musicgpt_gui.core.model.store.vocab import GPT2_VOCAB
 from musicgpt_gui.core.workspace import Workspace
 
 CHECKPOINT_CHOICES = ("latest", "best")
+# The window a new music model trains on by default (train/recipe.py uses it), and so the context a
+# run that records no window is taken to have been trained at.
+DEFAULT_WINDOW = 128
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def trained_positions(hparams: dict[str, int], window: int, earlier: int = 0) ->
     position embeddings and learns only the positions its windows reach (the largest window of
     the run so far): beyond them it predicts noise (bench/results/context.txt).
     """
-    if hparams["n_vocab"] >= recipe.GPT2_VOCAB:
+    if hparams["n_vocab"] >= GPT2_VOCAB:
         return hparams["n_ctx"]
     return min(hparams["n_ctx"], max(window, earlier))
 
@@ -111,7 +116,7 @@ def trained_context(run_dir: Path, hparams: dict[str, int]) -> int:
         settings = run_store.History.load(run_dir).settings
     except JobError:
         settings = {}
-    recorded = settings.get(CONTEXT_SETTING) or settings.get("window") or recipe.NEW_MODEL.window
+    recorded = settings.get(CONTEXT_SETTING) or settings.get("window") or DEFAULT_WINDOW
     return trained_positions(hparams, int(recorded))
 
 
@@ -158,3 +163,50 @@ def load_variables(session, saver, variables: list[Any], prefix: str) -> None:
         saver.restore(session, prefix)
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.DataLossError) as exc:
         raise JobError(f"The checkpoint {prefix} cannot be read ({run_store.first_line(exc)}).") from None
+
+
+def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: run_store.History) -> str:
+    """Write model-<step>, switch the index to it, then drop older model-* files."""
+    tf = tf_runtime.tf()
+    run_dir = Path(run_dir)
+    name = f"model-{step}"
+    try:
+        saver.save(sess, str(run_dir / "model"), global_step=step, write_meta_graph=False, write_state=False)
+        run_store.write_index(run_dir, name)
+        atomic_write_text(run_dir / "counter", f"{step}\n")
+        history.save(run_dir)
+    except (OSError, tf.errors.OpError) as exc:
+        if run_store.latest_step(run_dir) != step:
+            run_store._remove_model_files(run_dir, keep=run_store.latest_step(run_dir))
+        raise JobError(
+            f"Could not save the checkpoint at step {step} ({run_store.first_line(exc)}); "
+            "the previous checkpoint is intact. Free some disk space and resume."
+        ) from None
+    run_store._remove_model_files(run_dir, keep=step)
+    return str(run_dir / name)
+
+
+def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
+    """Write ``best/`` as a complete run-like folder beside it, then swap it in."""
+    tf = tf_runtime.tf()
+    run_dir = Path(run_dir)
+    tmp, best, old = run_dir / ".best.tmp", run_dir / run_store.BEST, run_dir / ".best.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        run_store.copy_model_files(run_dir, tmp)
+        name = f"model-{step}"
+        saver.save(sess, str(tmp / "model"), global_step=step, write_meta_graph=False, write_state=False)
+        run_store.write_index(tmp, name)
+        atomic_write_text(tmp / "counter", f"{step}\n")
+    except (OSError, tf.errors.OpError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise JobError(
+            f"Could not save the best checkpoint at step {step} ({run_store.first_line(exc)}); "
+            "the previous best is intact."
+        ) from None
+    shutil.rmtree(old, ignore_errors=True)
+    if best.exists():
+        best.rename(old)
+    tmp.rename(best)
+    shutil.rmtree(old, ignore_errors=True)

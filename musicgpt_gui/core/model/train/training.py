@@ -19,19 +19,15 @@ import numpy as np
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
-from musicgpt_gui.core.model import (
-    checkpoints,
-    fim,
-    gpt2_backend,
-    models,
-    ngram,
-    recipe,
-    run_store,
-    tf_runtime,
-    training_data,
-    vocab,
+from musicgpt_gui.core.model.store import checkpoints, gpt2_backend, models, run_store, tf_runtime, vocab
+from musicgpt_gui.core.model.train import fim, ngram, recipe, training_data
+from musicgpt_gui.core.model.train.training_types import (
+    MIN_WINDOW,
+    TrainConfig,
+    TrainProgress,
+    TrainResult,
+    check_settings,
 )
-from musicgpt_gui.core.model.training_types import MIN_WINDOW, TrainConfig, TrainProgress, TrainResult, check_settings
 from musicgpt_gui.core.quality import report as quality
 
 __all__ = ["MIN_WINDOW", "TrainConfig", "TrainProgress", "TrainResult", "train"]
@@ -245,7 +241,7 @@ class _Loop:
             cancelled = self.cancel.cancelled
             last = cancelled or result.stopped_early or result.stopped_on_time or step == total
             if last or (cfg.save_every and step % cfg.save_every == 0):
-                result.checkpoint = run_store.save_latest(self.sess, self.saver, self.run_dir, step, history)
+                result.checkpoint = checkpoints.save_latest(self.sess, self.saver, self.run_dir, step, history)
             self._report(step, start, total, began, train_time, tokens_done, result, history, "training")
             if cancelled:
                 result.cancelled = True
@@ -283,7 +279,7 @@ class _Loop:
         bits = vocab.bits_per_element(loss, self.data.valid_tokens, self.data.valid_elements)
         history.valid.append({"step": step, "loss": loss, "bits_per_element": bits})
         if result.best_val_loss is None or loss < result.best_val_loss:
-            run_store.save_best(self.sess, self.saver, self.run_dir, step)
+            checkpoints.save_best(self.sess, self.saver, self.run_dir, step)
             history.best = {"step": step, "loss": loss}
             result.best_val_loss, result.best_step, result.best_bits_per_element = loss, step, bits
             return 0

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model.vocab import ENCODER_FILE, MERGES_FILE
+from musicgpt_gui.core.model.store.vocab import ENCODER_FILE, MERGES_FILE
 from musicgpt_gui.core.workspace import Workspace
 
 HPARAMS_FILE = "hparams.json"
@@ -136,52 +136,6 @@ def latest_prefix(folder: Path) -> Optional[str]:
     return str(prefix) if has_data and prefix.with_name(prefix.name + ".index").is_file() else None
 
 
-def save_latest(sess: Any, saver: Any, run_dir: Path, step: int, history: History) -> str:
-    """Write model-<step>, switch the index to it, then drop older model-* files."""
-    tf = _tf()
-    run_dir = Path(run_dir)
-    name = f"model-{step}"
-    try:
-        saver.save(sess, str(run_dir / "model"), global_step=step, write_meta_graph=False, write_state=False)
-        write_index(run_dir, name)
-        atomic_write_text(run_dir / "counter", f"{step}\n")
-        history.save(run_dir)
-    except (OSError, tf.errors.OpError) as exc:
-        if latest_step(run_dir) != step:
-            _remove_model_files(run_dir, keep=latest_step(run_dir))
-        raise JobError(
-            f"Could not save the checkpoint at step {step} ({first_line(exc)}); "
-            "the previous checkpoint is intact. Free some disk space and resume."
-        ) from None
-    _remove_model_files(run_dir, keep=step)
-    return str(run_dir / name)
-
-
-def save_best(sess: Any, saver: Any, run_dir: Path, step: int) -> None:
-    """Write ``best/`` as a complete run-like folder beside it, then swap it in."""
-    tf = _tf()
-    run_dir = Path(run_dir)
-    tmp, best, old = run_dir / ".best.tmp", run_dir / BEST, run_dir / ".best.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir()
-        copy_model_files(run_dir, tmp)
-        name = f"model-{step}"
-        saver.save(sess, str(tmp / "model"), global_step=step, write_meta_graph=False, write_state=False)
-        write_index(tmp, name)
-        atomic_write_text(tmp / "counter", f"{step}\n")
-    except (OSError, tf.errors.OpError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise JobError(
-            f"Could not save the best checkpoint at step {step} ({first_line(exc)}); the previous best is intact."
-        ) from None
-    shutil.rmtree(old, ignore_errors=True)
-    if best.exists():
-        best.rename(old)
-    tmp.rename(best)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_index(folder: Path, name: str) -> None:
     """TF's 'checkpoint' index (a text proto) naming ``name``, replaced atomically."""
     atomic_write_text(
@@ -210,8 +164,3 @@ def first_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
     return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
 
-
-def _tf():
-    from musicgpt_gui.core.model import tf_runtime
-
-    return tf_runtime.tf()
