@@ -190,4 +190,5 @@ def check_playback(seconds: float = 1.0, pitch: int = 69) -> str:
     expected = 440.0 * 2 ** ((pitch - 69) / 12)
     if abs(peak - expected) > expected * 0.03:
         raise StepFailed(f"the synth's loudest frequency is {peak:.0f} Hz, not the note's {expected:.0f} Hz")
-    return f"{pcm.size / synth.sample_rate:.1f}s through the null device, peak at {peak:.0f} Hz, {sink.underruns} underruns"
+    seconds_out = pcm.size / synth.sample_rate
+    return f"{seconds_out:.1f}s through the null device, peak at {peak:.0f} Hz, {sink.underruns} underruns"
