@@ -94,3 +94,41 @@ def test_bad_values_are_one_line_messages() -> None:
     with pytest.raises(JobError, match="at least 2"):
         Steering(no_repeat=1).validate()
 
+
+
+def test_a_regenerated_selection_keeps_the_range_and_the_key(fim_generator, tiny_dataset) -> None:
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.model.sample.infill import infill, locate_beats
+    from musicgpt_gui.core.music.notation import join_items, split_items
+
+    piece = join_items(split_items(dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)[0])[:50])
+    steering = Steering(key="C major", low=60, high=72)
+    scale = scale_for(steering, "")
+    span = locate_beats(piece, 4, 12)
+    result = infill(fim_generator, piece, span, GenerationSettings(length=60, temperature=1.2, top_k=0, variations=3,
+                                                                   seed=5, steering=steering), candidates=1)
+    notes = [n for v in result.variations for n in v.parsed.notes]
+    assert notes and all(60 <= n.pitch <= 72 and n.pitch % 12 in scale for n in notes)
+    assert all(not v.parsed.skipped for v in result.variations)
+
+
+def test_the_cli_takes_steering_flags_and_records_them_in_provenance(tiny_run, tmp_path, capsys) -> None:
+    import mido
+
+    from musicgpt_gui.cli import main
+    from musicgpt_gui.core.midi.midi_io import provenance_of
+
+    out = tmp_path / "steered.mid"
+    code = main(["--workspace", str(tiny_run.workspace.root), "generate", "--run", tiny_run.run, "--prefix", PREFIX,
+                 "--length", "80", "--seed", "3", "--key", "D minor", "--range", "D3:D5", "--max-voices", "3",
+                 "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out.strip()
+    notes = parse_text(text).notes
+    generated = [n for n in notes if n.onset >= parse_text(PREFIX).length]
+    assert generated and all(50 <= n.pitch <= 74 for n in generated)
+    recorded = provenance_of(mido.MidiFile(out))["settings"]["steering"]
+    assert recorded == {"key": "D minor", "low": "D3", "high": "D5", "max_voices": 3}
+    assert main(["--workspace", str(tiny_run.workspace.root), "generate", "--run", tiny_run.run,
+                 "--range", "C6:C3"]) != 0
+    assert "empty" in capsys.readouterr().err

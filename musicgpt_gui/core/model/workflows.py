@@ -126,7 +126,8 @@ def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path])
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation;
     for an infill also the span and the suffix."""
-    settings = {k: v for k, v in asdict(result.settings).items() if k != "seed"}
+    settings = {k: v for k, v in asdict(result.settings).items() if k not in ("seed", "steering")}
+    settings["steering"] = result.settings.steering.describe()
     out = {
         **result.checkpoint,
         "seed": result.seed,

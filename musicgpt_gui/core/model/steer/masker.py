@@ -63,9 +63,12 @@ class Masker:
         prefix: str,
         in_scale: Optional[frozenset[int]] = None,
         training: Optional[RepeatIndex] = None,
+        end_ids: Sequence[int] = (),
     ) -> None:
         self.table, self.steering, self.in_scale = table, steering, in_scale
+        self.end_ids = np.array(sorted({table.end, *end_ids}), dtype=int)  # what ends a take (a middle: <|fim_end|>)
         self.state = PieceState.from_text(prefix, in_scale)
+        self.prefix_playable = self.state.playable  # a take ends only after a playable item of its own
         self.repeats = RepeatIndex(steering.no_repeat) if steering.no_repeat else None
         if self.repeats is not None:
             self.repeats.add_events(self.state.events)
@@ -121,7 +124,7 @@ class Masker:
         elif self.mode == "start":
             spaced = t.spaced if not self.first else ~t.spaced
             mask = (self._pitches_now() | m["rest"] | m["control"]) & spaced
-            mask[t.end] = can_end and self.state.playable > 0
+            mask[self.end_ids] = can_end and self.state.playable > self.prefix_playable
         elif self.mode == "rest":
             mask = self._steps()
         else:  # notes
@@ -129,7 +132,7 @@ class Masker:
             if self.holds and self.holds[-1] is None:
                 mask |= m["hold"]
         if not mask.any():  # every length would repeat an earlier run: end the take here
-            mask[t.end] = True
+            mask[self.end_ids] = True
             self.ended_by_rule = True
         return mask
 
@@ -152,7 +155,7 @@ class Masker:
     def advance(self, token: int, text: str) -> None:
         kind, t = self.table.kind[token], self.table
         self.first = False
-        if token == t.end:
+        if token in self.end_ids:
             self.mode = "ended"
         elif kind == tt.PITCH:
             self.mode = "notes"

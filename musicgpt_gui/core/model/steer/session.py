@@ -39,13 +39,14 @@ def training_runs(memorization: Any, n: int) -> Optional[RepeatIndex]:
 
 
 def maskers(
-    encoder: MusicEncoder, steering: Steering, prefix: str, count: int, memorization: Any = None
+    encoder: MusicEncoder, steering: Steering, prefix: str, count: int, memorization: Any = None, end_ids=()
 ) -> Optional[list[Masker]]:
-    """One masker per variation, or None when nothing is steered (the model samples freely)."""
+    """One masker per variation, or None when nothing is steered (the model samples freely).
+    ``prefix`` is the text before what is sampled; ``end_ids`` what else may end a take (infill)."""
     if not steering.active:
         return None
     steering.validate()
     table = token_table(encoder)
     scale = scale_for(steering, prefix)
     training = training_runs(memorization, steering.no_repeat) if steering.no_repeat else None
-    return [Masker(table, steering, prefix, scale, training) for _ in range(count)]
+    return [Masker(table, steering, prefix, scale, training, end_ids) for _ in range(count)]
