@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Optional
 
 from musicgpt_gui.core.model.steer.constraints import Steering
-from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_text, split_items
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, format_duration, parse_text, split_items
 
 
 @dataclass
@@ -85,3 +85,57 @@ def _repeated_bars(text: str, n: int, bar: Fraction, prefix_length: Fraction) ->
             bars.add(int(end_onset // bar))
         seen.add(run)
     return bars
+
+
+def shortest(values) -> Optional[Fraction]:
+    values = [v for v in values if v > 0]
+    return min(values) if values else None
+
+
+def describe_text(text: str) -> dict[str, str]:
+    """What a text does of each steerable attribute (the Steer panel's "in the prefix" column)."""
+    from musicgpt_gui.core.music.notation import midi_to_name
+    from musicgpt_gui.core.quality.metrics import best_key
+
+    notes = parse_text(text).notes
+    if not notes:
+        return {}
+    tonic, mode, _ = best_key(notes)
+    short = shortest(n.duration for n in notes)
+    return {
+        "key": f"{tonic.replace('-', 'b')} {mode}",
+        "range": f"{midi_to_name(min(n.pitch for n in notes))}:{midi_to_name(max(n.pitch for n in notes))}",
+        "voices": str(_most_sounding(notes, notes)),
+        "length": format_duration(short) if short else "",
+        "triplets": "yes" if any(n.duration.denominator % 3 == 0 for n in notes) else "no",
+    }
+
+
+def report(text: str, prefix_length: Fraction, steering: Steering, scale: Optional[frozenset[int]]) -> str:
+    """Each active constraint beside what the generated bars did, in one line."""
+    from musicgpt_gui.core.music.notation import midi_to_name
+
+    if not steering.active:
+        return ""
+    kept = measure(text, prefix_length, steering, scale)
+    notes = [n for n in parse_text(text).notes if n.onset >= prefix_length]
+    parts = []
+    if steering.key:
+        parts.append(f"key {steering.key}: {_bars(kept, 'key')}")
+    if (steering.low is not None or steering.high is not None) and notes:
+        parts.append(f"range {midi_to_name(steering.low or 0)}:{midi_to_name(steering.high or 127)}: "
+                     f"{midi_to_name(min(n.pitch for n in notes))}-{midi_to_name(max(n.pitch for n in notes))}, "
+                     f"{_bars(kept, 'range')}")
+    if steering.max_voices and notes:
+        most = _most_sounding(notes, notes)
+        parts.append(f"voices <= {steering.max_voices}: at most {most}, {_bars(kept, 'voices')}")
+    if steering.min_length or steering.no_triplets:
+        short = shortest(n.duration for n in notes)
+        parts.append(f"rhythm: shortest {format_duration(short) if short else '-'}, {_bars(kept, 'rhythm')}")
+    if steering.no_repeat:
+        parts.append(f"no repeated {steering.no_repeat}-item runs: {_bars(kept, 'no_repeat')}")
+    return "; ".join(parts)
+
+
+def _bars(kept: Adherence, name: str) -> str:
+    return f"{kept.bars - kept.broken[name]}/{kept.bars} bars"
