@@ -147,6 +147,34 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
     parser.add_argument("--variations", type=int, default=defaults.variations)
     parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
     parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    steer = parser.add_argument_group("steering (hard constraints; every generated bar keeps them)")
+    steer.add_argument("--key", metavar="KEY", help="'D minor', 'Eb major', or 'prefix' (the prefix's key)")
+    steer.add_argument("--chromatic", type=int, default=0, metavar="N", help="notes outside the key allowed per bar")
+    steer.add_argument("--range", dest="pitch_range", metavar="LOW:HIGH", help="pitch range, e.g. C3:C6")
+    steer.add_argument("--max-voices", type=int, default=0, metavar="N", help="most notes sounding together")
+    steer.add_argument("--min-length", metavar="Q", help="no length shorter than Q quarters (0.25: a sixteenth)")
+    steer.add_argument("--no-triplets", action="store_true", help="straight lengths only")
+    steer.add_argument("--no-repeat", type=int, default=0, metavar="N",
+                       help="no run of N notes/rests repeats one of the piece or the training data")
+    steer.add_argument("--valid-only", action="store_true", help="whole, valid items only (implied by the others)")
+
+
+def steering_settings(args: argparse.Namespace):
+    """The checked :class:`Steering` of the steering options."""
+    from musicgpt_gui.core.model.steer.constraints import Steering, parse_length, parse_range
+
+    low, high = parse_range(args.pitch_range) if args.pitch_range else (None, None)
+    return Steering(
+        key=args.key,
+        chromatic_per_bar=args.chromatic,
+        low=low,
+        high=high,
+        max_voices=args.max_voices,
+        min_length=parse_length(args.min_length) if args.min_length else None,
+        no_triplets=args.no_triplets,
+        no_repeat=args.no_repeat,
+        grammar=args.valid_only,
+    ).validate()
 
 
 def sampling_settings(args: argparse.Namespace):
@@ -160,6 +188,7 @@ def sampling_settings(args: argparse.Namespace):
         top_p=args.top_p,
         variations=args.variations,
         seed=args.seed,
+        steering=steering_settings(args),
     ).validate()
 
 
