@@ -66,7 +66,7 @@ def scored(texts, prefixes, steering, encoder, stick):
             if not text:
                 continue
             kept.add(measure(f"{prefix}{SEP}{text}", parse_text(prefix).length, steering, scale))
-            total_bits += bits(stick, encoder.encode(" " + text), context)
+            total_bits += bits(stick.model, encoder.encode(" " + text), context)
             elements += vocab.count_elements(text)
             m = text_metrics(text)
             in_scale.append(m.in_scale)
