@@ -38,6 +38,7 @@ DEFAULT_KIND = "atomic"  # one token per note, rest and duration: fewer tokens p
 ENCODER_FILE, MERGES_FILE = "encoder.json", "vocab.bpe"
 MERGES_HEADER = "#version: 0.2"
 MAX_DURATION = 16  # quarter lengths; longer values still encode, as BPE pieces
+BPE_SAMPLE_CHARS = 4_000_000  # BPE merges are trained on at most this much text (Bach: all 0.5 MB of it)
 _DURATION_RE = regex.compile(r"[:~](\d+(?:\.\d+)?(?:/\d+)?)")
 MARKER = ":1.0,"  # only the atomic vocabulary can hold this token (',' is pre-split by GPT-2)
 TRANSPOSE_MARGIN = 12  # semitones: a pruned vocabulary keeps the pitches transposed training copies reach
@@ -87,13 +88,14 @@ def _duration_items(dur: str) -> list[str]:
     return [f":{dur}", f":{dur},", f"~{dur}"]
 
 
-def finer_durations(texts: Iterable[str]) -> list[str]:
+def finer_durations(texts: Iterable[str], matches: Optional[set[str]] = None) -> list[str]:
     """Lengths the texts write off the 1/12 grid (a ``--grid 24|48`` dataset), up to :data:`MAX_DURATION`.
 
     They become atomic tokens too, so a fine-grid dataset is not spelled out in BPE pieces.
+    ``matches`` (:func:`atomic_matches` of the texts) saves reading them again.
     """
     known, found = set(durations()), set()
-    for text in texts:
+    for text in (texts if matches is None else matches):
         found.update(_DURATION_RE.findall(text))
     finer = {d for d in found - known if (value := notation.parse_duration(d)) is not None and value <= MAX_DURATION}
     return sorted(finer, key=notation.parse_duration)
@@ -156,17 +158,26 @@ class AtomicEncoder(MusicEncoder):
 
     kind = "atomic"
 
+    def __init__(self, encoder: dict[str, int], merges: list[tuple[str, str]]):
+        super().__init__(encoder, merges)
+        self._ids: dict[str, Optional[int]] = {}  # matched text -> its id (None: not a token of this vocabulary)
+
+    def _atomic_id(self, word: str) -> Optional[int]:
+        if word not in self._ids:
+            key = "".join(self.bpe.byte_encoder[b] for b in word.encode("utf-8"))
+            self._ids[word] = self.bpe.encoder.get(key)
+        return self._ids[word]
+
     def _encode_plain(self, text: str) -> list[int]:
         ids: list[int] = []
         pos = 0
-        table, byte_enc = self.bpe.encoder, self.bpe.byte_encoder
         for m in _ATOMIC_RE.finditer(text):
-            key = "".join(byte_enc[b] for b in m.group().encode("utf-8"))
-            if key not in table:
+            token = self._atomic_id(m.group())
+            if token is None:
                 continue
             if m.start() > pos:
                 ids += self.bpe.encode(text[pos : m.start()])
-            ids.append(table[key])
+            ids.append(token)
             pos = m.end()
         if pos < len(text):
             ids += self.bpe.encode(text[pos:])
@@ -216,6 +227,18 @@ def write_vocab(folder: Path, encoder: dict[str, int], merges: Sequence[tuple[st
     atomic_write_text(Path(folder) / MERGES_FILE, f"{MERGES_HEADER}\n{body}")
 
 
+def bpe_sample(texts: Sequence[str], limit: int = BPE_SAMPLE_CHARS) -> list[str]:
+    """Pieces spread evenly over ``texts``, at most ``limit`` characters in all (every piece when they fit):
+    merges of a few thousand ids are settled long before that, and training on all of a large dataset
+    took most of a new model's set-up."""
+    total = sum(len(t) for t in texts)
+    if total <= limit:
+        return list(texts)
+    keep = max(1, int(len(texts) * limit / total))
+    stride = len(texts) / keep
+    return [texts[int(i * stride)] for i in range(keep)]
+
+
 def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Byte-level BPE on the dataset's text, with ``<|endoftext|>`` as the last id (as GPT-2)."""
     from tokenizers import ByteLevelBPETokenizer
@@ -223,7 +246,7 @@ def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, i
     if not any(t.strip() for t in texts):
         raise JobError("The dataset has no text to build a vocabulary from.")
     tok = ByteLevelBPETokenizer()
-    tok.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=2, show_progress=False)
+    tok.train_from_iterator(bpe_sample(texts), vocab_size=vocab_size, min_frequency=2, show_progress=False)
     model = json.loads(tok.to_str())["model"]
     encoder = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
@@ -275,16 +298,25 @@ def build_vocab(
         raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
     encoder, merges = train_bpe(texts, vocab_size)
     if kind == "atomic":
-        keep = used_atomic_items(texts) if prune else None
-        encoder, merges, _ = add_atomic_tokens(encoder, merges, keep, finer_durations(texts))
+        found = atomic_matches(texts)
+        keep = used_atomic_items(texts, found) if prune else None
+        encoder, merges, _ = add_atomic_tokens(encoder, merges, keep, finer_durations(texts, found))
     encoder, _ = add_fim_tokens(encoder, merges)
     return encoder, merges
 
 
-def used_atomic_items(texts: Sequence[str]) -> set[str]:
+def atomic_matches(texts: Sequence[str]) -> set[str]:
+    """Every distinct string of ``texts`` the atomic pattern matches (one pass, shared by the two below)."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(_ATOMIC_RE.findall(text))
+    return found
+
+
+def used_atomic_items(texts: Sequence[str], found: Optional[set[str]] = None) -> set[str]:
     """The atomic tokens ``texts`` contain, :data:`MARKER`, and every pitch within :data:`TRANSPOSE_MARGIN`
     semitones of their range as transposition spells it (with and without its space)."""
-    found = {m.group() for text in texts for m in _ATOMIC_RE.finditer(text)}
+    found = set(atomic_matches(texts) if found is None else found)
     pitches = [notation.name_to_midi(item.strip()) for item in found]
     pitches = [p for p in pitches if p is not None]
     if pitches:
