@@ -49,8 +49,13 @@ def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_threa
     """
     from tensorflow.core.protobuf import rewriter_config_pb2
 
+    from tensorflow.python.eager import context
+
     t = tf()
     config = t.compat.v1.ConfigProto()
+    # The devices tf.config set up (logical devices from set_logical_device_configuration, visible GPUs):
+    # a v1 session sees only what its ConfigProto lists.
+    config.MergeFrom(context.context().config)
     config.gpu_options.allow_growth = True
     config.graph_options.rewrite_options.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF
     if threads > 0:

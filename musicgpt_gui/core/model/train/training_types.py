@@ -47,6 +47,7 @@ class TrainConfig:
     transpose: int = 0  # train also on copies shifted by -N..+N semitones
     yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
     fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
+    devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
 
 
 @dataclass
@@ -70,6 +71,9 @@ class TrainResult:
     best_bits_per_element: Optional[float] = None
     ngram: Optional[dict] = None  # the yardstick's order and bits (as in history.json)
     stopped_on_time: bool = False
+    batch_size: int = 0  # the micro-batch and accumulation at the end (smaller after an out-of-memory recovery)
+    accumulate: int = 0
+    recoveries: list[dict] = field(default_factory=list)  # as history.json records them
 
 
 @dataclass
@@ -117,5 +121,9 @@ def check_settings(cfg: TrainConfig) -> None:
         raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
+    if cfg.devices and cfg.batch_size % len(cfg.devices):
+        raise JobError(
+            f"The batch size ({cfg.batch_size}) must split evenly over the {len(cfg.devices)} chosen devices."
+        )
     fim.check_rate(cfg.fim_rate)
     models.check_name(cfg.run)
