@@ -134,7 +134,7 @@ class _Loop:
         self.recoveries.append(event)
         message = event.message(cfg.batch_size)
         self.notes.append(message)
-        self.on_progress(Progress(self.clock.fraction(oom.step - 1), message))
+        self.on_progress(Progress(self.clock.fraction(oom.step - 1), message, event))
         # From here on the run goes on from its own save (if any), with the smaller micro-batch.
         self.cfg = replace(cfg, batch_size=smaller[0], accumulate=smaller[1], resume=cfg.resume or saved is not None)
         if saved is not None:  # history.json says so at once, even if the run fails again before its next save
