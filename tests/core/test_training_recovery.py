@@ -30,6 +30,8 @@ def test_out_of_memory_halves_the_micro_batch_twice_and_finishes(tiny_model, tin
     assert len(said) == 2 and said[0].startswith("out of memory at step 3 with micro-batch 4")
     assert "micro-batch 2 × 2 accumulated" in said[0] and "micro-batch 1 × 4" in said[1]
     assert any("went back to the save at step 2" in note for note in result.notes)
+    last = [r.info for r in reports if isinstance(r.info, training.TrainProgress)][-1]
+    assert (last.batch_size, last.accumulate) == (1, 4) and last.recovered == said[1]  # every report carries it
     history = json.loads((result.run_dir / run_store.HISTORY_FILE).read_text())
     assert [e["step"] for e in history["train"]] == [1, 2, 3, 4]  # nothing lost, nothing twice
     before = json.loads((reference.run_dir / run_store.HISTORY_FILE).read_text())["train"][:2]
@@ -68,4 +70,5 @@ def test_micro_batch_one_cannot_shrink(tiny_model, tiny_dataset: Path, monkeypat
     monkeypatch.setenv(recovery.INJECT_ENV, "step=1")
     with pytest.raises(JobError, match="Out of memory with batch size 1"):
         training.train(config(tiny_model, tiny_dataset, "oom-one", steps=2, batch_size=1))
-    assert recovery.halved(3, 1) is None and recovery.halved(4, 2) == (2, 4) and recovery.halved(2, 1, devices=2) is None
+    assert recovery.halved(3, 1) is None and recovery.halved(4, 2) == (2, 4)
+    assert recovery.halved(2, 1, devices=2) is None

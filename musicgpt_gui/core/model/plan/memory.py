@@ -96,7 +96,7 @@ class Plan:
             micro = self.devices
             steps = max(1, self.batch_size * self.accumulate // micro)
             return (
-                head + f" — does not fit, even one example at a time; micro-batch {micro} × {steps} accumulated "
+                head + f" — does not fit, even one example at a time; micro-batch {micro}{accumulated_by(steps)} "
                 f"fits with windows of up to {self.fit_window} tokens (about {gb(self.fit_estimate.total)})."
             )
         if self.fit_batch is None:
@@ -106,6 +106,10 @@ class Plan:
             head + f" — does not fit; micro-batch {self.fit_batch} × {self.fit_accumulate} accumulated "
             f"(the same {same} examples per step) needs about {gb(self.fit_estimate.total)}."
         )
+
+
+def accumulated_by(steps: int) -> str:
+    return f" × {steps} accumulated" if steps > 1 else ""
 
 
 def gb(n: int) -> str:

@@ -109,6 +109,7 @@ class _Loop:
         self.device = " + ".join(self.towers) if self.towers else tf_runtime.device_name()
         self.recoveries: list[recovery.Recovery] = []
         self.earlier_recoveries: list[dict] = []
+        self.recovered: Optional[str] = None  # the latest recovery's message, in every report after it
         self.session_start: Optional[tuple[int, int, float]] = None  # first step, last step, start time
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
@@ -132,7 +133,7 @@ class _Loop:
         saved = run_store.latest_step(self.run_dir)
         event = recovery.Recovery(oom.step, saved or 0, *smaller)
         self.recoveries.append(event)
-        message = event.message(cfg.batch_size)
+        message = self.recovered = event.message(cfg.batch_size)
         self.notes.append(message)
         self.on_progress(Progress(self.clock.fraction(oom.step - 1), message, event))
         # From here on the run goes on from its own save (if any), with the smaller micro-batch.
@@ -387,6 +388,9 @@ class _Loop:
             tokens_per_s=rate,
             minutes=self.cfg.minutes,
             tokens_per_element=self.data.valid_tokens_per_element,
+            batch_size=self.cfg.batch_size,
+            accumulate=self.cfg.accumulate,
+            recovered=self.recovered,
         )
         if self.yardstick is not None:
             info.ngram_bits_per_element, info.ngram_order = self.yardstick.bits_per_element, self.yardstick.order

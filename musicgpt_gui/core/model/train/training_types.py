@@ -97,6 +97,9 @@ class TrainProgress:
     best_val_loss: Optional[float] = None
     val_loss: Optional[float] = None
     bits_per_element: Optional[float] = None
+    batch_size: int = 0  # the micro-batch and accumulation now (they change after an out-of-memory recovery)
+    accumulate: int = 0
+    recovered: Optional[str] = None  # what the latest out-of-memory recovery did, in words
 
 
 def check_settings(cfg: TrainConfig) -> None:
