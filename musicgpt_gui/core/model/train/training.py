@@ -151,7 +151,10 @@ class _Loop:
             if self.cfg.seed is not None:
                 tf.compat.v1.set_random_seed(self.cfg.seed)
             self._build()
-            with tf_runtime.new_session(graph, xla=self.cfg.xla, threads=self.cfg.threads) as sess:
+            session = tf_runtime.new_session(
+                graph, xla=self.cfg.xla, threads=self.cfg.threads, soft_placement=bool(self.towers)
+            )
+            with session as sess:
                 self.sess = sess
                 return self._train()
 
