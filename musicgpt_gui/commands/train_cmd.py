@@ -191,7 +191,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         return 0
     print(f"plan: {planned.line}", file=sys.stderr)
     cancel = CancelToken()
-    with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
+    with progress_bar(f"train {args.run}") as bar, _ctrl_c_cancels(cancel):
+        on_progress = _logging_recoveries(bar)
         if new_model:
             result = train_new_model(cfg, args.new_model, args.vocab, on_progress=on_progress, cancel=cancel)
         else:
@@ -228,6 +229,20 @@ def _plan(cfg, args: argparse.Namespace, workspace: Workspace, base: Optional[st
     )
     planned = plan_training(cfg, label, hparams, plan_devices.list_devices())
     return (apply_plan(cfg, planned) if args.fit else cfg), planned
+
+
+def _logging_recoveries(on_progress):
+    """The progress bar, with each out-of-memory recovery also logged as a line of its own."""
+    from tqdm import tqdm
+
+    from musicgpt_gui.core.model.train import recovery
+
+    def report(p) -> None:
+        if isinstance(p.info, recovery.Recovery):
+            tqdm.write(f"warning: {p.message}", file=sys.stderr)
+        on_progress(p)
+
+    return report
 
 
 def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str], new_model: bool) -> recipe.Recipe:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from musicgpt_gui.cli import main
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.model.store import run_store
 from musicgpt_gui.core.model.train import recovery, training
@@ -72,3 +74,14 @@ def test_micro_batch_one_cannot_shrink(tiny_model, tiny_dataset: Path, monkeypat
         training.train(config(tiny_model, tiny_dataset, "oom-one", steps=2, batch_size=1))
     assert recovery.halved(3, 1) is None and recovery.halved(4, 2) == (2, 4)
     assert recovery.halved(2, 1, devices=2) is None
+
+
+def test_the_cli_logs_the_recovery(workspace, tiny_model, tiny_dataset: Path, monkeypatch, capsys) -> None:
+    shutil.copytree(tiny_model[1].path, workspace.models / "tiny")
+    shutil.copytree(tiny_dataset, workspace.datasets / "bach")
+    monkeypatch.setenv(recovery.INJECT_ENV, "step=2,above=1")
+    args = ["--window", "32", "--sample-every", "0", "--validate-every", "0", "--steps", "3", "--batch-size", "2"]
+    assert main(["train", "--dataset", "bach", "--base", "tiny", *args]) == 0
+    out = capsys.readouterr()
+    assert "warning: out of memory at step 2 with micro-batch 2: went back to the start" in out.err
+    assert "run run1: step 3 (3 now)" in out.out
