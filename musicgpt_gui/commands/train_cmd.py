@@ -116,6 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train data-parallel on these devices, e.g. GPU:0,GPU:1 (default: TensorFlow's choice of one)",
     )
     parser.add_argument("--list-devices", action="store_true", help="list the devices TensorFlow sees and exit")
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 maths with a dynamic loss scale, on a GPU (ignored on the CPU); the plan shows what it saves",
+    )
     parser.set_defaults(func=run)
 
 
@@ -179,6 +184,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         minutes=args.minutes,
         fim_rate=_fim_rate(args, new_model, workspace),
         devices=args.devices,
+        mixed_precision=args.mixed_precision,
         **asdict(chosen),  # batch, window, learning rate, warmup, schedule, transposition
     )
     print(tf_runtime.device_line(), file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model import workflows
@@ -33,6 +33,8 @@ class FinetunePlan:
         self.device_choice.setToolTip("Where to train; several devices train data-parallel (the batch is split)")
         self.find_devices_button = QPushButton("Find devices")
         self.find_devices_button.setToolTip("Load TensorFlow and list the GPUs it sees")
+        self.mixed_precision = QCheckBox("Mixed precision")
+        self.mixed_precision.setToolTip("float16 maths with a dynamic loss scale: less memory and faster on a GPU")
         self.plan_label = QLabel()
         self.plan_label.setWordWrap(True)
         self.fit_button = QPushButton()
@@ -44,14 +46,16 @@ class FinetunePlan:
         lay.addWidget(QLabel("Devices"), 0, 0)
         lay.addWidget(self.device_choice, 0, 1)
         lay.addWidget(self.find_devices_button, 0, 2)
-        lay.addWidget(self.plan_label, 1, 0, 1, 3)
-        lay.addWidget(self.fit_button, 2, 0, 1, 2)
-        lay.addWidget(self.recovery_label, 3, 0, 1, 3)
+        lay.addWidget(self.mixed_precision, 1, 0, 1, 3)
+        lay.addWidget(self.plan_label, 2, 0, 1, 3)
+        lay.addWidget(self.fit_button, 3, 0, 1, 2)
+        lay.addWidget(self.recovery_label, 4, 0, 1, 3)
         self.devices_found = plan_devices.tensorflow_loaded()
         self.set_devices(plan_devices.list_devices() if self.devices_found else [plan_devices.cpu_device()])
         self.find_devices_button.clicked.connect(self._find_devices)
         self.fit_button.clicked.connect(self.apply_fit)
         self.device_choice.currentIndexChanged.connect(self.update_plan)
+        self.mixed_precision.toggled.connect(self.update_plan)
         for key in PLAN_KEYS:
             self.hyper[key].valueChanged.connect(self.update_plan)
         self.model_kind.buttonToggled.connect(lambda _button, on: on and self.update_plan())
@@ -72,6 +76,11 @@ class FinetunePlan:
         index = self.device_choice.findData(current)
         self.device_choice.setCurrentIndex(max(0, index))
         self.device_choice.blockSignals(False)
+        gpu = any(d.kind == "GPU" for d in found)
+        self.mixed_precision.setEnabled(gpu)
+        self.mixed_precision.setToolTip(
+            self.mixed_precision.toolTip() if gpu else "Off on the CPU: mixed precision needs a GPU"
+        )
         self.update_plan()
 
     def choose_devices(self, names: str) -> None:
@@ -99,7 +108,14 @@ class FinetunePlan:
             chosen = self.device_choice.currentData() or (self.known_devices[0].name,)
             devices = [d for d in self.known_devices if d.name in chosen]
             self.plan = memory.plan(
-                label, hparams, cfg.batch_size, cfg.window, cfg.accumulate, devices[0], max(1, len(chosen))
+                label,
+                hparams,
+                cfg.batch_size,
+                cfg.window,
+                cfg.accumulate,
+                devices[0],
+                max(1, len(chosen)),
+                mixed=cfg.mixed_precision,
             )
         except JobError as exc:
             self.plan = None

@@ -209,6 +209,7 @@ class FinetuneTab(FinetunePlan, FinetuneForm, Tab):
             schedule=self.recipe().schedule,
             fim_rate=fim.RATE if self.fim.isChecked() else 0.0,
             devices=self.chosen_devices(),
+            mixed_precision=self.mixed_precision.isChecked() and self.mixed_precision.isEnabled(),
             **values,
         )
 
@@ -348,6 +349,7 @@ class FinetuneTab(FinetunePlan, FinetuneForm, Tab):
             ("use_minutes", self.use_minutes),
             ("minutes", self.minutes),
             ("fim", self.fim),
+            ("mixed_precision", self.mixed_precision),
         ):
             binder.bind(key, widget)
         binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)

@@ -95,3 +95,22 @@ def test_cli_plan_prints_the_line_and_trains_nothing(workspace, tiny_model, tiny
     assert "does not fit; micro-batch" in out and "with --fit: micro-batch" in out and "× " in out
     assert main(["train", "--list-devices"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("CPU ")
+
+
+def test_mixed_precision_saves_on_a_gpu_only_and_the_plan_says_how_much() -> None:
+    h = memory.GPT2_HPARAMS["124M"]
+    mixed = memory.plan("124M", h, 1, 1024, 1, GB8, mixed=True)
+    full = memory.plan("124M", h, 1, 1024, 1, GB8)
+    assert mixed.estimate.activations < full.estimate.activations and mixed.estimate.weights > full.estimate.weights
+    assert mixed.saved_by_mixed == full.estimate.total - mixed.estimate.total > 0
+    assert f"with mixed precision (saves about {memory.gb(mixed.saved_by_mixed)})" in mixed.line
+    cpu = memory.Device("CPU", "CPU", "CPU RAM", 64 * 10**9)
+    on_cpu = memory.plan("124M", h, 1, 1024, 1, cpu, mixed=True)
+    assert on_cpu.estimate == memory.plan("124M", h, 1, 1024, 1, cpu).estimate and "mixed" not in on_cpu.line
+
+
+def test_mixed_precision_is_off_on_the_cpu(tiny_model, tiny_dataset: Path) -> None:
+    from tests.core.train_config import config
+
+    result = training.train(config(tiny_model, tiny_dataset, "mixed", steps=1, mixed_precision=True))
+    assert result.step == 1 and any("mixed precision is off on the CPU" in note for note in result.notes)

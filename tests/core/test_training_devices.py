@@ -61,7 +61,7 @@ graph = tf.Graph()
 with graph.as_default():
     hp = tf_runtime.hparams_object(tf_runtime.read_hparams(workspace.models / model))
     x = tf.compat.v1.placeholder(tf.int32, [4, 32])
-    loss = towers.tower_loss(tf, gpt2_backend.model().model, hp, x, ["CPU:0", "CPU:1"], training._lm_loss)
+    loss = towers.tower_loss(tf, gpt2_backend.model().model, hp, x, ["CPU:0", "CPU:1"])
     adam = towers.ColocatedOptimizer(tf.compat.v1.train.AdamOptimizer(1e-3))
     step = adam.minimize(loss, tf.compat.v1.trainable_variables())
     init = tf.compat.v1.global_variables_initializer()

@@ -41,6 +41,12 @@ def test_355m_on_an_8_gb_gpu_says_before_start_whether_it_fits_and_fixes_it_in_o
     batch, steps = tab.hyper["batch_size"].value(), tab.hyper["accumulate"].value()
     assert batch < 16 and batch * steps == 16 and tab.plan_label.text().endswith("fits.")
     assert tab.config(resume=False).devices == ()  # one device: TensorFlow's own placement
+    tab.mixed_precision.setChecked(True)
+    assert "with mixed precision (saves about" in tab.plan_label.text()
+    assert tab.config(resume=False).mixed_precision
+    tab.set_devices([memory.Device("CPU", "CPU", "CPU RAM", 16 * 10**9)])
+    assert not tab.mixed_precision.isEnabled() and not tab.config(resume=False).mixed_precision
+    assert "mixed" not in tab.plan_label.text()
 
 
 @pytest.mark.slow

@@ -193,7 +193,16 @@ def plan_training(
 ) -> memory.Plan:
     """The run's memory plan on the first of its devices (all of them hold a tower of the same size)."""
     chosen = plan_devices.pick(devices, list(cfg.devices))
-    return memory.plan(label, hparams, cfg.batch_size, cfg.window, cfg.accumulate, chosen[0], max(1, len(cfg.devices)))
+    return memory.plan(
+        label,
+        hparams,
+        cfg.batch_size,
+        cfg.window,
+        cfg.accumulate,
+        chosen[0],
+        max(1, len(cfg.devices)),
+        mixed=cfg.mixed_precision,
+    )
 
 
 def apply_plan(cfg: training.TrainConfig, plan: memory.Plan) -> training.TrainConfig:

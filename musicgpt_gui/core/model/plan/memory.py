@@ -26,6 +26,9 @@ LOGIT_COPIES = 4  # logits, their shifted slice, softmax and its gradient: batch
 # 1-parameter run, bench/results/memory-plan.txt), and on a GPU its cuBLAS/cuDNN workspaces (not measured: no GPU).
 RUNTIME_BYTES = {"CPU": int(0.8 * GB), "GPU": int(0.3 * GB)}
 WINDOW_STEP = 16  # shorter windows are proposed in these steps (the shortest training window)
+# Mixed precision (GPU only): float16 activations (about half the bytes, the loss and softmax stay float32
+# in TensorFlow's rewrite) and a float16 copy of the weights beside the float32 master weights.  Not measured.
+MIXED_ACTIVATION_SHARE = 0.55
 HEADROOM = 0.9  # a run is planned to fit in 90% of the device's free memory (fragmentation, the sampler)
 
 # GPT-2's shapes, so a model not yet downloaded can be planned.
@@ -76,6 +79,7 @@ class Plan:
     fit_accumulate: Optional[int] = None
     fit_estimate: Optional[Estimate] = None
     fit_window: Optional[int] = None  # when no micro-batch fits: the longest window one example at a time fits in
+    saved_by_mixed: int = 0  # bytes mixed precision saves (0 when it is off or on the CPU)
 
     @property
     def fits(self) -> bool:
@@ -90,6 +94,8 @@ class Plan:
             f"{self.model}, {self.batch_size} × {self.window} tokens{accumulated}: about "
             f"{gb(self.estimate.total)} of {gb(self.device.free_bytes)} free on {where}"
         )
+        if self.saved_by_mixed:
+            head += f" with mixed precision (saves about {gb(self.saved_by_mixed)})"
         if self.fits:
             return head + " — fits."
         if self.fit_batch is None and self.fit_window:
@@ -129,23 +135,33 @@ def size_name(hparams: dict[str, int]) -> str:
 
 
 def estimate(
-    hparams: dict[str, int], batch_size: int, window: int, accumulate: int = 1, *, kind: str = "CPU", devices: int = 1
+    hparams: dict[str, int],
+    batch_size: int,
+    window: int,
+    accumulate: int = 1,
+    *,
+    kind: str = "CPU",
+    devices: int = 1,
+    mixed: bool = False,
 ) -> Estimate:
     """Bytes on the busiest device (the first: it holds the weights and Adam's state) for one training step.
 
     With several devices each tower gets ``batch_size / devices`` examples and its own gradients.
+    ``mixed`` (mixed precision) counts only on a GPU: the CPU trains in float32 whatever is asked.
     """
+    mixed = mixed and kind == "GPU"
     n = parameters(hparams) * FLOAT_BYTES
     per_device = max(1, -(-batch_size // devices))
     d, heads, layers, vocab = hparams["n_embd"], hparams["n_head"], hparams["n_layer"], hparams["n_vocab"]
     per_example = layers * (ACTIVATIONS_PER_LAYER * window * d + ATTENTION_PER_LAYER * heads * window * window)
     per_example += LOGIT_COPIES * window * vocab
+    activations = per_device * per_example * FLOAT_BYTES
     return Estimate(
-        weights=n,
+        weights=n + (n // 2 if mixed else 0),
         adam=2 * n,
         gradients=n,
         accumulator=n if accumulate > 1 else 0,
-        activations=per_device * per_example * FLOAT_BYTES,
+        activations=int(activations * MIXED_ACTIVATION_SHARE) if mixed else activations,
         runtime=RUNTIME_BYTES.get(kind, RUNTIME_BYTES["GPU"]),
     )
 
@@ -158,6 +174,7 @@ def plan(
     accumulate: int,
     device: Device,
     devices: int = 1,
+    mixed: bool = False,
 ) -> Plan:
     """The estimate against ``device``; when it does not fit, the largest micro-batch that does.
 
@@ -165,8 +182,10 @@ def plan(
     fits, and stays divisible by the number of devices.
     """
     window = min(window, hparams["n_ctx"])
-    first = estimate(hparams, batch_size, window, accumulate, kind=device.kind, devices=devices)
-    result = Plan(model, batch_size, accumulate, window, first, device, devices)
+    first = estimate(hparams, batch_size, window, accumulate, kind=device.kind, devices=devices, mixed=mixed)
+    full = estimate(hparams, batch_size, window, accumulate, kind=device.kind, devices=devices)
+    saved = full.total - first.total
+    result = Plan(model, batch_size, accumulate, window, first, device, devices, saved_by_mixed=saved)
     if result.fits:
         return result
     effective = batch_size * accumulate
@@ -174,11 +193,12 @@ def plan(
         if effective % micro or micro % devices:
             continue
         steps = effective // micro
-        guess = estimate(hparams, micro, window, steps, kind=device.kind, devices=devices)
+        guess = estimate(hparams, micro, window, steps, kind=device.kind, devices=devices, mixed=mixed)
         if guess.total <= device.free_bytes * HEADROOM:
-            return Plan(model, batch_size, accumulate, window, first, device, devices, micro, steps, guess)
+            return replace(result, fit_batch=micro, fit_accumulate=steps, fit_estimate=guess)
     for shorter in range(window - WINDOW_STEP, 0, -WINDOW_STEP):  # one example per device, same effective batch
-        guess = estimate(hparams, devices, shorter, max(1, effective // devices), kind=device.kind, devices=devices)
+        steps = max(1, effective // devices)
+        guess = estimate(hparams, devices, shorter, steps, kind=device.kind, devices=devices, mixed=mixed)
         if guess.total <= device.free_bytes * HEADROOM:
             return replace(result, fit_window=shorter, fit_estimate=guess)
     return result

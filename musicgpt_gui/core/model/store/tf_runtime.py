@@ -45,6 +45,7 @@ def new_session(
     caller_thread: bool = False,
     grappler: bool = True,
     soft_placement: bool = False,
+    mixed_precision: bool = False,
 ):
     """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts.
 
@@ -55,7 +56,8 @@ def new_session(
     handing each op to a pool thread costs more than the op.  ``grappler=False`` skips
     TensorFlow's graph optimiser, which costs more time on a first run than it saves on such a chain.
     ``soft_placement`` lets TensorFlow move an op whose device conflicts with its colocation (the gradient
-    of a variable read in another device's tower), as multi-device graphs need.
+    of a variable read in another device's tower), as multi-device graphs need. ``mixed_precision``
+    turns on Grappler's float16 rewrite of the graph (it acts on GPU ops only).
     """
     from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -68,6 +70,8 @@ def new_session(
     config.MergeFrom(context.context().config)
     config.gpu_options.allow_growth = True
     config.allow_soft_placement = soft_placement
+    if mixed_precision:
+        config.graph_options.rewrite_options.auto_mixed_precision = rewriter_config_pb2.RewriterConfig.ON
     config.graph_options.rewrite_options.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF
     if threads > 0:
         config.intra_op_parallelism_threads = threads

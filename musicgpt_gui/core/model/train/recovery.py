@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
+
+from musicgpt_gui.core.model.store import run_store
 
 MAX_RECOVERIES = 2  # halvings per session; the next out-of-memory error stops the run
 INJECT_ENV = "MUSICGPT_INJECT_OOM"  # "step=N" or "step=N,above=B": fail step N while the micro-batch exceeds B
@@ -49,6 +52,14 @@ def halved(batch_size: int, accumulate: int, devices: int = 1) -> Optional[tuple
     if smaller < 1 or smaller * 2 != batch_size or smaller % devices:
         return None
     return smaller, accumulate * 2
+
+
+def record(run_dir: Path, saved: int, recoveries: list[dict]) -> None:
+    """history.json as of the save the run goes back to, with the recoveries and the new micro-batch."""
+    history = run_store.History.load(run_dir).until(saved)
+    history.recoveries = recoveries
+    history.settings.update(batch_size=recoveries[-1]["batch_size"], accumulate=recoveries[-1]["accumulate"])
+    history.save(run_dir)
 
 
 def stop_message(batch_size: int, window: int) -> str:

@@ -18,7 +18,14 @@ def device_path(name: str) -> str:
     return f"/device:{name if ':' in name else name + ':0'}"
 
 
-def tower_loss(tf, model_fn: Callable[..., Any], hparams: Any, context: Any, devices: list[str], lm_loss) -> Any:
+def lm_loss(tf, logits, context):
+    """Mean next-token cross-entropy, as gpt-2-simple's finetune computes it."""
+    return tf.reduce_mean(
+        input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(labels=context[:, 1:], logits=logits[:, :-1])
+    )
+
+
+def tower_loss(tf, model_fn: Callable[..., Any], hparams: Any, context: Any, devices: list[str]) -> Any:
     """The mean language-model loss of ``context`` split over ``devices`` (one tower each)."""
     shares = tf.split(context, len(devices), axis=0)
     losses = []

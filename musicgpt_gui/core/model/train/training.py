@@ -104,16 +104,19 @@ class _Loop:
         self.cfg, self.run_dir, self.encoder, self.hparams = cfg, run_dir, encoder, hparams
         self.data, self.window, self.on_progress, self.cancel = data, window, on_progress, cancel
         self.tf = tf_runtime.tf()
-        self.towers = [d.name for d in plan_devices.pick(plan_devices.list_devices(), list(cfg.devices))]
-        self.towers = self.towers if len(cfg.devices) > 1 else []
+        self.notes: list[str] = []
+        chosen = plan_devices.pick(plan_devices.list_devices(), list(cfg.devices)) if cfg.devices else []
+        self.towers = [d.name for d in chosen] if len(chosen) > 1 else []
         self.device = " + ".join(self.towers) if self.towers else tf_runtime.device_name()
         self.recoveries: list[recovery.Recovery] = []
         self.earlier_recoveries: list[dict] = []
         self.recovered: Optional[str] = None  # the latest recovery's message, in every report after it
+        self.mixed = cfg.mixed_precision and bool(self.tf.config.list_logical_devices("GPU"))
+        if cfg.mixed_precision and not self.mixed:
+            self.notes.append("mixed precision is off on the CPU (it needs a GPU); trained in float32")
         self.session_start: Optional[tuple[int, int, float]] = None  # first step, last step, start time
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
-        self.notes: list[str] = []
         self.yardstick: Optional[ngram.Yardstick] = None
         self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
 
@@ -139,10 +142,7 @@ class _Loop:
         # From here on the run goes on from its own save (if any), with the smaller micro-batch.
         self.cfg = replace(cfg, batch_size=smaller[0], accumulate=smaller[1], resume=cfg.resume or saved is not None)
         if saved is not None:  # history.json says so at once, even if the run fails again before its next save
-            history = run_store.History.load(self.run_dir).until(saved)
-            history.recoveries = self.earlier_recoveries + [vars(r) for r in self.recoveries]
-            history.settings.update(batch_size=smaller[0], accumulate=smaller[1])
-            history.save(self.run_dir)
+            recovery.record(self.run_dir, saved, self.earlier_recoveries + [vars(r) for r in self.recoveries])
 
     def _session(self) -> TrainResult:
         tf = self.tf
@@ -152,7 +152,11 @@ class _Loop:
                 tf.compat.v1.set_random_seed(self.cfg.seed)
             self._build()
             session = tf_runtime.new_session(
-                graph, xla=self.cfg.xla, threads=self.cfg.threads, soft_placement=bool(self.towers)
+                graph,
+                xla=self.cfg.xla,
+                threads=self.cfg.threads,
+                soft_placement=bool(self.towers),
+                mixed_precision=self.mixed,
             )
             with session as sess:
                 self.sess = sess
@@ -166,17 +170,19 @@ class _Loop:
         # feeds [batch, None] and rebuilds them every step); validation gets its own view.
         self.context = tf.compat.v1.placeholder(tf.int32, [cfg.batch_size, self.window])
         if self.towers:
-            self.loss = towers.tower_loss(tf, model.model, hp, self.context, self.towers, _lm_loss)
+            self.loss = towers.tower_loss(tf, model.model, hp, self.context, self.towers)
         else:
-            self.loss = _lm_loss(tf, model.model(hparams=hp, X=self.context)["logits"], self.context)
+            self.loss = towers.lm_loss(tf, model.model(hparams=hp, X=self.context)["logits"], self.context)
         self.model_vars = model_vars = tf.compat.v1.global_variables("model")  # before the optimizer's slots
         if cfg.validate_every and len(self.data.valid) > 1:
             self.valid_context = tf.compat.v1.placeholder(tf.int32, [None, None])
             logits = model.model(hparams=hp, X=self.valid_context, reuse=True)["logits"]
-            self.valid_loss = _lm_loss(tf, logits, self.valid_context)
+            self.valid_loss = towers.lm_loss(tf, logits, self.valid_context)
         train_vars = [v for v in model_vars if v.trainable]
         self.lr = tf.compat.v1.placeholder(tf.float32, [])
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=self.lr)
+        if self.mixed:  # float16 maths by the session's rewrite; a dynamic loss scale keeps small gradients
+            adam = tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(adam, loss_scale="dynamic")
         adam = towers.ColocatedOptimizer(adam) if self.towers else adam
         if cfg.accumulate > 1:
             opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
@@ -413,9 +419,3 @@ def _resumed_average(history: run_store.History) -> tuple[float, float]:
     weight = (1 - AVG_DECAY ** len(history.train)) / (1 - AVG_DECAY)
     return history.train[-1]["avg_loss"] * weight, weight
 
-
-def _lm_loss(tf, logits, context):
-    """Mean next-token cross-entropy, as gpt-2-simple's finetune computes it."""
-    return tf.reduce_mean(
-        input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(labels=context[:, 1:], logits=logits[:, :-1])
-    )

@@ -48,6 +48,7 @@ class TrainConfig:
     yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
     fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
     devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
+    mixed_precision: bool = False  # float16 maths with a dynamic loss scale, on a GPU only (off on the CPU)
 
 
 @dataclass
