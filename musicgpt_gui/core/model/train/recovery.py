@@ -19,6 +19,7 @@ from musicgpt_gui.core.model.store import run_store
 
 MAX_RECOVERIES = 2  # halvings per session; the next out-of-memory error stops the run
 INJECT_ENV = "MUSICGPT_INJECT_OOM"  # "step=N" or "step=N,above=B": fail step N while the micro-batch exceeds B
+INJECT_ROWS_ENV = "MUSICGPT_INJECT_OOM_ROWS"  # "B": generation runs out of memory with more than B variations at once
 
 
 class OutOfMemory(Exception):
@@ -80,4 +81,13 @@ def maybe_inject(tf, step: int, batch_size: int) -> None:
     if step == int(fields.get("step", -1)) and batch_size > int(fields.get("above", 0)):
         raise tf.errors.ResourceExhaustedError(
             None, None, f"OOM when allocating tensor (injected by {INJECT_ENV} at step {step}, batch {batch_size})"
+        )
+
+
+def maybe_inject_rows(tf, rows: int) -> None:
+    """Raise TensorFlow's ResourceExhaustedError for generation where ``MUSICGPT_INJECT_OOM_ROWS`` asks."""
+    limit = os.environ.get(INJECT_ROWS_ENV)
+    if limit is not None and rows > int(limit):
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"OOM when allocating the key/value cache (injected by {INJECT_ROWS_ENV}, {rows} rows)"
         )
