@@ -31,3 +31,24 @@ def test_out_of_memory_generates_the_same_variations_a_few_at_a_time(generator, 
     monkeypatch.setenv(recovery.INJECT_ROWS_ENV, "0")
     with pytest.raises(JobError, match="Out of memory generating even one variation"):
         generator.generate("C4:1.0", settings)
+
+
+def test_attention_out_of_memory_covers_the_last_part_of_the_text(tiny_run, monkeypatch) -> None:
+    from musicgpt_gui.core.model.inspect.attention import AttentionModel
+
+    model = AttentionModel(checkpoints.resolve_checkpoint(tiny_run.run_dir, "latest"))
+    try:
+        text = ", ".join(["C4:1.0", "D4:0.5", "E4:0.5", "G4:1.0"] * 12)
+        whole = model.compute(text)
+        full = whole.token_ids
+        monkeypatch.setenv(recovery.INJECT_TOKENS_ENV, str(len(full) // 2))
+        cut = model.compute(text)
+        kept = cut.token_ids
+        assert len(kept) == len(full) // 2 and kept == full[-len(kept) :]
+        assert f"Out of memory for attention over {len(full)} tokens: it covers the last {len(kept)}." in cut.warnings
+        assert cut.attention.shape[-1] == len(kept)
+        monkeypatch.setenv(recovery.INJECT_TOKENS_ENV, "0")
+        with pytest.raises(JobError, match="Out of memory computing attention even over"):
+            model.compute(text)
+    finally:
+        model.close()

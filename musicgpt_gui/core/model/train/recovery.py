@@ -20,6 +20,7 @@ from musicgpt_gui.core.model.store import run_store
 MAX_RECOVERIES = 2  # halvings per session; the next out-of-memory error stops the run
 INJECT_ENV = "MUSICGPT_INJECT_OOM"  # "step=N" or "step=N,above=B": fail step N while the micro-batch exceeds B
 INJECT_ROWS_ENV = "MUSICGPT_INJECT_OOM_ROWS"  # "B": generation runs out of memory with more than B variations at once
+INJECT_TOKENS_ENV = "MUSICGPT_INJECT_OOM_TOKENS"  # "T": attention runs out of memory over more than T tokens
 
 
 class OutOfMemory(Exception):
@@ -84,10 +85,8 @@ def maybe_inject(tf, step: int, batch_size: int) -> None:
         )
 
 
-def maybe_inject_rows(tf, rows: int) -> None:
-    """Raise TensorFlow's ResourceExhaustedError for generation where ``MUSICGPT_INJECT_OOM_ROWS`` asks."""
-    limit = os.environ.get(INJECT_ROWS_ENV)
-    if limit is not None and rows > int(limit):
-        raise tf.errors.ResourceExhaustedError(
-            None, None, f"OOM when allocating the key/value cache (injected by {INJECT_ROWS_ENV}, {rows} rows)"
-        )
+def maybe_inject_rows(tf, size: int, env: str = INJECT_ROWS_ENV) -> None:
+    """Raise TensorFlow's ResourceExhaustedError where ``env`` asks (generation's rows, attention's tokens)."""
+    limit = os.environ.get(env)
+    if limit is not None and size > int(limit):
+        raise tf.errors.ResourceExhaustedError(None, None, f"OOM when allocating (injected by {env}: {size})")
