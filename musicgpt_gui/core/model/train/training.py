@@ -29,6 +29,7 @@ from musicgpt_gui.core.model.train.training_types import (
     TrainProgress,
     TrainResult,
     check_settings,
+    run_settings,
 )
 from musicgpt_gui.core.quality import report as quality
 
@@ -219,22 +220,14 @@ class _Loop:
             self.earlier_recoveries = list(history.recoveries)
         history.recoveries = self.earlier_recoveries + [vars(r) for r in self.recoveries]
         earlier = int(history.settings.get(checkpoints.CONTEXT_SETTING) or 0)
-        history.settings = dict(
+        history.settings = run_settings(
+            cfg,
             base=cfg.base or history.settings.get("base"),
-            dataset=str(Path(cfg.dataset).resolve()),
             vocab=self.encoder.kind,
             window=self.window,
-            batch_size=cfg.batch_size,
-            accumulate=cfg.accumulate,
-            learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
-            minutes=cfg.minutes,
-            warmup_steps=cfg.warmup_steps,
-            schedule=cfg.schedule,
-            transpose=cfg.transpose,
-            fim_rate=cfg.fim_rate,
             devices=list(self.towers),
-            **{checkpoints.CONTEXT_SETTING: checkpoints.trained_positions(self.hparams, self.window, earlier)},
+            context=checkpoints.trained_positions(self.hparams, self.window, earlier),
         )
         if self.yardstick is not None:
             history.ngram = self.yardstick.as_dict()

@@ -12,7 +12,7 @@ from typing import Optional
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.train import fim, recipe
-from musicgpt_gui.core.model.store import models
+from musicgpt_gui.core.model.store import checkpoints, models
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
@@ -131,3 +131,24 @@ def check_settings(cfg: TrainConfig) -> None:
         )
     fim.check_rate(cfg.fim_rate)
     models.check_name(cfg.run)
+
+
+def run_settings(cfg: TrainConfig, *, base, vocab, window, valid_tokens_per_element, devices, context) -> dict:
+    """The settings history.json records for a run (the GUI, resume and inference read them)."""
+    return dict(
+        base=base,
+        dataset=str(Path(cfg.dataset).resolve()),
+        vocab=vocab,
+        window=window,
+        batch_size=cfg.batch_size,
+        accumulate=cfg.accumulate,
+        learning_rate=cfg.learning_rate,
+        valid_tokens_per_element=valid_tokens_per_element,
+        minutes=cfg.minutes,
+        warmup_steps=cfg.warmup_steps,
+        schedule=cfg.schedule,
+        transpose=cfg.transpose,
+        fim_rate=cfg.fim_rate,
+        devices=devices,
+        **{checkpoints.CONTEXT_SETTING: context},
+    )
