@@ -19,6 +19,8 @@ from musicgpt_gui.core.model.store.run_store import History
 from musicgpt_gui.core.model.store import models
 from musicgpt_gui.core.model.train import recipe
 from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.plan import devices as plan_devices
+from musicgpt_gui.core.model.plan import memory
 from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.workflows import NEW_MODEL_STEPS
@@ -100,7 +102,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})",
     )
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
+    parser.add_argument(
+        "--plan", action="store_true", help="print the memory plan (does the run fit the device?) and exit"
+    )
+    parser.add_argument(
+        "--fit", action="store_true", help="apply the plan's proposal (a smaller micro-batch, more accumulation)"
+    )
+    parser.add_argument(
+        "--devices",
+        type=device_list,
+        default=(),
+        metavar="LIST",
+        help="train data-parallel on these devices, e.g. GPU:0,GPU:1 (default: TensorFlow's choice of one)",
+    )
+    parser.add_argument("--list-devices", action="store_true", help="list the devices TensorFlow sees and exit")
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 maths with a dynamic loss scale, on a GPU (ignored on the CPU); the plan shows what it saves",
+    )
     parser.set_defaults(func=run)
+
+
+def device_list(text: str) -> tuple[str, ...]:
+    """'gpu:0, gpu:1' -> ('GPU:0', 'GPU:1') (argparse type)."""
+    return tuple(part.strip().upper() for part in text.split(",") if part.strip())
 
 
 def unit_interval(text: str) -> float:
@@ -124,6 +150,11 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     from musicgpt_gui.core.model.train.training import TrainConfig, train
     from musicgpt_gui.core.model.workflows import train_defaults, train_new_model
 
+    if args.list_devices:
+        print(tf_runtime.device_line())
+        for device in plan_devices.list_devices():
+            print(f"{device.name:8} {device.label}, {memory.gb(device.free_bytes)} free")
+        return 0
     dataset = _dataset(args, workspace)
     base = args.base
     if args.report_vocab:
@@ -152,11 +183,22 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         threads=args.threads,
         minutes=args.minutes,
         fim_rate=_fim_rate(args, new_model, workspace),
+        devices=args.devices,
+        mixed_precision=args.mixed_precision,
         **asdict(chosen),  # batch, window, learning rate, warmup, schedule, transposition
     )
-    cancel = CancelToken()
     print(tf_runtime.device_line(), file=sys.stderr)
-    with progress_bar(f"train {args.run}") as on_progress, _ctrl_c_cancels(cancel):
+    cfg, planned = _plan(cfg, args, workspace, base, new_model)
+    if args.plan:
+        print(planned.line)
+        if args.fit and (planned.fit_batch or planned.fit_window):
+            fitted = f"micro-batch {cfg.batch_size} × {cfg.accumulate} accumulated, {cfg.window}-token windows"
+            print(f"with --fit: {fitted}")
+        return 0
+    print(f"plan: {planned.line}", file=sys.stderr)
+    cancel = CancelToken()
+    with progress_bar(f"train {args.run}") as bar, _ctrl_c_cancels(cancel):
+        on_progress = _logging_recoveries(bar)
         if new_model:
             result = train_new_model(cfg, args.new_model, args.vocab, on_progress=on_progress, cancel=cancel)
         else:
@@ -182,6 +224,31 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         )
         return 130
     return 0
+
+
+def _plan(cfg, args: argparse.Namespace, workspace: Workspace, base: Optional[str], new_model: bool):
+    """(the settings to train with, the memory plan of the settings asked for); --fit applies the proposal."""
+    from musicgpt_gui.core.model.workflows import apply_plan, plan_training, planned_model
+
+    label, hparams = planned_model(
+        workspace, base, args.new_model if new_model else None, args.run if args.resume else None
+    )
+    planned = plan_training(cfg, label, hparams, plan_devices.list_devices())
+    return (apply_plan(cfg, planned) if args.fit else cfg), planned
+
+
+def _logging_recoveries(on_progress):
+    """The progress bar, with each out-of-memory recovery also logged as a line of its own."""
+    from tqdm import tqdm
+
+    from musicgpt_gui.core.model.train import recovery
+
+    def report(p) -> None:
+        if isinstance(p.info, recovery.Recovery):
+            tqdm.write(f"warning: {p.message}", file=sys.stderr)
+        on_progress(p)
+
+    return report
 
 
 def _recipe(workspace: Workspace, args: argparse.Namespace, base: Optional[str], new_model: bool) -> recipe.Recipe:

@@ -33,6 +33,7 @@ from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.store.run_store import History, latest_step
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.finetune_form import DEFAULTS, NEW, FinetuneForm
+from musicgpt_gui.ui.finetune_plan import FinetunePlan
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.loss_chart import BITS, LOSS, LossChart
@@ -48,7 +49,7 @@ def format_eta(seconds: Optional[float]) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-class FinetuneTab(FinetuneForm, Tab):
+class FinetuneTab(FinetunePlan, FinetuneForm, Tab):
     title = "Finetune"
 
     def __init__(self, context: AppContext) -> None:
@@ -66,6 +67,7 @@ class FinetuneTab(FinetuneForm, Tab):
 
         right = QWidget()
         rlay = QVBoxLayout(right)
+        rlay.addWidget(self._plan_box())
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train a new run (replaces a run of the same name)")
@@ -206,6 +208,8 @@ class FinetuneTab(FinetuneForm, Tab):
             minutes=self.minutes.value() if self.use_minutes.isChecked() else None,
             schedule=self.recipe().schedule,
             fim_rate=fim.RATE if self.fim.isChecked() else 0.0,
+            devices=self.chosen_devices(),
+            mixed_precision=self.mixed_precision.isChecked() and self.mixed_precision.isEnabled(),
             **values,
         )
 
@@ -223,6 +227,7 @@ class FinetuneTab(FinetuneForm, Tab):
         ):
             return
         self._last_val = None
+        self.recovery_label.clear()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.rate_label.setText("Starting (TensorFlow loads on the first run)…")
@@ -257,6 +262,8 @@ class FinetuneTab(FinetuneForm, Tab):
             return
         self.progress.setRange(0, max(1, info.total))
         self.progress.setValue(info.step)
+        if info.recovered:
+            self.show_recovery(info)
         self.context.set_device(info.device)
         if info.step == 0 or self._tokens_per_element != info.tokens_per_element:
             self._tokens_per_element = info.tokens_per_element
@@ -297,7 +304,7 @@ class FinetuneTab(FinetuneForm, Tab):
         self.refresh()
 
     def on_busy_changed(self, busy: bool) -> None:
-        for widget in (self.start_button, self.import_button, self.download_button):
+        for widget in (self.start_button, self.import_button, self.download_button, self.find_devices_button):
             widget.setEnabled(not busy)
         self.resume_button.setEnabled(not busy and self.run_dir is not None)
         self.stop_button.setEnabled(busy)
@@ -342,9 +349,11 @@ class FinetuneTab(FinetuneForm, Tab):
             ("use_minutes", self.use_minutes),
             ("minutes", self.minutes),
             ("fim", self.fim),
+            ("mixed_precision", self.mixed_precision),
         ):
             binder.bind(key, widget)
         binder.add("base", lambda: self.model_kind.checkedButton().property("kind"), self._choose_base_kind, str)
+        binder.add("devices", lambda: ",".join(self.device_choice.currentData() or ()), self.choose_devices, str)
         return binder
 
     def _choose_base_kind(self, kind: str) -> None:

@@ -6,6 +6,7 @@
 - :func:`infill_for_run`: the same for regenerating a span with both sides as context.
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
 - :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
+- :func:`plan_training` / :func:`apply_plan`: the memory plan of a run before Start, and its proposal applied.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import numpy as np
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
-from musicgpt_gui.core.model.store import checkpoints, models, vocab
+from musicgpt_gui.core.model.plan import devices as plan_devices
+from musicgpt_gui.core.model.plan import memory
+from musicgpt_gui.core.model.store import checkpoints, models, tf_runtime, vocab
 from musicgpt_gui.core.model.train import recipe, training
 from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
@@ -177,3 +180,52 @@ def attention_view(result: AttentionResult, pool: str) -> AttentionView:
     labels, weights = (pooled.items, pooled.attention) if pooled else (result.tokens, result.attention)
     title = f"{result.checkpoint['run']} · {result.checkpoint['checkpoint']} · per {pool[:-1]}"
     return AttentionView(pool, labels, weights, title, pooled)
+
+
+def planned_model(
+    workspace, base: Optional[str], new_size: Optional[str] = None, resume_run: Optional[str] = None
+) -> tuple[str, dict[str, int]]:
+    """(label, hparams) of what a run would train: a stored model, GPT-2 before its download, a new model's preset,
+    or the run being resumed.  A new model's vocabulary is not built yet: its preset's BPE size stands in."""
+    if resume_run:
+        return resume_run, tf_runtime.read_hparams(workspace.checkpoint / resume_run)
+    if new_size:
+        preset = models.PRESETS[new_size]
+        hparams = dict(
+            n_vocab=preset["vocab_size"], n_ctx=models.N_CTX, n_embd=preset["n_embd"], n_head=preset["n_head"],
+            n_layer=preset["n_layer"],
+        )
+        return f"new {new_size} model ({memory.size_name(hparams)})", hparams
+    if base in memory.GPT2_HPARAMS and not (workspace.models / base).is_dir():
+        return base, memory.GPT2_HPARAMS[base]
+    info = models.get_model(workspace, base or "")
+    label = info.name if info.name in memory.GPT2_HPARAMS else f"{info.name} ({memory.size_name(info.hparams)})"
+    return label, info.hparams
+
+
+def plan_training(
+    cfg: training.TrainConfig, label: str, hparams: dict[str, int], devices: list[memory.Device]
+) -> memory.Plan:
+    """The run's memory plan on the first of its devices (all of them hold a tower of the same size)."""
+    chosen = plan_devices.pick(devices, list(cfg.devices))
+    return memory.plan(
+        label,
+        hparams,
+        cfg.batch_size,
+        cfg.window,
+        cfg.accumulate,
+        chosen[0],
+        max(1, len(cfg.devices)),
+        mixed=cfg.mixed_precision,
+    )
+
+
+def apply_plan(cfg: training.TrainConfig, plan: memory.Plan) -> training.TrainConfig:
+    """``cfg`` with the plan's proposal (micro-batch and accumulation, or a shorter window) applied."""
+    if plan.fit_batch:
+        return replace(cfg, batch_size=plan.fit_batch, accumulate=plan.fit_accumulate)
+    if plan.fit_window:
+        micro = plan.devices
+        return replace(cfg, batch_size=micro, accumulate=max(1, plan.batch_size * plan.accumulate // micro),
+                       window=plan.fit_window)
+    return cfg

@@ -31,8 +31,10 @@ from musicgpt_gui.core.model.store import checkpoints, tf_runtime
 from musicgpt_gui.core.model.store import gpt2_backend
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model.store.warm_model import WarmModel
+from musicgpt_gui.core.model.train import recovery
 
 MARKS = ("<|startoftext|>", "<|endoftext|>")
+MIN_TOKENS = 16  # out of memory below this many tokens: a message instead of a still shorter view
 _MARK_RE = re.compile("|".join(re.escape(m) for m in MARKS))
 
 
@@ -94,10 +96,27 @@ class AttentionModel(WarmModel):
                 )
                 ids = ids[-n_ctx:]
             on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
-            attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
+            attention, ids = self._fitting(fetch, ids, warnings)
             tokens = self.encoder.token_strings(ids)
             on_progress(Progress(1.0, "attention ready"))
             return AttentionResult("".join(tokens), ids, tokens, attention, self._ref.identity(), warnings)
+
+
+    def _fitting(self, fetch, ids: list[int], warnings: list[str]) -> tuple[np.ndarray, list[int]]:
+        """The attention over ``ids``, or over their last half (then quarter...) when the device runs out of memory."""
+        tf, asked = tf_runtime.tf(), len(ids)
+        while True:
+            try:
+                recovery.maybe_inject_rows(tf, len(ids), recovery.INJECT_TOKENS_ENV)
+                attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
+            except tf.errors.ResourceExhaustedError:
+                if len(ids) // 2 < MIN_TOKENS:
+                    raise JobError(f"Out of memory computing attention even over {len(ids)} tokens.") from None
+                ids = ids[-(len(ids) // 2) :]
+                continue
+            if len(ids) < asked:
+                warnings.append(f"Out of memory for attention over {asked} tokens: it covers the last {len(ids)}.")
+            return attention, ids
 
 
 def item_spans(text: str) -> list[tuple[int, int]]:

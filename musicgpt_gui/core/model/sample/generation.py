@@ -29,7 +29,9 @@ from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 from musicgpt_gui.core.model.store.checkpoints import context_reason
-from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress, sub_progress
+from musicgpt_gui.core.model.store import tf_runtime
+from musicgpt_gui.core.model.train import recovery
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
@@ -221,12 +223,51 @@ class Generator(WarmModel):
         cancel: Optional[CancelToken] = None,
         memorization: Optional[MemorizationIndex] = None,
     ) -> GenerationResult:
-        """Continue ``prefix`` (note text, may be empty) ``settings.variations`` times."""
+        """Continue ``prefix`` (note text, may be empty) ``settings.variations`` times.
+
+        When the device runs out of memory before the first token, the variations are generated in
+        smaller groups (the same variations: each has its own random stream), and a warning says so.
+        """
         settings.validate()
         cancel = cancel or CancelToken()
+        seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        group, count = settings.variations, settings.variations
         with self._lock:
-            decoder = self._decoder(settings.variations, on_progress)
-            return self._generate(decoder, prefix, settings, on_token, on_progress, cancel, memorization)
+            while True:
+                try:
+                    result = self._in_groups(group, prefix, settings, seed, on_token, on_progress, cancel, memorization)
+                except _NoRoom:
+                    if group == 1:
+                        raise JobError(
+                            "Out of memory generating even one variation: use a shorter prefix or fewer tokens."
+                        ) from None
+                    group = (group + 1) // 2
+                    continue
+                if group < count:
+                    result.warnings.append(
+                        f"Out of memory generating {count} variations at once: generated {group} at a time."
+                    )
+                return result
+
+    def _in_groups(self, group, prefix, settings, seed, on_token, on_progress, cancel, memorization):
+        """All variations, ``group`` at a time, as one result."""
+        count, results = settings.variations, []
+        for first in range(0, count, group):
+            rows = min(group, count - first)
+            report = sub_progress(on_progress, first / count, (first + rows) / count)
+            try:
+                recovery.maybe_inject_rows(tf_runtime.tf(), rows)
+                decoder = self._decoder(rows, report)
+            except tf_runtime.tf().errors.ResourceExhaustedError:
+                raise _NoRoom() from None
+            results.append(
+                self._generate(decoder, prefix, settings, seed, first, rows, on_token, report, cancel, memorization)
+            )
+        merged = results[0]
+        for more in results[1:]:
+            merged.variations += more.variations
+            merged.warnings += [w for w in more.warnings if w not in merged.warnings]
+        return merged
 
     @contextmanager
     def decoding(self, batch: int, on_progress: ProgressFn = no_progress) -> Iterator[CachedDecoder]:
@@ -249,20 +290,24 @@ class Generator(WarmModel):
             prefix = self.encoder.decode(body)
         return prefix, [self.encoder.eot] + body, warnings
 
-    def _generate(self, decoder, prefix, settings, on_token, on_progress, cancel, memorization) -> GenerationResult:
+    def _generate(
+        self, decoder, prefix, settings, seed, first, count, on_token, on_progress, cancel, memorization
+    ) -> GenerationResult:
+        """Variations ``first`` .. ``first + count - 1`` (each from its own random stream ``[seed, index]``)."""
         n_ctx = self.context
         prefix, context, warnings = self._context(prefix)
-        seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         sampling = settings.sampling()
-        count = settings.variations
-        rngs = [np.random.default_rng([seed, v]) for v in range(count)]
+        rngs = [np.random.default_rng([seed, first + v]) for v in range(count)]
         streams = [_Stream() for _ in range(count)]
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
         maskers = steer_session.maskers(self.encoder, settings.steering, prefix, count, memorization)
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
-        logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
+        try:
+            logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
+        except tf_runtime.tf().errors.ResourceExhaustedError:
+            raise _NoRoom() from None  # before any token: the caller can try fewer variations at once
         for i in range(settings.length):
             cancel.check()
             for v in range(count):
@@ -280,7 +325,7 @@ class Generator(WarmModel):
                 if streams[v].ended:
                     stops[v] = "end"
                 if on_token is not None:
-                    on_token(TokenEvent(v, i, token, piece))
+                    on_token(TokenEvent(first + v, i, token, piece))
             on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}"))
             if all(s.ended for s in streams) or i + 1 == settings.length:
                 break
@@ -302,14 +347,20 @@ class Generator(WarmModel):
             if not streams[v].ended and on_token is not None:
                 tail = streams[v].flush()
                 if tail:
-                    on_token(TokenEvent(v, settings.length, -1, tail))
-        variations = [self._variation(v, generated[v], streams[v].text, stops[v], memorization) for v in range(count)]
+                    on_token(TokenEvent(first + v, settings.length, -1, tail))
+        variations = [
+            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization) for v in range(count)
+        ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
 
     def _variation(self, index, tokens, raw, stop, memorization) -> Variation:
         parsed = parse_text(counted_text(raw, stop))
         found = memorization.find(parsed.items) if memorization is not None else []
         return Variation(index, tokens, raw, stop, parsed, found)
+
+
+class _NoRoom(Exception):
+    """The device ran out of memory before the first token of a group of variations."""
 
 
 def normalise_prefix(prefix: str) -> str:

@@ -46,6 +46,7 @@ class History:
     best: Optional[dict[str, float]] = None  # step, loss
     settings: dict[str, Any] = field(default_factory=dict)
     ngram: Optional[dict[str, Any]] = None  # the n-gram yardstick: order, bits_per_token, bits_per_element
+    recoveries: list[dict[str, int]] = field(default_factory=list)  # out-of-memory recoveries (train/recovery.py)
 
     @classmethod
     def load(cls, run_dir: Path) -> "History":
@@ -57,7 +58,12 @@ class History:
         except ValueError:
             raise JobError(f"{path} is damaged; move it away to resume without the old loss history.") from None
         return cls(
-            data.get("train", []), data.get("valid", []), data.get("best"), data.get("settings", {}), data.get("ngram")
+            data.get("train", []),
+            data.get("valid", []),
+            data.get("best"),
+            data.get("settings", {}),
+            data.get("ngram"),
+            data.get("recoveries", []),
         )
 
     def until(self, step: int) -> "History":
@@ -69,6 +75,7 @@ class History:
             best,
             self.settings,
             self.ngram,
+            self.recoveries,  # events, kept whatever step the run goes back to
         )
 
     def save(self, run_dir: Path) -> None:

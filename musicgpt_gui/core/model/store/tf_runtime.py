@@ -37,7 +37,16 @@ def device_line() -> str:
     return f"device: {device}{hint}, TensorFlow {tf().__version__}"
 
 
-def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_thread: bool = False, grappler: bool = True):
+def new_session(
+    graph: Any,
+    *,
+    xla: bool = False,
+    threads: int = 0,
+    caller_thread: bool = False,
+    grappler: bool = True,
+    soft_placement: bool = False,
+    mixed_precision: bool = False,
+):
     """A session for ``graph`` with gpt-2-simple's options, plus optional XLA JIT/thread counts.
 
     ``threads`` > 0 gives each op that many threads and runs ops one at a time, so
@@ -46,12 +55,23 @@ def new_session(graph: Any, *, xla: bool = False, threads: int = 0, caller_threa
     the intra-op threads): for a chain of hundreds of tiny ops, such as one decoding step,
     handing each op to a pool thread costs more than the op.  ``grappler=False`` skips
     TensorFlow's graph optimiser, which costs more time on a first run than it saves on such a chain.
+    ``soft_placement`` lets TensorFlow move an op whose device conflicts with its colocation (the gradient
+    of a variable read in another device's tower), as multi-device graphs need. ``mixed_precision``
+    turns on Grappler's float16 rewrite of the graph (it acts on GPU ops only).
     """
     from tensorflow.core.protobuf import rewriter_config_pb2
 
+    from tensorflow.python.eager import context
+
     t = tf()
     config = t.compat.v1.ConfigProto()
+    # The devices tf.config set up (logical devices from set_logical_device_configuration, visible GPUs):
+    # a v1 session sees only what its ConfigProto lists.
+    config.MergeFrom(context.context().config)
     config.gpu_options.allow_growth = True
+    config.allow_soft_placement = soft_placement
+    if mixed_precision:
+        config.graph_options.rewrite_options.auto_mixed_precision = rewriter_config_pb2.RewriterConfig.ON
     config.graph_options.rewrite_options.layout_optimizer = rewriter_config_pb2.RewriterConfig.OFF
     if threads > 0:
         config.intra_op_parallelism_threads = threads

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -19,14 +20,16 @@ import numpy as np
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.store import checkpoints, gpt2_backend, models, run_store, tf_runtime, vocab
-from musicgpt_gui.core.model.train import fim, ngram, recipe, training_data
+from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, towers, training_data
 from musicgpt_gui.core.model.train.training_types import (
     MIN_WINDOW,
     TrainConfig,
     TrainProgress,
     TrainResult,
     check_settings,
+    run_settings,
 )
 from musicgpt_gui.core.quality import report as quality
 
@@ -102,21 +105,61 @@ class _Loop:
         self.cfg, self.run_dir, self.encoder, self.hparams = cfg, run_dir, encoder, hparams
         self.data, self.window, self.on_progress, self.cancel = data, window, on_progress, cancel
         self.tf = tf_runtime.tf()
-        self.device = tf_runtime.device_name()
+        self.notes: list[str] = []
+        chosen = plan_devices.pick(plan_devices.list_devices(), list(cfg.devices)) if cfg.devices else []
+        self.towers = [d.name for d in chosen] if len(chosen) > 1 else []
+        self.device = " + ".join(self.towers) if self.towers else tf_runtime.device_name()
+        self.recoveries: list[recovery.Recovery] = []
+        self.earlier_recoveries: list[dict] = []
+        self.recovered: Optional[str] = None  # the latest recovery's message, in every report after it
+        self.mixed = cfg.mixed_precision and bool(self.tf.config.list_logical_devices("GPU"))
+        if cfg.mixed_precision and not self.mixed:
+            self.notes.append("mixed precision is off on the CPU (it needs a GPU); trained in float32")
+        self.session_start: Optional[tuple[int, int, float]] = None  # first step, last step, start time
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
-        self.notes: list[str] = []
         self.yardstick: Optional[ngram.Yardstick] = None
         self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
 
     def run(self) -> TrainResult:
+        """Train; on out-of-memory, go on from the last save with half the micro-batch (train/recovery.py)."""
+        while True:
+            try:
+                return self._session()
+            except recovery.OutOfMemory as oom:
+                self._recover(oom)
+
+    def _recover(self, oom: recovery.OutOfMemory) -> None:
+        cfg = self.cfg
+        smaller = recovery.halved(cfg.batch_size, cfg.accumulate, max(1, len(self.towers)))
+        if smaller is None or len(self.recoveries) >= recovery.MAX_RECOVERIES:
+            raise JobError(recovery.stop_message(cfg.batch_size, self.window)) from None
+        saved = run_store.latest_step(self.run_dir)
+        event = recovery.Recovery(oom.step, saved or 0, *smaller)
+        self.recoveries.append(event)
+        message = self.recovered = event.message(cfg.batch_size)
+        self.notes.append(message)
+        self.on_progress(Progress(self.clock.fraction(oom.step - 1), message, event))
+        # From here on the run goes on from its own save (if any), with the smaller micro-batch.
+        self.cfg = replace(cfg, batch_size=smaller[0], accumulate=smaller[1], resume=cfg.resume or saved is not None)
+        if saved is not None:  # history.json says so at once, even if the run fails again before its next save
+            recovery.record(self.run_dir, saved, self.earlier_recoveries + [vars(r) for r in self.recoveries])
+
+    def _session(self) -> TrainResult:
         tf = self.tf
         graph = tf.Graph()
         with graph.as_default():
             if self.cfg.seed is not None:
                 tf.compat.v1.set_random_seed(self.cfg.seed)
             self._build()
-            with tf_runtime.new_session(graph, xla=self.cfg.xla, threads=self.cfg.threads) as sess:
+            session = tf_runtime.new_session(
+                graph,
+                xla=self.cfg.xla,
+                threads=self.cfg.threads,
+                soft_placement=bool(self.towers),
+                mixed_precision=self.mixed,
+            )
+            with session as sess:
                 self.sess = sess
                 return self._train()
 
@@ -127,15 +170,21 @@ class _Loop:
         # Static shapes let TF fold the causal mask and positions into constants (gpt-2-simple
         # feeds [batch, None] and rebuilds them every step); validation gets its own view.
         self.context = tf.compat.v1.placeholder(tf.int32, [cfg.batch_size, self.window])
-        self.loss = _lm_loss(tf, model.model(hparams=hp, X=self.context)["logits"], self.context)
+        if self.towers:
+            self.loss = towers.tower_loss(tf, model.model, hp, self.context, self.towers)
+        else:
+            self.loss = towers.lm_loss(tf, model.model(hparams=hp, X=self.context)["logits"], self.context)
         self.model_vars = model_vars = tf.compat.v1.global_variables("model")  # before the optimizer's slots
         if cfg.validate_every and len(self.data.valid) > 1:
             self.valid_context = tf.compat.v1.placeholder(tf.int32, [None, None])
             logits = model.model(hparams=hp, X=self.valid_context, reuse=True)["logits"]
-            self.valid_loss = _lm_loss(tf, logits, self.valid_context)
+            self.valid_loss = towers.lm_loss(tf, logits, self.valid_context)
         train_vars = [v for v in model_vars if v.trainable]
         self.lr = tf.compat.v1.placeholder(tf.float32, [])
         adam = tf.compat.v1.train.AdamOptimizer(learning_rate=self.lr)
+        if self.mixed:  # float16 maths by the session's rewrite; a dynamic loss scale keeps small gradients
+            adam = tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(adam, loss_scale="dynamic")
+        adam = towers.ColocatedOptimizer(adam) if self.towers else adam
         if cfg.accumulate > 1:
             opt = gpt2_backend.accumulating_optimizer(opt=adam, var_list=train_vars)
             self.opt_reset, self.opt_compute, self.opt_apply = (
@@ -167,22 +216,18 @@ class _Loop:
             prefix = run_store.latest_prefix(models.get_model(cfg.workspace, cfg.base).path)
             step, history = 0, run_store.History()
         checkpoints.load_variables(self.sess, self.saver, self.model_vars, prefix)
+        if self.session_start is None:  # recoveries from earlier sessions of a resumed run
+            self.earlier_recoveries = list(history.recoveries)
+        history.recoveries = self.earlier_recoveries + [vars(r) for r in self.recoveries]
         earlier = int(history.settings.get(checkpoints.CONTEXT_SETTING) or 0)
-        history.settings = dict(
+        history.settings = run_settings(
+            cfg,
             base=cfg.base or history.settings.get("base"),
-            dataset=str(Path(cfg.dataset).resolve()),
             vocab=self.encoder.kind,
             window=self.window,
-            batch_size=cfg.batch_size,
-            accumulate=cfg.accumulate,
-            learning_rate=cfg.learning_rate,
             valid_tokens_per_element=self.data.valid_tokens_per_element,
-            minutes=cfg.minutes,
-            warmup_steps=cfg.warmup_steps,
-            schedule=cfg.schedule,
-            transpose=cfg.transpose,
-            fim_rate=cfg.fim_rate,
-            **{checkpoints.CONTEXT_SETTING: checkpoints.trained_positions(self.hparams, self.window, earlier)},
+            devices=list(self.towers),
+            context=checkpoints.trained_positions(self.hparams, self.window, earlier),
         )
         if self.yardstick is not None:
             history.ngram = self.yardstick.as_dict()
@@ -197,9 +242,12 @@ class _Loop:
     def _train(self) -> TrainResult:
         cfg = self.cfg
         self.sess.run(self.init)
-        start, history = self._restore()
-        step, total = start, start + (cfg.steps if cfg.minutes is None else 2**62)  # a budget replaces steps
-        result = TrainResult(cfg.run, self.run_dir, step, 0, self.device, self.window)
+        step, history = self._restore()
+        if self.session_start is None:  # a recovery goes back to a save but keeps the session's goal and clock
+            total = step + (cfg.steps if cfg.minutes is None else 2**62)  # a budget replaces steps
+            self.session_start = (step, total, time.monotonic())
+        start, total, began = self.session_start
+        result = TrainResult(cfg.run, self.run_dir, step, step - start, self.device, self.window)
         if history.best:
             result.best_val_loss, result.best_step = history.best["loss"], int(history.best["step"])
         result.ngram = history.ngram
@@ -207,8 +255,8 @@ class _Loop:
         stale = 0
         train_time, tokens_done = 0.0, 0
         tokens_per_step = cfg.batch_size * self.window * cfg.accumulate
-        self._write_references()
-        began = time.monotonic()
+        if not self.recoveries:
+            self._write_references()
         self.clock = recipe.SessionClock(began, cfg.minutes, start, total)
         self._report(step, start, total, began, train_time, tokens_done, None, None, "starting")
         while step < total:
@@ -216,7 +264,7 @@ class _Loop:
             lr = recipe.learning_rate(
                 cfg.learning_rate, cfg.schedule, cfg.warmup_steps, step - start, self.clock.progress(step)
             )
-            loss = self._step(lr)
+            loss = self._step(lr, step + 1)
             train_time += time.monotonic() - t0
             tokens_done += tokens_per_step
             if not math.isfinite(loss):
@@ -254,11 +302,14 @@ class _Loop:
                 break
         result.tokens_per_s = tokens_done / train_time if train_time else 0.0
         result.samples, result.notes = self.samples, self.notes
+        result.batch_size, result.accumulate = cfg.batch_size, cfg.accumulate
+        result.recoveries = [vars(r) for r in self.recoveries]
         return result
 
-    def _step(self, lr: float) -> float:
+    def _step(self, lr: float, step: int) -> float:
         tf, feed = self.tf, self.context
         try:
+            recovery.maybe_inject(tf, step, self.cfg.batch_size)
             if self.cfg.accumulate > 1:
                 self.sess.run(self.opt_reset)
                 for _ in range(self.cfg.accumulate):
@@ -267,15 +318,11 @@ class _Loop:
             _, loss = self.sess.run((self.opt_apply, self.loss), feed_dict={feed: self._batch(), self.lr: lr})
             return float(loss)
         except tf.errors.ResourceExhaustedError:
-            raise JobError(
-                f"Out of memory with batch size {self.cfg.batch_size} and {self.window}-token windows. "
-                "Use a smaller batch size (with gradient accumulation to keep the effective batch) "
-                "or a shorter window; the last saved checkpoint is kept."
-            ) from None
+            raise recovery.OutOfMemory(step, "training") from None
 
     def _validate(self, step: int, history: run_store.History, result: TrainResult, stale: int) -> int:
         """Mean loss over fixed validation windows; saves 'best' on improvement; returns stale count."""
-        loss = self.validation_loss()
+        loss = self.validation_loss(step)
         bits = vocab.bits_per_element(loss, self.data.valid_tokens, self.data.valid_elements)
         history.valid.append({"step": step, "loss": loss, "bits_per_element": bits})
         if result.best_val_loss is None or loss < result.best_val_loss:
@@ -285,14 +332,17 @@ class _Loop:
             return 0
         return stale + 1
 
-    def validation_loss(self) -> float:
+    def validation_loss(self, step: int = 0) -> float:
         tokens = self.data.valid
         n = min(self.window, len(tokens))
         starts = training_data.valid_starts(len(tokens), self.window)
         total = 0.0
         for i in range(0, len(starts), self.cfg.batch_size):
             batch = np.stack([tokens[s : s + n] for s in starts[i : i + self.cfg.batch_size]])
-            total += float(self.sess.run(self.valid_loss, feed_dict={self.valid_context: batch})) * len(batch)
+            try:
+                total += float(self.sess.run(self.valid_loss, feed_dict={self.valid_context: batch})) * len(batch)
+            except self.tf.errors.ResourceExhaustedError:
+                raise recovery.OutOfMemory(step, "validation") from None
         return total / len(starts)
 
     def _sample(self, step: int) -> None:
@@ -340,6 +390,9 @@ class _Loop:
             tokens_per_s=rate,
             minutes=self.cfg.minutes,
             tokens_per_element=self.data.valid_tokens_per_element,
+            batch_size=self.cfg.batch_size,
+            accumulate=self.cfg.accumulate,
+            recovered=self.recovered,
         )
         if self.yardstick is not None:
             info.ngram_bits_per_element, info.ngram_order = self.yardstick.bits_per_element, self.yardstick.order
@@ -359,9 +412,3 @@ def _resumed_average(history: run_store.History) -> tuple[float, float]:
     weight = (1 - AVG_DECAY ** len(history.train)) / (1 - AVG_DECAY)
     return history.train[-1]["avg_loss"] * weight, weight
 
-
-def _lm_loss(tf, logits, context):
-    """Mean next-token cross-entropy, as gpt-2-simple's finetune computes it."""
-    return tf.reduce_mean(
-        input_tensor=tf.nn.sparse_softmax_cross_entropy_with_logits(labels=context[:, 1:], logits=logits[:, :-1])
-    )

@@ -12,7 +12,7 @@ from typing import Optional
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.train import fim, recipe
-from musicgpt_gui.core.model.store import models
+from musicgpt_gui.core.model.store import checkpoints, models
 from musicgpt_gui.core.workspace import Workspace
 
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
@@ -47,6 +47,8 @@ class TrainConfig:
     transpose: int = 0  # train also on copies shifted by -N..+N semitones
     yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
     fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
+    devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
+    mixed_precision: bool = False  # float16 maths with a dynamic loss scale, on a GPU only (off on the CPU)
 
 
 @dataclass
@@ -70,6 +72,9 @@ class TrainResult:
     best_bits_per_element: Optional[float] = None
     ngram: Optional[dict] = None  # the yardstick's order and bits (as in history.json)
     stopped_on_time: bool = False
+    batch_size: int = 0  # the micro-batch and accumulation at the end (smaller after an out-of-memory recovery)
+    accumulate: int = 0
+    recoveries: list[dict] = field(default_factory=list)  # as history.json records them
 
 
 @dataclass
@@ -93,6 +98,9 @@ class TrainProgress:
     best_val_loss: Optional[float] = None
     val_loss: Optional[float] = None
     bits_per_element: Optional[float] = None
+    batch_size: int = 0  # the micro-batch and accumulation now (they change after an out-of-memory recovery)
+    accumulate: int = 0
+    recovered: Optional[str] = None  # what the latest out-of-memory recovery did, in words
 
 
 def check_settings(cfg: TrainConfig) -> None:
@@ -117,5 +125,30 @@ def check_settings(cfg: TrainConfig) -> None:
         raise JobError(f"The training window must be at least {MIN_WINDOW} tokens, not {cfg.window}.")
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {cfg.seed}.")
+    if cfg.devices and cfg.batch_size % len(cfg.devices):
+        raise JobError(
+            f"The batch size ({cfg.batch_size}) must split evenly over the {len(cfg.devices)} chosen devices."
+        )
     fim.check_rate(cfg.fim_rate)
     models.check_name(cfg.run)
+
+
+def run_settings(cfg: TrainConfig, *, base, vocab, window, valid_tokens_per_element, devices, context) -> dict:
+    """The settings history.json records for a run (the GUI, resume and inference read them)."""
+    return dict(
+        base=base,
+        dataset=str(Path(cfg.dataset).resolve()),
+        vocab=vocab,
+        window=window,
+        batch_size=cfg.batch_size,
+        accumulate=cfg.accumulate,
+        learning_rate=cfg.learning_rate,
+        valid_tokens_per_element=valid_tokens_per_element,
+        minutes=cfg.minutes,
+        warmup_steps=cfg.warmup_steps,
+        schedule=cfg.schedule,
+        transpose=cfg.transpose,
+        fim_rate=cfg.fim_rate,
+        devices=devices,
+        **{checkpoints.CONTEXT_SETTING: context},
+    )
