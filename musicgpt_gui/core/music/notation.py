@@ -70,6 +70,7 @@ def quantize(quarters: float | Fraction, grid: Fraction = GRID) -> Fraction:
     return Fraction(round(Fraction(quarters) / grid)) * grid
 
 
+@lru_cache(maxsize=4096)
 def format_duration(quarters: float | Fraction) -> str:
     """``1 -> '1.0'``, ``0.25 -> '0.25'``, ``1/3 -> '1/3'`` (binary fractions as decimals)."""
     frac = Fraction(quarters).limit_denominator(48)
@@ -78,7 +79,9 @@ def format_duration(quarters: float | Fraction) -> str:
     return f"{frac.numerator}/{frac.denominator}"
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(text: str) -> Optional[Fraction]:
+    """A written length as a Fraction, or None; cached: a piece writes a few dozen lengths thousands of times."""
     m = _DUR_RE.match(text.strip())
     if not m:
         return None

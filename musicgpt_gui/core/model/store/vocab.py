@@ -26,6 +26,7 @@ import regex
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.spread import spread_pieces
 from musicgpt_gui.core.model.store import gpt2_backend
 
 EOT = "<|endoftext|>"
@@ -227,18 +228,6 @@ def write_vocab(folder: Path, encoder: dict[str, int], merges: Sequence[tuple[st
     atomic_write_text(Path(folder) / MERGES_FILE, f"{MERGES_HEADER}\n{body}")
 
 
-def bpe_sample(texts: Sequence[str], limit: int = BPE_SAMPLE_CHARS) -> list[str]:
-    """Pieces spread evenly over ``texts``, at most ``limit`` characters in all (every piece when they fit):
-    merges of a few thousand ids are settled long before that, and training on all of a large dataset
-    took most of a new model's set-up."""
-    total = sum(len(t) for t in texts)
-    if total <= limit:
-        return list(texts)
-    keep = max(1, int(len(texts) * limit / total))
-    stride = len(texts) / keep
-    return [texts[int(i * stride)] for i in range(keep)]
-
-
 def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Byte-level BPE on the dataset's text, with ``<|endoftext|>`` as the last id (as GPT-2)."""
     from tokenizers import ByteLevelBPETokenizer
@@ -246,7 +235,8 @@ def train_bpe(texts: Sequence[str], vocab_size: int = 2000) -> tuple[dict[str, i
     if not any(t.strip() for t in texts):
         raise JobError("The dataset has no text to build a vocabulary from.")
     tok = ByteLevelBPETokenizer()
-    tok.train_from_iterator(bpe_sample(texts), vocab_size=vocab_size, min_frequency=2, show_progress=False)
+    sample = spread_pieces(texts, BPE_SAMPLE_CHARS)
+    tok.train_from_iterator(sample, vocab_size=vocab_size, min_frequency=2, show_progress=False)
     model = json.loads(tok.to_str())["model"]
     encoder = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]

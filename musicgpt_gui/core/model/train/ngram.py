@@ -173,10 +173,14 @@ class KneserNey:
             p = self.cont[k].mix_all(contexts[k - 1], p)
         return self.raw[order].mix_all(contexts[order - 1], p)
 
-    def bits_by_order(self, tokens: Sequence[int], context: Sequence[int] = ()) -> np.ndarray:
-        """-log2 P of each token after the ones before it, as [order, position]."""
+    def bits_by_order(self, tokens: Sequence[int], context: Sequence[int] = (),
+                      only: Optional[np.ndarray] = None) -> np.ndarray:
+        """-log2 P of each token after the ones before it, as [order, position]; with ``only`` (a mask
+        over ``tokens``) just those positions are scored, the rest still being their context."""
         stream = self._stream([*context, *tokens])
         positions = np.arange(len(stream) - len(tokens), len(stream))
+        if only is not None:
+            positions = positions[np.asarray(only, bool)]
         return -np.log2(self._probs(stream, positions))
 
     def sample(self, rng: np.random.Generator, length: int, stop: Optional[int] = None,
@@ -237,9 +241,9 @@ def fit_yardstick(train: Sequence[int], valid: Sequence[int], vocab_size: int, t
     if len(valid) < 2:
         raise JobError("The n-gram yardstick needs at least two validation tokens.")
     model = KneserNey(train, vocab_size, max(orders))
-    bits = model.bits_by_order(valid[1:], valid[:1])
     mask = np.ones(len(valid) - 1, bool) if scored is None else np.asarray(scored, bool)[1:]
-    per_order = {k: float(bits[k - 1][mask].mean()) for k in orders}
+    bits = model.bits_by_order(valid[1:], valid[:1], only=mask)
+    per_order = {k: float(bits[k - 1].mean()) for k in orders}
     best = min(per_order, key=per_order.__getitem__)
     model.order = best
     model.keep_orders(best)  # the higher orders' counts are the biggest, and nothing reads them again
