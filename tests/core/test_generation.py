@@ -27,6 +27,8 @@ from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import parse_text, split_items
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, filter_logits, sample_token
+from musicgpt_gui.core.model.sample.take_rules import cut_at_bar_line
+from musicgpt_gui.core.model.steer.constraints import Steering
 from tests.core.run_rewrite import rewritten_run
 
 FAST = dict(temperature=1.0, top_k=0)
@@ -119,18 +121,33 @@ def test_cancel_stops_within_one_token(generator) -> None:
     assert generator.generate("C4:1.0", GenerationSettings(length=3, seed=3, **FAST)).variations[0].tokens
 
 
-def test_generation_stops_at_endoftext(eager_to_end) -> None:
+def test_generation_stops_at_endoftext_but_never_before_a_playable_item(eager_to_end) -> None:
+    """The edited run puts ~25% on <|endoftext|> at every step: unchecked, most takes would end empty."""
     events: list[TokenEvent] = []
     result = eager_to_end.generate(
-        "C4:1.0", GenerationSettings(length=100, variations=4, seed=5, **FAST), on_token=events.append
+        "C4:1.0", GenerationSettings(length=300, variations=4, seed=5, **FAST), on_token=events.append
     )
     eot = eager_to_end.encoder.eot
-    assert all(v.stop_reason == "end" for v in result.variations)
-    assert all(eot not in v.tokens and END_MARK not in v.raw_text for v in result.variations)
-    assert sum(len(v.tokens) for v in result.variations) > 0
+    # Held to whole items (steering's grammar alone), the takes reach a playable item, then end.
+    valid = eager_to_end.generate("C4:1.0", GenerationSettings(length=300, variations=4, seed=5,
+                                                                steering=Steering(grammar=True), **FAST))
+    assert all(v.stop_reason == "end" and v.parsed.notes for v in valid.variations)
     for v in result.variations:
-        assert [e.token for e in events if e.variation == v.index][-1] == eot
-        assert len([e for e in events if e.variation == v.index]) == len(v.tokens) + 1
+        assert eot not in v.tokens and END_MARK not in v.raw_text
+        if v.stop_reason == "end":
+            assert v.parsed.notes, "a take ended before its first playable item"
+            assert [e.token for e in events if e.variation == v.index][-1] == eot
+            assert len([e for e in events if e.variation == v.index]) == len(v.tokens) + 1
+
+
+def test_a_take_the_length_limit_ends_stops_at_a_bar_line(generator) -> None:
+    prefix = "meter.TimeSignature 3/4, C4:1.0"
+    result = generator.generate(prefix, GenerationSettings(length=120, variations=3, seed=9, **FAST))
+    start = parse_text(prefix).length
+    for v in result.variations:
+        assert v.stop_reason == "length"
+        if v.parsed.notes and v.parsed.length + start >= 3:  # it reached a bar line: it ends on one
+            assert (start + v.parsed.length) % 3 == 0, v.text
 
 
 def test_a_prefix_longer_than_the_trained_window_is_cut_from_the_left(generator) -> None:
@@ -189,7 +206,9 @@ def test_repair_statistics_describe_the_output(generator) -> None:
     result = generator.generate("C4:1.0, D4:0.5", GenerationSettings(length=60, variations=2, seed=11, **FAST))
     for v in result.variations:
         counted = counted_text(v.raw_text, v.stop_reason)
-        assert v.parsed.total == len(split_items(counted))
+        valid = parse_text(counted).items
+        cut = len(valid) - len(cut_at_bar_line(result.prefix, valid))  # valid items after the last bar line
+        assert v.parsed.total == len(split_items(counted)) - cut
         assert v.valid_share == pytest.approx(v.parsed.valid / v.parsed.total if v.parsed.total else 0.0)
         assert parse_text(v.text).valid == v.parsed.valid and not parse_text(v.text).skipped
     assert result.full_text(0).startswith("C4:1.0, D4:0.5")

@@ -27,6 +27,7 @@ import numpy as np
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.sample import take_rules
 from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress, sub_progress
@@ -302,6 +303,7 @@ class Generator(WarmModel):
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
         maskers = steer_session.maskers(self.encoder, settings.steering, prefix, count, memorization)
+        playable = [False] * count
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
         try:
@@ -314,6 +316,9 @@ class Generator(WarmModel):
                 if streams[v].ended:
                     continue
                 row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
+                if not playable[v]:  # no end before the take's first playable item: no empty takes
+                    row = row.copy()
+                    row[self.encoder.eot] = -np.inf
                 token = sample_token(row, sampling, rngs[v])
                 if maskers is not None:
                     maskers[v].advance(token, self.encoder.decode([token]))
@@ -322,6 +327,8 @@ class Generator(WarmModel):
                 else:
                     generated[v].append(token)
                     piece = streams[v].push(self.encoder.decode([token]))
+                    if not playable[v] and "," in piece:
+                        playable[v] = take_rules.has_playable(streams[v].text)
                 if streams[v].ended:
                     stops[v] = "end"
                 if on_token is not None:
@@ -349,12 +356,15 @@ class Generator(WarmModel):
                 if tail:
                     on_token(TokenEvent(first + v, settings.length, -1, tail))
         variations = [
-            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization) for v in range(count)
+            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, prefix)
+            for v in range(count)
         ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
 
-    def _variation(self, index, tokens, raw, stop, memorization) -> Variation:
+    def _variation(self, index, tokens, raw, stop, memorization, prefix: str = "") -> Variation:
         parsed = parse_text(counted_text(raw, stop))
+        if stop == "length":  # the budget, not the model, ended it: end at the last bar line reached
+            parsed = take_rules.ended_at_bar_line(prefix, parsed)
         found = memorization.find(parsed.items) if memorization is not None else []
         return Variation(index, tokens, raw, stop, parsed, found)
 
