@@ -15,6 +15,11 @@ is not a separator; a token made only of separators (``,`` and spaces) belongs t
 element before it.  For elements I and J, pooled[I, J] is the attention from I's tokens to
 J's tokens **summed over J's tokens (columns) and averaged over I's tokens (rows)**.  So
 each pooled row still sums to 1 and the pooled matrix stays causal (lower triangular).
+
+**Queries and keys** (``compute(..., queries_keys=True)``, for BertViz's neuron view): the two
+inputs of ``matmul(q, k, transpose_b=True)`` in each layer's attn(), ``[layers, heads, T, head
+size]`` each, fetched in the same run as the weights, so ``softmax(q·kᵀ/√d + causal mask)`` of
+them is the attention.  They are off by default: the plain weights fetch nothing more.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class AttentionResult:
     attention: np.ndarray  # [layers, heads, T, T] float32
     checkpoint: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    queries: Optional[np.ndarray] = None  # [layers, heads, T, head size] float32, when asked for
+    keys: Optional[np.ndarray] = None  # [layers, heads, T, head size] float32, when asked for
 
 
 @dataclass
@@ -61,26 +68,40 @@ class AttentionModel(WarmModel):
         tokens = tf.compat.v1.placeholder(tf.int32, [1, None], name="tokens")
         gpt2_backend.model().model(hparams=self.hparams, X=tokens)
         graph = tf.compat.v1.get_default_graph()
-        weights = [gpt2_backend.softmax_tensor(graph, i) for i in range(self.hparams.n_layer)]
-        return tf.concat(weights, axis=0), [tokens]
+        layers = range(self.hparams.n_layer)
+        weights = tf.concat([gpt2_backend.softmax_tensor(graph, i) for i in layers], axis=0)
+        qk = [gpt2_backend.query_key_tensors(graph, i) for i in layers]
+        queries = tf.concat([q for q, _ in qk], axis=0)
+        keys = tf.concat([k for _, k in qk], axis=0)
+        return (weights, queries, keys), [tokens]
+
+    def _bind(self, built):
+        """Two callables on one graph: the weights alone, and the weights with queries and keys."""
+        (weights, queries, keys), feeds = built
+        return {
+            False: self._session.make_callable([weights], feeds),
+            True: self._session.make_callable([weights, queries, keys], feeds),
+        }
 
     def compute(
         self,
         text: str,
         *,
         start: bool = True,
+        queries_keys: bool = False,
         on_progress: ProgressFn = no_progress,
         cancel: Optional[CancelToken] = None,
     ) -> AttentionResult:
         """Attention of every layer and head over ``text`` (its last n_ctx tokens if longer).
 
-        With ``start`` the text is read after ``<|endoftext|>``, as in training and generation.
+        With ``start`` the text is read after ``<|endoftext|>``, as in training and generation;
+        with ``queries_keys`` the result also holds every layer's queries and keys.
         """
         cancel = cancel or CancelToken()
         if not text.strip():
             raise JobError("There is no text to compute attention for.")
         with self._lock:
-            fetch = self._ready(on_progress)
+            fetch = self._ready(on_progress)[queries_keys]
             cancel.check()
             ids = self.encoder.encode(text)
             if start and ids[0] != self.encoder.eot:
@@ -94,10 +115,13 @@ class AttentionModel(WarmModel):
                 )
                 ids = ids[-n_ctx:]
             on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
-            attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
+            fetched = [np.asarray(a, dtype=np.float32) for a in fetch(np.array([ids], dtype=np.int32))]
             tokens = self.encoder.token_strings(ids)
             on_progress(Progress(1.0, "attention ready"))
-            return AttentionResult("".join(tokens), ids, tokens, attention, self._ref.identity(), warnings)
+            result = AttentionResult("".join(tokens), ids, tokens, fetched[0], self._ref.identity(), warnings)
+            if queries_keys:
+                result.queries, result.keys = fetched[1], fetched[2]
+            return result
 
 
 def item_spans(text: str) -> list[tuple[int, int]]:
@@ -155,7 +179,10 @@ def save_npz(
     pooled: Optional[PooledAttention] = None,
     extra: Optional[dict[str, np.ndarray]] = None,
 ) -> Path:
-    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays."""
+    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays.
+
+    Queries and keys, when the result has them, go in as ``queries`` and ``keys`` [layers, heads, T, head size].
+    """
     arrays: dict[str, Any] = {
         "text": np.array(result.text),
         "token_ids": np.array(result.token_ids, dtype=np.int32),
@@ -163,6 +190,8 @@ def save_npz(
         "attention": result.attention,
         "checkpoint": np.array(json.dumps(result.checkpoint, sort_keys=True)),
     }
+    if result.queries is not None and result.keys is not None:
+        arrays.update(queries=result.queries, keys=result.keys)
     if pooled is not None:
         arrays.update(
             items=np.array(pooled.items, dtype=str),
