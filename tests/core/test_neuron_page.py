@@ -13,7 +13,9 @@ from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.viz.neuron_page import neuron_window, window_width, write_neuron_page
 from tests.core.test_attention_page import EVIL, browser  # noqa: F401  (the fixture)
 
-SELECTED = "window.neuron && window.neuron.ready() && window.neuron.scores().scores.length"
+SELECTED = (
+    "window.neuron && window.neuron.ready() && window.neuron.scores().drawn && window.neuron.scores().scores.length"
+)
 
 
 def vectors(layers: int, heads: int, n: int, size: int = 8, seed: int = 0):
@@ -43,7 +45,7 @@ def test_the_page_shows_the_selected_tokens_q_k_and_scores_offline(tmp_path: Pat
 
     browser.js("window.neuron.select(3)")
     browser.js("jQuery('#layer').val(0).change(), jQuery('#att_head').val(1).change()")
-    browser.wait_js("window.neuron.scores().head === 1 && window.neuron.scores().scores.length === 4")
+    browser.wait_js(f"window.neuron.scores().head === 1 && ({SELECTED}) === 4")
     browser.qtbot.wait(100)  # BertViz redrew; our selection came back after it
     shown = browser.js("window.neuron.scores()")
     assert np.abs(np.array(shown["scores"]) - scores[0, 1, 3, :4]).max() < 1e-3

@@ -50,6 +50,7 @@ class NeuronPage:
     start: int  # first token shown
     end: int  # one past the last token shown
     selected: int  # the selected token's position in the whole text
+    layers: list[int]  # every layer: the page's own Layer menu holds them all
     notes: list[str]
 
     def shows(self, position: int) -> bool:
@@ -133,7 +134,7 @@ def write_neuron_page(
         selected=selected - start,
     )
     path.write_text(page, encoding="utf-8")
-    return NeuronPage(path, start, end, selected, page_notes)
+    return NeuronPage(path, start, end, selected, list(range(n_layers)), page_notes)
 
 
 def _params_script(
