@@ -34,7 +34,8 @@ from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel, default_element
-from musicgpt_gui.ui.neuron_controls import PAGE_STATE, NeuronControls, neuron_job, write_page
+from musicgpt_gui.ui.attention_neuron import NeuronViewMixin
+from musicgpt_gui.ui.neuron_controls import NeuronControls, first_token, write_page
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
@@ -56,11 +57,6 @@ class AttentionPages:
     ref: Optional[checkpoints.CheckpointRef] = None
     source: str = ""  # the text as given (the neuron view computes queries and keys from it if needed)
     neuron_page: Optional[neuron_page.NeuronPage] = None
-
-
-def first_token(pooled: attention.PooledAttention, element: int) -> int:
-    """The position of the first token of a musical element."""
-    return pooled.token_items.index(element)
 
 
 def attention_job(
@@ -109,7 +105,7 @@ def make_web_view() -> tuple[Optional[QWidget], str]:
     return QWebEngineView(), ""
 
 
-class AttentionTab(Tab):
+class AttentionTab(NeuronViewMixin, Tab):
     title = "Attention"
 
     def __init__(self, context: AppContext) -> None:
@@ -247,15 +243,8 @@ class AttentionTab(Tab):
             return
         self.info.setText("Computing attention (TensorFlow loads on the first run)…")
         folder = Path(tempfile.mkdtemp(dir=self.page_dir))
-        self.start_job(
-            attention_job,
-            self.model,
-            ref,
-            self.text.toPlainText(),
-            folder,
-            queries_keys=self.neuron_mode(),
-            on_finished=self._computed,
-        )
+        self.start_job(attention_job, self.model, ref, self.text.toPlainText(), folder,
+                       queries_keys=self.neuron_mode(), on_finished=self._computed)
 
     def on_progress(self, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
@@ -310,58 +299,10 @@ class AttentionTab(Tab):
             return
         self._page_ready = True
         if isinstance(self._shown_page, neuron_page.NeuronPage):
-            self._set_page_layer()
-            self._set_page_head()
-            self._select_page_token(self.neuron.token.value())
+            self._neuron_page_loaded()
         else:
             self._show_head_or_model()
         self.sync_timer.start()
-
-    # -- the neuron view ------------------------------------------------------------------------
-    def _request_neuron_page(self) -> None:
-        """Write a neuron page around the chosen token in a job (fetching queries and keys if still missing)."""
-        if self.busy():
-            self._neuron_wanted = True
-            return
-        self._neuron_wanted = False
-        pages, position = self.pages, self.neuron.token.value()
-        self.info.setText(f"Writing the neuron view around token {position}…")
-        folder = Path(tempfile.mkdtemp(dir=self.page_dir))
-        self.start_job(
-            neuron_job, self.model, pages.ref, pages.source, pages.result, position, folder,
-            on_finished=lambda out: self._neuron_ready(pages, *out),
-        )
-
-    def _neuron_ready(self, pages: AttentionPages, queries, keys, page: neuron_page.NeuronPage) -> None:
-        pages.result.queries, pages.result.keys, pages.neuron_page = queries, keys, page
-        if pages is self.pages:
-            self.info.setText(" ".join(page.notes))
-            self._load_page()
-
-    def _token_chosen(self, position: int) -> None:
-        self._qt_choices += 1
-        page = self._shown_page
-        if self.neuron_mode() and isinstance(page, neuron_page.NeuronPage) and page.shows(position):
-            self._select_page_token(position)
-        else:
-            self._load_page()
-
-    def _select_page_token(self, position: int) -> None:
-        page = self._shown_page
-        if isinstance(page, neuron_page.NeuronPage) and page.shows(position):
-            self.run_js(f"window.neuron && window.neuron.select({position - page.start});")
-
-    def _note_selected(self, element: int) -> None:
-        """A note clicked on the roll: its first token is the neuron view's token."""
-        if self.pages is not None and 0 <= element < len(self.pages.pooled.items):
-            self.neuron.select_token(first_token(self.pages.pooled, element))
-
-    def _set_page_head(self) -> None:
-        self._qt_choices += 1
-        head = self.neuron.head.currentData()
-        if head is not None:
-            self.run_js(f"(function(s){{ if (s) {{ jQuery(s).val({int(head)}).change(); }} }})"
-                        "(document.querySelector('select#att_head'));")
 
     # -- keeping Qt and the page in step --------------------------------------------------------
     def run_js(self, script: str, callback: Optional[Callable[[object], None]] = None) -> None:
@@ -383,20 +324,9 @@ class AttentionTab(Tab):
         if not self.isVisible() or not self._page_ready or self.views.currentWidget() is not self.bertviz:
             return
         if isinstance(self._shown_page, neuron_page.NeuronPage):
-            choices = self._qt_choices
-            self.run_js(PAGE_STATE, lambda value: self._neuron_state_is(value, choices))
+            self._read_neuron_state()
         else:
             self.run_js(f"(function(s){{ return s ? s.value : null; }})({LAYER_SELECT});", self._page_layer_is)
-
-    def _neuron_state_is(self, value: object, choices: int) -> None:
-        """The neuron page's layer, head and token, unless Qt chose since or another page is on its way."""
-        if choices != self._qt_choices or self.busy() or not self._page_ready:
-            return
-        if self._shown_page is not self.pages.neuron_page or self.views.currentWidget() is not self.bertviz:
-            return
-        state = self.neuron.page_state(value)
-        if state is not None:
-            self._page_layer_is(str(state["layer"]))
 
     def _page_layer_is(self, value: object) -> None:
         if value in (None, ""):

@@ -27,6 +27,11 @@ PAGE_STATE = (
 )
 
 
+def first_token(pooled: attention.PooledAttention, element: int) -> int:
+    """The position of the first token of a musical element."""
+    return pooled.token_items.index(element)
+
+
 def neuron_job(
     model: attention.AttentionModel,
     ref: checkpoints.CheckpointRef,

@@ -17,15 +17,6 @@ from musicgpt_gui.core.music.notation import join_items, split_items
 from musicgpt_gui.ui.attention_tab import first_token
 from tests.core.test_attention_page import URL_RECORDER, Recorder
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
-import time as _t
-class Heartbeat(Heartbeat):
-    def _tick(self):
-        gap = self._clock.restart()
-        self.longest_ms = max(self.longest_ms, gap)
-        if gap > 80:
-            print(f"GAP {gap} ms at {_t.monotonic():.2f}")
-def mark(label):
-    print(f"MARK {label} {_t.monotonic():.2f}")
 
 
 def js(qtbot, tab, script: str):
@@ -51,12 +42,7 @@ def wait_token(qtbot, tab, position: int) -> dict:
             return True
         return False
 
-    try:
-        qtbot.waitUntil(shown, timeout=20_000)
-    except Exception:
-        print("DEBUG", position, tab.neuron.token.value(), tab.pages.neuron_page, tab._shown_page, tab._page_ready,
-              tab.busy(), tab.view.url().toString(), str(page_scores(qtbot, tab))[:300], tab.info.text())
-        raise
+    qtbot.waitUntil(shown, timeout=60_000)
     return found
 
 
@@ -70,6 +56,7 @@ def expected(result, layer: int, head: int, position: int, start: int) -> tuple[
 def recorded(qtbot):
     """Every URL the tab's web view asks for: those Qt's interceptor saw, and those the page asked for."""
     recorder = Recorder()
+    recorder.profile = None
     yield recorder
     if recorder.profile is not None:
         recorder.profile.setUrlRequestInterceptor(None)
@@ -84,9 +71,6 @@ def record(recorder, tab) -> None:
     script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
     script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
     view.page().scripts().insert(script)
-
-
-Recorder.profile = None
 
 
 def test_neuron_view_reads_back_the_selected_tokens_scores_offline(
@@ -141,8 +125,7 @@ def test_neuron_view_reads_back_the_selected_tokens_scores_offline(
     js(qtbot, tab, "window.neuron.select(1), 1")
     qtbot.waitUntil(lambda: tab.neuron.token.value() == page.start + 1, timeout=5_000)
 
-    urls = recorded.urls + (js(qtbot, tab, "JSON.stringify(window.__urls || [])") and
-                            json.loads(js(qtbot, tab, "JSON.stringify(window.__urls || [])")))
+    urls = recorded.urls + json.loads(js(qtbot, tab, "JSON.stringify(window.__urls || [])"))
     assert urls and all(url.startswith("file://") for url in urls), urls
     assert any(url.endswith("neuron_view.js") for url in recorded.urls)
 
@@ -180,24 +163,20 @@ def test_a_1024_token_text_in_the_neuron_view_does_not_stall(
     with qtbot.waitSignal(view.loadFinished, timeout=60_000):
         view.setHtml("<p>start</p>")
     with Heartbeat() as beat:
-        mark("compute")
         tab.compute()
         wait_idle(qtbot, tab)
-        mark("computed")
         result = tab.pages.result
         assert len(result.tokens) == 1024 and result.queries is not None
         first = tab.neuron.token.value()
         assert tab.pages.neuron_page.shows(first) and tab.pages.neuron_page.end - tab.pages.neuron_page.start == 48
         wait_token(qtbot, tab, first)
         for position in (1023, 0, 512, 513):  # outside the window: a new page each, but 513 is inside 512's
-            mark(position)
             tab.neuron.select_token(position)
             wait_idle(qtbot, tab)
             scores = wait_token(qtbot, tab, position)
             page = tab.pages.neuron_page
             want, _ = expected(result, scores["layer"], scores["head"], position, page.start)
             assert np.abs(np.array(scores["scores"]) - want).max() < 1e-3
-        mark("roll")
         tab.views.setCurrentWidget(tab.roll_panel)
         roll = tab.roll_panel.roll
         qtbot.waitUntil(lambda: roll.picture is not None, timeout=10_000)
@@ -213,4 +192,3 @@ def test_a_1024_token_text_in_the_neuron_view_does_not_stall(
         wait_idle(qtbot, tab)
         wait_token(qtbot, tab, token)
     assert beat.longest_ms < STALL_LIMIT_MS, f"the event loop stalled {beat.longest_ms:.0f} ms in the neuron view"
-    print(f"longest stall {beat.longest_ms:.0f} ms")
