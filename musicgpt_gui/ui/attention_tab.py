@@ -60,14 +60,8 @@ class AttentionPages:
 
 
 def attention_job(
-    model: attention.AttentionModel,
-    ref: checkpoints.CheckpointRef,
-    text: str,
-    folder: Path,
-    *,
-    queries_keys: bool = False,
-    on_progress,
-    cancel,
+    model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path, *,
+    queries_keys: bool = False, on_progress, cancel,
 ) -> AttentionPages:
     """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread.
 
@@ -136,7 +130,7 @@ class AttentionTab(NeuronViewMixin, Tab):
 
         controls = QHBoxLayout()
         self.layer = QComboBox()
-        self.layer.setToolTip("The head view's layer (kept in step with the page's own selector)")
+        self.layer.setToolTip("The head or neuron view's layer (kept in step with the page's own selector)")
         self.mode = QComboBox()
         for label, key in VIEW_MODES:
             self.mode.addItem(label, key)
