@@ -140,10 +140,13 @@ def write_neuron_page(
 def _params_script(
     attention: np.ndarray, queries: np.ndarray, keys: np.ndarray, labels: list[str], root_id: str, layer: int, head: int
 ) -> str:
-    """``window.bertviz_params = {...}`` as bertviz.neuron_view.show() builds it, one layer at a time."""
+    """``window.bertviz_params = {...}`` as bertviz.neuron_view.show() builds it.
+
+    One head at a time: each JSON call holds the GIL, and the GUI thread must get it back within milliseconds.
+    """
 
     def layers(array: np.ndarray) -> str:
-        return "[" + ",".join(_js_json(np.round(a.astype(np.float64), DECIMALS).tolist()) for a in array) + "]"
+        return "[" + ",".join("[" + ",".join(map(_head_json, layer)) + "]" for layer in array) + "]"
 
     params = {
         "default_filter": "all",
@@ -159,6 +162,10 @@ def _params_script(
         f'"left_text":{texts},"right_text":{texts}}}}}'
     )
     return f"window.bertviz_params = {_js_json(params)[:-1]},\"attention\":{data}}};\n"
+
+
+def _head_json(values: np.ndarray) -> str:
+    return _js_json(np.round(values.astype(np.float64), DECIMALS).tolist())
 
 
 def _js_json(value: object) -> str:
