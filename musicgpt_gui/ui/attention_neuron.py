@@ -24,7 +24,7 @@ class NeuronViewMixin:
         self.info.setText(f"Writing the neuron view around token {position}…")
         folder = Path(tempfile.mkdtemp(dir=self.page_dir))
         self.start_job(
-            neuron_job, self.model, pages.ref, pages.source, pages.result, position, folder,
+            neuron_job, self.model, pages.ref, pages.result, position, folder,
             on_finished=lambda out: self._neuron_ready(pages, *out),
         )
 

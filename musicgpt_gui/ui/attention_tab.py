@@ -55,7 +55,6 @@ class AttentionPages:
     note_page: attention_page.AttentionPage
     view: AttentionView
     ref: Optional[checkpoints.CheckpointRef] = None
-    source: str = ""  # the text as given (the neuron view computes queries and keys from it if needed)
     neuron_page: Optional[neuron_page.NeuronPage] = None
 
 
@@ -87,7 +86,7 @@ def attention_job(
         element = default_element(roll_view)
         position = len(result.tokens) - 1 if element is None else first_token(pooled, element)
         neuron = write_page(result, result.queries, result.keys, position, folder)
-    return AttentionPages(result, pooled, *pages, roll_view, ref=ref, source=text, neuron_page=neuron)
+    return AttentionPages(result, pooled, *pages, roll_view, ref=ref, neuron_page=neuron)
 
 
 def make_web_view() -> tuple[Optional[QWidget], str]:

@@ -35,7 +35,6 @@ def first_token(pooled: attention.PooledAttention, element: int) -> int:
 def neuron_job(
     model: attention.AttentionModel,
     ref: checkpoints.CheckpointRef,
-    source: str,
     result: attention.AttentionResult,
     position: int,
     folder: Path,
@@ -43,12 +42,13 @@ def neuron_job(
     on_progress,
     cancel,
 ) -> tuple[np.ndarray, np.ndarray, neuron_page.NeuronPage]:
-    """The queries and keys (fetched again only if the attention job did not) and a page around ``position``."""
+    """The queries and keys (fetched for the result's own tokens if the attention job did not) and a page
+    around ``position``."""
     queries, keys = result.queries, result.keys
     if queries is None or keys is None:
         model.load(ref)
-        again = model.compute(source, queries_keys=True, on_progress=on_progress, cancel=cancel)
-        if again.token_ids != result.token_ids:
+        again = model.compute_ids(result.token_ids, queries_keys=True, on_progress=on_progress, cancel=cancel)
+        if again.checkpoint != result.checkpoint:
             raise JobError("The checkpoint changed since the attention was computed; press Show attention again.")
         queries, keys = again.queries, again.keys
     cancel.check()

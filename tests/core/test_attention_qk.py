@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from musicgpt_gui.core.model.inspect.attention import AttentionModel, save_npz
+from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.store import checkpoints, gpt2_backend
 from tests.core.test_attention import numpy_gpt2
 
@@ -85,3 +86,16 @@ def test_the_adapter_finds_q_and_k_inside_attn(model) -> None:
         assert q.name.startswith(f"model/h{layer}/attn/") and k.name.startswith(f"model/h{layer}/attn/")
         assert q.shape.as_list()[1::2] == k.shape.as_list()[1::2] == [model.hparams.n_head, size]
         assert q.op.type == k.op.type == "Transpose" and q is not k  # split_heads(q), split_heads(k)
+
+
+def test_queries_and_keys_for_a_results_own_tokens(model) -> None:
+    """What the GUI does when the neuron view is chosen after the attention: the same ids, fetched again."""
+    long = ", ".join(["C4:0.5", "D4:0.5", "rest:0.25"] * 200)
+    plain = model.compute(long, start=False)
+    assert plain.warnings and len(plain.token_ids) == model.context
+    again = model.compute_ids(plain.token_ids, queries_keys=True)
+    assert again.token_ids == plain.token_ids and again.tokens == plain.tokens
+    assert np.array_equal(again.attention, plain.attention) and again.checkpoint == plain.checkpoint
+    assert np.abs(causal_softmax(again.queries, again.keys) - plain.attention).max() < 1e-5
+    with pytest.raises(JobError, match="1 to 64 tokens"):
+        model.compute_ids(plain.token_ids + [0])

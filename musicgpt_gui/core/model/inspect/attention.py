@@ -114,14 +114,33 @@ class AttentionModel(WarmModel):
                     f"({checkpoints.context_reason(n_ctx, self.hparams.n_ctx)})."
                 )
                 ids = ids[-n_ctx:]
-            on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
-            fetched = [np.asarray(a, dtype=np.float32) for a in fetch(np.array([ids], dtype=np.int32))]
-            tokens = self.encoder.token_strings(ids)
-            on_progress(Progress(1.0, "attention ready"))
-            result = AttentionResult("".join(tokens), ids, tokens, fetched[0], self._ref.identity(), warnings)
-            if queries_keys:
-                result.queries, result.keys = fetched[1], fetched[2]
-            return result
+            return self._run(fetch, ids, warnings, queries_keys, on_progress)
+
+    def compute_ids(
+        self,
+        ids: list[int],
+        *,
+        queries_keys: bool = False,
+        on_progress: ProgressFn = no_progress,
+        cancel: Optional[CancelToken] = None,
+    ) -> AttentionResult:
+        """Attention over token ids as they are (a result's own, to fetch its queries and keys later)."""
+        if not 0 < len(ids) <= self.context:
+            raise JobError(f"Attention needs 1 to {self.context} tokens, not {len(ids)}.")
+        with self._lock:
+            fetch = self._ready(on_progress)[queries_keys]
+            (cancel or CancelToken()).check()
+            return self._run(fetch, list(ids), [], queries_keys, on_progress)
+
+    def _run(self, fetch, ids: list[int], warnings: list[str], queries_keys: bool, on_progress) -> AttentionResult:
+        on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
+        fetched = [np.asarray(a, dtype=np.float32) for a in fetch(np.array([ids], dtype=np.int32))]
+        tokens = self.encoder.token_strings(ids)
+        on_progress(Progress(1.0, "attention ready"))
+        result = AttentionResult("".join(tokens), ids, tokens, fetched[0], self._ref.identity(), warnings)
+        if queries_keys:
+            result.queries, result.keys = fetched[1], fetched[2]
+        return result
 
 
 def item_spans(text: str) -> list[tuple[int, int]]:
