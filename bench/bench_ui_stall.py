@@ -5,7 +5,9 @@ Usage: python bench/bench_ui_stall.py [--out bench/results/ui_stall.txt]
 Drives the real window offscreen in a throwaway workspace, with a 10 ms heartbeat QTimer on
 the GUI thread, through: import of 8 Bach chorales, training a tiny new model, generating
 256 tokens, computing attention (weights, BertViz page files, the roll), the roll over a
-1024-token window and clicks on its notes, and the BertViz pane's page load.  It also reports
+1024-token window and clicks on its notes, the BertViz pane's page load, and the neuron view on the
+1024-token text (queries and keys fetched by a job, its page loaded, then 4 tokens chosen outside
+the page's window, each a new page).  It also reports
 the one-off stall of the first
 TensorFlow import (measured first, on a thread, the way the first model job pays it), which
 Python's import machinery causes while holding the GIL.  Stalls depend on machine load:
@@ -109,6 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     rows.append(("attention page load (Chromium)", measure(lambda: None, lambda: not att.sync_timer.isActive())))
+    rows.append(
+        (
+            "neuron view, 1024 tokens: q/k job, page load",
+            measure(lambda: att.mode.setCurrentIndex(att.mode.findData("neuron")), lambda: not neuron_drawn(att)),
+        )
+    )
+
+    def choose_tokens() -> None:
+        choose_tokens.left = [1023, 0, 512, 300]  # type: ignore[attr-defined]
+
+    def next_token() -> bool:
+        """Busy until each token in turn is drawn (each one outside the shown page's window)."""
+        if not neuron_drawn(att):
+            return True
+        if choose_tokens.left:  # type: ignore[attr-defined]
+            att.neuron.select_token(choose_tokens.left.pop(0))  # type: ignore[attr-defined]
+            return True
+        return False
+
+    rows.append(("neuron view, 4 tokens outside the window", measure(choose_tokens, next_token)))
     window.close()
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -129,6 +151,28 @@ def long_text(workspace) -> str:
 
     texts = dataset_files.load_split(list_datasets(workspace.datasets)[0], dataset_files.TRAIN)
     return join_items(item for text in texts for item in split_items(text))
+
+
+def neuron_drawn(tab) -> bool:
+    """The neuron page shows the tab's token, with BertViz's scores drawn for it (asked of the page, polled)."""
+    from musicgpt_gui.core.viz.neuron_page import NeuronPage
+
+    page = tab._shown_page
+    if tab.busy() or not isinstance(page, NeuronPage) or not tab._page_ready:
+        return False
+    answer = getattr(tab, "_bench_answer", None)
+    if answer is not None or not getattr(tab, "_bench_asked", False):  # one question at a time
+        tab._bench_asked, tab._bench_answer = True, None
+        tab.run_js(
+            "window.neuron && window.neuron.ready() ? JSON.stringify(window.neuron.scores()) : ''",
+            lambda value: setattr(tab, "_bench_answer", value),
+        )
+    if not answer:
+        return False
+    import json
+
+    state = json.loads(answer)
+    return state["drawn"] and state["position"] == tab.neuron.token.value()
 
 
 def click_notes(roll, count: int = 6) -> None:

@@ -99,6 +99,7 @@ def web_asset_datas() -> list[tuple[str, str]]:
     return (
         _files(site, "bertviz/head_view.js", ".")
         + _files(site, "bertviz/model_view.js", ".")
+        + _files(site, "bertviz/neuron_view.js", ".")
         + _files(site, "mpld3/js/d3.v5.min.js", ".")
         + _files(site, "xstatic/pkg/jquery/data/jquery*.js", ".")
         + _files(site, "xstatic/pkg/requirejs/data/require*.js", ".")

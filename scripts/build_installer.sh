@@ -2,7 +2,7 @@
 # Builds the one-folder bundle dist/musicgpt-gui/ (windowed `musicgpt-gui` + console `musicgpt`)
 # from build_installer.spec, in a virtual environment WITHOUT torch: with torch present
 # PyInstaller's keras hook dies (SIGSEGV), and the app never imports bertviz's Python, so
-# bertviz is installed --no-deps (only its head_view.js/model_view.js are bundled).
+# bertviz is installed --no-deps (only its head_view.js/model_view.js/neuron_view.js are bundled).
 #
 # Every package version comes from installer/constraints.txt, so the same commit builds the same
 # bundle; a new release of a dependency changes it only when that file is updated on purpose.

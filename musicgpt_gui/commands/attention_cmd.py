@@ -1,5 +1,6 @@
-"""`musicgpt attention`: GPT-2's real attention over a text, as a BertViz page, an .npz file, a CSV of the
-pooled matrix and a figure (piano roll + head grid), with the attention rollout on request."""
+"""`musicgpt attention`: GPT-2's real attention over a text, as a BertViz page, a neuron-view page (queries and
+keys), an .npz file, a CSV of the pooled matrix and a figure (piano roll + head grid), with the attention rollout
+on request."""
 
 from __future__ import annotations
 
@@ -28,8 +29,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--pool", choices=ATTENTION_POOLS, default=ATTENTION_POOLS[0], help="notes: one row/column per item"
     )
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the BertViz page (head and model view)")
-    parser.add_argument("--npz", type=Path, metavar="FILE", help="write tokens, weights and checkpoint identity")
-    parser.add_argument("--max-tokens", type=int, default=128, metavar="N", help="window shown on the page")
+    parser.add_argument(
+        "--neuron-html",
+        type=Path,
+        metavar="FILE",
+        help="write BertViz's neuron view (queries, keys, q×k, scores) for --token, over a window of --max-tokens",
+    )
+    parser.add_argument(
+        "--token", type=int, metavar="P", help="the neuron view's selected token position (default: the last)"
+    )
+    parser.add_argument(
+        "--npz", type=Path, metavar="FILE", help="write tokens, weights, queries, keys and checkpoint identity"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, metavar="N", help="window shown on the pages (default 128; 48 for the neuron view)"
+    )
     parser.add_argument(
         "--rollout",
         action="store_true",
@@ -70,7 +84,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     ref = checkpoints.resolve_checkpoint(checkpoints.run_folder(workspace, args.run), args.checkpoint)
     model = AttentionModel(ref)
     with progress_bar(f"attention {args.run}") as on_progress:
-        result = model.compute(args.text, on_progress=on_progress)
+        result = model.compute(args.text, queries_keys=bool(args.npz or args.neuron_html), on_progress=on_progress)
     model.close()
     if args.layer is not None and not 0 <= args.layer < result.attention.shape[0]:
         raise JobError(f"The model has layers 0..{result.attention.shape[0] - 1}; there is no layer {args.layer}.")
@@ -99,14 +113,38 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
             title=view.title,
             notes=result.warnings,
             layers=None if args.layer is None else [args.layer],
-            max_tokens=args.max_tokens,
+            max_tokens=args.max_tokens or 128,
         )
         for note in page.notes:
             print(f"page: {note}", file=sys.stderr)
         print(f"wrote {page.path}", file=sys.stderr)
-    if not (args.npz or args.html or args.csv or args.figure):
+    if args.neuron_html:
+        _write_neuron_page(args, result)
+    if not (args.npz or args.html or args.csv or args.figure or args.neuron_html):
         _print_summary(labels, weights, args.layer)
     return 0
+
+
+def _write_neuron_page(args: argparse.Namespace, result) -> None:
+    """The neuron view of every layer and head (opening on --layer and --head) around --token."""
+    from musicgpt_gui.core.viz import neuron_page
+
+    page = neuron_page.write_neuron_page(
+        args.neuron_html,
+        result.tokens,
+        result.attention,
+        result.queries,
+        result.keys,
+        selected=args.token,
+        layer=args.layer or 0,
+        head=args.head if isinstance(args.head, int) else 0,
+        title="Neuron view (tokens)",
+        notes=result.warnings,
+        max_tokens=args.max_tokens or neuron_page.MAX_TOKENS,
+    )
+    for note in page.notes:
+        print(f"neuron page: {note}", file=sys.stderr)
+    print(f"wrote {page.path}", file=sys.stderr)
 
 
 def _musical_view(args: argparse.Namespace, result):

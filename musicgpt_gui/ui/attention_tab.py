@@ -1,4 +1,5 @@
-"""Attention: GPT-2's real self-attention over a text, on a piano roll with a head grid, and in BertViz's views."""
+"""Attention: GPT-2's real self-attention over a text, on a piano roll with a head grid, and in BertViz's three views
+(head, model, and neuron: the queries and keys behind one token's attention)."""
 
 from __future__ import annotations
 
@@ -25,20 +26,23 @@ from PySide6.QtWidgets import (
 )
 
 from musicgpt_gui.core.model.inspect import attention
-from musicgpt_gui.core.viz import attention_page
+from musicgpt_gui.core.viz import attention_page, neuron_page
 from musicgpt_gui.core.viz.attention_patterns import AttentionView, build_view
 from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.ui.context import AppContext
-from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel
+from musicgpt_gui.ui.attention_roll_panel import AttentionRollPanel, default_element
+from musicgpt_gui.ui.attention_neuron import NeuronViewMixin
+from musicgpt_gui.ui.neuron_controls import NeuronControls, first_token, write_page
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.tab_base import Tab, fill_combo
 from musicgpt_gui.ui.widgets.missing import missing_label
 
 LAYER_SELECT = "document.querySelector('select#layer')"
 SYNC_INTERVAL_MS = 400
+VIEW_MODES = (("Head view", "head"), ("Model view (all layers and heads)", "model"), ("Neuron view (q, k)", "neuron"))
 
 
 @dataclass
@@ -50,14 +54,21 @@ class AttentionPages:
     token_page: attention_page.AttentionPage
     note_page: attention_page.AttentionPage
     view: AttentionView
+    ref: Optional[checkpoints.CheckpointRef] = None
+    neuron_page: Optional[neuron_page.NeuronPage] = None
 
 
 def attention_job(
-    model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path, *, on_progress, cancel
+    model: attention.AttentionModel, ref: checkpoints.CheckpointRef, text: str, folder: Path, *,
+    queries_keys: bool = False, on_progress, cancel,
 ) -> AttentionPages:
-    """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread."""
+    """Compute the weights, the roll's view (rollout, head summary) and both pages, off the GUI thread.
+
+    With ``queries_keys`` (the neuron view is chosen) it also fetches the queries and keys and writes the
+    neuron page around the roll's default note.
+    """
     model.load(ref)
-    result = model.compute(text, on_progress=on_progress, cancel=cancel)
+    result = model.compute(text, queries_keys=queries_keys, on_progress=on_progress, cancel=cancel)
     cancel.check()
     folder.mkdir(parents=True, exist_ok=True)
     views = [workflows.attention_view(result, pool) for pool in workflows.ATTENTION_POOLS]
@@ -69,7 +80,13 @@ def attention_job(
     ]
     cancel.check()
     pooled = next(view.pooled for view in views if view.pooled is not None)
-    return AttentionPages(result, pooled, *pages, build_view(result, pooled))
+    roll_view = build_view(result, pooled)
+    neuron = None
+    if queries_keys:
+        element = default_element(roll_view)
+        position = len(result.tokens) - 1 if element is None else first_token(pooled, element)
+        neuron = write_page(result, result.queries, result.keys, position, folder)
+    return AttentionPages(result, pooled, *pages, roll_view, ref=ref, neuron_page=neuron)
 
 
 def make_web_view() -> tuple[Optional[QWidget], str]:
@@ -81,7 +98,7 @@ def make_web_view() -> tuple[Optional[QWidget], str]:
     return QWebEngineView(), ""
 
 
-class AttentionTab(Tab):
+class AttentionTab(NeuronViewMixin, Tab):
     title = "Attention"
 
     def __init__(self, context: AppContext) -> None:
@@ -92,6 +109,9 @@ class AttentionTab(Tab):
         weakref.finalize(self, shutil.rmtree, self.page_dir, True)  # pages live as long as the tab
         self.view: Optional[QWidget] = None
         self._layers: list[int] = []
+        self._neuron_wanted = False  # a neuron page was asked for while a job ran
+        self._page_ready = False  # the shown page finished loading (until then the view holds the previous one)
+        self._qt_choices = 0  # counts choices made in Qt: a page state read before the latest one is stale
 
         top = QHBoxLayout()
         self.run = QComboBox()
@@ -109,13 +129,21 @@ class AttentionTab(Tab):
 
         controls = QHBoxLayout()
         self.layer = QComboBox()
-        self.layer.setToolTip("The head view's layer (kept in step with the page's own selector)")
-        self.model_view = QCheckBox("Model view (all layers and heads)")
+        self.layer.setToolTip("The head or neuron view's layer (kept in step with the page's own selector)")
+        self.mode = QComboBox()
+        for label, key in VIEW_MODES:
+            self.mode.addItem(label, key)
+        self.mode.setToolTip("BertViz's three views; the neuron view shows one head's queries and keys for a token")
+        self.neuron = NeuronControls()
+        policy = self.neuron.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # showing it must not resize the web view below (a Chromium resize)
+        self.neuron.setSizePolicy(policy)
+        self.neuron.setVisible(False)
         self.pool = QCheckBox("One node per note (pooled)")
         self.pool.setToolTip("Sum attention paid to each note's tokens, average over the attending note's tokens")
         self.export_html = QPushButton("Export HTML…")
         self.export_npz = QPushButton("Export NPZ…")
-        for w in (QLabel("Layer"), self.layer, self.model_view, self.pool, self.export_html, self.export_npz):
+        for w in (self.mode, QLabel("Layer"), self.layer, self.neuron, self.pool, self.export_html, self.export_npz):
             controls.addWidget(w)
         controls.addStretch(1)
         self.info = QLabel()
@@ -145,7 +173,10 @@ class AttentionTab(Tab):
         self.sync_timer.timeout.connect(self._read_page_layer)
         self.show_button.clicked.connect(self.compute)
         self.layer.activated.connect(lambda _: self._set_page_layer())
-        self.model_view.toggled.connect(self._apply_view_mode)
+        self.mode.currentIndexChanged.connect(lambda _: self._mode_changed())
+        self.neuron.head_chosen.connect(lambda _: self._set_page_head())
+        self.neuron.token_chosen.connect(self._token_chosen)
+        self.roll_panel.roll.element_selected.connect(self._note_selected)
         self.pool.toggled.connect(lambda _: self._load_page())
         self.views.currentChanged.connect(lambda _: self._pane_changed())
         self.export_html.clicked.connect(self._export_html)
@@ -158,7 +189,7 @@ class AttentionTab(Tab):
         self.binder = SettingsBinder("attention")
         for key, widget in (
             ("pool", self.pool),
-            ("modelView", self.model_view),
+            ("view", self.mode),
             ("run", self.run),
             ("checkpoint", self.checkpoint),
         ):
@@ -208,7 +239,8 @@ class AttentionTab(Tab):
             return
         self.info.setText("Computing attention (TensorFlow loads on the first run)…")
         folder = Path(tempfile.mkdtemp(dir=self.page_dir))
-        self.start_job(attention_job, self.model, ref, self.text.toPlainText(), folder, on_finished=self._computed)
+        self.start_job(attention_job, self.model, ref, self.text.toPlainText(), folder,
+                       queries_keys=self.neuron_mode(), on_finished=self._computed)
 
     def on_progress(self, progress: Progress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
@@ -221,24 +253,38 @@ class AttentionTab(Tab):
             f"{len(result.tokens)} tokens, {len(pages.pooled.items)} notes/items · "
             f"{result.attention.shape[0]} layers × {result.attention.shape[1]} heads. " + " ".join(result.warnings)
         )
+        self.neuron.set_shape(result.attention.shape[1], result.tokens)
         self._enable_page_actions(True)
-        self.roll_panel.set_view(pages.view)
+        self.roll_panel.set_view(pages.view)  # selects the last note, and so its first token
         self._load_page()
 
-    def current_page(self) -> Optional[attention_page.AttentionPage]:
+    def neuron_mode(self) -> bool:
+        return self.mode.currentData() == "neuron"
+
+    def current_page(self) -> Optional[attention_page.AttentionPage | neuron_page.NeuronPage]:
         if self.pages is None:
             return None
+        if self.neuron_mode():
+            return self.pages.neuron_page
         return self.pages.note_page if self.pool.isChecked() else self.pages.token_page
 
     def _load_page(self) -> None:
-        """Load the BertViz page when its pane is shown (Chromium parsing it would stall the roll)."""
+        """Load the BertViz page when its pane is shown (Chromium parsing it would stall the roll).
+
+        The neuron view's page covers a window of tokens: a token outside it gets a new page, written by a job.
+        """
         page = self.current_page()
-        if page is None or page is self._shown_page or self.views.currentWidget() is not self.bertviz:
+        if self.pages is None or self.views.currentWidget() is not self.bertviz:
+            return
+        if self.neuron_mode() and (page is None or not page.shows(self.neuron.token.value())):
+            self._request_neuron_page()
+            return
+        if page is None or page is self._shown_page:
             return
         view = self._ensure_view()
         if view is None:
             return
-        self._shown_page = page
+        self._shown_page, self._page_ready = page, False
         self._layers = list(page.layers)
         fill_combo(self.layer, [(str(layer), layer) for layer in self._layers])
         view.load(QUrl.fromLocalFile(str(page.path)))
@@ -247,7 +293,11 @@ class AttentionTab(Tab):
         if not ok:
             self.info.setText("The attention page did not load.")
             return
-        self._apply_view_mode(self.model_view.isChecked())
+        self._page_ready = True
+        if isinstance(self._shown_page, neuron_page.NeuronPage):
+            self._neuron_page_loaded()
+        else:
+            self._show_head_or_model()
         self.sync_timer.start()
 
     # -- keeping Qt and the page in step --------------------------------------------------------
@@ -261,12 +311,17 @@ class AttentionTab(Tab):
             view.page().runJavaScript(script, 0, callback)
 
     def _set_page_layer(self) -> None:
+        self._qt_choices += 1
         layer = self.layer.currentData()
         if layer is not None:
             self.run_js(f"(function(s){{ if (s) {{ jQuery(s).val({int(layer)}).change(); }} }})({LAYER_SELECT});")
 
     def _read_page_layer(self) -> None:
-        if self.isVisible():
+        if not self.isVisible() or not self._page_ready or self.views.currentWidget() is not self.bertviz:
+            return
+        if isinstance(self._shown_page, neuron_page.NeuronPage):
+            self._read_neuron_state()
+        else:
             self.run_js(f"(function(s){{ return s ? s.value : null; }})({LAYER_SELECT});", self._page_layer_is)
 
     def _page_layer_is(self, value: object) -> None:
@@ -276,12 +331,21 @@ class AttentionTab(Tab):
         if index >= 0 and index != self.layer.currentIndex():
             self.layer.setCurrentIndex(index)
 
-    def _apply_view_mode(self, model_view: bool) -> None:
-        self.layer.setEnabled(not model_view and self.pages is not None)
-        self.run_js(f"document.getElementById('{'show-model' if model_view else 'show-head'}').click();")
+    def _mode_changed(self) -> None:
+        mode = self.mode.currentData()
+        self.neuron.setVisible(mode == "neuron")
+        self.pool.setEnabled(mode != "neuron")
+        self.layer.setEnabled(mode != "model" and self.pages is not None)
+        self._load_page()
+        self._show_head_or_model()
+
+    def _show_head_or_model(self) -> None:
+        if isinstance(self._shown_page, attention_page.AttentionPage) and not self.neuron_mode():
+            shown = "show-model" if self.mode.currentData() == "model" else "show-head"
+            self.run_js(f"document.getElementById('{shown}').click();")
 
     def _enable_page_actions(self, on: bool) -> None:
-        for w in (self.layer, self.export_html, self.export_npz):
+        for w in (self.layer, self.neuron, self.export_html, self.export_npz):
             w.setEnabled(on)
 
     # -- export -------------------------------------------------------------------------------
@@ -312,12 +376,15 @@ class AttentionTab(Tab):
             self.export_npz_to(Path(path))
 
     def export_npz_to(self, path: Path) -> Optional[Path]:
+        """Tokens, weights, per-note pooling, and the queries and keys once the neuron view fetched them."""
         return self.write_out(
             "the attention weights", path, lambda: attention.save_npz(path, self.pages.result, self.pages.pooled)
         )
 
     def on_busy_changed(self, busy: bool) -> None:
         self.show_button.setEnabled(not busy and self.run.count() > 0)
+        if not busy and self._neuron_wanted:
+            QTimer.singleShot(0, self._load_page)
 
     def shutdown(self) -> None:
         super().shutdown()

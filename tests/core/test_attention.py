@@ -16,6 +16,11 @@ from musicgpt_gui.core.music.notation import split_items
 
 def numpy_gpt2_attention(prefix: str, hparams: dict, ids: list[int]) -> np.ndarray:
     """GPT-2's forward pass in float64 numpy from the checkpoint's variables; returns [L, H, T, T]."""
+    return numpy_gpt2(prefix, hparams, ids)[0]
+
+
+def numpy_gpt2(prefix: str, hparams: dict, ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GPT-2's forward pass in float64 numpy: attention [L, H, T, T], queries and keys [L, H, T, head size]."""
     import tensorflow as tf
 
     reader = tf.train.load_checkpoint(prefix)
@@ -35,7 +40,7 @@ def numpy_gpt2_attention(prefix: str, hparams: dict, ids: list[int]) -> np.ndarr
 
     h = get("wte")[ids] + get("wpe")[:t]
     causal = np.tril(np.ones((t, t), dtype=bool))
-    layers = []
+    layers, queries, keys = [], [], []
     for layer in range(hparams["n_layer"]):
         scope = f"h{layer}"
         q, k, v = map(heads, np.split(dense(norm(h, f"{scope}/ln_1"), f"{scope}/attn/c_attn"), 3, axis=-1))
@@ -43,12 +48,14 @@ def numpy_gpt2_attention(prefix: str, hparams: dict, ids: list[int]) -> np.ndarr
         weights = np.exp(scores - scores.max(-1, keepdims=True))
         weights /= weights.sum(-1, keepdims=True)
         layers.append(weights)
+        queries.append(q)
+        keys.append(k)
         mixed = (weights @ v).transpose(1, 0, 2).reshape(t, -1)
         h = h + dense(mixed, f"{scope}/attn/c_proj")
         x = dense(norm(h, f"{scope}/ln_2"), f"{scope}/mlp/c_fc")
         gelu = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
         h = h + dense(gelu, f"{scope}/mlp/c_proj")
-    return np.stack(layers)
+    return np.stack(layers), np.stack(queries), np.stack(keys)
 
 
 @pytest.fixture(scope="module")

@@ -197,7 +197,9 @@ def test_explicit_window_and_layers_are_checked() -> None:
 
 def test_pages_use_the_installed_scripts_and_commit_none() -> None:
     files = library_files()
-    assert set(files) == {"head_view.js", "model_view.js", "require.min.js", "jquery.min.js", "d3.v5.min.js"}
+    assert set(files) == {
+        "head_view.js", "model_view.js", "neuron_view.js", "require.min.js", "jquery.min.js", "d3.v5.min.js"
+    }
     repo = Path(__file__).resolve().parents[2]
     assert not [p for p in repo.joinpath("resources").rglob("*.js")]
     assert all("site-packages" in str(p) or "dist-packages" in str(p) for p in files.values())

@@ -16,7 +16,13 @@ prepare_qt_environment()  # QtWebEngine needs AA_ShareOpenGLContexts before pyte
 # a process that has loaded TensorFlow (attention, the CLI) forks its import workers slowly, and
 # each test leaves more objects, pages and audio state behind.  The import test comes before
 # anything loads TensorFlow, as on a user's first start.
-STALL_ORDER = ("test_dataset_tab.py", "test_finetune_tab.py", "test_generate_attention.py", "test_attention_roll.py")
+STALL_ORDER = (
+    "test_dataset_tab.py",
+    "test_finetune_tab.py",
+    "test_generate_attention.py",
+    "test_attention_roll.py",
+    "test_attention_neuron.py",
+)
 
 
 def pytest_configure(config) -> None:

@@ -134,7 +134,7 @@ def test_show_attention_draws_one_layer_entry_per_layer(window, qtbot, opening, 
     js(qtbot, tab, "(function(){ jQuery('select#layer').val(0).change(); return 1; })()")
     qtbot.waitUntil(lambda: tab.layer.currentText() == "0", timeout=5_000)  # the page drives Qt too
 
-    tab.model_view.setChecked(True)
+    tab.mode.setCurrentIndex(tab.mode.findData("model"))
     qtbot.waitUntil(lambda: js(qtbot, tab, "document.getElementById('show-model').classList.contains('active')"),
                     timeout=5_000)
     tab.pool.setChecked(True)

@@ -57,6 +57,7 @@ def library_files() -> dict[str, Path]:
     found = {
         "head_view.js": _package_dir("bertviz", "bertviz") / "head_view.js",
         "model_view.js": _package_dir("bertviz", "bertviz") / "model_view.js",
+        "neuron_view.js": _package_dir("bertviz", "bertviz") / "neuron_view.js",
         "require.min.js": Path(xstatic.pkg.requirejs.BASE_DIR) / "require.min.js",
         "jquery.min.js": Path(xstatic.pkg.jquery.BASE_DIR) / "jquery.min.js",
         "d3.v5.min.js": _package_dir("mpld3", "mpld3") / "js" / "d3.v5.min.js",

@@ -15,6 +15,11 @@ is not a separator; a token made only of separators (``,`` and spaces) belongs t
 element before it.  For elements I and J, pooled[I, J] is the attention from I's tokens to
 J's tokens **summed over J's tokens (columns) and averaged over I's tokens (rows)**.  So
 each pooled row still sums to 1 and the pooled matrix stays causal (lower triangular).
+
+**Queries and keys** (``compute(..., queries_keys=True)``, for BertViz's neuron view): the two
+inputs of ``matmul(q, k, transpose_b=True)`` in each layer's attn(), ``[layers, heads, T, head
+size]`` each, fetched in the same run as the weights, so ``softmax(q·kᵀ/√d + causal mask)`` of
+them is the attention.  They are off by default: the plain weights fetch nothing more.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class AttentionResult:
     attention: np.ndarray  # [layers, heads, T, T] float32
     checkpoint: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    queries: Optional[np.ndarray] = None  # [layers, heads, T, head size] float32, when asked for
+    keys: Optional[np.ndarray] = None  # [layers, heads, T, head size] float32, when asked for
 
 
 @dataclass
@@ -63,26 +70,40 @@ class AttentionModel(WarmModel):
         tokens = tf.compat.v1.placeholder(tf.int32, [1, None], name="tokens")
         gpt2_backend.model().model(hparams=self.hparams, X=tokens)
         graph = tf.compat.v1.get_default_graph()
-        weights = [gpt2_backend.softmax_tensor(graph, i) for i in range(self.hparams.n_layer)]
-        return tf.concat(weights, axis=0), [tokens]
+        layers = range(self.hparams.n_layer)
+        weights = tf.concat([gpt2_backend.softmax_tensor(graph, i) for i in layers], axis=0)
+        qk = [gpt2_backend.query_key_tensors(graph, i) for i in layers]
+        queries = tf.concat([q for q, _ in qk], axis=0)
+        keys = tf.concat([k for _, k in qk], axis=0)
+        return (weights, queries, keys), [tokens]
+
+    def _bind(self, built):
+        """Two callables on one graph: the weights alone, and the weights with queries and keys."""
+        (weights, queries, keys), feeds = built
+        return {
+            False: self._session.make_callable([weights], feeds),
+            True: self._session.make_callable([weights, queries, keys], feeds),
+        }
 
     def compute(
         self,
         text: str,
         *,
         start: bool = True,
+        queries_keys: bool = False,
         on_progress: ProgressFn = no_progress,
         cancel: Optional[CancelToken] = None,
     ) -> AttentionResult:
         """Attention of every layer and head over ``text`` (its last n_ctx tokens if longer).
 
-        With ``start`` the text is read after ``<|endoftext|>``, as in training and generation.
+        With ``start`` the text is read after ``<|endoftext|>``, as in training and generation;
+        with ``queries_keys`` the result also holds every layer's queries and keys.
         """
         cancel = cancel or CancelToken()
         if not text.strip():
             raise JobError("There is no text to compute attention for.")
         with self._lock:
-            fetch = self._ready(on_progress)
+            fetch = self._ready(on_progress)[queries_keys]
             cancel.check()
             ids = self.encoder.encode(text)
             if start and ids[0] != self.encoder.eot:
@@ -95,20 +116,42 @@ class AttentionModel(WarmModel):
                     f"({checkpoints.context_reason(n_ctx, self.hparams.n_ctx)})."
                 )
                 ids = ids[-n_ctx:]
-            on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
-            attention, ids = self._fitting(fetch, ids, warnings)
-            tokens = self.encoder.token_strings(ids)
-            on_progress(Progress(1.0, "attention ready"))
-            return AttentionResult("".join(tokens), ids, tokens, attention, self._ref.identity(), warnings)
+            return self._run(fetch, ids, warnings, queries_keys, on_progress)
+
+    def compute_ids(
+        self,
+        ids: list[int],
+        *,
+        queries_keys: bool = False,
+        on_progress: ProgressFn = no_progress,
+        cancel: Optional[CancelToken] = None,
+    ) -> AttentionResult:
+        """Attention over token ids as they are (a result's own, to fetch its queries and keys later)."""
+        if not 0 < len(ids) <= self.context:
+            raise JobError(f"Attention needs 1 to {self.context} tokens, not {len(ids)}.")
+        with self._lock:
+            fetch = self._ready(on_progress)[queries_keys]
+            (cancel or CancelToken()).check()
+            return self._run(fetch, list(ids), [], queries_keys, on_progress)
+
+    def _run(self, fetch, ids: list[int], warnings: list[str], queries_keys: bool, on_progress) -> AttentionResult:
+        on_progress(Progress(0.5, f"attention over {len(ids)} tokens"))
+        fetched, ids = self._fitting(fetch, ids, warnings)
+        tokens = self.encoder.token_strings(ids)
+        on_progress(Progress(1.0, "attention ready"))
+        result = AttentionResult("".join(tokens), ids, tokens, fetched[0], self._ref.identity(), warnings)
+        if queries_keys:
+            result.queries, result.keys = fetched[1], fetched[2]
+        return result
 
 
-    def _fitting(self, fetch, ids: list[int], warnings: list[str]) -> tuple[np.ndarray, list[int]]:
+    def _fitting(self, fetch, ids: list[int], warnings: list[str]) -> tuple[list[np.ndarray], list[int]]:
         """The attention over ``ids``, or over their last half (then quarter...) when the device runs out of memory."""
         tf, asked = tf_runtime.tf(), len(ids)
         while True:
             try:
                 recovery.maybe_inject_rows(tf, len(ids), recovery.INJECT_TOKENS_ENV)
-                attention = np.asarray(fetch(np.array([ids], dtype=np.int32)), dtype=np.float32)
+                fetched = [np.asarray(a, dtype=np.float32) for a in fetch(np.array([ids], dtype=np.int32))]
             except tf.errors.ResourceExhaustedError:
                 if len(ids) // 2 < MIN_TOKENS:
                     raise JobError(f"Out of memory computing attention even over {len(ids)} tokens.") from None
@@ -116,7 +159,7 @@ class AttentionModel(WarmModel):
                 continue
             if len(ids) < asked:
                 warnings.append(f"Out of memory for attention over {asked} tokens: it covers the last {len(ids)}.")
-            return attention, ids
+            return fetched, ids
 
 
 def item_spans(text: str) -> list[tuple[int, int]]:
@@ -174,7 +217,10 @@ def save_npz(
     pooled: Optional[PooledAttention] = None,
     extra: Optional[dict[str, np.ndarray]] = None,
 ) -> Path:
-    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays."""
+    """Write tokens, weights and the model/checkpoint identity (JSON) to a ``.npz`` file, plus ``extra`` arrays.
+
+    Queries and keys, when the result has them, go in as ``queries`` and ``keys`` [layers, heads, T, head size].
+    """
     arrays: dict[str, Any] = {
         "text": np.array(result.text),
         "token_ids": np.array(result.token_ids, dtype=np.int32),
@@ -182,6 +228,8 @@ def save_npz(
         "attention": result.attention,
         "checkpoint": np.array(json.dumps(result.checkpoint, sort_keys=True)),
     }
+    if result.queries is not None and result.keys is not None:
+        arrays.update(queries=result.queries, keys=result.keys)
     if pooled is not None:
         arrays.update(
             items=np.array(pooled.items, dtype=str),

@@ -114,3 +114,21 @@ def softmax_tensor(graph: Any, layer: int) -> Any:
             f"Cannot find the attention softmax of layer {layer} in gpt-2-simple's graph ({len(found)} candidates)."
         )
     return found[0]
+
+
+def query_key_tensors(graph: Any, layer: int) -> tuple[Any, Any]:
+    """The queries and keys of ``layer`` (``[batch, heads, T, head size]`` each) in ``model.model``'s graph.
+
+    They are the two inputs of ``matmul(q, k, transpose_b=True)`` in attn(), the product the softmax scales.
+    """
+    scope = f"model/h{layer}/attn/"
+    found = [
+        op
+        for op in graph.get_operations()
+        if op.name.startswith(scope) and op.type in _MATMULS and op.get_attr("adj_y") and not op.get_attr("adj_x")
+    ]
+    if len(found) != 1:
+        raise JobError(
+            f"Cannot find the query-key product of layer {layer} in gpt-2-simple's graph ({len(found)} candidates)."
+        )
+    return found[0].inputs[0], found[0].inputs[1]
