@@ -34,51 +34,53 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd: contexts hash as a polynomial in i
 
 
 def _extend(hashes: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """Context hashes one token further back: ``h * M + (token + 2)`` (PAD and ids stay distinct)."""
+    """Context hashes one token further back: ``(h + token + 2) * M`` (PAD and ids stay distinct; the
+    product mixes every token into the top bits, which are the ones a pair key keeps)."""
     with np.errstate(over="ignore"):
-        return hashes * _MULT + (tokens.astype(np.int64) + 2).astype(np.uint64)
+        return (hashes + (tokens.astype(np.int64) + 2).astype(np.uint64)) * _MULT
 
 
 @dataclass
 class _Level:
-    """Counts of one order: each context's total and number of token types, and each (context, token)
-    pair's count, found by the context's rank in ``contexts`` times the vocabulary plus the token."""
+    """Counts of one order.  A (context, token) pair is one 64-bit key: the context hash's top bits over
+    the token's ``shift`` bits, so one sort groups the pairs by context (a context is ``key >> shift``)."""
 
-    contexts: np.ndarray  # sorted unique context hashes
+    contexts: np.ndarray  # sorted unique contexts (hash >> shift)
     totals: np.ndarray
     types: np.ndarray
-    pairs: np.ndarray  # sorted: rank * vocab + token
+    pairs: np.ndarray  # sorted pair keys
     counts: np.ndarray
     discount: float
-    vocab: int
+    shift: np.uint64
 
     @classmethod
-    def of(cls, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> "_Level":
-        """One occurrence per element of ``contexts`` / ``tokens``."""
-        keys, rank = np.unique(contexts, return_inverse=True)
-        pairs, counts = np.unique(rank.astype(np.int64) * vocab + tokens, return_counts=True)
-        owner = pairs // vocab
+    def of(cls, contexts: np.ndarray, tokens: np.ndarray, shift: np.uint64) -> "_Level":
+        """One occurrence per element of ``contexts`` (hashes) / ``tokens``."""
+        pairs, counts = np.unique(_pack(contexts, tokens, shift), return_counts=True)
+        owner = pairs >> shift
+        starts = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]])) if len(pairs) else np.zeros(0, int)
         n1, n2 = int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2))
         return cls(
-            keys,
-            np.bincount(owner, weights=counts, minlength=len(keys)),
-            np.bincount(owner, minlength=len(keys)).astype(np.int32),
+            owner[starts],
+            np.add.reduceat(counts, starts).astype(np.float64) if len(pairs) else np.zeros(0),
+            np.diff(np.append(starts, len(pairs))).astype(np.int32),
             pairs,
             counts.astype(np.int32),
             n1 / (n1 + 2 * n2) if n1 else 0.5,
-            vocab,
+            shift,
         )
 
     @classmethod
-    def empty(cls, vocab: int) -> "_Level":
+    def empty(cls, shift: np.uint64) -> "_Level":
         none = np.zeros(0, np.uint64)
-        return cls(none, np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32), 0.5, vocab)
+        return cls(none, np.zeros(0), np.zeros(0, np.int32), none, np.zeros(0, np.int32), 0.5, shift)
 
     def _rank(self, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = contexts >> self.shift
         if not len(self.contexts):
             return np.zeros(len(contexts), np.int64), np.zeros(len(contexts), bool)
-        rank = np.minimum(np.searchsorted(self.contexts, contexts), len(self.contexts) - 1)
-        return rank, self.contexts[rank] == contexts
+        rank = np.minimum(np.searchsorted(self.contexts, keys), len(self.contexts) - 1)
+        return rank, self.contexts[rank] == keys
 
     def mix(self, contexts: np.ndarray, tokens: np.ndarray, lower: np.ndarray) -> np.ndarray:
         """P(token | context) at this order over ``lower``, for many positions at once; an unseen
@@ -86,7 +88,7 @@ class _Level:
         rank, known = self._rank(contexts)
         if not known.any():
             return lower
-        key = rank * self.vocab + tokens
+        key = _pack(contexts, tokens, self.shift)
         at = np.minimum(np.searchsorted(self.pairs, key), len(self.pairs) - 1)
         count = np.where(self.pairs[at] == key, self.counts[at], 0)
         total = np.where(known, self.totals[rank], 1.0)
@@ -101,9 +103,14 @@ class _Level:
         r = int(rank[0])
         total = self.totals[r]
         out = lower * (self.discount * self.types[r] / total)
-        lo, hi = np.searchsorted(self.pairs, [r * self.vocab, (r + 1) * self.vocab])
-        out[self.pairs[lo:hi] - r * self.vocab] += np.maximum(self.counts[lo:hi] - self.discount, 0.0) / total
+        base = self.contexts[r] << self.shift
+        lo, hi = np.searchsorted(self.pairs, [base, base + (np.uint64(1) << self.shift)])
+        out[(self.pairs[lo:hi] - base).astype(np.int64)] += np.maximum(self.counts[lo:hi] - self.discount, 0.0) / total
         return out
+
+
+def _pack(contexts: np.ndarray, tokens: np.ndarray, shift: np.uint64) -> np.ndarray:
+    return ((contexts >> shift) << shift) | tokens.astype(np.uint64)
 
 
 class KneserNey:
@@ -113,21 +120,21 @@ class KneserNey:
         if max_order < 1:
             raise JobError(f"An n-gram needs an order of at least 1, not {max_order}.")
         self.vocab_size, self.max_order, self.order = vocab_size, max_order, max_order
+        shift = np.uint64(max(1, int(vocab_size - 1).bit_length()))  # the token's bits in a pair key
         stream = self._stream(tokens)
         start = max_order - 1
         follow = stream[start:]
         context = np.zeros(len(follow), np.uint64)  # order 1: the empty context
-        self.raw = [_Level.empty(vocab_size)]
+        self.raw = [_Level.empty(shift)]
         # Continuation counts of order k: distinct tokens seen before each k-gram.
-        self.cont = [_Level.empty(vocab_size)]
+        self.cont = [_Level.empty(shift)]
         for k in range(1, max_order + 1):
-            self.raw.append(_Level.of(context, follow, vocab_size))
+            self.raw.append(_Level.of(context, follow, shift))
             if k == max_order:
                 break
             longer = _extend(context, stream[start - k : len(stream) - k])
-            _, rank = np.unique(longer, return_inverse=True)
-            _, first = np.unique(rank.astype(np.int64) * vocab_size + follow, return_index=True)
-            self.cont.append(_Level.of(context[first], follow[first], vocab_size))
+            _, first = np.unique(_pack(longer, follow, shift), return_index=True)
+            self.cont.append(_Level.of(context[first], follow[first], shift))
             context = longer
 
     def _stream(self, tokens: Iterable[int]) -> np.ndarray:
