@@ -33,3 +33,28 @@ def wait_idle(qtbot, tab, timeout_ms: int = 180_000) -> None:
     """Wait until the tab's job slot is free (its job ended and the outcome was handled)."""
     qtbot.waitUntil(lambda: not tab.busy(), timeout=timeout_ms)
 
+
+
+def wide_attention_tab(make_window, tiny_run, tiny_dataset):
+    """(window, Attention tab) on a copy of the tiny run that reads 1024 tokens (as if trained on 1024-token
+    windows), with all of the tiny dataset's training text typed in: the long-input case of the stall tests."""
+    import json
+    import shutil
+
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.music.notation import join_items, split_items
+
+    wide = tiny_run.workspace.checkpoint / "wide-run"
+    if not wide.is_dir():
+        shutil.copytree(tiny_run.run_dir, wide)
+        history = json.loads((wide / "history.json").read_text())
+        history["settings"]["context"] = 1024
+        (wide / "history.json").write_text(json.dumps(history))
+    window = make_window(tiny_run.workspace)
+    tab = window.attention_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.refresh()
+    tab.run.setCurrentText("wide-run")
+    texts = dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)
+    tab.text.setPlainText(join_items(item for t in texts for item in split_items(t)))
+    return window, tab

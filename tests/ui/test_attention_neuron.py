@@ -5,7 +5,6 @@ first token, and a 1024-token text does not stall the GUI."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music.notation import join_items, split_items
 from musicgpt_gui.ui.attention_tab import first_token
 from tests.core.test_attention_page import URL_RECORDER, Recorder
-from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
+from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle, wide_attention_tab
 
 
 def js(qtbot, tab, script: str):
@@ -136,27 +135,11 @@ def test_neuron_view_reads_back_the_selected_tokens_scores_offline(
     assert (html.parent / "neuron_files" / "neuron_view.js").is_file() and "neuron_files/" in html.read_text()
 
 
-def long_text(tiny_dataset) -> str:
-    texts = dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)
-    return join_items(item for t in texts for item in split_items(t))
-
-
 @pytest.mark.stall
 def test_a_1024_token_text_in_the_neuron_view_does_not_stall(
     make_window, tiny_run, tiny_dataset, qtbot, tensorflow_loaded
 ) -> None:
-    wide = tiny_run.workspace.checkpoint / "wide-run"  # as if trained on 1024-token windows: it reads them all
-    if not wide.is_dir():
-        shutil.copytree(tiny_run.run_dir, wide)
-        history = json.loads((wide / "history.json").read_text())
-        history["settings"]["context"] = 1024
-        (wide / "history.json").write_text(json.dumps(history))
-    window = make_window(tiny_run.workspace)
-    tab = window.attention_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.refresh()
-    tab.run.setCurrentText("wide-run")
-    tab.text.setPlainText(long_text(tiny_dataset))
+    window, tab = wide_attention_tab(make_window, tiny_run, tiny_dataset)
     tab.mode.setCurrentIndex(tab.mode.findData("neuron"))
     tab.views.setCurrentWidget(tab.bertviz)
     view = tab._ensure_view()  # Chromium's one-off start (~0.5 s, once) comes before the heartbeat

@@ -3,8 +3,6 @@ figure export, and a 1024-token window built and clicked in the window without s
 
 from __future__ import annotations
 
-import json
-import shutil
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -20,7 +18,7 @@ from musicgpt_gui.core.viz.attention_patterns import build_view
 from musicgpt_gui.ui.attention_tab import AttentionTab
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.widgets.attention_roll import SELECTED, shade_fraction
-from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
+from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle, wide_attention_tab
 
 WIDTH, HEIGHT = 900, 360
 
@@ -147,27 +145,11 @@ def test_figures_export_as_svg_and_png_and_the_matrix_as_csv(panel, view, tmp_pa
     assert not (tmp_path / "roll.gif").exists()
 
 
-def long_text(tiny_dataset) -> str:
-    texts = dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)
-    return join_items(item for t in texts for item in split_items(t))
-
-
 @pytest.mark.stall
 def test_a_1024_token_window_is_built_and_clicked_without_stalling(
     make_window, tiny_run, tiny_dataset, qtbot, tensorflow_loaded
 ) -> None:
-    wide = tiny_run.workspace.checkpoint / "wide-run"  # as if trained on 1024-token windows: it reads them all
-    if not wide.is_dir():
-        shutil.copytree(tiny_run.run_dir, wide)
-        history = json.loads((wide / "history.json").read_text())
-        history["settings"]["context"] = 1024
-        (wide / "history.json").write_text(json.dumps(history))
-    window = make_window(tiny_run.workspace)
-    tab = window.attention_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.refresh()
-    tab.run.setCurrentText("wide-run")
-    tab.text.setPlainText(long_text(tiny_dataset))
+    window, tab = wide_attention_tab(make_window, tiny_run, tiny_dataset)
     with Heartbeat() as beat:
         tab.compute()
         wait_idle(qtbot, tab)
