@@ -52,6 +52,7 @@ _ATOMIC_RE = regex.compile(
     r")"
     r"|[:~]\d+(?:\.\d+)?(?:/\d+)?,?"
 )
+_ATOMIC_SPLIT = regex.compile(f"({_ATOMIC_RE.pattern})")  # split() keeps each match between the texts around it
 
 
 @lru_cache(maxsize=1)
@@ -170,18 +171,25 @@ class AtomicEncoder(MusicEncoder):
         return self._ids[word]
 
     def _encode_plain(self, text: str) -> list[int]:
+        """Split into the atomic pattern's matches and the text between them (odd and even parts); a match
+        this vocabulary lacks joins the text around it, which BPE encodes."""
         ids: list[int] = []
-        pos = 0
-        for m in _ATOMIC_RE.finditer(text):
-            token = self._atomic_id(m.group())
-            if token is None:
+        pending = ""
+        known = self._ids
+        for i, part in enumerate(_ATOMIC_SPLIT.split(text)):
+            if not i % 2:
+                pending += part
                 continue
-            if m.start() > pos:
-                ids += self.bpe.encode(text[pos : m.start()])
+            token = known[part] if part in known else self._atomic_id(part)
+            if token is None:
+                pending += part
+                continue
+            if pending:
+                ids += self.bpe.encode(pending)
+                pending = ""
             ids.append(token)
-            pos = m.end()
-        if pos < len(text):
-            ids += self.bpe.encode(text[pos:])
+        if pending:
+            ids += self.bpe.encode(pending)
         return ids
 
 
