@@ -293,6 +293,8 @@ class DatasetTab(DatasetImportForm, Tab):
             ("limit", self.limit),
             ("transpose", self.transpose),
             ("tracks", self.tracks),
+            ("parts", self.parts),
+            ("include_drums", self.drums),
             ("name", self.name),
         ):
             binder.bind(key, widget)

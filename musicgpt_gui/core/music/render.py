@@ -12,6 +12,7 @@ import numpy as np
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
 from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_duration, item_text, midi_to_name
 from musicgpt_gui.core.music.note_table import NO_VELOCITY, NoteTable
+from musicgpt_gui.core.music.parts import Part, assign_parts, declaration, marker
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
 
 
@@ -57,8 +58,11 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
     return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
 
 
-def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[list[int]]]:
-    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches of each, lengths of each).
+Chords = tuple[list[int], list[list[int]], list[list[int]], list[list[int]]]
+
+
+def sounding_chords(table: NoteTable) -> Chords:
+    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches, lengths, tracks of each).
 
     Within a track a key sounds once at a time (the README grammar states the rules): same-pitch
     notes starting together are one note, the longest, and a note still sounding when its pitch
@@ -67,7 +71,7 @@ def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[
     order their first notes have in the table.
     """
     if not len(table):
-        return [], [], []
+        return [], [], [], []
     row = np.arange(len(table))
     order = np.lexsort((row, table.pitch, table.track, table.onset))
     onset, track, pitch, length = table.onset[order], table.track[order], table.pitch[order], table.length[order]
@@ -81,14 +85,15 @@ def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[
     cut = same_key & (onset[by_key] + length[by_key] > next_onset)
     length[by_key[cut]] = (next_onset - onset[by_key])[cut]
     order = np.lexsort((first, onset))
-    onset, pitch, length = onset[order], pitch[order], length[order]
+    onset, pitch, length, track = onset[order], pitch[order], length[order], track[order]
     bounds = np.flatnonzero(np.append(True, onset[1:] != onset[:-1]))
-    edges = [*bounds.tolist(), len(onset)]
-    pitches, lengths = pitch.tolist(), length.tolist()
+    edges = list(zip([*bounds.tolist()], [*bounds.tolist()[1:], len(onset)]))
+    pitches, lengths, tracks = pitch.tolist(), length.tolist(), track.tolist()
     return (
         onset[bounds].tolist(),
-        [pitches[a:b] for a, b in zip(edges, edges[1:])],
-        [lengths[a:b] for a, b in zip(edges, edges[1:])],
+        [pitches[a:b] for a, b in edges],
+        [lengths[a:b] for a, b in edges],
+        [tracks[a:b] for a, b in edges],
     )
 
 
@@ -141,6 +146,7 @@ def render_merged(
     *,
     velocity_bins: int = 0,
     programs: bool = False,
+    parts: str = "off",
 ) -> Optional[list[str]]:
     """One time-ordered stream: notes starting together form a chord, silences become rests.
 
@@ -152,12 +158,20 @@ def render_merged(
     the seed format, which has no steps, writes it before the next event.
     Timed text can also carry ``velocity=`` (binned into ``velocity_bins``; 0 leaves it out) and
     ``program=`` controls, written before a chord when they change (one value per chord).
+    ``parts`` (timed only): ``tracks`` or ``programs`` declare the piece's parts first and mark each
+    chord's pitches with their part (parts.py); drum parts are not transposed.  Raises
+    :class:`~musicgpt_gui.core.music.parts.TooManyParts` when the parts do not fit MIDI's channels.
     """
     timed = fmt == "timed"
-    tracks = set(select_tracks(piece, mode))
+    selected = select_tracks(piece, mode)
+    tracks = set(selected)
+    declared: list[Part] = []
+    part_of: dict[int, int] = {}
+    if timed and parts != "off":
+        declared, part_of = assign_parts(selected, piece.track_parts, parts)
     marks = _changes(
         sorted(
-            (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
+            (m for m in piece.marks if m.kind != "instrument" or (m.track in tracks and not declared)),
             key=lambda m: (m.offset, MARK_ORDER[m.kind]),
         )
     )
@@ -171,7 +185,7 @@ def render_merged(
     def duration(count: int) -> Optional[str]:
         return _duration(count, unit) if timed else None
 
-    onsets, chord_pitches, chord_lengths = sounding_chords(table)
+    onsets, chord_pitches, chord_lengths, chord_tracks = sounding_chords(table)
     controls = _controls(table, velocity_bins, programs) if timed and (velocity_bins or programs) else {}
     current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     mark_at = [steps(m.offset) for m in marks]
@@ -200,6 +214,8 @@ def render_merged(
     def rest(length: int) -> None:
         out.append(item_text((), duration(length)))
 
+    if declared:
+        out += [declaration(k + 1, part) for k, part in enumerate(declared)]
     emit_marks(0)
     if positions and positions[0] > 0:
         rest(positions[0])
@@ -213,19 +229,52 @@ def render_merged(
             if following is not None:
                 rest(following - position)
             continue
-        names = _names(chord_pitches[chord], semitones)
+        lengths = chord_lengths[chord]
+        if declared:
+            names, lengths = _part_names(
+                chord_pitches[chord], lengths, chord_tracks[chord], part_of, declared, semitones
+            )
+        else:
+            names = _names(chord_pitches[chord], semitones)
         if names is None:
             return None
-        lengths = chord_lengths[chord]
         for kind, value in controls.get(position, []):
             if current[kind] != value:
                 current[kind] = value
                 out.append(format_control(kind, value))
-        sounding = max(sounding, position + max(lengths))
+        sounding = max(sounding, position + max(d for d in lengths if d is not None))
         step = (following if following is not None and following <= sounding else sounding) - position
-        holds = [None if d == step else _duration(d, unit) for d in lengths] if timed else None
+        holds = [None if d is None or d == step else _duration(d, unit) for d in lengths] if timed else None
         out.append(item_text(names, duration(step), holds))
         if following is not None and following > sounding:
             rest(following - sounding)
     emit_marks(None)
     return out
+
+
+def _part_names(
+    pitches: list[int],
+    lengths: list[int],
+    tracks: list[int],
+    part_of: dict[int, int],
+    parts: list[Part],
+    semitones: int,
+) -> tuple[Optional[list[str]], list[Optional[int]]]:
+    """A chord's names grouped by part, each group after its ``@N`` marker (none in a one-part piece),
+    and the lengths with None at the markers.  Drum pitches are never transposed."""
+    order = sorted(range(len(pitches)), key=lambda i: part_of[tracks[i]])
+    names: list[str] = []
+    held: list[Optional[int]] = []
+    current = -1
+    for i in order:
+        part = part_of[tracks[i]]
+        if part != current and len(parts) > 1:
+            names.append(marker(part + 1))
+            held.append(None)
+        current = part
+        name = _names([pitches[i]], 0 if parts[part].drums else semitones)
+        if name is None:
+            return None, held
+        names.append(name[0])
+        held.append(lengths[i])
+    return names, held
