@@ -61,14 +61,15 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
 Chords = tuple[list[int], list[list[int]], list[list[int]], list[list[int]]]
 
 
-def sounding_chords(table: NoteTable) -> Chords:
+def sounding_chords(table: NoteTable, part_of_track: Optional[np.ndarray] = None) -> Chords:
     """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches, lengths, tracks of each).
 
     Within a track a key sounds once at a time (the README grammar states the rules): same-pitch
     notes starting together are one note, the longest, and a note still sounding when its pitch
     starts again ends there (the new note-on re-strikes the key).  Across tracks every note is
     kept, so a chord can name a pitch twice (a unison doubling).  A chord's pitches keep the
-    order their first notes have in the table.
+    order their first notes have in the table.  With ``part_of_track`` (a part index per track) the
+    pitches are grouped by part and the last list holds each note's part instead of its track.
     """
     if not len(table):
         return [], [], [], []
@@ -84,8 +85,9 @@ def sounding_chords(table: NoteTable) -> Chords:
     same_key = np.append((pitch[by_key][1:] == pitch[by_key][:-1]) & (track[by_key][1:] == track[by_key][:-1]), False)
     cut = same_key & (onset[by_key] + length[by_key] > next_onset)
     length[by_key[cut]] = (next_onset - onset[by_key])[cut]
-    order = np.lexsort((first, onset))
-    onset, pitch, length, track = onset[order], pitch[order], length[order], track[order]
+    group = part_of_track[track] if part_of_track is not None else np.zeros(len(track), dtype=np.int64)
+    order = np.lexsort((first, group, onset))  # within a chord, parts in order (each part's pitches together)
+    onset, pitch, length, track = onset[order], pitch[order], length[order], group[order]
     bounds = np.flatnonzero(np.append(True, onset[1:] != onset[:-1]))
     edges = list(zip([*bounds.tolist()], [*bounds.tolist()[1:], len(onset)]))
     pitches, lengths, tracks = pitch.tolist(), length.tolist(), track.tolist()
@@ -185,7 +187,12 @@ def render_merged(
     def duration(count: int) -> Optional[str]:
         return _duration(count, unit) if timed else None
 
-    onsets, chord_pitches, chord_lengths, chord_tracks = sounding_chords(table)
+    lookup = None
+    if declared:
+        lookup = np.zeros(max(part_of) + 1, dtype=np.int64)
+        lookup[list(part_of)] = list(part_of.values())
+    onsets, chord_pitches, chord_lengths, chord_parts = sounding_chords(table, lookup)
+    spell = _PartSpelling(declared, semitones) if declared else None
     controls = _controls(table, velocity_bins, programs) if timed and (velocity_bins or programs) else {}
     current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     mark_at = [steps(m.offset) for m in marks]
@@ -230,10 +237,8 @@ def render_merged(
                 rest(following - position)
             continue
         lengths = chord_lengths[chord]
-        if declared:
-            names, lengths = _part_names(
-                chord_pitches[chord], lengths, chord_tracks[chord], part_of, declared, semitones
-            )
+        if spell is not None:
+            names, lengths = spell(chord_pitches[chord], lengths, chord_parts[chord])
         else:
             names = _names(chord_pitches[chord], semitones)
         if names is None:
@@ -252,29 +257,31 @@ def render_merged(
     return out
 
 
-def _part_names(
-    pitches: list[int],
-    lengths: list[int],
-    tracks: list[int],
-    part_of: dict[int, int],
-    parts: list[Part],
-    semitones: int,
-) -> tuple[Optional[list[str]], list[Optional[int]]]:
+
+class _PartSpelling:
     """A chord's names grouped by part, each group after its ``@N`` marker (none in a one-part piece),
-    and the lengths with None at the markers.  Drum pitches are never transposed."""
-    order = sorted(range(len(pitches)), key=lambda i: part_of[tracks[i]])
-    names: list[str] = []
-    held: list[Optional[int]] = []
-    current = -1
-    for i in order:
-        part = part_of[tracks[i]]
-        if part != current and len(parts) > 1:
-            names.append(marker(part + 1))
-            held.append(None)
-        current = part
-        name = _names([pitches[i]], 0 if parts[part].drums else semitones)
-        if name is None:
-            return None, held
-        names.append(name[0])
-        held.append(lengths[i])
-    return names, held
+    with None lengths at the markers; drum pitches are never transposed."""
+
+    def __init__(self, parts: list[Part], semitones: int) -> None:
+        self.markers = [marker(k + 1) if len(parts) > 1 else None for k in range(len(parts))]
+        self.shift = [0 if part.drums else semitones for part in parts]
+        self.names = pitch_names()
+
+    def __call__(
+        self, pitches: list[int], lengths: list[int], parts: list[int]
+    ) -> tuple[Optional[list[str]], list[Optional[int]]]:
+        names: list[str] = []
+        held: list[Optional[int]] = []
+        current = -1
+        for pitch, length, part in zip(pitches, lengths, parts):
+            if part != current:
+                current = part
+                if self.markers[part] is not None:
+                    names.append(self.markers[part])
+                    held.append(None)
+            moved = pitch + self.shift[part]
+            if not 0 <= moved <= 127:
+                return None, held
+            names.append(self.names[moved])
+            held.append(length)
+        return names, held
