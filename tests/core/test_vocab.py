@@ -147,7 +147,8 @@ def test_parts_markers_are_atomic_and_a_pruned_vocabulary_keeps_the_parts_used()
     from musicgpt_gui.core.dataset.sources import Task
 
     songs = [Path(f"/work/shared/data/pop909/00{k}.mid") for k in (1, 2, 3)]
-    texts = [convert_task(Task("midi", str(p), p.name), ImportOptions(parts="tracks")).pieces[0].texts[0] for p in songs]
+    options = ImportOptions(parts="tracks")
+    texts = [convert_task(Task("midi", str(p), p.name), options).pieces[0].texts[0] for p in songs]
     texts.append("@1=Bass program=33, @2=Kit drums=0, @1 C2 @2 C2:1.0")
     encoder = vocab.make_encoder(*vocab.build_vocab(texts, "atomic", vocab_size=400))
     for token in (" @1", " @2", " @3", " drums=0", " program=0"):

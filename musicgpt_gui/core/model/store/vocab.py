@@ -5,7 +5,8 @@ Two kinds:
 * ``bpe`` -- GPT-2 style byte-level BPE trained on the dataset's text with HF ``tokenizers``.
 * ``atomic`` -- the same BPE plus one token per note name (``C#3``, with or without its
   leading space), ``rest``, every duration/hold of the timed format (``:1.0``, ``:1.0,``,
-  ``~2.0``), every control (``tempo=96``, ``drums=0``) and every part marker (``@1`` .. ``@16``).  GPT-2's pre-split regex cuts ``C#3`` into
+  ``~2.0``), every control (``tempo=96``, ``drums=0``) and every part marker
+  (``@1`` .. ``@16``).  GPT-2's pre-split regex cuts ``C#3`` into
   ``C``, ``#``, ``3`` before BPE ever sees it, so merges alone cannot create these tokens:
   :class:`AtomicEncoder` matches them first and hands everything else to gpt-2-simple's BPE.
   The atomic tokens are still written into encoder.json, with merge chains in vocab.bpe, so
