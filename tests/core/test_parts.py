@@ -144,3 +144,12 @@ def test_parts_need_the_timed_format_and_no_program_controls() -> None:
         ImportOptions(parts="programs", programs=True).check()
     with pytest.raises(JobError, match="unknown part mode"):
         ImportOptions(parts="voices").check()
+
+
+def test_a_continuation_reads_with_the_parts_its_prompt_declared() -> None:
+    prompt = parse_text(f"{BAND}, @1 C5 @2 C2:1.0")
+    alone = parse_text("@2 D2 @3 D2:1.0, E5:1.0")
+    assert alone.valid == 1 and alone.problems == ["'@2 D2 @3 D2:1.0': part @2 is not declared"]
+    continued = parse_text("@2 D2 @3 D2:1.0, E5:1.0", parts=prompt.parts)
+    assert [(n.pitch, n.part) for n in continued.notes] == [(38, 1), (38, 2), (76, 2)]
+    assert continued.problems == []  # the prompt's parts are not this text's to use up

@@ -255,16 +255,17 @@ def _declare(out: Parsed, item: str) -> bool:
     return True
 
 
-def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed:
+def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH, parts: Sequence[Part] = ()) -> Parsed:
     """Parse note text in either format into timed events, skipping malformed items.
 
     Seed-format notes (no ``:duration``) last ``default_length`` quarters.  Other items
     that music21 would name (instruments, keys, time signatures) are kept as valid but
     produce no sound; anything unrecognised is skipped and counted.  Part declarations and
     markers (parts.py) put each note in its part; a note of a part sounds on the part's program.
+    ``parts``: those declared by the text this one continues (a prompt, the music before a middle).
     """
     default = Fraction(default_length).limit_denominator(48)
-    out = Parsed()
+    out = Parsed(parts=list(parts))
     now = Fraction(0)
     velocity, program, part = DEFAULT_VELOCITY, 0, 0
     for item in split_items(text):
@@ -304,7 +305,7 @@ def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed
     out.length = max([now] + [n.onset + n.duration for n in out.notes])
     used = {n.part for n in out.notes}
     for index, declared in enumerate(out.parts):
-        if index not in used:
+        if index not in used and index >= len(parts):
             out.problems.append(f"part @{index + 1} ({declared.name}) is declared but no note uses it")
     return out
 

@@ -294,11 +294,14 @@ class Generator(WarmModel):
                 tail = streams[v].flush()
                 if tail:
                     on_token(TokenEvent(v, settings.length, -1, tail))
-        variations = [self._variation(v, generated[v], streams[v].text, stops[v], memorization) for v in range(count)]
+        parts = parse_text(prefix).parts  # a continuation's markers name the prompt's parts
+        variations = [
+            self._variation(v, generated[v], streams[v].text, stops[v], memorization, parts) for v in range(count)
+        ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
 
-    def _variation(self, index, tokens, raw, stop, memorization) -> Variation:
-        parsed = parse_text(counted_text(raw, stop))
+    def _variation(self, index, tokens, raw, stop, memorization, parts=()) -> Variation:
+        parsed = parse_text(counted_text(raw, stop), parts=parts)
         found = memorization.find(parsed.items) if memorization is not None else []
         return Variation(index, tokens, raw, stop, parsed, found)
 
