@@ -187,6 +187,13 @@ class Parsed:
         """The cleaned text: only the valid items."""
         return join_items(self.items)
 
+    def part_counts(self) -> list[tuple[Part, int]]:
+        """Each declared part with its number of notes (a text without parts: none)."""
+        counts = [0] * len(self.parts)
+        for note in self.notes:
+            counts[note.part] += 1
+        return list(zip(self.parts, counts))
+
 
 Event = tuple[list[tuple[int, Optional[Fraction], int]], Fraction, str, int]
 
