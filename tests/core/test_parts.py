@@ -153,3 +153,19 @@ def test_a_continuation_reads_with_the_parts_its_prompt_declared() -> None:
     continued = parse_text("@2 D2 @3 D2:1.0, E5:1.0", parts=prompt.parts)
     assert [(n.pitch, n.part) for n in continued.notes] == [(38, 1), (38, 2), (76, 2)]
     assert continued.problems == []  # the prompt's parts are not this text's to use up
+
+
+def test_past_16_tracks_parts_share_programs_and_past_15_melodic_programs_the_file_is_an_error(tmp_path: Path) -> None:
+    line = [(i * 1.0, 1.0, 60 + i) for i in range(4)]
+    channels = [c for c in range(16) if c != 9]
+    crowded = write_midi(tmp_path / "crowded.mid", [line] * 18, channels=[channels[k % 15] for k in range(18)],
+                         programs=[[0, 40, 73][k % 3] for k in range(18)], names=[f"T{k}" for k in range(18)])
+    text, _ = convert(crowded, parts="tracks")
+    assert text.startswith("@1=Piano program=0, @2=Violin program=40, @3=Flute program=73, tempo=")
+    assert len(parse_text(text).notes) == 18 * 4
+    too_many = write_midi(tmp_path / "many.mid", [line] * 16, channels=[channels[k % 15] for k in range(16)],
+                          programs=list(range(16)))
+    result = convert_task(Task("midi", str(too_many), "many.mid"), ImportOptions(parts="programs"))
+    assert result.error == (
+        "16 melodic programs and 0 drum parts do not fit MIDI's 16 channels; import it without parts"
+    )
