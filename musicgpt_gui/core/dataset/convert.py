@@ -77,8 +77,8 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
     except (MidiReadError, ScoreReadError) as exc:
         result.error = str(exc)
     except TooManyParts as exc:
-        other = "--parts programs or without parts" if options.parts == "tracks" else "without parts"
-        result.error = f"{exc}; import it with {other}"
+        other = "with --parts programs or without parts" if options.parts == "tracks" else "without parts"
+        result.error = f"{exc}; import it {other}"
 
     except Exception as exc:  # one bad file must not stop the import
         result.error = f"cannot convert ({type(exc).__name__}: {exc})"
