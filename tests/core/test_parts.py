@@ -30,6 +30,7 @@ def test_a_text_without_parts_reads_as_before() -> None:
     parsed = parse_text("program=40, C4 E4:1.0, rest:0.5, G4~2.0:1.0")
     assert parsed.parts == [] and parsed.problems == [] and not parsed.skipped
     assert [(n.pitch, n.part, n.program) for n in parsed.notes] == [(60, 0, 40), (64, 0, 40), (67, 0, 40)]
+    assert parsed.part_counts() == []
 
 
 def test_markers_put_the_following_pitches_in_their_part_and_its_program() -> None:
@@ -39,6 +40,7 @@ def test_markers_put_the_following_pitches_in_their_part_and_its_program() -> No
     # D5 names no part: it stays in the part named last (@3 is a drum kit, but D5 is 74, inside the map).
     assert got == [(72, 0, 73, 0), (36, 1, 33, 0), (36, 2, 0, 0), (74, 2, 0, 1), (31, 1, 33, 2), (38, 2, 0, 2)]
     assert parsed.valid == parsed.total == 6 and parsed.problems == []
+    assert [n for _, n in parsed.part_counts()] == [1, 2, 3]
     assert parsed.items[3] == "@1 C5 @2 C2~2.0 @3 C2:1.0"
 
 

@@ -190,7 +190,7 @@ class Parsed:
     def part_counts(self) -> list[tuple[Part, int]]:
         """Each declared part with its number of notes (a text without parts: none)."""
         counts = [0] * len(self.parts)
-        for note in self.notes:
+        for note in self.notes if self.parts else ():
             counts[note.part] += 1
         return list(zip(self.parts, counts))
 
