@@ -45,8 +45,10 @@ def render_midi(
     """
     parsed = parse_text(with_instrument_programs(source), note_length) if isinstance(source, str) else source
     if not parsed.notes:
+        reason = f"; {parsed.problems[0]}" if parsed.problems else ""
         raise JobError(
-            f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood)."
+            f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood"
+            f"{reason})."
         )
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(parsed, provenance))
