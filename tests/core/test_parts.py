@@ -171,3 +171,11 @@ def test_past_16_tracks_parts_share_programs_and_past_15_melodic_programs_the_fi
     assert result.error == (
         "16 melodic programs and 0 drum parts do not fit MIDI's 16 channels; import it without parts"
     )
+
+
+def test_a_csv_row_with_parts_transposes_its_pitched_parts_only() -> None:
+    from musicgpt_gui.core.music.transpose import transpose_text
+
+    text = f"{BAND}, C major, @1 C5 @2 C2~2.0 @3 C2:1.0, D5:1.0, @2 G1 @3 D2:1.0"
+    assert transpose_text(text, 2) == f"{BAND}, D major, @1 D5 @2 D2~2.0 @3 C2:1.0, D5:1.0, @2 A1 @3 D2:1.0"
+    assert transpose_text("C4:1.0, E4 G4:1.0", -1) == "B3:1.0, E-4 F#4:1.0"  # without parts: as before
