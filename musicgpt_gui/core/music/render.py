@@ -62,14 +62,14 @@ Chords = tuple[list[int], list[list[int]], list[list[int]], list[list[int]]]
 
 
 def sounding_chords(table: NoteTable, part_of_track: Optional[np.ndarray] = None) -> Chords:
-    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches, lengths, tracks of each).
+    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches, lengths, parts of each).
 
     Within a track a key sounds once at a time (the README grammar states the rules): same-pitch
     notes starting together are one note, the longest, and a note still sounding when its pitch
     starts again ends there (the new note-on re-strikes the key).  Across tracks every note is
     kept, so a chord can name a pitch twice (a unison doubling).  A chord's pitches keep the
     order their first notes have in the table.  With ``part_of_track`` (a part index per track) the
-    pitches are grouped by part and the last list holds each note's part instead of its track.
+    pitches are grouped by part and the last list holds each note's part (without it, the list is empty).
     """
     if not len(table):
         return [], [], [], []
@@ -85,17 +85,21 @@ def sounding_chords(table: NoteTable, part_of_track: Optional[np.ndarray] = None
     same_key = np.append((pitch[by_key][1:] == pitch[by_key][:-1]) & (track[by_key][1:] == track[by_key][:-1]), False)
     cut = same_key & (onset[by_key] + length[by_key] > next_onset)
     length[by_key[cut]] = (next_onset - onset[by_key])[cut]
-    group = part_of_track[track] if part_of_track is not None else np.zeros(len(track), dtype=np.int64)
-    order = np.lexsort((first, group, onset))  # within a chord, parts in order (each part's pitches together)
-    onset, pitch, length, track = onset[order], pitch[order], length[order], group[order]
+    if part_of_track is None:
+        order = np.lexsort((first, onset))
+    else:  # within a chord, parts in order (each part's pitches together)
+        track = part_of_track[track]
+        order = np.lexsort((first, track, onset))
+    onset, pitch, length, track = onset[order], pitch[order], length[order], track[order]
     bounds = np.flatnonzero(np.append(True, onset[1:] != onset[:-1]))
-    edges = list(zip([*bounds.tolist()], [*bounds.tolist()[1:], len(onset)]))
-    pitches, lengths, tracks = pitch.tolist(), length.tolist(), track.tolist()
+    edges = [*bounds.tolist(), len(onset)]
+    pitches, lengths = pitch.tolist(), length.tolist()
+    parts = track.tolist() if part_of_track is not None else []
     return (
         onset[bounds].tolist(),
-        [pitches[a:b] for a, b in edges],
-        [lengths[a:b] for a, b in edges],
-        [tracks[a:b] for a, b in edges],
+        [pitches[a:b] for a, b in zip(edges, edges[1:])],
+        [lengths[a:b] for a, b in zip(edges, edges[1:])],
+        [parts[a:b] for a, b in zip(edges, edges[1:])] if parts else [],
     )
 
 
@@ -238,7 +242,7 @@ def render_merged(
             continue
         lengths = chord_lengths[chord]
         if spell is not None:
-            names, lengths = spell(chord_pitches[chord], lengths, chord_parts[chord])
+            names, spelled = spell(chord_pitches[chord], lengths, chord_parts[chord])
         else:
             names = _names(chord_pitches[chord], semitones)
         if names is None:
@@ -247,9 +251,12 @@ def render_merged(
             if current[kind] != value:
                 current[kind] = value
                 out.append(format_control(kind, value))
-        sounding = max(sounding, position + max(d for d in lengths if d is not None))
+        sounding = max(sounding, position + max(lengths))
         step = (following if following is not None and following <= sounding else sounding) - position
-        holds = [None if d is None or d == step else _duration(d, unit) for d in lengths] if timed else None
+        if spell is not None:
+            holds = [None if d is None or d == step else _duration(d, unit) for d in spelled]
+        else:
+            holds = [None if d == step else _duration(d, unit) for d in lengths] if timed else None
         out.append(item_text(names, duration(step), holds))
         if following is not None and following > sounding:
             rest(following - sounding)
