@@ -80,6 +80,11 @@ def builtin_dataset_datas(checkout: str) -> list[tuple[str, str]]:
     return _files(Path(checkout) / "musicgpt_gui/core/dataset", "data/*.zip", "musicgpt_gui/core/dataset")
 
 
+def selftest_datas(checkout: str) -> list[tuple[str, str]]:
+    """The self-test's multitrack MIDI file (musicgpt_gui/selftest/data), read through symusic."""
+    return _files(Path(checkout) / "musicgpt_gui/selftest", "data/*.mid", "musicgpt_gui/selftest")
+
+
 def music21_corpus_datas() -> list[tuple[str, str]]:
     corpus = _package_dir("music21") / "corpus"
     datas = []

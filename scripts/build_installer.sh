@@ -4,19 +4,23 @@
 # PyInstaller's keras hook dies (SIGSEGV), and the app never imports bertviz's Python, so
 # bertviz is installed --no-deps (only its head_view.js/model_view.js are bundled).
 #
-# Usage: scripts/build_installer.sh [--fresh] [--self-test]
+# Every package version comes from installer/constraints.txt, so the same commit builds the same
+# bundle; a new release of a dependency changes it only when that file is updated on purpose.
+#
+# Usage: scripts/build_installer.sh [--fresh] [--self-test] [--unpinned]
 #   --fresh      recreate the build environment ($MUSICGPT_BUILD_VENV, default build/installer-venv)
-#   --self-test  run the frozen `musicgpt self-test` afterwards; on success record the hash of the
-#                build inputs in installer/last_passed.sha256 (read by .ci/run)
+#   --self-test  run the frozen `musicgpt self-test` afterwards (exit non-zero if a step fails)
+#   --unpinned   ignore installer/constraints.txt (to upgrade: then installer/refresh_constraints.sh)
 # On Linux it also writes dist/musicgpt-gui-<version>-linux-<arch>.tar.gz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FRESH=0; SELFTEST=0
+FRESH=0; SELFTEST=0; PINS=(-c installer/constraints.txt)
 for arg in "$@"; do
   case "$arg" in
     --fresh) FRESH=1 ;;
     --self-test) SELFTEST=1 ;;
+    --unpinned) PINS=() ;;
     *) echo "build_installer.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -29,11 +33,12 @@ CLEAN=()
 PY="$VENV/bin/python"
 [ -x "$VENV/Scripts/python.exe" ] && PY="$VENV/Scripts/python.exe"  # Windows (Git Bash)
 PIP="$PY -m pip"
+PIN_INSTALL="$PIP install ${PINS[@]+"${PINS[@]}"}"
 
 echo "== build environment: $VENV"
-$PIP install -q --upgrade pip wheel "setuptools<81"
+$PIN_INSTALL -q --upgrade pip wheel "setuptools<81"
 # XStatic-RequireJS is an sdist whose setup imports pkg_resources, which new setuptools lacks.
-$PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
+$PIN_INSTALL -q --no-build-isolation "XStatic-RequireJS>=2.1"
 # The app's dependencies from pyproject.toml, except bertviz (its requirements pull torch) and
 # gpt-2-simple (it requires "tensorflow"); on Linux the CPU-only TensorFlow wheel replaces the CUDA
 # one (no CUDA libraries are bundled anyway, and it is about 400 MB smaller).
@@ -42,8 +47,8 @@ DEPS=()  # a read loop, not mapfile: macOS ships bash 3.2
 while IFS= read -r req; do DEPS+=("$req"); done \
   < <($PY installer/app_requirements.py pyproject.toml --without bertviz --without gpt-2-simple ${SWAP[@]+"${SWAP[@]}"})
 # gpt-2-simple's own requirements, less tensorflow.
-$PIP install -q "${DEPS[@]}" regex requests tqdm numpy toposort "pyinstaller>=6.5"
-$PIP install -q --no-deps "$($PY installer/app_requirements.py pyproject.toml --only bertviz)" \
+$PIN_INSTALL -q "${DEPS[@]}" regex requests tqdm numpy toposort "pyinstaller>=6.5"
+$PIN_INSTALL -q --no-deps "$($PY installer/app_requirements.py pyproject.toml --only bertviz)" \
   "$($PY installer/app_requirements.py pyproject.toml --only gpt-2-simple)" "tinysoundfont>=0.3.7"
 if $PY -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"; then
   echo "build_installer.sh: torch is installed in $VENV; PyInstaller's keras hook crashes with it (use --fresh)" >&2
@@ -69,10 +74,16 @@ echo "folder:  $(du -sh "$BUNDLE" | cut -f1)  $BUNDLE"
 [ -n "$ARCHIVE" ] && echo "archive: $(du -sh "$ARCHIVE" | cut -f1)  $ARCHIVE"
 echo "biggest contributors:"
 $PY installer/size_report.py "$BUNDLE"
+# The budget: a download of at most 600 MB that unpacks to at most 1.5 GB.
+FOLDER_MB=$(( $(du -sb "$BUNDLE" | cut -f1) / 1000000 ))
+ARCHIVE_MB=0; [ -n "$ARCHIVE" ] && ARCHIVE_MB=$(( $(du -sb "$ARCHIVE" | cut -f1) / 1000000 ))
+echo "budget: folder $FOLDER_MB MB of 1500, archive $ARCHIVE_MB MB of 600"
+if [ "$FOLDER_MB" -gt 1500 ] || [ "$ARCHIVE_MB" -gt 600 ]; then
+  echo "build_installer.sh: the bundle is over its size budget" >&2
+  exit 1
+fi
 
 if [ "$SELFTEST" -eq 1 ]; then
   echo "== frozen self-test"
   QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}" "$BUNDLE/musicgpt" self-test
-  installer/inputs_hash.sh > installer/last_passed.sha256
-  echo "recorded $(cat installer/last_passed.sha256) in installer/last_passed.sha256"
 fi

@@ -27,15 +27,18 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+# MUSICGPT_CONSTRAINTS=installer/constraints.txt (CI sets it) installs the pinned versions the
+# installer is built with; without it, the newest versions within pyproject.toml's ranges.
 PIP=".venv/bin/python -m pip"
-$PIP install -q --upgrade pip wheel "setuptools<81"
+if [ -n "${MUSICGPT_CONSTRAINTS:-}" ]; then PIP_INSTALL="$PIP install -c $MUSICGPT_CONSTRAINTS"; else PIP_INSTALL="$PIP install"; fi
+$PIP_INSTALL -q --upgrade pip wheel "setuptools<81"
 # XStatic-RequireJS is an sdist whose setup imports pkg_resources, which new setuptools lacks.
-$PIP install -q --no-build-isolation "XStatic-RequireJS>=2.1"
+$PIP_INSTALL -q --no-build-isolation "XStatic-RequireJS>=2.1"
 # tinysoundfont declares pyaudio for its own live output, which we do not use (QtMultimedia plays);
 # pyaudio has no Linux wheel and would need PortAudio headers and a compiler.
-$PIP install -q --no-deps "tinysoundfont>=0.3.7"
+$PIP_INSTALL -q --no-deps "tinysoundfont>=0.3.7"
 if [ "${1:-}" = "--test" ]; then
-  $PIP install -q -e ".[test]"
+  $PIP_INSTALL -q -e ".[test]"
 else
-  $PIP install -q -e .
+  $PIP_INSTALL -q -e .
 fi

@@ -1,16 +1,19 @@
 """Helpers several sub-commands share (a command never imports another command).
 
-A tqdm progress bar for the job contract, note-text arguments, the vocabulary report, the source of
-`play` and `render` (a MIDI file, a text file or --text), the remembered SoundFont and `--dataset`.
+A progress display for the job contract (a tqdm bar on a terminal, a line every few seconds elsewhere),
+note-text arguments, the vocabulary report, the source of `play` and `render` (a MIDI file, a text file
+or --text), the remembered SoundFont and `--dataset`.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional, TextIO
 
 import mido
 from tqdm import tqdm
@@ -25,11 +28,20 @@ from musicgpt_gui.core.readers import midi_reader
 from musicgpt_gui.core.workspace import Workspace
 
 
+LOG_INTERVAL_S = 5.0  # off a terminal: one progress line at most this often
+
+
 @contextmanager
-def progress_bar(description: str) -> Iterator[ProgressFn]:
-    """Yield an ``on_progress`` that drives a 0..100% tqdm bar on stderr."""
+def progress_bar(description: str, stream: Optional[TextIO] = None) -> Iterator[ProgressFn]:
+    """Yield an ``on_progress`` for a job: a 0..100% tqdm bar on a terminal; off one (CI, a log file,
+    a pipe), where each tqdm frame would be a ``\r`` line, a plain line every few seconds and at the end."""
+    stream = stream or sys.stderr
+    if not _is_terminal(stream):
+        with _progress_lines(description, stream) as report:
+            yield report
+        return
     bar_format = "{desc}: {percentage:3.0f}%|{bar}| {postfix}"
-    with tqdm(total=1000, desc=description, unit="‰", leave=True, bar_format=bar_format) as bar:
+    with tqdm(total=1000, desc=description, unit="‰", leave=True, bar_format=bar_format, file=stream) as bar:
 
         def report(p: Progress) -> None:
             bar.n = int(round(p.fraction * 1000))
@@ -38,6 +50,37 @@ def progress_bar(description: str) -> Iterator[ProgressFn]:
             bar.refresh()
 
         yield report
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+@contextmanager
+def _progress_lines(description: str, stream: TextIO, interval: float = LOG_INTERVAL_S) -> Iterator[ProgressFn]:
+    """The first report, then one line per ``interval`` seconds, then the last state on the way out."""
+    latest: list[Optional[Progress]] = [None]
+    printed: list[Optional[Progress]] = [None]
+    shown_at = [-math.inf]  # monotonic time of the last line written
+
+    def line(p: Progress) -> None:
+        message = f" {p.message}" if p.message else ""
+        print(f"{description}: {p.fraction * 100:3.0f}%{message}", file=stream, flush=True)
+        printed[0], shown_at[0] = p, time.monotonic()
+
+    def report(p: Progress) -> None:
+        latest[0] = p
+        if time.monotonic() - shown_at[0] >= interval:
+            line(p)
+
+    try:
+        yield report
+    finally:
+        if latest[0] is not None and latest[0] is not printed[0]:
+            line(latest[0])
 
 
 def positive_float(text: str) -> float:
@@ -104,6 +147,34 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
     parser.add_argument("--variations", type=int, default=defaults.variations)
     parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
     parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    steer = parser.add_argument_group("steering (hard constraints; every generated bar keeps them)")
+    steer.add_argument("--key", metavar="KEY", help="'D minor', 'Eb major', or 'prefix' (the prefix's key)")
+    steer.add_argument("--chromatic", type=int, default=0, metavar="N", help="notes outside the key allowed per bar")
+    steer.add_argument("--range", dest="pitch_range", metavar="LOW:HIGH", help="pitch range, e.g. C3:C6")
+    steer.add_argument("--max-voices", type=int, default=0, metavar="N", help="most notes sounding together")
+    steer.add_argument("--min-length", metavar="Q", help="no length shorter than Q quarters (0.25: a sixteenth)")
+    steer.add_argument("--no-triplets", action="store_true", help="straight lengths only")
+    steer.add_argument("--no-repeat", type=int, default=0, metavar="N",
+                       help="no run of N notes/rests repeats one of the piece or the training data")
+    steer.add_argument("--valid-only", action="store_true", help="whole, valid items only (implied by the others)")
+
+
+def steering_settings(args: argparse.Namespace):
+    """The checked :class:`Steering` of the steering options."""
+    from musicgpt_gui.core.model.steer.constraints import Steering, parse_length, parse_range
+
+    low, high = parse_range(args.pitch_range) if args.pitch_range else (None, None)
+    return Steering(
+        key=args.key,
+        chromatic_per_bar=args.chromatic,
+        low=low,
+        high=high,
+        max_voices=args.max_voices,
+        min_length=parse_length(args.min_length) if args.min_length else None,
+        no_triplets=args.no_triplets,
+        no_repeat=args.no_repeat,
+        grammar=args.valid_only,
+    ).validate()
 
 
 def sampling_settings(args: argparse.Namespace):
@@ -117,6 +188,7 @@ def sampling_settings(args: argparse.Namespace):
         top_p=args.top_p,
         variations=args.variations,
         seed=args.seed,
+        steering=steering_settings(args),
     ).validate()
 
 

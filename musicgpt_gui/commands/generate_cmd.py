@@ -72,6 +72,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
             f"stopped at {stop}",
             file=sys.stderr,
         )
+        if result.steering_kept:
+            print(f"  steering kept: {result.steering_kept[v.index]}", file=sys.stderr)
         for m in v.memorized:
             print(
                 f"  memorized: items {m.start}-{m.start + m.length - 1} copy training piece {m.piece} "

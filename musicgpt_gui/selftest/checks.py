@@ -15,9 +15,12 @@ from typing import Callable, TextIO
 import mido
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.metadata import load_metadata
 from musicgpt_gui.core.music.notation import parse_text
 
 
+SELFTEST_MIDI = Path(__file__).parent / "data" / "selftest-band.mid"  # flute, bass and drums; a tempo change
+SELFTEST_MIDI_NOTES = 40  # the flute's 32 and the bass's 8 (drums are left out by default)
 FALLBACK_TEXT = "tempo=120, C4:1.0, E4:1.0, G4:1.0, C4 E4 G4:2.0"  # exported when no corpus piece was imported
 
 
@@ -135,3 +138,57 @@ def check_wav(path: Path) -> str:
     if peak < 0.01:
         raise StepFailed(f"{path.name} is silent (peak {peak:.4f})")
     return f"{path.name}: {len(pcm) / rate:.1f}s at {rate} Hz, peak {peak:.2f}"
+
+
+def check_midi_dataset(folder: Path) -> str:
+    """The self-test's MIDI file became one piece with all its pitched notes, read by symusic
+    (a file read by the tolerant mido fallback carries a warning)."""
+    detail = check_dataset(folder)
+    notes = len(parse_text(dataset_files.load_split(folder)[0]).notes)
+    if notes != SELFTEST_MIDI_NOTES:
+        raise StepFailed(f"{SELFTEST_MIDI.name} imported with {notes} notes, not {SELFTEST_MIDI_NOTES}")
+    warnings = load_metadata(folder).warnings
+    if warnings:
+        raise StepFailed(f"{SELFTEST_MIDI.name} was not read by symusic: {warnings[0]}")
+    return f"{SELFTEST_MIDI.name}: {detail}"
+
+
+def check_playback(seconds: float = 1.0, pitch: int = 69) -> str:
+    """The Player drives the built-in synth in real time into a null audio device (no sound card is
+    needed); the sound that comes out has its strongest frequency at the note played."""
+    import numpy as np
+
+    from musicgpt_gui.core.midi.audio_sink import NullSink
+    from musicgpt_gui.core.midi.playback import Player
+    from musicgpt_gui.core.midi.synth import SoundFontSynth
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=500000),
+        mido.Message("note_on", note=pitch, velocity=100),
+        mido.Message("note_off", note=pitch, time=int(seconds * 960)),
+    ]))
+    synth = SoundFontSynth()
+    blocks: list = []
+    sink = NullSink(synth, on_block=blocks.append)
+    player = Player(synth)
+    player.load(midi)
+    sink.start()
+    try:
+        player.play()
+        if not player.wait(seconds + 5.0):
+            raise StepFailed("the player did not finish a one-second note in time")
+    finally:
+        player.stop()
+        sink.stop()
+        synth.close()
+    pcm = np.concatenate(blocks).mean(axis=1) if blocks else np.zeros(0)
+    if pcm.size == 0 or float(np.abs(pcm).max()) < 0.01:
+        raise StepFailed("the built-in synth played silence")
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(pcm.size)))
+    peak = float(np.fft.rfftfreq(pcm.size, 1 / synth.sample_rate)[int(spectrum.argmax())])
+    expected = 440.0 * 2 ** ((pitch - 69) / 12)
+    if abs(peak - expected) > expected * 0.03:
+        raise StepFailed(f"the synth's loudest frequency is {peak:.0f} Hz, not the note's {expected:.0f} Hz")
+    seconds_out = pcm.size / synth.sample_rate
+    return f"{seconds_out:.1f}s through the null device, peak at {peak:.0f} Hz, {sink.underruns} underruns"

@@ -35,11 +35,14 @@ class SelfTest:
         return [
             Step("music21 corpus", checks.check_corpus_lookup),
             Step("import corpus", self.import_corpus),
+            Step("import MIDI", self.import_midi),
             Step("train 2 steps", self.train),
             Step("generate", self.generate),
             Step("attention page", self.attention_page),
             Step("export MIDI", self.export_midi),
             Step("render a WAV", self.render_wav),
+            Step("play (null out)", checks.check_playback),
+            Step("GUI tabs", self.gui_tabs),
         ]
 
     def cli(self, *argv: str) -> str:
@@ -64,6 +67,20 @@ class SelfTest:
         detail = checks.check_dataset(self.dataset)
         self.prefix = checks.opening_items(self.dataset, PREFIX_ITEMS)
         return detail
+
+    def import_midi(self) -> str:
+        """A real multitrack MIDI file through symusic, the reader every user's own files go through."""
+        checks.require_module("symusic")
+        import symusic  # noqa: F401  (its import checks for its bundled bin/ tools)
+
+        dataset = self.ws.datasets / "selftest-midi"
+        self.cli("import", str(checks.SELFTEST_MIDI), "--out", str(dataset))
+        return checks.check_midi_dataset(dataset)
+
+    def gui_tabs(self) -> str:
+        from musicgpt_gui.selftest.gui_check import check_main_window  # Qt only for this step
+
+        return check_main_window(self.ws)
 
     def train(self) -> str:
         checks.require_module("musicgpt_gui.core.model.train.training")

@@ -43,6 +43,7 @@ from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
+from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
 
 STREAM_INTERVAL_MS = 50
 
@@ -98,6 +99,9 @@ class GenerateTab(Tab):
         llay.addWidget(self._model_box())
         llay.addWidget(self._prefix_box())
         llay.addWidget(self._settings_box())
+        self.steer = SteerPanel()
+        self.steer.watch(self.prefix)
+        llay.addWidget(self.steer)
         llay.addStretch(1)
 
         right = QWidget()
@@ -247,6 +251,7 @@ class GenerateTab(Tab):
             top_p=self.top_p.value(),
             variations=self.variations.value(),
             seed=None if self.random_seed.isChecked() else self.seed.value(),
+            steering=self.steer.steering(),
         )
 
     def _prefix_from_dataset(self) -> None:
@@ -331,8 +336,9 @@ class GenerateTab(Tab):
             self.results.addItem(item)
         self.results.setCurrentRow(0)
         ident = result.checkpoint
+        kept = f" · steering kept: {result.steering_kept[0]}" if result.steering_kept else ""
         self.info.setText(
-            f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')} " + " ".join(result.warnings)
+            f"Seed {result.seed} · {ident.get('run')} {ident.get('checkpoint')}{kept} " + " ".join(result.warnings)
         )
 
     def _cancelled(self, _result: object) -> None:
@@ -395,6 +401,7 @@ class GenerateTab(Tab):
         keys = ("temperature", "top_p", "top_k", "length", "variations", "seed", "random_seed", "checkpoint", "run")
         for key in keys:
             binder.bind(key, getattr(self, key))
+        self.steer.bind(binder)
         return binder
 
     def save_settings(self, settings: QSettings) -> None:

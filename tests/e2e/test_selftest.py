@@ -17,11 +17,14 @@ from musicgpt_gui.selftest.checks import Step, StepFailed
 STEPS = (
     "music21 corpus",
     "import corpus",
+    "import MIDI",
     "train 2 steps",
     "generate",
     "attention page",
     "export MIDI",
     "render a WAV",
+    "play (null out)",
+    "GUI tabs",
 )
 
 

@@ -25,6 +25,9 @@ from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAtt
 from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill
+from musicgpt_gui.core.model.steer import measure as steer_measure
+from musicgpt_gui.core.model.steer import session as steer_session
+from musicgpt_gui.core.music.notation import parse_text
 
 NEW_MODEL_SIZE = "small"
 # A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with
@@ -93,7 +96,18 @@ def generate_for_run(
         prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel, memorization=index
     )
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
+    result.steering_kept = steering_kept(result)
     return result
+
+
+def steering_kept(result: GenerationResult) -> list[str]:
+    """Per variation, each active constraint beside what the generated bars did (empty when unsteered)."""
+    steering = result.settings.steering
+    if not steering.active:
+        return []
+    scale = steer_session.scale_for(steering, result.prefix)
+    start = parse_text(result.prefix).length
+    return [steer_measure.report(result.full_text(v.index), start, steering, scale) for v in result.variations]
 
 
 def infill_for_run(
@@ -126,7 +140,8 @@ def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path])
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation;
     for an infill also the span and the suffix."""
-    settings = {k: v for k, v in asdict(result.settings).items() if k != "seed"}
+    settings = {k: v for k, v in asdict(result.settings).items() if k not in ("seed", "steering")}
+    settings["steering"] = result.settings.steering.describe()
     out = {
         **result.checkpoint,
         "seed": result.seed,

@@ -33,6 +33,8 @@ from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
+from musicgpt_gui.core.model.steer import session as steer_session
+from musicgpt_gui.core.model.steer.constraints import Steering
 from musicgpt_gui.core.model.store.warm_model import WarmModel
 
 END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
@@ -49,6 +51,7 @@ class GenerationSettings:
     top_p: float = 0.0
     variations: int = 1
     seed: Optional[int] = None  # None: a fresh seed, reported in the result
+    steering: Steering = Steering()  # hard constraints at sampling; all off by default
 
     def sampling(self) -> SamplingSettings:
         return SamplingSettings(self.temperature, self.top_k, self.top_p).validate()
@@ -61,6 +64,7 @@ class GenerationSettings:
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise JobError(f"The seed must be between 0 and {2**32 - 1}, not {self.seed}.")
         self.sampling()
+        self.steering.validate()
         return self
 
 
@@ -109,6 +113,7 @@ class GenerationResult:
     checkpoint: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     metrics: list = field(default_factory=list)  # quality.Metrics of each variation, once measured
+    steering_kept: list[str] = field(default_factory=list)  # per variation: each constraint beside what it did
 
     def full_text(self, variation: int = 0) -> str:
         """Prefix items plus the repaired continuation: the piece to play or export."""
@@ -254,6 +259,7 @@ class Generator(WarmModel):
         streams = [_Stream() for _ in range(count)]
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
+        maskers = steer_session.maskers(self.encoder, settings.steering, prefix, count, memorization)
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
         logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
@@ -262,7 +268,10 @@ class Generator(WarmModel):
             for v in range(count):
                 if streams[v].ended:
                     continue
-                token = sample_token(logits[v], sampling, rngs[v])
+                row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
+                token = sample_token(row, sampling, rngs[v])
+                if maskers is not None:
+                    maskers[v].advance(token, self.encoder.decode([token]))
                 if token == self.encoder.eot:
                     streams[v].ended, piece = True, streams[v].flush()
                 else:

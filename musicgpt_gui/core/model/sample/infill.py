@@ -34,6 +34,7 @@ from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, 
 from musicgpt_gui.core.model.sample import join_rank
 from musicgpt_gui.core.model.train.fim import item_onsets, item_step
 from musicgpt_gui.core.model.sample.middle_sampler import MiddleSampler, Sides
+from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.sample.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
@@ -174,7 +175,9 @@ def infill(
     count = settings.variations * (candidates if head else 1)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(count, on_progress) as decoder:
-        sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None)
+        maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
+                                        memorization, end_ids=list(encoder.specials.values()))
+        sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
         parts = parse_text(prefix).parts  # the middle's markers name the piece's parts
         middles = [_middle(raw, stop, span, parts) for raw, stop in zip(raws, stops, strict=True)]

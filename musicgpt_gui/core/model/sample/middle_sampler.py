@@ -22,6 +22,7 @@ from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.model.train.fim import INFILL_ORDER, arrange, item_step
 from musicgpt_gui.core.model.sample.generation import CACHE_ROWS, GenerationSettings, TokenEvent, TokenFn, counted_text
 from musicgpt_gui.core.model.sample.sampling import sample_token
+from musicgpt_gui.core.model.steer.masker import Masker
 from musicgpt_gui.core.music.notation import SEP, join_items, split_items
 
 
@@ -79,8 +80,9 @@ class MiddleSampler:
     """
 
     def __init__(self, decoder: CachedDecoder, encoder: vocab.MusicEncoder, sides: Sides,
-                 bound: Optional[Fraction]) -> None:
+                 bound: Optional[Fraction], maskers: Optional[list[Masker]] = None) -> None:
         self.decoder, self.encoder, self.sides, self.bound = decoder, encoder, sides, bound
+        self.maskers = maskers  # steering: the allowed next tokens per variation
         self.stop_ids = set(encoder.specials.values())
         self.sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
         # A bounded middle ends where the gap does, not where the model would: a model that stopped early
@@ -115,10 +117,16 @@ class MiddleSampler:
         return generated, raws, stops
 
     def _sample(self, v, i, row, sampling, rng, generated, raws, stops, done, on_token) -> None:
+        allowed = np.ones(row.size, bool) if self.maskers is None else self.maskers[v].allowed()
         if self.held_back.size:
-            row = row.copy()
-            row[self.held_back] = -np.inf
+            kept = allowed.copy()
+            kept[self.held_back] = False
+            allowed = kept if kept.any() else allowed  # steering's last resort may still end the middle
+        if not allowed.all():
+            row = np.where(allowed, row, -np.inf)
         token = sample_token(row, sampling, rng)
+        if self.maskers is not None:
+            self.maskers[v].advance(token, self.encoder.decode([token]))
         piece = ""
         if token in self.stop_ids:
             done[v], stops[v] = True, "end"

@@ -1,0 +1,103 @@
+"""The user's hard constraints on what may be sampled: one frozen value the GUI, the CLI, the
+provenance and the benchmark share.  Every field off (None / 0 / empty) means the model is free.
+
+They hold by construction: :mod:`masker` turns them into a mask over the next token's logits that
+knows the note grammar, so a constrained take is never an invalid item.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any, Optional
+
+from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.music.notation import format_duration, midi_to_name, name_to_midi, parse_duration
+
+KEEP_PREFIX_KEY = "prefix"  # --key prefix: the key music21 finds in the prefix
+_KEY_RE = re.compile(r"^\s*([A-Ga-g])([#b-]?)\s+(major|minor)\s*$", re.I)
+MAX_MIN_LENGTH = 4  # quarters: a longer 'shortest length' would leave a bar with nothing to write
+
+
+@dataclass(frozen=True)
+class Steering:
+    """Hard constraints; see the README's "Steering" section for each one's exact rule."""
+
+    key: Optional[str] = None  # "D minor", "Eb major", or "prefix"; None: any pitch class
+    chromatic_per_bar: int = 0  # notes outside the key's scale allowed in each bar
+    low: Optional[int] = None  # lowest MIDI pitch allowed
+    high: Optional[int] = None  # highest MIDI pitch allowed
+    max_voices: int = 0  # most notes sounding together (held notes count); 0: any
+    min_length: Optional[Fraction] = None  # no step or held length shorter than this (quarters)
+    no_triplets: bool = False  # lengths on the straight grid only (so onsets stay on it too)
+    no_repeat: int = 0  # no run of this many notes/rests repeats one earlier in the piece or the training set
+    grammar: bool = False  # whole, valid items only (implied by every other constraint)
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (self.grammar, self.key, self.low is not None, self.high is not None, self.max_voices,
+             self.min_length, self.no_triplets, self.no_repeat)
+        )
+
+    def validate(self) -> "Steering":
+        if self.key is not None and self.key != KEEP_PREFIX_KEY:
+            parse_key(self.key)
+        if self.chromatic_per_bar < 0:
+            raise JobError(f"Chromatic notes per bar must be 0 or more, not {self.chromatic_per_bar}.")
+        for name, value in (("lowest", self.low), ("highest", self.high)):
+            if value is not None and not 0 <= value <= 127:
+                raise JobError(f"The {name} pitch must be a MIDI note 0-127, not {value}.")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise JobError(f"The range {midi_to_name(self.low)}:{midi_to_name(self.high)} is empty.")
+        if self.max_voices < 0:
+            raise JobError(f"Voices must be 0 (any) or more, not {self.max_voices}.")
+        if self.min_length is not None and not 0 < self.min_length <= MAX_MIN_LENGTH:
+            raise JobError(f"The shortest length must be more than 0 and at most {MAX_MIN_LENGTH} quarters, "
+                           f"not {self.min_length}.")
+        if self.no_repeat and self.no_repeat < 2:
+            raise JobError(f"No-repeat needs runs of at least 2 items, not {self.no_repeat}.")
+        return self
+
+    def length_allowed(self, value: Fraction) -> bool:
+        if self.min_length is not None and value < self.min_length:
+            return False
+        return not self.no_triplets or value.denominator % 3 != 0
+
+    def describe(self) -> dict[str, Any]:
+        """The active constraints as plain values, for provenance and the sample tables."""
+        out = {k: v for k, v in asdict(self).items() if v not in (None, 0, False, ())}
+        if self.min_length is not None:
+            out["min_length"] = format_duration(self.min_length)
+        for k in ("low", "high"):
+            if k in out:
+                out[k] = midi_to_name(out[k])
+        return out
+
+
+def parse_key(text: str) -> tuple[str, str]:
+    """("D", "minor") from "D minor", "d minor", "Eb major", "E- major"."""
+    found = _KEY_RE.match(text or "")
+    if not found:
+        raise JobError(f"'{text}' is not a key: write a tonic and a mode, e.g. 'D minor' or 'Eb major'.")
+    accidental = {"b": "-", "#": "#", "-": "-"}.get(found.group(2), "")
+    return found.group(1).upper() + accidental, found.group(3).lower()
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """(low, high) MIDI pitches from "C3:C6" (music21 spelling; "Bb2" is read as "B-2")."""
+    low_text, sep, high_text = (text or "").partition(":")
+    low, high = (name_to_midi(t.strip().replace("b", "-") if len(t.strip()) > 2 else t.strip())
+                 for t in (low_text, high_text))
+    if not sep or low is None or high is None:
+        raise JobError(f"'{text}' is not a pitch range: write LOW:HIGH, e.g. C3:C6.")
+    if low > high:
+        raise JobError(f"The range {text} is empty: its low end is above its high end.")
+    return low, high
+
+
+def parse_length(text: str) -> Fraction:
+    value = parse_duration(text)
+    if value is None:
+        raise JobError(f"'{text}' is not a length in quarters (e.g. 0.25 for a sixteenth, 1/3 for a triplet eighth).")
+    return value

@@ -1,0 +1,66 @@
+"""Where a piece being written stands, item by item: time, bar, notes still sounding, the items so
+far.  The masker asks it what the next item may be; the prefix sets it up the same way tokens do.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Optional
+
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_text, split_items
+
+
+@dataclass
+class PieceState:
+    """The finished items' effect on time; the item being written is the masker's business."""
+
+    onset: Fraction = Fraction(0)  # where the next item starts, in quarters
+    bar: Fraction = DEFAULT_BAR  # quarters in a bar
+    bar_origin: Fraction = Fraction(0)  # onset where the current meter began (a bar line)
+    note_ends: list[Fraction] = field(default_factory=list)  # when each earlier note stops sounding
+    events: list[str] = field(default_factory=list)  # finished notes/rests items, as written
+    chromatic: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # per bar index
+    playable: int = 0  # finished items with at least one note (the take is not empty)
+
+    def bar_index(self, onset: Optional[Fraction] = None) -> int:
+        at = self.onset if onset is None else onset
+        return int((at - self.bar_origin) // self.bar) if self.bar > 0 else 0
+
+    def sounding(self) -> int:
+        """Notes of earlier items still sounding where the next item starts."""
+        return sum(1 for end in self.note_ends if end > self.onset)
+
+    def finish_event(self, text: str, pitches: list[int], holds: list[Optional[Fraction]], step: Fraction) -> None:
+        self.note_ends = [end for end in self.note_ends if end > self.onset]
+        self.note_ends += [self.onset + (hold if hold is not None else step) for hold in holds]
+        self.events.append(text)
+        self.playable += bool(pitches)
+        self.onset += step
+
+    def add_other(self, item: str) -> None:
+        """A non-event item: a time signature starts a new meter at the next bar line."""
+        bar = bar_length(item)
+        if bar:
+            self.bar_origin, self.bar = self.onset, bar
+
+    @classmethod
+    def from_text(cls, text: str, in_scale: Optional[frozenset[int]] = None) -> "PieceState":
+        """The state after ``text`` (a prefix), counting its out-of-scale notes per bar as well."""
+        state = cls()
+        state.extend(split_items(text), in_scale)
+        return state
+
+    def extend(self, items: Iterable[str], in_scale: Optional[frozenset[int]] = None) -> None:
+        for item in items:
+            parsed = parse_text(item)
+            if not parsed.items:
+                continue
+            if parsed.notes or parsed.items[0].startswith("rest"):
+                pitches = [n.pitch for n in parsed.notes]
+                if in_scale is not None:
+                    self.chromatic[self.bar_index()] += sum(1 for p in pitches if p % 12 not in in_scale)
+                holds = [n.duration if n.duration != parsed.length else None for n in parsed.notes]
+                self.finish_event(parsed.items[0], pitches, holds, parsed.length)
+            else:
+                self.add_other(parsed.items[0])
