@@ -16,7 +16,7 @@ repaired into playable music (see :func:`parse_text`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, Optional, Sequence, Union
@@ -186,6 +186,11 @@ class Parsed:
     def text(self) -> str:
         """The cleaned text: only the valid items."""
         return join_items(self.items)
+
+    def without_parts(self, muted: Iterable[int]) -> "Parsed":
+        """The same piece with the notes of the ``muted`` parts (indices) left out: mute and solo."""
+        muted = set(muted)
+        return replace(self, notes=[n for n in self.notes if n.part not in muted]) if muted else self
 
     def part_counts(self) -> list[tuple[Part, int]]:
         """Each declared part with its number of notes (a text without parts: none)."""

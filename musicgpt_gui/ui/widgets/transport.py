@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
+import mido
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.midi.playback import PAUSED, PLAYING, STOPPED
 from musicgpt_gui.core.midi.synth import render_audio
 from musicgpt_gui.core.music.notation import parse_text
@@ -106,7 +109,7 @@ class Transport(QWidget):
         try:
             text = self.text_source()
             self._tempo_map = TempoMap.from_marks(parse_text(text).tempos)
-            self.bridge.play_text(self, text)
+            self.bridge.play_midi(self, self.playable_midi(text))
             if self._start_at:
                 self.bridge.seek(self, self._start_at)
             self._apply_loop()
@@ -115,6 +118,12 @@ class Transport(QWidget):
         else:
             self.last_error = ""
             self.setToolTip("")
+
+    def playable_midi(self, text: Optional[str] = None) -> mido.MidiFile:
+        """What Play plays: the text as MIDI, without the parts muted on the roll's legend."""
+        text = self.text_source() if text is None else text
+        muted = self.roll.muted if self.roll is not None else set()
+        return render_midi(parse_text(text).without_parts(muted) if muted else text)
 
     def stop(self) -> None:
         self._start_at = 0.0
