@@ -11,7 +11,8 @@ from musicgpt_gui.core.midi.synth import render_pcm
 from musicgpt_gui.ui.widgets.piano_roll import MUTED_COLOR, PART_COLORS, PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 
-# Flute on F#5 (740 Hz, between the bass harmonics 660 and 770) over a bass on A2 (110 Hz), loud (velocity 127: the roll draws them opaque).
+# Flute on F#5 (740 Hz, between the bass harmonics 660 and 770) over a bass on A2 (110 Hz), loud
+# (velocity 127: the roll draws them opaque).
 TEXT = "@1=Flute program=73, @2=Bass program=33, tempo=60, velocity=127, @1 F#5 @2 A2:4.0"
 RATE = 44100
 
