@@ -43,6 +43,7 @@ class Transport(QWidget):
         self.bridge = context.playback
         self.text_source = text_source
         self.roll = roll
+        self._heard_at = 0.0  # seconds: where the player was last heard (a remix goes on from there)
         self.last_error = ""
         self._start_at = 0.0  # seconds: where Play starts after a seek while stopped
         self._tempo_map: Optional[TempoMap] = None
@@ -86,6 +87,7 @@ class Transport(QWidget):
         if roll is not None:
             roll.seek_requested.connect(self.seek_quarters)
             roll.selection_changed.connect(lambda _: self._apply_loop())
+            roll.mute_changed.connect(lambda _: self._remix())
 
     # -- what a user does -----------------------------------------------------------------------
     def click(self) -> None:
@@ -200,5 +202,18 @@ class Transport(QWidget):
                 self.roll.set_cursor_seconds(None)
 
     def _on_position(self, owner: object, seconds: float) -> None:
+        if owner is self:
+            self._heard_at = seconds
         if owner is self and self.roll is not None and self.bridge.state_of(self) != STOPPED:
             self.roll.set_cursor_seconds(seconds)
+
+    def _remix(self) -> None:
+        """A part muted or soloed while playing: go on from the same place without it (or with it again)."""
+        state = self.bridge.state_of(self)
+        if state == STOPPED:
+            return
+        at = self._heard_at
+        self.play()
+        self.bridge.seek(self, at)
+        if state == PAUSED:
+            self.bridge.pause()
