@@ -86,3 +86,24 @@ def test_a_muted_part_is_silent_and_a_soloed_part_alone_sounds(rig, qtbot) -> No
     assert pixel(roll, *note_centre(roll, 78)) != PART_COLORS[0]  # the muted flute is drawn faded
     roll.solo(1)  # soloing it again: everything sounds
     assert roll.muted == set()
+
+
+@pytest.mark.jack
+def test_muting_while_playing_goes_on_from_the_same_place(make_window, workspace, qtbot, jack_server) -> None:
+    from musicgpt_gui.core.midi import midi_ports
+    from musicgpt_gui.core.midi.playback import PLAYING
+
+    window = make_window(workspace)
+    roll = PianoRoll()
+    transport = Transport(window.context, lambda: TEXT, roll)
+    roll.set_text(TEXT)
+    bridge = window.context.playback
+    bridge.set_choice(midi_ports.PortChoice(api="jack", virtual="musicgpt-parts-test"))
+    transport.click()
+    qtbot.waitUntil(lambda: (roll.cursor_quarters or 0) > 1.0, timeout=5_000)
+    roll.toggle_mute(1)
+    assert bridge.state_of(transport) == PLAYING
+    qtbot.wait(200)
+    assert (roll.cursor_quarters or 0) > 1.0  # not back at the start
+    transport.stop_button.click()
+    window.close()
