@@ -143,8 +143,9 @@ def parts_line(name: str, totals: dict[str, PartScore], files: int) -> str:
     return f"{name:<26} {files:>3} files {first.notes:>7} notes (kept {kept:6.1%})  {cells}"
 
 
-def run_parts(pop909: int, stress: dict[str, Path], results: Path) -> None:
-    cases = {f"pop909 (first {pop909})": sorted(POP909.glob("*.mid"))[:pop909]}
+def run_parts(pop909: int, stress: dict[str, Path], results: Path, start: int = 0) -> None:
+    songs = sorted(POP909.glob("*.mid"))[start : start + pop909]
+    cases = {f"pop909 ({songs[0].stem}-{songs[-1].stem})": songs}
     cases.update({f"stress:{name}": [path] for name, path in stress.items()})
     out = [
         "MIDI -> timed text with parts -> MIDI, drums included: part-aware mir_eval onset F1 / onset+offset F1",
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bach", type=int, default=30, metavar="N", help="chorales to render (default %(default)s)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--pop909", type=int, default=100, metavar="N", help="POP909 songs for the part-aware score")
+    parser.add_argument("--pop909-start", type=int, default=0, metavar="K", help="skip the first K POP909 songs")
     parser.add_argument("--parts-results", type=Path, default=PARTS_RESULTS)
     parser.add_argument("--parts-only", action="store_true", help="only the part-aware score")
     args = parser.parse_args(argv)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-roundtrip-"))
     stress = write_cases(work / "stress")
-    run_parts(args.pop909, stress, args.parts_results)
+    run_parts(args.pop909, stress, args.parts_results, args.pop909_start)
     if args.parts_only:
         return 0
     cases: dict[str, list[Path]] = {
