@@ -179,3 +179,11 @@ def test_a_csv_row_with_parts_transposes_its_pitched_parts_only() -> None:
     text = f"{BAND}, C major, @1 C5 @2 C2~2.0 @3 C2:1.0, D5:1.0, @2 G1 @3 D2:1.0"
     assert transpose_text(text, 2) == f"{BAND}, D major, @1 D5 @2 D2~2.0 @3 C2:1.0, D5:1.0, @2 A1 @3 D2:1.0"
     assert transpose_text("C4:1.0, E4 G4:1.0", -1) == "B3:1.0, E-4 F#4:1.0"  # without parts: as before
+
+
+def test_a_silence_longer_than_the_longest_step_is_written_in_pieces_and_read_back(tmp_path: Path) -> None:
+    path = write_midi(tmp_path / "gap.mid", [[(0.0, 1.0, 60), (150.0, 1.0, 62)], [(0.0, 2.0, 48)]],
+                      names=["Melody", "Bass"])
+    text, _ = convert(path, parts="tracks")
+    assert "@1 C4~1.0 @2 C3:2.0, rest:64.0, rest:64.0, rest:20.0, @1 D4:1.0" in text  # 150 = 2 + 64 + 64 + 20
+    assert [float(n.onset) for n in parse_text(text).notes] == [0.0, 0.0, 150.0]

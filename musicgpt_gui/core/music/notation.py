@@ -34,6 +34,7 @@ FORMAT_VERSIONS = {"seed": 1, "timed": 4}
 GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
 DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
 DEFAULT_VELOCITY = 90
+MAX_LENGTH = 64  # quarters: the longest step or hold the parser takes (longer rests are written in pieces)
 
 _PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2})?(-?\d)$")
 _DUR_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:/(\d+))?$")
@@ -86,7 +87,7 @@ def parse_duration(text: str) -> Optional[Fraction]:
     if not m:
         return None
     value = Fraction(m.group(1)) / (int(m.group(2)) if m.group(2) else 1)
-    return value if value > 0 and value <= 64 else None
+    return value if value > 0 and value <= MAX_LENGTH else None
 
 
 def format_item(

@@ -10,7 +10,14 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
-from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_duration, item_text, midi_to_name
+from musicgpt_gui.core.music.notation import (
+    DEFAULT_VELOCITY,
+    MAX_LENGTH,
+    format_control,
+    format_duration,
+    item_text,
+    midi_to_name,
+)
 from musicgpt_gui.core.music.note_table import NO_VELOCITY, NoteTable
 from musicgpt_gui.core.music.parts import Part, assign_parts, declaration, marker
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
@@ -223,6 +230,10 @@ def render_merged(
                 out.append(time_name(m.value))
 
     def rest(length: int) -> None:
+        """A silence; in the timed format one ``rest`` per :data:`MAX_LENGTH` quarters at most, as parsed."""
+        while timed and length > MAX_LENGTH * unit:
+            out.append(item_text((), duration(MAX_LENGTH * unit)))
+            length -= MAX_LENGTH * unit
         out.append(item_text((), duration(length)))
 
     if declared:
