@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from musicgpt_gui.core.midi.synth import render_pcm
+from musicgpt_gui.core.midi.synth import read_wav, render_pcm
 from musicgpt_gui.ui.widgets.piano_roll import MUTED_COLOR, PART_COLORS, PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 
@@ -67,7 +67,7 @@ def test_each_part_has_its_colour_and_a_legend_entry(rig) -> None:
     assert roll.legend() == [] and pixel(roll, *note_centre(roll, 78)).name() == PART_COLORS[0].name()
 
 
-def test_a_muted_part_is_silent_and_a_soloed_part_alone_sounds(rig, qtbot) -> None:
+def test_a_muted_part_is_silent_and_a_soloed_part_alone_sounds(rig, qtbot, tmp_path) -> None:
     roll, transport = rig
     full = render_pcm(transport.playable_midi())
     flute, bass = band_energy(full, 730, 750), band_energy(full, 105, 115)
@@ -78,6 +78,11 @@ def test_a_muted_part_is_silent_and_a_soloed_part_alone_sounds(rig, qtbot) -> No
     assert roll.muted == {1} and roll.legend()[1] == ("Bass (1) muted", MUTED_COLOR)
     no_bass = render_pcm(transport.playable_midi())
     assert band_energy(no_bass, 105, 115) < bass / 50 and band_energy(no_bass, 730, 750) > flute / 2
+    worker = transport.export_audio(tmp_path / "mix.wav")  # the exported audio is the mix that plays
+    with qtbot.waitSignal(worker.done, timeout=30_000):
+        pass
+    exported, _ = read_wav(tmp_path / "mix.wav")
+    assert band_energy(exported, 105, 115) < bass / 50 and band_energy(exported, 730, 750) > flute / 4
     qtbot.mouseClick(roll, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
                      pos=roll._legend_rects[1].center().toPoint())
     assert roll.muted == {0}  # solo the bass

@@ -153,8 +153,13 @@ class Transport(QWidget):
         if self._export is not None and self._export.is_running():
             self.context.say("An audio export is already running.")
             return None
+        try:
+            source = self.playable_midi()  # the mix Play plays: muted parts stay out of the file too
+        except JobError as exc:
+            self._fail(str(exc))
+            return None
         self.export_button.setEnabled(False)
-        worker = Worker(render_audio, self.text_source(), Path(path), soundfont=self.bridge.soundfont)
+        worker = Worker(render_audio, source, Path(path), soundfont=self.bridge.soundfont)
         worker.finished.connect(lambda written: self.context.say(f"Wrote audio to {written}"))
         worker.failed.connect(lambda message, _details: self._fail(message))
         worker.done.connect(lambda: self.export_button.setEnabled(True))
