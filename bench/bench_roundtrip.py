@@ -8,7 +8,14 @@ The reference is every note as a MIDI player sounds it, channel by channel (see 
 Each case is scored on the default grid (1/12) and, in the same run, on music21's grid (the
 timed format before version 2) as the baseline.  Totals are weighted by reference notes.
 
+Part-aware (``--parts-results``): drums included, a note matches only in its own part as well
+(mir_eval's matching run part by part, bench/roundtrip.py ``part_score``).  A part is a program, or the
+drums, or the k-th track of one program.  On POP909 (``--pop909 N`` songs) and the stress files:
+``--parts tracks`` scored by track; ``--parts programs`` scored by program (MT3's instrument); and the
+format before parts (one stream with ``--programs``, instrument names choosing programs) scored both ways.
+
     python bench/bench_roundtrip.py [--bach N] [--results bench/results/roundtrip.txt]
+                                    [--pop909 N] [--parts-results bench/results/roundtrip-parts.txt] [--parts-only]
 """
 from __future__ import annotations
 
@@ -21,7 +28,10 @@ import mido
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.roundtrip import Score, round_trip, score  # noqa: E402
+from bench.roundtrip import PartScore, Score, part_round_trip, part_score, round_trip, score  # noqa: E402
+from musicgpt_gui.core.dataset.convert import convert_task  # noqa: E402
+from musicgpt_gui.core.dataset.import_options import ImportOptions  # noqa: E402
+from musicgpt_gui.core.dataset.sources import Task  # noqa: E402
 from bench.stress_midi import write_cases  # noqa: E402
 from musicgpt_gui.core.midi.midi_io import render_midi  # noqa: E402
 from musicgpt_gui.core.music.notation import join_items  # noqa: E402
@@ -29,6 +39,8 @@ from musicgpt_gui.core.music.render import render_merged  # noqa: E402
 from musicgpt_gui.core.readers.midi_reader import read_piece  # noqa: E402
 
 DEFAULT_RESULTS = Path(__file__).parent / "results" / "roundtrip.txt"
+PARTS_RESULTS = Path(__file__).parent / "results" / "roundtrip-parts.txt"
+POP909 = Path("/work/shared/data/pop909")
 
 
 def music21_grid_round_trip(path: Path) -> mido.MidiFile:
@@ -96,19 +108,88 @@ def line(name: str, totals: dict[str, Score], files: int, slow: int) -> str:
     return f"{name:<26} {files:>3} files{note:<13} {first.notes:>6} notes (kept {kept:6.1%})  {cells}"
 
 
+def before_parts(path: Path) -> mido.MidiFile:
+    """The format before parts, at its most instrument-aware: one stream with program= controls and drums."""
+    result = convert_task(Task("midi", str(path), path.name), ImportOptions(programs=True, include_drums=True))
+    if result.error:
+        raise ValueError(f"{path}: {result.error}")
+    return render_midi(result.pieces[0].texts[0])
+
+
+PART_VARIANTS = {  # name: (round trip, part label)
+    "tracks/by track": (lambda path: part_round_trip(path, "tracks"), "track"),
+    "programs/by program": (lambda path: part_round_trip(path, "programs"), "program"),
+    "no parts/by track": (before_parts, "track"),
+    "no parts/by program": (before_parts, "program"),
+}
+
+
+def run_parts_case(paths: list[Path]) -> dict[str, PartScore]:
+    totals = {name: PartScore() for name in PART_VARIANTS}
+    for path in paths:
+        original = mido.MidiFile(path)
+        estimates: dict[object, mido.MidiFile] = {}
+        for name, (convert, by) in PART_VARIANTS.items():
+            if convert not in estimates:
+                estimates[convert] = convert(path)
+            totals[name].add(part_score(original, estimates[convert], by))
+    return totals
+
+
+def parts_line(name: str, totals: dict[str, PartScore], files: int) -> str:
+    first = totals["tracks/by track"]
+    cells = "  ".join(f"{v}: {s.onset_f1:.4f} / {s.onset_offset_f1:.4f}" for v, s in totals.items())
+    kept = first.estimate_notes / max(first.notes, 1)
+    return f"{name:<26} {files:>3} files {first.notes:>7} notes (kept {kept:6.1%})  {cells}"
+
+
+def run_parts(pop909: int, stress: dict[str, Path], results: Path, start: int = 0) -> None:
+    songs = sorted(POP909.glob("*.mid"))[start : start + pop909]
+    cases = {f"pop909 ({songs[0].stem}-{songs[-1].stem})": songs}
+    cases.update({f"stress:{name}": [path] for name, path in stress.items()})
+    out = [
+        "MIDI -> timed text with parts -> MIDI, drums included: part-aware mir_eval onset F1 / onset+offset F1",
+        "at 50 ms (a note matches only in its own part; variant = import mode / part label; 'no parts' = the format",
+        " before parts with --programs --include-drums, the issue's baseline)",
+    ]
+    grand = {name: PartScore() for name in PART_VARIANTS}
+    stress_total = {name: PartScore() for name in PART_VARIANTS}
+    for name, paths in cases.items():
+        totals = run_parts_case(paths)
+        out.append(parts_line(name, totals, len(paths)))
+        print(out[-1], flush=True)
+        for variant, part in totals.items():
+            grand[variant].add(part)
+            if name.startswith("stress:"):
+                stress_total[variant].add(part)
+    out.append(parts_line("stress total", stress_total, len(stress)))
+    out.append(parts_line("total", grand, sum(len(p) for p in cases.values())))
+    print("\n".join(out[-2:]))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bach", type=int, default=30, metavar="N", help="chorales to render (default %(default)s)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--pop909", type=int, default=100, metavar="N", help="POP909 songs for the part-aware score")
+    parser.add_argument("--pop909-start", type=int, default=0, metavar="K", help="skip the first K POP909 songs")
+    parser.add_argument("--parts-results", type=Path, default=PARTS_RESULTS)
+    parser.add_argument("--parts-only", action="store_true", help="only the part-aware score")
     args = parser.parse_args(argv)
     import music21
 
     work = Path(tempfile.mkdtemp(prefix="bench-roundtrip-"))
+    stress = write_cases(work / "stress")
+    run_parts(args.pop909, stress, args.parts_results, args.pop909_start)
+    if args.parts_only:
+        return 0
     cases: dict[str, list[Path]] = {
         "bach-chorales": bach_files(args.bach, work / "bach"),
         "music21-test-midi": sorted((Path(music21.__file__).parent / "midi" / "testPrimitive").glob("*.mid")),
     }
-    cases.update({f"stress:{name}": [path] for name, path in write_cases(work / "stress").items()})
+    cases.update({f"stress:{name}": [path] for name, path in stress.items()})
     out = [
         "MIDI -> timed text -> MIDI: mir_eval onset F1 / onset+offset F1 at 50 ms, per variant",
         "(grid 1/12 is the default; baseline: music21's (4, 3) grid, the timed format before version 2)",

@@ -3,7 +3,8 @@
 Each case is a function returning a ``mido.MidiFile`` (480 ticks per beat, fixed random seeds):
 tempo changes on every beat (and off the grid), time-signature changes, an off-grid pickup, staccato, expressive
 jitter, 12 tracks with unisons and overlapping same-pitch notes, drums, a 14-track pop arrangement and a piano
-performance.  Run it to write them:
+performance; and for parts: a band of 15 programs and drums under tempo changes, six tracks sharing two programs
+(unisons across them), a full drum kit, and a type-0 file whose channels are its parts.  Run it to write them:
 
     python bench/stress_midi.py OUT_DIR
 """
@@ -199,6 +200,99 @@ def piano_performance() -> mido.MidiFile:
     return midi
 
 
+def build_parts(
+    tracks: Iterable[tuple[str, int, int, Iterable[Note]]],
+    tempos: Iterable[tuple[int, float]] = ((0, 120.0),),
+    type0: bool = False,
+) -> mido.MidiFile:
+    """Named tracks of (name, channel, program, notes) after a conductor track; ``type0`` puts everything in one
+    track (the names are lost, the channels and programs stay)."""
+    conductor = [(t, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for t, bpm in tempos]
+    per_track = []
+    for name, channel, program, notes in tracks:
+        events = [(0, -2, mido.MetaMessage("track_name", name=name)),
+                  (0, -1, mido.Message("program_change", channel=channel, program=program))]
+        for on, off, pitch, _ in notes:
+            events.append((on, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=80)))
+            events.append((off, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+        per_track.append(events)
+    midi = mido.MidiFile(type=0 if type0 else 1, ticks_per_beat=TPQ)
+    if type0:
+        merged = conductor + [e for events in per_track for e in events if e[1] != -2]
+        midi.tracks.append(_track(merged))
+        return midi
+    midi.tracks.append(_track(conductor))
+    midi.tracks.extend(_track(events) for events in per_track)
+    return midi
+
+
+def _kit(bars: int, rng: random.Random) -> list[Note]:
+    """Kick, snare, 16th hats, a tom fill every fourth bar and crashes, all inside the GM drum map (35-81)."""
+    notes: list[Note] = []
+    for b in range(bars):
+        t0 = b * 4 * TPQ
+        notes += [(t0 + i * TPQ // 4, t0 + i * TPQ // 4 + 30, 42 if i % 4 else 46, DRUMS) for i in range(16)]
+        notes += [(t0 + i * TPQ, t0 + i * TPQ + 60, 36 if i % 2 == 0 else 38, DRUMS) for i in range(4)]
+        if b % 4 == 3:
+            toms = [41, 43, 45, 47, 48, 50]
+            notes += [(t0 + 3 * TPQ + i * TPQ // 6, t0 + 3 * TPQ + i * TPQ // 6 + 40, rng.choice(toms), DRUMS)
+                      for i in range(6)]
+        if b % 4 == 0:
+            notes.append((t0, t0 + TPQ, rng.choice([49, 57]), DRUMS))
+    return notes
+
+
+def band_15_programs() -> mido.MidiFile:
+    """15 melodic tracks, each its own program and channel, plus a drum kit, under a tempo change every two bars."""
+    rng = random.Random(31)
+    bars = 24
+    programs = [0, 4, 19, 24, 27, 33, 40, 42, 48, 56, 61, 65, 71, 73, 81]
+    tracks = [("Drums", DRUMS, 0, _kit(bars, rng))]
+    for k, program in enumerate(programs):
+        channel = k if k < DRUMS else k + 1
+        step = [TPQ // 2, TPQ, TPQ // 3, 2 * TPQ][k % 4]
+        low = 36 + (k * 3) % 40
+        count = bars * 4 * TPQ // step
+        notes = [(i * step, i * step + step - 20, low + rng.randrange(0, 19), channel) for i in range(count)]
+        tracks.append((f"Part {program}", channel, program, notes))
+    tempos = [(b * 8 * TPQ, float(rng.randrange(70, 150))) for b in range(bars // 2)]
+    return build_parts(tracks, tempos)
+
+
+def same_program_tracks() -> mido.MidiFile:
+    """Four piano tracks and two guitar tracks, on six channels: the pianos double each other at the unison
+    (one holds longer), a guitar re-strikes a pitch the other holds; tempo 84 then 126."""
+    rng = random.Random(32)
+    line = _melody(48, TPQ // 2, TPQ // 2, seed=33)
+    pianos = [
+        ("Piano RH", 0, 0, line),
+        ("Piano RH double", 1, 0, [(on, off + (TPQ // 2 if i % 3 == 0 else 0), p, 1)
+                                   for i, (on, off, p, _) in enumerate(line)]),
+        ("Piano LH", 2, 0, [(i * TPQ, i * TPQ + TPQ - 10, rng.randrange(40, 55), 2) for i in range(24)]),
+        ("Piano chords", 3, 0, [(i * 2 * TPQ, i * 2 * TPQ + 2 * TPQ, p, 3) for i in range(12) for p in (60, 64, 67)]),
+    ]
+    held = [(i * 2 * TPQ, i * 2 * TPQ + 2 * TPQ, 52, 4) for i in range(12)]
+    restrike = [(i * 2 * TPQ + TPQ, i * 2 * TPQ + TPQ + TPQ // 2, 52, 5) for i in range(12)]
+    guitars = [("Guitar 1", 4, 25, held), ("Guitar 2", 5, 25, restrike)]
+    return build_parts(pianos + guitars, ((0, 84.0), (12 * TPQ, 126.0)))
+
+
+def drum_kit() -> mido.MidiFile:
+    """32 bars of a full kit (hats, kick, snare, tom fills, crashes) over a bass line, at 132 bpm."""
+    rng = random.Random(34)
+    bass = [(i * TPQ // 2, i * TPQ // 2 + 200, rng.choice([33, 36, 38, 40, 43]), 0) for i in range(32 * 8)]
+    return build_parts([("Bass", 0, 33, bass), ("Kit", DRUMS, 0, _kit(32, rng))], ((0, 132.0),))
+
+
+def type0_channels() -> mido.MidiFile:
+    """A type-0 file (one track): organ, strings and drums on three channels, whose channels become the parts."""
+    rng = random.Random(35)
+    organ = [(i * TPQ, i * TPQ + TPQ, p, 0) for i in range(32) for p in (48, 55)]
+    strings = _melody(64, TPQ // 2, TPQ // 2 - 20, channel=1, seed=36)
+    return build_parts([("Organ", 0, 19, organ), ("Strings", 1, 48, strings), ("Drums", DRUMS, 0, _kit(8, rng))],
+                       ((0, 100.0),), type0=True)
+
+
 CASES: dict[str, Callable[[], mido.MidiFile]] = {
     "tempo-every-beat": tempo_every_beat,
     "tempo-off-grid": tempo_off_grid,
@@ -210,6 +304,10 @@ CASES: dict[str, Callable[[], mido.MidiFile]] = {
     "drums": drums,
     "pop-14-tracks": pop_arrangement,
     "piano-performance": piano_performance,
+    "band-15-programs": band_15_programs,
+    "same-program-tracks": same_program_tracks,
+    "drum-kit": drum_kit,
+    "type0-channels": type0_channels,
 }
 
 

@@ -11,6 +11,8 @@ from musicgpt_gui.core.midi.midi_io import export_midi
 from musicgpt_gui.core.music.notation import parse_text
 from musicgpt_gui.core.workspace import Workspace
 
+MAX_PROBLEMS = 5
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("export", help="write note text as a .mid file")
@@ -32,5 +34,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         print(
             f"musicgpt: skipped {len(parsed.skipped)} of {parsed.total} items that are not note text", file=sys.stderr
         )
+    for problem in parsed.problems[:MAX_PROBLEMS]:  # parts: the specific reasons
+        print(f"musicgpt: {problem}", file=sys.stderr)
+    if len(parsed.problems) > MAX_PROBLEMS:
+        print(f"musicgpt: ... and {len(parsed.problems) - MAX_PROBLEMS} more", file=sys.stderr)
     print(f"Wrote {path} ({len(parsed.notes)} notes)")
     return 0

@@ -12,6 +12,7 @@ from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.dataset.sources import CORPORA
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, GRIDS
 from musicgpt_gui.core.music.notation import DEFAULT_FORMAT, FORMATS
+from musicgpt_gui.core.music.parts import PART_MODES
 from musicgpt_gui.core.readers import formats
 from musicgpt_gui.core.workspace import Workspace
 
@@ -61,6 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--include-drums", action="store_true", help="keep MIDI channel 10 (drums are left out by default)"
     )
+    parser.add_argument(
+        "--parts",
+        choices=PART_MODES,
+        default="off",
+        help="timed format: tracks: each track (and channel) is a part, with its name and program; programs: one "
+        "part per program and per drum kit; every note names its part (default: %(default)s, one stream)",
+    )
     parser.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/<name>)")
     parser.add_argument("--name", help="dataset name under <workspace>/datasets (default: from the first source)")
@@ -91,6 +99,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         grid=args.grid,
         velocity_bins=args.velocity_bins,
         programs=args.programs,
+        parts=args.parts,
         cache_dir=workspace.import_cache,
         workers=args.workers,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from musicgpt_gui.core.dataset.import_options import TRACK_MODES, ImportOptions
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.music.grid import GRIDS
+from musicgpt_gui.core.music.parts import PART_MODES
 from musicgpt_gui.core.readers import formats
 from musicgpt_gui.ui.context import AppContext
 
@@ -89,8 +91,17 @@ class DatasetImportForm:
             self.grid.addItem(f"1/{steps} quarter", steps)
         self.grid.setCurrentIndex(self.grid.findData(ImportOptions().grid))
         self.grid.setToolTip("Timed format: the time grid; finer grids keep the timing of live performances")
+        self.parts = QComboBox()
+        self.parts.addItems(list(PART_MODES))
+        self.parts.setToolTip(
+            "Timed format: tracks: each track is a part with its name and program; programs: one part per "
+            "program and per drum kit; off: one stream. Every note names its part."
+        )
+        self.drums = QCheckBox("Include drums (channel 10, a drum part)")
         lay.addRow("Tracks", self.tracks)
         lay.addRow("Grid", self.grid)
+        lay.addRow("Parts", self.parts)
+        lay.addRow("", self.drums)
         return box
 
     def add_sources(self, paths: list[Path]) -> None:
@@ -123,5 +134,7 @@ class DatasetImportForm:
             limit=self.limit.value() or None,
             transpose=self.transpose.value(),
             grid=self.grid.currentData(),
+            parts=self.parts.currentText(),
+            include_drums=self.drums.isChecked(),
             cache_dir=self.context.workspace.import_cache,
         )

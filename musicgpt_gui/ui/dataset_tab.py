@@ -99,10 +99,14 @@ class DatasetTab(DatasetImportForm, Tab):
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         self.preview.setPlaceholderText("Select a piece to see its note text.")
+        self.part_list = QLabel()
+        self.part_list.setWordWrap(True)
+        self.part_list.setToolTip("The piece's parts (import with Parts: tracks or programs), with their notes")
         self.roll = PianoRoll()
         self.play_button = Transport(context, self.preview.toPlainText, self.roll)
         self.play_button.setEnabled(False)
         block.addWidget(self.preview, 1)
+        block.addWidget(self.part_list)
         block.addWidget(self.roll, 2)
         block.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignLeft)
         right.addWidget(top)
@@ -254,10 +258,12 @@ class DatasetTab(DatasetImportForm, Tab):
         index = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole) if rows else None
         if index is None or not 0 <= index < len(self.texts):
             self.preview.clear()
+            self.part_list.clear()
             self.roll.clear()
             self.play_button.setEnabled(False)
             return
         self.preview.setPlainText(self.texts[index])
+        self.part_list.setText(describe_parts(self.texts[index]))
         self.roll.set_text(self.texts[index])
         self.play_button.setEnabled(True)
 
@@ -293,6 +299,8 @@ class DatasetTab(DatasetImportForm, Tab):
             ("limit", self.limit),
             ("transpose", self.transpose),
             ("tracks", self.tracks),
+            ("parts", self.parts),
+            ("include_drums", self.drums),
             ("name", self.name),
         ):
             binder.bind(key, widget)
@@ -344,6 +352,13 @@ def piece_rows(metadata: DatasetMetadata, texts: list[str]) -> list[dict[str, An
             for i, t in enumerate(texts)
         ]
     return rows
+
+
+def describe_parts(text: str) -> str:
+    """``Parts: MELODY (program 0) 531 notes · Drums (drums) 96 notes``; empty for a piece without parts."""
+    counts = notation.parse_text(text).part_counts()
+    cells = [f"{p.name} ({'drums' if p.drums else f'program {p.program}'}) {n} notes" for p, n in counts]
+    return f"Parts: {' · '.join(cells)}" if cells else ""
 
 
 def describe_stats(folder: Path, metadata: DatasetMetadata, texts: list[str]) -> str:

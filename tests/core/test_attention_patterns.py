@@ -159,3 +159,14 @@ def test_view_bundle_and_csv(result, tmp_path) -> None:
     assert [r[0] for r in rows[1:]] == pooled.items
     read = np.array([[float(x) for x in r[1:]] for r in rows[1:]])
     assert np.allclose(read, view.matrix(1, "mean"), atol=1e-6)
+
+
+def test_layout_of_a_text_with_parts_keeps_every_note_of_every_part() -> None:
+    labels = ["@1=Lead program=73", "@2=Kit drums=0", "tempo=96", "@1 C5 @2 C2~2.0:1.0", "@2 D2:0.5", "@1 E5:1.0"]
+    layout = element_layout(labels)
+    whole = parse_text(join_items(labels))
+    assert len(whole.notes) == 4 and not whole.skipped
+    assert [(n.onset, n.pitch, n.duration) for n in layout.notes] == [
+        (n.onset, n.pitch, n.duration) for n in whole.notes
+    ]
+    assert [n.element for n in layout.notes] == [3, 3, 4, 5] and layout.steps[:3] == [0, 0, 0]

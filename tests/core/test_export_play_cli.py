@@ -108,3 +108,22 @@ def test_play_on_jack_remembers_the_port(workspace, tmp_path: Path, capsys) -> N
         assert [p for kind, p in listener.notes() if kind == "on"] == [60, 64, 67]
     finally:
         listener.close()
+
+
+def test_export_says_which_parts_are_wrong(workspace, tmp_path: Path, capsys) -> None:
+    text = "@1=Lead program=73, @2=Kit drums=0, @3=Pad program=89, @1 C5 @2 C2:1.0, @4 C4:1.0, @2 C7:1.0"
+    out = tmp_path / "band.mid"
+    assert main(["export", "--text", text, "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "musicgpt: skipped 2 of 6 items that are not note text",
+        "musicgpt: '@4 C4:1.0': part @4 is not declared",
+        "musicgpt: '@2 C7:1.0': drum note C7 (MIDI 96) is outside the General MIDI drum map (35-81)",
+        "musicgpt: part @3 (Pad) is declared but no note uses it",
+    ]
+    assert [t.name for t in mido.MidiFile(out).tracks[1:]] == ["Lead", "Kit", "Pad"]
+    run = musicgpt("--workspace", str(workspace.root), "export", "--text", "@1=A program=0, @2 C4:1.0")
+    assert run.returncode == 1 and run.stderr.strip() == (
+        "musicgpt: error: The note text has no playable notes (1 of 2 items were not understood; "
+        "'@2 C4:1.0': part @2 is not declared)."
+    )

@@ -7,9 +7,12 @@ from pathlib import Path
 import mido
 import pytest
 
-from bench.roundtrip import round_trip, score
+from bench.roundtrip import part_round_trip, part_score, round_trip, score
 from bench.stress_midi import CASES, TPQ, build
+from musicgpt_gui.core.dataset.convert import convert_task
 from musicgpt_gui.core.dataset.importer import ImportOptions, import_dataset
+from musicgpt_gui.core.dataset.sources import Task
+from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.dataset.metadata import load_metadata
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, join_items, parse_text
@@ -119,3 +122,30 @@ def test_velocity_and_program_controls_are_kept_on_request(tmp_path: Path) -> No
     assert bin_velocity(1, 8) == 8 and bin_velocity(127, 8) == 120 and bin_velocity(80, 127) == 80
     with pytest.raises(JobError, match="only in the timed format"):
         import_dataset([tmp_path / "two.mid"], ImportOptions(format="seed", programs=True), tmp_path / "x")
+
+
+PART_CASES = ("band-15-programs", "same-program-tracks", "drum-kit", "type0-channels", "pop-14-tracks")
+
+
+@pytest.mark.parametrize("case", PART_CASES)
+def test_parts_survive_the_round_trip_note_by_note_in_their_part(case: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{case}.mid"
+    CASES[case]().save(path)
+    original = mido.MidiFile(path)
+    by_track = part_score(original, part_round_trip(path, "tracks"), "track")
+    by_program = part_score(original, part_round_trip(path, "programs"), "program")
+    for result in (by_track, by_program):
+        assert result.notes > 150 and result.estimate_notes == result.notes, result
+        assert result.onset_f1 >= 0.99 and result.onset_offset_f1 >= 0.95, result
+
+
+def test_the_part_aware_score_tells_the_parts_of_pop909_apart() -> None:
+    path = Path("/work/shared/data/pop909/001.mid")
+    original = mido.MidiFile(path)
+    kept = part_score(original, part_round_trip(path, "tracks"), "track")
+    assert kept.notes > 1000 and kept.onset_f1 == kept.onset_offset_f1 == 1.0
+    # One stream (no parts): MELODY, BRIDGE and PIANO (all program 0) come back as one track, so by track
+    # only the notes that land in the first track's part match; by program (all piano) they all do.
+    one_stream = render_midi(convert_task(Task("midi", str(path), path.name), ImportOptions()).pieces[0].texts[0])
+    assert part_score(original, one_stream, "track").onset_f1 < 0.5
+    assert part_score(original, one_stream, "program").onset_f1 == 1.0

@@ -134,3 +134,24 @@ def test_midi_file_renders_like_its_text():
     pcm = render_pcm(midi)
     freqs, magnitude = spectrum(pcm[: RATE // 2], RATE)
     assert any(abs(f - 440) / 440 < 0.01 for f in strongest_peaks(freqs, magnitude, 300, 1000, 2))
+
+
+def test_each_part_sounds_on_its_own_program_and_drums_on_the_kit():
+    header = "@1=Keys program=0, @2=Strings program=40, tempo=60"
+    keys = render_pcm(f"{header}, @1 A3:2, @2 A3:2")[:RATE]  # the second second is both: only the first is compared
+    strings = render_pcm(f"{header}, @2 A3:2, @1 A3:2")[:RATE]
+    alone = render_pcm("tempo=60, A3:2")[:RATE]  # no parts: piano
+    freqs, k = spectrum(keys, RATE)
+    _, s = spectrum(strings, RATE)
+    _, a = spectrum(alone, RATE)
+
+    def similarity(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    band = (freqs > 150) & (freqs < 2000)  # where A3's partials are
+    assert similarity(k[band], a[band]) > 0.9 > 0.8 > similarity(s[band], a[band])
+    kick = render_pcm("@1=Kit drums=0, tempo=60, C2:1")[:RATE]
+    tone = render_pcm("@1=Keys program=0, tempo=60, C2:1")[:RATE]
+    _, d = spectrum(kick, RATE)
+    _, t = spectrum(tone, RATE)
+    assert similarity(d, t) < 0.8

@@ -139,3 +139,23 @@ def test_a_fine_grid_dataset_gets_its_lengths_as_atomic_tokens() -> None:
     ids = encoder.encode(texts[0])
     assert encoder.token_strings(ids) == ["C4", ":1/48,", " D4", "~5/48", " E4", ":0.25,", " F4", ":1/12"]
     assert encoder.decode(ids) == texts[0]
+
+
+def test_parts_markers_are_atomic_and_a_pruned_vocabulary_keeps_the_parts_used() -> None:
+    from musicgpt_gui.core.dataset.convert import convert_task
+    from musicgpt_gui.core.dataset.import_options import ImportOptions
+    from musicgpt_gui.core.dataset.sources import Task
+
+    songs = [Path(f"/work/shared/data/pop909/00{k}.mid") for k in (1, 2, 3)]
+    options = ImportOptions(parts="tracks")
+    texts = [convert_task(Task("midi", str(p), p.name), options).pieces[0].texts[0] for p in songs]
+    texts.append("@1=Bass program=33, @2=Kit drums=0, @1 C2 @2 C2:1.0")
+    encoder = vocab.make_encoder(*vocab.build_vocab(texts, "atomic", vocab_size=400))
+    for token in (" @1", " @2", " @3", " drums=0", " program=0"):
+        assert len(encoder.encode(token)) == 1, token
+    assert len(encoder.encode(" @4")) > 1  # no text uses a fourth part: pruned away
+    assert encoder.decode(encoder.encode(texts[0])) == texts[0]
+    full = vocab.atomic_items()
+    assert {"@16", " @16", "drums=127"} <= set(full) and "@17" not in full
+    # markers name no element: naming parts costs tokens per element, never adds elements
+    assert vocab.count_elements("@1 C4 @2 E4~2.0:1.0") == vocab.count_elements("C4 E4~2.0:1.0") == 4

@@ -153,3 +153,28 @@ def test_the_import_form_and_the_shown_dataset_are_remembered(
     assert again.corpus.currentData() == "folk" and again.grid.currentData() == 48
     assert again.limit.value() == 7 and again.name.text() == "remembered"
     assert again.folder == ws_with_dataset.datasets / tiny_dataset.name
+
+
+def test_import_with_parts_lists_a_piece_s_parts_with_note_counts(make_window, workspace, qtbot, tmp_path) -> None:
+    from musicgpt_gui.core.dataset.metadata import load_metadata
+    from musicgpt_gui.core.music.notation import parse_text
+
+    window = make_window(workspace)
+    tab = window.dataset_tab
+    song = tmp_path / "001.mid"
+    shutil.copy("/work/shared/data/pop909/001.mid", song)
+    tab.add_sources([song])
+    assert tab.corpus.currentData() == ""
+    tab.parts.setCurrentText("tracks")
+    tab.drums.setChecked(True)
+    tab.name.setText("pop-parts")
+    tab.import_button.click()
+    wait_idle(qtbot, tab)
+    assert load_metadata(workspace.datasets / "pop-parts").options["parts"] == "tracks"
+    tab.table.selectRow(0)
+    counts = [n for _, n in parse_text(tab.preview.toPlainText()).part_counts()]
+    assert len(counts) == 3 and min(counts) > 100
+    assert tab.part_list.text() == (
+        f"Parts: MELODY (program 0) {counts[0]} notes · BRIDGE (program 0) {counts[1]} notes · "
+        f"PIANO (program 0) {counts[2]} notes"
+    )

@@ -11,19 +11,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.dataset.sources import Task
 from musicgpt_gui.core.dataset.statistics import PieceStats, piece_stats, text_stats
 from musicgpt_gui.core.music.notation import join_items, parse_text
+from musicgpt_gui.core.music.parts import DRUM_HIGH, DRUM_LOW, TooManyParts
 from musicgpt_gui.core.music.piece import Piece
 from musicgpt_gui.core.music.render import render_flat, render_merged
 from musicgpt_gui.core.music.transpose import transpose_text, transposition_shifts
 from musicgpt_gui.core.readers.midi_reader import MidiReadError, read_piece
 from musicgpt_gui.core.readers.score_reader import ScoreReadError, read_scores
 
-CODE_VERSION = "import-3"  # bump when the conversion changes, so old cache entries are ignored
+CODE_VERSION = "import-4"  # bump when the conversion changes, so old cache entries are ignored
 
 
 @dataclass
@@ -62,6 +65,8 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
                 pieces = [read_piece(task.path, include_drums=options.include_drums, flat=flat, grid=grid)]
             else:
                 pieces = read_scores(task.path, options.reader_grid)
+            if options.parts != "off":
+                pieces = [_drum_map_only(piece) for piece in pieces]
             result.warning = "; ".join(w for piece in pieces for w in piece.warnings) or None
             for piece in pieces:
                 rendered = _render(piece, options)
@@ -71,6 +76,10 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
                 result.error = "no notes in the selected tracks"
     except (MidiReadError, ScoreReadError) as exc:
         result.error = str(exc)
+    except TooManyParts as exc:
+        other = "with --parts programs or without parts" if options.parts == "tracks" else "without parts"
+        result.error = f"{exc}; import it {other}"
+
     except Exception as exc:  # one bad file must not stop the import
         result.error = f"cannot convert ({type(exc).__name__}: {exc})"
     return result
@@ -94,6 +103,7 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
                 k,
                 velocity_bins=options.velocity_bins,
                 programs=options.programs,
+                parts=options.parts,
             )
         if items is None:
             if k == 0:
@@ -104,6 +114,20 @@ def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
     if not stats or not stats.notes + stats.chords:
         return None
     return ConvertedPiece(piece.title, texts, stats)
+
+
+def _drum_map_only(piece: Piece) -> Piece:
+    """The piece without drum notes outside the General MIDI drum map (35-81), with a warning counting them."""
+    drum_tracks = [t for t, part in piece.track_parts.items() if part.drums]
+    if not drum_tracks:
+        return piece
+    table = piece.table
+    off_map = np.isin(table.track, drum_tracks) & ((table.pitch < DRUM_LOW) | (table.pitch > DRUM_HIGH))
+    if off_map.any():
+        piece.table = table.keep(~off_map)
+        piece.warnings.append(f"{int(off_map.sum())} drum notes outside the General MIDI drum map (35-81) left out")
+        piece.tracks_with_notes = [t for t in piece.tracks_with_notes if (table.track[~off_map] == t).any()]
+    return piece
 
 
 def _csv_pieces(task: Task, options: ImportOptions) -> list[ConvertedPiece]:

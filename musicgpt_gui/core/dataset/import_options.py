@@ -8,6 +8,7 @@ from typing import Any, Optional
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, GRIDS
 from musicgpt_gui.core.music.notation import FORMAT_VERSIONS, FORMATS
+from musicgpt_gui.core.music.parts import PART_MODES
 
 TRACK_MODES = ("merge", "first", "flat")
 
@@ -25,6 +26,7 @@ class ImportOptions:
     grid: int = DEFAULT_GRID  # timed format: steps per quarter note
     velocity_bins: int = 0  # timed format: keep velocities as velocity= controls in this many bins (0: off)
     programs: bool = False  # timed format: keep MIDI programs as program= controls
+    parts: str = "off"  # timed format: tracks|programs become declared parts, each note marked (off: one stream)
     cache_dir: Optional[Path] = None
     workers: Optional[int] = None
     valid_every: int = 10  # about one piece in ten goes to valid.csv
@@ -53,6 +55,14 @@ class ImportOptions:
             raise JobError("--velocity-bins must be between 2 and 127 (or 0 to leave velocities out)")
         if (self.velocity_bins or self.programs) and self.format != "timed":
             raise JobError("velocity= and program= controls exist only in the timed format")
+        if self.parts not in PART_MODES:
+            raise JobError(f"unknown part mode '{self.parts}' (choose {', '.join(PART_MODES)})")
+        if self.parts != "off" and self.format != "timed":
+            raise JobError("parts exist only in the timed format")
+        if self.parts != "off" and self.programs:
+            raise JobError(
+                "--programs writes program= controls for one stream; with --parts each part declares its program"
+            )
         if self.limit is not None and self.limit < 1:
             raise JobError("--limit must be at least 1")
 
@@ -67,6 +77,7 @@ class ImportOptions:
             grid=grid if grid in GRIDS else DEFAULT_GRID,
             velocity_bins=int(recorded.get("velocity_bins") or 0),
             programs=bool(recorded.get("programs", False)),
+            parts=recorded.get("parts") if recorded.get("parts") in PART_MODES else "off",
         )
 
     def cache_fields(self) -> dict[str, Any]:
@@ -74,7 +85,7 @@ class ImportOptions:
         return {
             "format": self.format, "format_version": FORMAT_VERSIONS[self.format], "grid": self.reader_grid,
             "tracks": self.track_mode, "transpose": self.transpose, "include_drums": self.include_drums,
-            "velocity_bins": self.velocity_bins, "programs": self.programs,
+            "velocity_bins": self.velocity_bins, "programs": self.programs, "parts": self.parts,
         }
 
     def as_metadata(self) -> dict[str, Any]:
@@ -82,7 +93,7 @@ class ImportOptions:
         return {
             "format": self.format, "tracks": self.track_mode, "limit": self.limit, "transpose": self.transpose,
             "include_drums": self.include_drums, "grid": self.reader_grid,
-            "velocity_bins": self.velocity_bins, "programs": self.programs,
+            "velocity_bins": self.velocity_bins, "programs": self.programs, "parts": self.parts,
             "cache_dir": str(self.cache_dir) if self.cache_dir else None,
             "workers": self.workers, "valid_every": self.valid_every,
         }

@@ -47,7 +47,7 @@ def _counts(text: str, quarters: Union[Fraction, float], tempo_map: TempoMap) ->
 @lru_cache(maxsize=65536)
 def _classify(body: str) -> tuple[Optional[str], tuple[str, ...]]:
     """('rest' | 'note' | 'chord' | None, its pitch names) of an item's text before the ':' (bodies repeat)."""
-    tokens = body.split()
+    tokens = [t for t in body.split() if not t.startswith("@")]  # part markers name no pitch
     if tokens == ["rest"]:
         return "rest", ()
     names = tuple(t.partition("~")[0] for t in tokens)

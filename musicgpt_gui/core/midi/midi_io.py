@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import mido
 
@@ -20,6 +20,7 @@ from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi.instruments import with_instrument_programs
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.music.notation import DEFAULT_NOTE_LENGTH, NoteEvent, Parsed, parse_text
+from musicgpt_gui.core.music.parts import Part
 from musicgpt_gui.core.music.tempo_map import TempoMap
 
 TICKS_PER_BEAT = 480  # divisible by 12, so every 1/12-quarter grid point is a whole tick
@@ -34,7 +35,8 @@ def render_midi(
     provenance: Optional[dict[str, Any]] = None,
 ) -> mido.MidiFile:
     """Build a type-1 MIDI file: a conductor track (tempo, provenance) and one track per program
-    (plus one per extra layer of doubled same-pitch notes, see :func:`_layers`).
+    (plus one per extra layer of doubled same-pitch notes, see :func:`_layers`); a text that declares
+    parts gets one track per part instead (:func:`_part_tracks`).
 
     Instrument names in the text choose General MIDI programs (:mod:`instruments`).
 
@@ -43,11 +45,16 @@ def render_midi(
     """
     parsed = parse_text(with_instrument_programs(source), note_length) if isinstance(source, str) else source
     if not parsed.notes:
+        reason = f"; {parsed.problems[0]}" if parsed.problems else ""
         raise JobError(
-            f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood)."
+            f"The note text has no playable notes ({len(parsed.skipped)} of {parsed.total} items were not understood"
+            f"{reason})."
         )
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(parsed, provenance))
+    if parsed.parts:
+        midi.tracks.extend(_part_tracks(parsed))
+        return midi
     programs = sorted({n.program for n in parsed.notes})
     if len(programs) > len(_MELODIC_CHANNELS):
         raise JobError(f"The note text uses {len(programs)} programs; MIDI has room for {len(_MELODIC_CHANNELS)}.")
@@ -103,7 +110,67 @@ def _conductor_track(parsed: Parsed, provenance: Optional[dict[str, Any]]) -> mi
     return _to_track(events, _ticks(parsed.length))
 
 
-def _layers(notes: list[NoteEvent]) -> list[int]:
+def part_channels(parts: list[Part]) -> list[int]:
+    """Each part's MIDI channel: drums on channel 10, every melodic part a channel of its own while there
+    are enough, else parts of one program share one.  Raises :class:`JobError` past 15 melodic programs."""
+    melodic = [i for i, part in enumerate(parts) if not part.drums]
+    programs = list(dict.fromkeys(parts[i].program for i in melodic))
+    if len(programs) > len(_MELODIC_CHANNELS):
+        room = len(_MELODIC_CHANNELS)
+        raise JobError(f"The parts use {len(programs)} programs; MIDI has room for {room} besides drums.")
+    channels = [DRUM_CHANNEL] * len(parts)
+    if len(melodic) <= len(_MELODIC_CHANNELS):
+        for i, channel in zip(melodic, _MELODIC_CHANNELS):
+            channels[i] = channel
+    else:
+        for i in melodic:
+            channels[i] = _MELODIC_CHANNELS[programs.index(parts[i].program)]
+    return channels
+
+
+def _part_tracks(parsed: Parsed) -> list[mido.MidiTrack]:
+    """One track per part, named after it, on the part's channel with its program (drums on channel 10).
+
+    A note doubling a same-pitch note still sounding on its channel goes to a spare channel with the
+    same program, inside the part's track, so players sound both (:func:`_layers`); with no spare
+    channel left it stays on the part's own.
+    """
+    channels = part_channels(parsed.parts)
+    spare = [c for c in _MELODIC_CHANNELS if c not in channels]
+    layers = _layers(parsed.notes, key=lambda n: channels[n.part])
+    lane_channel: dict[tuple[int, int], int] = {}
+    events: list[list[tuple[int, int, mido.Message]]] = [[] for _ in parsed.parts]
+    for note, layer in zip(parsed.notes, layers):
+        base = channels[note.part]
+        channel = base
+        if layer and base != DRUM_CHANNEL:
+            if (base, layer) not in lane_channel and spare:
+                lane_channel[base, layer] = spare.pop(0)
+                events[note.part].append((0, 0, _program_change(lane_channel[base, layer], parsed.parts[note.part])))
+            channel = lane_channel.get((base, layer), base)
+        events[note.part] += _note_events(note, channel)
+    tracks = []
+    for index, part in enumerate(parsed.parts):
+        head = [(0, 0, mido.MetaMessage("track_name", name=part.name)), (0, 0, _program_change(channels[index], part))]
+        timed = sorted(head + events[index], key=lambda e: (e[0], e[1]))
+        tracks.append(_to_track([(tick, msg) for tick, _, msg in timed], _ticks(parsed.length)))
+    return tracks
+
+
+def _program_change(channel: int, part: Part) -> mido.Message:
+    return mido.Message("program_change", channel=channel, program=part.program)
+
+
+def _note_events(note: NoteEvent, channel: int) -> list[tuple[int, int, mido.Message]]:
+    """Note-on and note-off at absolute ticks; the middle value puts note-offs before note-ons on one tick."""
+    start, end = _ticks(note.onset), _ticks(note.onset + note.duration)
+    return [
+        (start, 2, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)),
+        (max(end, start + 1), 1, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)),
+    ]
+
+
+def _layers(notes: list[NoteEvent], key: Callable[[NoteEvent], int] = lambda n: n.program) -> list[int]:
     """For each note, the lowest layer where its pitch is silent then (0 for almost all).
 
     A unison doubling or an overlapping same-pitch note gets a layer, and so a channel, of its own:
@@ -113,9 +180,10 @@ def _layers(notes: list[NoteEvent]) -> list[int]:
     out = []
     for note in notes:
         layer = 0
-        while ends.get((note.program, note.pitch, layer), -1) > note.onset:
+        lane = key(note)
+        while ends.get((lane, note.pitch, layer), -1) > note.onset:
             layer += 1
-        ends[(note.program, note.pitch, layer)] = note.onset + note.duration
+        ends[(lane, note.pitch, layer)] = note.onset + note.duration
         out.append(layer)
     return out
 
@@ -126,9 +194,7 @@ def _program_track(notes: list[NoteEvent], program: int, channel: int, length: F
         (0, 0, mido.Message("program_change", channel=channel, program=program))
     ]
     for note in notes:
-        start, end = _ticks(note.onset), _ticks(note.onset + note.duration)
-        events.append((start, 2, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
-        events.append((max(end, start + 1), 1, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+        events += _note_events(note, channel)
     events.sort(key=lambda e: (e[0], e[1]))
     return _to_track([(tick, msg) for tick, _, msg in events], _ticks(length))
 

@@ -8,4 +8,5 @@
 - music21_names: tempo, key and time-signature names exactly as music21 prints them
 - tempo_map: THE TempoMap (quarters <-> seconds) for the writer, statistics and the piano roll
 - general_midi: constants the MIDI reader and writer share (the drum channel)
+- parts: :class:`Part` (name, GM program, drums), the part declarations and ``@N`` markers, import's part modes
 """

@@ -16,10 +16,12 @@ repaired into playable music (see :func:`parse_text`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Union
+
+from musicgpt_gui.core.music.parts import MAX_PARTS, Part, is_drum_note, parse_declaration, parse_marker
 
 SEP = ", "
 FORMATS = ("seed", "timed")
@@ -27,10 +29,12 @@ DEFAULT_FORMAT = "timed"
 # Bumped when a format's text for the same music changes; metadata.json records it (no version = 1).
 # timed 2: uniform grid (absolute onsets and offsets snapped), one sounding note per pitch.
 # timed 3: each track sounds as its own channel, so unisons of two tracks are two notes.
-FORMAT_VERSIONS = {"seed": 1, "timed": 3}
+# timed 4: parts (``@1=MELODY program=0`` declarations, ``@1`` markers); a text without them reads as version 3.
+FORMAT_VERSIONS = {"seed": 1, "timed": 4}
 GRID = Fraction(1, 12)  # lcm of music21's quarterLengthDivisors (4, 3)
 DEFAULT_NOTE_LENGTH = 0.5  # quarter lengths for seed-format notes, which carry none
 DEFAULT_VELOCITY = 90
+MAX_LENGTH = 64  # quarters: the longest step or hold the parser takes (longer rests are written in pieces)
 
 _PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2})?(-?\d)$")
 _DUR_RE = re.compile(r"^(\d+(?:\.\d+)?)(?:/(\d+))?$")
@@ -86,7 +90,7 @@ def parse_duration(text: str) -> Optional[Fraction]:
     if not m:
         return None
     value = Fraction(m.group(1)) / (int(m.group(2)) if m.group(2) else 1)
-    return value if value > 0 and value <= 64 else None
+    return value if value > 0 and value <= MAX_LENGTH else None
 
 
 def format_item(
@@ -152,11 +156,17 @@ class NoteEvent:
     duration: Fraction
     velocity: int = DEFAULT_VELOCITY
     program: int = 0
+    part: int = 0  # index into Parsed.parts (0 when the text declares none)
 
 
 @dataclass
 class Parsed:
-    """Result of :func:`parse_text`: events plus repair statistics."""
+    """Result of :func:`parse_text`: events plus repair statistics.
+
+    ``parts`` holds the declared parts; it is empty for a text that declares none (one part, as
+    before parts existed).  ``problems`` says why items were skipped where a reason is specific
+    (an undeclared part, a drum note off the GM map, too many parts) and which parts no note uses.
+    """
 
     notes: list[NoteEvent] = field(default_factory=list)
     tempos: list[tuple[Fraction, float]] = field(default_factory=list)  # (onset, bpm), in text order
@@ -165,6 +175,8 @@ class Parsed:
     total: int = 0
     skipped: list[str] = field(default_factory=list)
     length: Fraction = Fraction(0)
+    parts: list[Part] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> int:
@@ -179,9 +191,27 @@ class Parsed:
         """The cleaned text: only the valid items."""
         return join_items(self.items)
 
+    def without_parts(self, muted: Iterable[int]) -> "Parsed":
+        """The same piece with the notes of the ``muted`` parts (indices) left out: mute and solo."""
+        muted = set(muted)
+        return replace(self, notes=[n for n in self.notes if n.part not in muted]) if muted else self
 
-def _parse_event(item: str, default_length: Fraction):
-    """Return (names with holds, step, normalised item) or None when malformed."""
+    def part_counts(self) -> list[tuple[Part, int]]:
+        """Each declared part with its number of notes (a text without parts: none)."""
+        counts = [0] * len(self.parts)
+        for note in self.notes if self.parts else ():
+            counts[note.part] += 1
+        return list(zip(self.parts, counts))
+
+
+Event = tuple[list[tuple[int, Optional[Fraction], int]], Fraction, str, int]
+
+
+def _parse_event(
+    item: str, default_length: Fraction, parts: Sequence[Part] = (), part: int = 0
+) -> Union[Event, str, None]:
+    """(notes as (midi, hold, part), step, normalised item, the part named last), None when malformed,
+    or the reason when the item is well formed but names an undeclared part or a drum note off the GM map."""
     body, sep, dur_text = item.rpartition(":")
     if not sep:
         body, step = item, None
@@ -194,34 +224,66 @@ def _parse_event(item: str, default_length: Fraction):
         return None
     if tokens == ["rest"]:
         length = step if step is not None else default_length
-        return [], length, format_item(None, step)
-    notes: list[tuple[int, Optional[Fraction]]] = []
+        return [], length, format_item(None, step), part
+    notes: list[tuple[int, Optional[Fraction], int]] = []
     names: list[str] = []
     holds: list[Optional[str]] = []  # by position: a chord may name a pitch twice (a unison of two tracks)
     for tok in tokens:
+        number = parse_marker(tok)
+        if number is not None:
+            if not 1 <= number <= len(parts):
+                return f"'{item}': part @{number} is not declared"
+            part = number - 1
+            names.append(tok)
+            holds.append(None)
+            continue
         name, tilde, hold_text = tok.partition("~")
         midi = name_to_midi(name)
         hold = parse_duration(hold_text) if tilde else None
         if midi is None or (tilde and hold is None):
             return None
-        notes.append((midi, hold))
+        if parts and parts[part].drums and not is_drum_note(midi):
+            return f"'{item}': drum note {name} (MIDI {midi}) is outside the General MIDI drum map (35-81)"
+        notes.append((midi, hold, part))
         names.append(name)
         holds.append(None if hold is None else format_duration(hold))
+    if not notes:
+        return None
     length = step if step is not None else default_length
-    return notes, length, item_text(names, None if step is None else format_duration(step), holds)
+    return notes, length, item_text(names, None if step is None else format_duration(step), holds), part
 
 
-def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed:
+def _declare(out: Parsed, item: str) -> bool:
+    """Add a part declaration item to ``out`` (or skip it with its reason); False when ``item`` is none."""
+    declared = parse_declaration(item)
+    if declared is None:
+        return False
+    number, part = declared
+    if number > MAX_PARTS or len(out.parts) >= MAX_PARTS:
+        out.skipped.append(item)
+        out.problems.append(f"'{item}': more than {MAX_PARTS} parts (MIDI has {MAX_PARTS} channels)")
+    elif number != len(out.parts) + 1:
+        out.skipped.append(item)
+        out.problems.append(f"'{item}': parts are declared in order, @{len(out.parts) + 1} was expected")
+    else:
+        out.parts.append(part)
+        out.items.append(item)
+    return True
+
+
+def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH, parts: Sequence[Part] = ()) -> Parsed:
     """Parse note text in either format into timed events, skipping malformed items.
 
     Seed-format notes (no ``:duration``) last ``default_length`` quarters.  Other items
     that music21 would name (instruments, keys, time signatures) are kept as valid but
-    produce no sound; anything unrecognised is skipped and counted.
+    produce no sound; anything unrecognised is skipped and counted.  Part declarations and
+    markers (parts.py) put each note in its part; a note of a part sounds on the part's program.
+    ``parts``: those declared by the text this one continues (a prompt, the music before a middle).
     """
     default = Fraction(default_length).limit_denominator(48)
-    out = Parsed()
+    out = Parsed(parts=list(parts))
     now = Fraction(0)
-    velocity, program = DEFAULT_VELOCITY, 0
+    velocity, program, part = DEFAULT_VELOCITY, 0, 0
     for item in split_items(text):
         out.total += 1
         control = _CONTROL_RE.match(item)
@@ -239,19 +301,28 @@ def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH) -> Parsed
                 continue
             out.items.append(format_control(kind, value))
             continue
-        event = _parse_event(item, default)
-        if event is None:
-            if _is_known_other(item):
+        if item.startswith("@") and _declare(out, item):
+            continue
+        event = _parse_event(item, default, out.parts, part)
+        if event is None or isinstance(event, str):
+            if event is None and _is_known_other(item):
                 out.items.append(item)
             else:
                 out.skipped.append(item)
+                if event is not None:
+                    out.problems.append(event)
             continue
-        notes, step, normalised = event
-        for midi, hold in notes:
-            out.notes.append(NoteEvent(now, midi, hold or step, velocity, program))
+        notes, step, normalised, part = event
+        for midi, hold, in_part in notes:
+            sound = out.parts[in_part].program if out.parts else program
+            out.notes.append(NoteEvent(now, midi, hold or step, velocity, sound, in_part))
         out.items.append(normalised)
         now += step
     out.length = max([now] + [n.onset + n.duration for n in out.notes])
+    used = {n.part for n in out.notes}
+    for index, declared in enumerate(out.parts):
+        if index not in used and index >= len(parts):
+            out.problems.append(f"part @{index + 1} ({declared.name}) is declared but no note uses it")
     return out
 
 

@@ -88,6 +88,10 @@ class NoteTable:
         keep = np.isin(self.track, list(tracks))
         return self._rows(keep)
 
+    def keep(self, rows: np.ndarray) -> "NoteTable":
+        """The rows where the boolean mask ``rows`` is true."""
+        return self._rows(rows)
+
     def rescaled(self, unit: int) -> "NoteTable":
         """The same notes on a finer grid (``unit`` a multiple of this one)."""
         if unit == self.unit:

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Optional
 
 from musicgpt_gui.core.music.note_table import NoteTable, TimedNote
+from musicgpt_gui.core.music.parts import Part
 
 __all__ = ["FlatItem", "Mark", "NoteTable", "Piece", "TimedNote"]
 
@@ -44,6 +45,7 @@ class Piece:
     flat: Optional[list[FlatItem]] = None
     tracks_with_notes: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a tolerant reading had to skip or clip
+    track_parts: dict[int, Part] = field(default_factory=dict)  # each track with notes as a part (its name, program)
 
     @property
     def notes(self) -> list[TimedNote]:

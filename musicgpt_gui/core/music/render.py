@@ -10,8 +10,16 @@ from typing import Optional
 import numpy as np
 
 from musicgpt_gui.core.music.music21_names import key_name, tempo_name, time_name
-from musicgpt_gui.core.music.notation import DEFAULT_VELOCITY, format_control, format_duration, item_text, midi_to_name
+from musicgpt_gui.core.music.notation import (
+    DEFAULT_VELOCITY,
+    MAX_LENGTH,
+    format_control,
+    format_duration,
+    item_text,
+    midi_to_name,
+)
 from musicgpt_gui.core.music.note_table import NO_VELOCITY, NoteTable
+from musicgpt_gui.core.music.parts import Part, assign_parts, declaration, marker
 from musicgpt_gui.core.music.piece import MARK_ORDER, FlatItem, Mark, Piece
 
 
@@ -57,17 +65,21 @@ def select_tracks(piece: Piece, mode: str) -> list[int]:
     return piece.tracks_with_notes[:1] if mode == "first" else list(piece.tracks_with_notes)
 
 
-def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[list[int]]]:
-    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches of each, lengths of each).
+Chords = tuple[list[int], list[list[int]], list[list[int]], list[list[int]]]
+
+
+def sounding_chords(table: NoteTable, part_of_track: Optional[np.ndarray] = None) -> Chords:
+    """Notes as MIDI players sound them, each track as its own channel: (onsets, pitches, lengths, parts of each).
 
     Within a track a key sounds once at a time (the README grammar states the rules): same-pitch
     notes starting together are one note, the longest, and a note still sounding when its pitch
     starts again ends there (the new note-on re-strikes the key).  Across tracks every note is
     kept, so a chord can name a pitch twice (a unison doubling).  A chord's pitches keep the
-    order their first notes have in the table.
+    order their first notes have in the table.  With ``part_of_track`` (a part index per track) the
+    pitches are grouped by part and the last list holds each note's part (without it, the list is empty).
     """
     if not len(table):
-        return [], [], []
+        return [], [], [], []
     row = np.arange(len(table))
     order = np.lexsort((row, table.pitch, table.track, table.onset))
     onset, track, pitch, length = table.onset[order], table.track[order], table.pitch[order], table.length[order]
@@ -80,15 +92,21 @@ def sounding_chords(table: NoteTable) -> tuple[list[int], list[list[int]], list[
     same_key = np.append((pitch[by_key][1:] == pitch[by_key][:-1]) & (track[by_key][1:] == track[by_key][:-1]), False)
     cut = same_key & (onset[by_key] + length[by_key] > next_onset)
     length[by_key[cut]] = (next_onset - onset[by_key])[cut]
-    order = np.lexsort((first, onset))
-    onset, pitch, length = onset[order], pitch[order], length[order]
+    if part_of_track is None:
+        order = np.lexsort((first, onset))
+    else:  # within a chord, parts in order (each part's pitches together)
+        track = part_of_track[track]
+        order = np.lexsort((first, track, onset))
+    onset, pitch, length, track = onset[order], pitch[order], length[order], track[order]
     bounds = np.flatnonzero(np.append(True, onset[1:] != onset[:-1]))
     edges = [*bounds.tolist(), len(onset)]
     pitches, lengths = pitch.tolist(), length.tolist()
+    parts = track.tolist() if part_of_track is not None else []
     return (
         onset[bounds].tolist(),
         [pitches[a:b] for a, b in zip(edges, edges[1:])],
         [lengths[a:b] for a, b in zip(edges, edges[1:])],
+        [parts[a:b] for a, b in zip(edges, edges[1:])] if parts else [],
     )
 
 
@@ -141,6 +159,7 @@ def render_merged(
     *,
     velocity_bins: int = 0,
     programs: bool = False,
+    parts: str = "off",
 ) -> Optional[list[str]]:
     """One time-ordered stream: notes starting together form a chord, silences become rests.
 
@@ -152,12 +171,20 @@ def render_merged(
     the seed format, which has no steps, writes it before the next event.
     Timed text can also carry ``velocity=`` (binned into ``velocity_bins``; 0 leaves it out) and
     ``program=`` controls, written before a chord when they change (one value per chord).
+    ``parts`` (timed only): ``tracks`` or ``programs`` declare the piece's parts first and mark each
+    chord's pitches with their part (parts.py); drum parts are not transposed.  Raises
+    :class:`~musicgpt_gui.core.music.parts.TooManyParts` when the parts do not fit MIDI's channels.
     """
     timed = fmt == "timed"
-    tracks = set(select_tracks(piece, mode))
+    selected = select_tracks(piece, mode)
+    tracks = set(selected)
+    declared: list[Part] = []
+    part_of: dict[int, int] = {}
+    if timed and parts != "off":
+        declared, part_of = assign_parts(selected, piece.track_parts, parts)
     marks = _changes(
         sorted(
-            (m for m in piece.marks if m.kind != "instrument" or m.track in tracks),
+            (m for m in piece.marks if m.kind != "instrument" or (m.track in tracks and not declared)),
             key=lambda m: (m.offset, MARK_ORDER[m.kind]),
         )
     )
@@ -171,7 +198,12 @@ def render_merged(
     def duration(count: int) -> Optional[str]:
         return _duration(count, unit) if timed else None
 
-    onsets, chord_pitches, chord_lengths = sounding_chords(table)
+    lookup = None
+    if declared:
+        lookup = np.zeros(max(part_of) + 1, dtype=np.int64)
+        lookup[list(part_of)] = list(part_of.values())
+    onsets, chord_pitches, chord_lengths, chord_parts = sounding_chords(table, lookup)
+    spell = _PartSpelling(declared, semitones) if declared else None
     controls = _controls(table, velocity_bins, programs) if timed and (velocity_bins or programs) else {}
     current: dict[str, int] = {"velocity": DEFAULT_VELOCITY, "program": 0}
     mark_at = [steps(m.offset) for m in marks]
@@ -198,8 +230,14 @@ def render_merged(
                 out.append(time_name(m.value))
 
     def rest(length: int) -> None:
+        """A silence; in the timed format one ``rest`` per :data:`MAX_LENGTH` quarters at most, as parsed."""
+        while timed and length > MAX_LENGTH * unit:
+            out.append(item_text((), duration(MAX_LENGTH * unit)))
+            length -= MAX_LENGTH * unit
         out.append(item_text((), duration(length)))
 
+    if declared:
+        out += [declaration(k + 1, part) for k, part in enumerate(declared)]
     emit_marks(0)
     if positions and positions[0] > 0:
         rest(positions[0])
@@ -213,19 +251,55 @@ def render_merged(
             if following is not None:
                 rest(following - position)
             continue
-        names = _names(chord_pitches[chord], semitones)
+        lengths = chord_lengths[chord]
+        if spell is not None:
+            names, spelled = spell(chord_pitches[chord], lengths, chord_parts[chord])
+        else:
+            names = _names(chord_pitches[chord], semitones)
         if names is None:
             return None
-        lengths = chord_lengths[chord]
         for kind, value in controls.get(position, []):
             if current[kind] != value:
                 current[kind] = value
                 out.append(format_control(kind, value))
         sounding = max(sounding, position + max(lengths))
         step = (following if following is not None and following <= sounding else sounding) - position
-        holds = [None if d == step else _duration(d, unit) for d in lengths] if timed else None
+        if spell is not None:
+            holds = [None if d is None or d == step else _duration(d, unit) for d in spelled]
+        else:
+            holds = [None if d == step else _duration(d, unit) for d in lengths] if timed else None
         out.append(item_text(names, duration(step), holds))
         if following is not None and following > sounding:
             rest(following - sounding)
     emit_marks(None)
     return out
+
+
+
+class _PartSpelling:
+    """A chord's names grouped by part, each group after its ``@N`` marker (none in a one-part piece),
+    with None lengths at the markers; drum pitches are never transposed."""
+
+    def __init__(self, parts: list[Part], semitones: int) -> None:
+        self.markers = [marker(k + 1) if len(parts) > 1 else None for k in range(len(parts))]
+        self.shift = [0 if part.drums else semitones for part in parts]
+        self.names = pitch_names()
+
+    def __call__(
+        self, pitches: list[int], lengths: list[int], parts: list[int]
+    ) -> tuple[Optional[list[str]], list[Optional[int]]]:
+        names: list[str] = []
+        held: list[Optional[int]] = []
+        current = -1
+        for pitch, length, part in zip(pitches, lengths, parts):
+            if part != current:
+                current = part
+                if self.markers[part] is not None:
+                    names.append(self.markers[part])
+                    held.append(None)
+            moved = pitch + self.shift[part]
+            if not 0 <= moved <= 127:
+                return None, held
+            names.append(self.names[moved])
+            held.append(length)
+        return names, held

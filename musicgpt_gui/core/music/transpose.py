@@ -10,6 +10,7 @@ from typing import Optional
 
 from musicgpt_gui.core.music.music21_names import key_name
 from musicgpt_gui.core.music.notation import join_items, midi_to_name, name_to_midi, split_items
+from musicgpt_gui.core.music.parts import parse_declaration, parse_marker
 
 _KEY_RE = re.compile(r"^([A-Ga-g][#-]*) (major|minor)$")
 
@@ -24,19 +25,34 @@ def _pitch(token: str, semitones: int) -> Optional[str]:
     return midi_to_name(midi + semitones) + tilde + hold
 
 
-def transpose_item(item: str, semitones: int) -> Optional[str]:
-    """One item shifted; None when a pitch would leave MIDI 0..127. Controls and other names stay."""
+def transpose_item(item: str, semitones: int, drums: frozenset[int] = frozenset(), part: int = 1) -> Optional[str]:
+    """One item shifted; None when a pitch would leave MIDI 0..127. Controls and other names stay.
+
+    Part markers stay, and so do the pitches of the parts numbered in ``drums`` (``part``: the one named last).
+    """
+    return _transpose_item(item, semitones, drums, part)[0]
+
+
+def _transpose_item(item: str, semitones: int, drums: frozenset[int], part: int) -> tuple[Optional[str], int]:
     key = _KEY_RE.match(item)
     if key:
-        return key_name(key.group(1), key.group(2), semitones)
+        return key_name(key.group(1), key.group(2), semitones), part
     body, sep, step = item.rpartition(":") if ":" in item else (item, "", "")
     tokens = body.split()
-    if not tokens or not all(name_to_midi(t.partition("~")[0]) is not None for t in tokens):
-        return item
-    shifted = [_pitch(t, semitones) for t in tokens]
+    pitched = [t for t in tokens if parse_marker(t) is None]
+    if not pitched or not all(name_to_midi(t.partition("~")[0]) is not None for t in pitched):
+        return item, part
+    shifted: list[Optional[str]] = []
+    for token in tokens:
+        number = parse_marker(token)
+        if number is not None:
+            part = number
+            shifted.append(token)
+        else:
+            shifted.append(token if part in drums else _pitch(token, semitones))
     if None in shifted:
-        return None
-    return " ".join(shifted) + sep + step
+        return None, part
+    return " ".join(shifted) + sep + step, part  # type: ignore[arg-type]
 
 
 def transposition_shifts(semitones: int) -> list[int]:
@@ -46,5 +62,15 @@ def transposition_shifts(semitones: int) -> list[int]:
 
 def transpose_text(text: str, semitones: int) -> Optional[str]:
     """The whole text shifted by ``semitones``; None when any pitch would leave MIDI 0..127."""
-    items = [transpose_item(item, semitones) for item in split_items(text)]
+    drums: set[int] = set()
+    part, items = 1, []
+    for item in split_items(text):
+        declared = parse_declaration(item)
+        if declared is not None:
+            if declared[1].drums:
+                drums.add(declared[0])
+            items.append(item)
+            continue
+        shifted, part = _transpose_item(item, semitones, frozenset(drums), part)
+        items.append(shifted)
     return None if None in items else join_items(items)

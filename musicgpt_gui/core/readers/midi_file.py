@@ -19,6 +19,7 @@ from mido.midifiles.meta import KeySignatureError
 
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 from musicgpt_gui.core.music.grid import Number
+from musicgpt_gui.core.music.parts import Part
 
 
 class MidiReadError(Exception):
@@ -43,6 +44,18 @@ class RawTrack:
     has_notes: bool
     drum_notes: int = 0  # notes on the drum channel that were left out
     columns: Optional[tuple[np.ndarray, ...]] = None  # (on, off, pitch, velocity, program), symusic's reading
+    part: Optional[Part] = None  # symusic's reading: the track's name, program and drum flag
+
+
+def track_part(track: RawTrack) -> Part:
+    """The track as a part: symusic's reading, or mido's (first name, first note's program, drums when
+    most notes are on channel 10; a mido track that mixes channels stays one part)."""
+    if track.part is not None:
+        return track.part
+    names = [data for _, kind, data, _ in track.instruments if kind == "track_name"]
+    name = names[0].decode("latin-1") if names else ""
+    drums = sum(n.channel == DRUM_CHANNEL for n in track.notes) * 2 > len(track.notes)
+    return Part(name, track.notes[0].program if track.notes else 0, drums)
 
 
 def note_columns(track: RawTrack) -> tuple[np.ndarray, ...]:

@@ -26,6 +26,7 @@ from musicgpt_gui.core.readers.midi_file import (
     load_midi,
     note_columns,
     read_track,
+    track_part,
 )
 from musicgpt_gui.core.readers.midi_symusic import SymusicRejected, read_tracks
 
@@ -63,6 +64,7 @@ def read_piece(
     for index, track in enumerate(tracks):
         if len(per_track[index][0]):
             piece.tracks_with_notes.append(index)
+            piece.track_parts[index] = track_part(track)
             columns.append((index, per_track[index]))
         for tick, kind, value in track.metas:
             if grid and kind == "tempo":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
+from musicgpt_gui.core.music.parts import Part
 from musicgpt_gui.core.readers.midi_file import RawTrack, tempo_bpm
 
 # mido's key names by sharps (-7..7): symusic gives the count, the reader expects the name.
@@ -76,6 +77,7 @@ def read_tracks(data: bytes, include_drums: bool) -> tuple[int, list[RawTrack]]:
         instruments = [(0, "program", track.program, channel)]
         if track.name:
             instruments.insert(0, (0, "track_name", track.name.encode("utf-8", "surrogateescape"), 0))
-        tracks.append(RawTrack([], [], instruments, bool(len(on)), columns=columns))
+        part = Part(track.name, int(track.program), bool(track.is_drum))
+        tracks.append(RawTrack([], [], instruments, bool(len(on)), columns=columns, part=part))
     tracks[0].drum_notes = drums
     return score.ticks_per_quarter, tracks

@@ -12,6 +12,7 @@ from typing import Callable, Optional, Union
 
 from musicgpt_gui.core.music.grid import DEFAULT_GRID, snap, snap_quarters, snapped_span
 from musicgpt_gui.core.music.notation import seed_name
+from musicgpt_gui.core.music.parts import Part
 from musicgpt_gui.core.music.piece import NoteTable, FlatItem, Mark, Piece, TimedNote
 
 NAME = "Scores (MusicXML, ABC, kern)"
@@ -78,6 +79,8 @@ def piece_from_score(score, title: str, grid: Optional[int] = DEFAULT_GRID) -> P
                     found = True
         if found:
             piece.tracks_with_notes.append(index)
+            name = (part.partName or part.getInstrument(returnDefault=True).instrumentName or "").strip()
+            piece.track_parts[index] = Part(name, program)
         piece.marks.extend(_marks(flat, index, at))
     piece.table = NoteTable.from_notes(notes)
     piece.marks.sort(key=lambda m: m.offset)

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_text
+from musicgpt_gui.core.music.parts import MAX_PARTS, Part
 
 _PROBE = ", C0:1"  # a note after an item starts exactly one step of that item later
+# An element is parsed alone, away from its piece's declarations: any part marker it holds is taken as
+# declared (the layout needs times and pitches, not the parts' programs).
+_ANY_PARTS = tuple(Part(str(k)) for k in range(1, MAX_PARTS + 1))
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class ElementLayout:
 
 
 def _step(label: str) -> Fraction:
-    notes = parse_text(label + _PROBE).notes
+    notes = parse_text(label + _PROBE, parts=_ANY_PARTS).notes
     return notes[-1].onset
 
 
@@ -68,7 +72,8 @@ def element_layout(labels: list[str]) -> ElementLayout:
         onsets.append(now)
         step = _step(label)
         steps.append(step)
-        notes.extend(ElementNote(k, now + n.onset, n.pitch, n.duration) for n in parse_text(label).notes)
+        sounding = parse_text(label, parts=_ANY_PARTS).notes
+        notes.extend(ElementNote(k, now + n.onset, n.pitch, n.duration) for n in sounding)
         bar = bar_length(label)
         if bar:
             meters = [m for m in meters if m[0] < now] + [(now, bar)]

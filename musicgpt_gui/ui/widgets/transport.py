@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
+import mido
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
 from musicgpt_gui.core.jobs import JobError
+from musicgpt_gui.core.midi.midi_io import render_midi
 from musicgpt_gui.core.midi.playback import PAUSED, PLAYING, STOPPED
 from musicgpt_gui.core.midi.synth import render_audio
 from musicgpt_gui.core.music.notation import parse_text
@@ -40,6 +43,7 @@ class Transport(QWidget):
         self.bridge = context.playback
         self.text_source = text_source
         self.roll = roll
+        self._heard_at = 0.0  # seconds: where the player was last heard (a remix goes on from there)
         self.last_error = ""
         self._start_at = 0.0  # seconds: where Play starts after a seek while stopped
         self._tempo_map: Optional[TempoMap] = None
@@ -83,6 +87,7 @@ class Transport(QWidget):
         if roll is not None:
             roll.seek_requested.connect(self.seek_quarters)
             roll.selection_changed.connect(lambda _: self._apply_loop())
+            roll.mute_changed.connect(lambda _: self._remix())
 
     # -- what a user does -----------------------------------------------------------------------
     def click(self) -> None:
@@ -106,7 +111,7 @@ class Transport(QWidget):
         try:
             text = self.text_source()
             self._tempo_map = TempoMap.from_marks(parse_text(text).tempos)
-            self.bridge.play_text(self, text)
+            self.bridge.play_midi(self, self.playable_midi(text))
             if self._start_at:
                 self.bridge.seek(self, self._start_at)
             self._apply_loop()
@@ -115,6 +120,12 @@ class Transport(QWidget):
         else:
             self.last_error = ""
             self.setToolTip("")
+
+    def playable_midi(self, text: Optional[str] = None) -> mido.MidiFile:
+        """What Play plays: the text as MIDI, without the parts muted on the roll's legend."""
+        text = self.text_source() if text is None else text
+        muted = self.roll.muted if self.roll is not None else set()
+        return render_midi(parse_text(text).without_parts(muted) if muted else text)
 
     def stop(self) -> None:
         self._start_at = 0.0
@@ -142,8 +153,13 @@ class Transport(QWidget):
         if self._export is not None and self._export.is_running():
             self.context.say("An audio export is already running.")
             return None
+        try:
+            source = self.playable_midi()  # the mix Play plays: muted parts stay out of the file too
+        except JobError as exc:
+            self._fail(str(exc))
+            return None
         self.export_button.setEnabled(False)
-        worker = Worker(render_audio, self.text_source(), Path(path), soundfont=self.bridge.soundfont)
+        worker = Worker(render_audio, source, Path(path), soundfont=self.bridge.soundfont)
         worker.finished.connect(lambda written: self.context.say(f"Wrote audio to {written}"))
         worker.failed.connect(lambda message, _details: self._fail(message))
         worker.done.connect(lambda: self.export_button.setEnabled(True))
@@ -191,5 +207,18 @@ class Transport(QWidget):
                 self.roll.set_cursor_seconds(None)
 
     def _on_position(self, owner: object, seconds: float) -> None:
+        if owner is self:
+            self._heard_at = seconds
         if owner is self and self.roll is not None and self.bridge.state_of(self) != STOPPED:
             self.roll.set_cursor_seconds(seconds)
+
+    def _remix(self) -> None:
+        """A part muted or soloed while playing: go on from the same place without it (or with it again)."""
+        state = self.bridge.state_of(self)
+        if state == STOPPED:
+            return
+        at = self._heard_at
+        self.play()
+        self.bridge.seek(self, at)
+        if state == PAUSED:
+            self.bridge.pause()

@@ -304,6 +304,7 @@ class Generator(WarmModel):
         stops = ["length"] * count
         maskers = steer_session.maskers(self.encoder, settings.steering, prefix, count, memorization)
         playable = [False] * count
+        prompt_parts = parse_text(prefix).parts
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
         try:
@@ -328,7 +329,7 @@ class Generator(WarmModel):
                     generated[v].append(token)
                     piece = streams[v].push(self.encoder.decode([token]))
                     if not playable[v] and "," in piece:
-                        playable[v] = take_rules.has_playable(streams[v].text)
+                        playable[v] = take_rules.has_playable(streams[v].text, prompt_parts)
                 if streams[v].ended:
                     stops[v] = "end"
                 if on_token is not None:
@@ -355,14 +356,15 @@ class Generator(WarmModel):
                 tail = streams[v].flush()
                 if tail:
                     on_token(TokenEvent(first + v, settings.length, -1, tail))
+        parts = parse_text(prefix).parts  # a continuation's markers name the prompt's parts
         variations = [
-            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, prefix)
+            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, prefix, parts)
             for v in range(count)
         ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
 
-    def _variation(self, index, tokens, raw, stop, memorization, prefix: str = "") -> Variation:
-        parsed = parse_text(counted_text(raw, stop))
+    def _variation(self, index, tokens, raw, stop, memorization, prefix: str = "", parts=()) -> Variation:
+        parsed = parse_text(counted_text(raw, stop), parts=parts)
         if stop == "length":  # the budget, not the model, ended it: end at the last bar line reached
             parsed = take_rules.ended_at_bar_line(prefix, parsed)
         found = memorization.find(parsed.items) if memorization is not None else []

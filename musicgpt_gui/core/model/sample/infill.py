@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from musicgpt_gui.core.model.sample.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
 )
 from musicgpt_gui.core.music.notation import SEP, Parsed, format_duration, join_items, parse_text, split_items
+from musicgpt_gui.core.music.parts import Part, parse_declaration
 
 MAX_REST = Fraction(16)  # longest rest item used to pad a middle (the grammar allows up to 64)
 
@@ -178,7 +179,8 @@ def infill(
                                         memorization, end_ids=list(encoder.specials.values()))
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
-        middles = [_middle(raw, stop, span) for raw, stop in zip(raws, stops, strict=True)]
+        parts = parse_text(prefix).parts  # the middle's markers name the piece's parts
+        middles = [_middle(raw, stop, span, parts) for raw, stop in zip(raws, stops, strict=True)]
         chosen = list(range(count))
         if head:
             on_progress(Progress(1.0, f"choosing the {settings.variations} of {count} that lead into what follows"))
@@ -194,11 +196,11 @@ def infill(
                         suffix=suffix, span=span, sampled=count, chosen=chosen)
 
 
-def _middle(raw: str, stop: str, span: Span) -> Parsed:
+def _middle(raw: str, stop: str, span: Span, parts: Sequence[Part] = ()) -> Parsed:
     """A sampled middle's finished items, fitted to the gap when the span was chosen in beats."""
     ends_text = stop == "end" and span.end == span.item_count  # only the piece's last item has no ","
-    middle = parse_text(counted_text(raw, "end" if ends_text else "length"))
-    return parse_text(join_items(fit_to_gap(middle.items, span.gap))) if span.bounded else middle
+    middle = parse_text(counted_text(raw, "end" if ends_text else "length"), parts=parts)
+    return parse_text(join_items(fit_to_gap(middle.items, span.gap)), parts=parts) if span.bounded else middle
 
 
 def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:
@@ -218,4 +220,6 @@ def in_context(result: InfillResult, variation: int, bars: int = 1) -> str:
         kind, equals, _ = item.partition("=")
         if equals and kind in ("tempo", "velocity", "program"):
             controls[kind] = item
+        elif parse_declaration(item) is not None:  # the parts the passage's markers name
+            controls[item] = item
     return join_items([*controls.values(), *(items[k] for k in keep)])

@@ -6,14 +6,18 @@ user an empty take or one that stops mid-bar; these are the two rules that preve
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from musicgpt_gui.core.model.steer.piece_state import PieceState
 from musicgpt_gui.core.music.notation import Parsed, join_items, parse_text
+from musicgpt_gui.core.music.parts import Part
 
 
-def has_playable(text: str) -> bool:
-    """Whether the finished items of ``text`` (those followed by a comma) hold a note."""
+def has_playable(text: str, parts: Sequence[Part] = ()) -> bool:
+    """Whether the finished items of ``text`` (those followed by a comma) hold a note; ``parts``: the ones
+    the prompt declared, which the text's markers name."""
     cut = text.rfind(",")
-    return cut >= 0 and bool(parse_text(text[:cut]).notes)
+    return cut >= 0 and bool(parse_text(text[:cut], parts=parts).notes)
 
 
 def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
@@ -23,7 +27,8 @@ def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
     keep = 0
     for i, item in enumerate(items, start=1):
         state.extend([item])
-        if (state.onset - state.bar_origin) % state.bar == 0 and parse_text(join_items(items[:i])).notes:
+        at_bar_line = (state.onset - state.bar_origin) % state.bar == 0
+        if at_bar_line and parse_text(join_items(items[:i]), parts=state.parts).notes:
             keep = i
     return items[:keep] if keep else items
 
@@ -33,7 +38,7 @@ def ended_at_bar_line(prefix: str, parsed: Parsed) -> Parsed:
     kept = cut_at_bar_line(prefix, parsed.items)
     if len(kept) == len(parsed.items):
         return parsed
-    cut = parse_text(join_items(kept))
+    cut = parse_text(join_items(kept), parts=parsed.parts)
     cut.total = parsed.total - (len(parsed.items) - len(kept))
     cut.skipped = parsed.skipped
     return cut

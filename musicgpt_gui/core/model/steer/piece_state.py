@@ -22,6 +22,7 @@ class PieceState:
     events: list[str] = field(default_factory=list)  # finished notes/rests items, as written
     chromatic: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # per bar index
     playable: int = 0  # finished items with at least one note (the take is not empty)
+    parts: list = field(default_factory=list)  # the parts the text declared (music/parts.py), which markers name
 
     def bar_index(self, onset: Optional[Fraction] = None) -> int:
         at = self.onset if onset is None else onset
@@ -47,13 +48,13 @@ class PieceState:
     @classmethod
     def from_text(cls, text: str, in_scale: Optional[frozenset[int]] = None) -> "PieceState":
         """The state after ``text`` (a prefix), counting its out-of-scale notes per bar as well."""
-        state = cls()
+        state = cls(parts=list(parse_text(text).parts))
         state.extend(split_items(text), in_scale)
         return state
 
     def extend(self, items: Iterable[str], in_scale: Optional[frozenset[int]] = None) -> None:
         for item in items:
-            parsed = parse_text(item)
+            parsed = parse_text(item, parts=self.parts)
             if not parsed.items:
                 continue
             if parsed.notes or parsed.items[0].startswith("rest"):

@@ -5,7 +5,8 @@ Two kinds:
 * ``bpe`` -- GPT-2 style byte-level BPE trained on the dataset's text with HF ``tokenizers``.
 * ``atomic`` -- the same BPE plus one token per note name (``C#3``, with or without its
   leading space), ``rest``, every duration/hold of the timed format (``:1.0``, ``:1.0,``,
-  ``~2.0``) and every control (``tempo=96``).  GPT-2's pre-split regex cuts ``C#3`` into
+  ``~2.0``), every control (``tempo=96``, ``drums=0``) and every part marker
+  (``@1`` .. ``@16``).  GPT-2's pre-split regex cuts ``C#3`` into
   ``C``, ``#``, ``3`` before BPE ever sees it, so merges alone cannot create these tokens:
   :class:`AtomicEncoder` matches them first and hands everything else to gpt-2-simple's BPE.
   The atomic tokens are still written into encoder.json, with merge chains in vocab.bpe, so
@@ -24,6 +25,7 @@ from typing import Iterable, Optional, Sequence
 import regex
 
 from musicgpt_gui.core.music import notation
+from musicgpt_gui.core.music.parts import MAX_PARTS, marker, parse_marker
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.spread import spread_pieces
@@ -48,7 +50,8 @@ _ACCIDENTALS = ("", "#", "-", "##", "--")
 _ATOMIC_RE = regex.compile(
     r" ?(?<![\p{L}\p{N}])(?:[A-G](?:##|--|#|-)?-?\d(?![\p{L}\p{N}])"
     r"|rest(?![\p{L}\p{N}])"
-    r"|(?:tempo|velocity|program)=\d+"
+    r"|(?:tempo|velocity|program|drums)=\d+"
+    r"|@(?:1[0-6]|[1-9])(?!\d)"
     r")"
     r"|[:~]\d+(?:\.\d+)?(?:/\d+)?,?"
 )
@@ -79,7 +82,7 @@ def durations() -> tuple[str, ...]:
 def atomic_items() -> tuple[str, ...]:
     """The text of every atomic token (before byte-level encoding)."""
     items: list[str] = []
-    for word in (*note_names(), "rest", *_controls()):
+    for word in (*note_names(), "rest", *_controls(), *(marker(k) for k in range(1, MAX_PARTS + 1))):
         items += [word, " " + word]
     for dur in durations():
         items += _duration_items(dur)
@@ -108,6 +111,7 @@ def _controls() -> list[str]:
         [f"tempo={v}" for v in range(20, 301)]
         + [f"velocity={v}" for v in range(1, 128)]
         + [f"program={v}" for v in range(128)]
+        + [f"drums={v}" for v in range(128)]
     )
 
 
@@ -345,13 +349,14 @@ def add_fim_tokens(
 def count_elements(text: str) -> int:
     """Musical elements of note text: each pitch, rest, duration, hold and control counts once.
 
-    Other items (instrument, key, time signature) count once each.  This is the unit that
+    Other items (instrument, key, time signature, part declaration) count once each; part markers
+    count nothing, so naming parts shows as more tokens (and bits) per element.  This is the unit that
     lets vocabularies compare: tokens per element, bits per element.
     """
     count = 0
     for item in notation.split_items(text):
         body, colon, _ = item.rpartition(":")
-        words = (body if colon else item).split()
+        words = [w for w in (body if colon else item).split() if parse_marker(w) is None]
         if words and all(_is_pitch_or_rest(w) for w in words):
             count += len(words) + sum("~" in w for w in words) + (1 if colon else 0)
         else:
