@@ -35,6 +35,7 @@ from musicgpt_gui.core.model.store import tf_runtime
 from musicgpt_gui.core.model.train import recovery
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
+from musicgpt_gui.core.music.parts import parse_declaration
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.model.steer.constraints import Steering
@@ -283,11 +284,18 @@ class Generator(WarmModel):
         body = self.encoder.encode(prefix)
         keep = n_ctx - 2  # room for <|endoftext|> before it and one sampled token after it
         if len(body) > keep:
+            # The parts' declarations stay in view (pinned before the kept end): the notes' markers name them.
+            header = [item for item in split_items(prefix) if parse_declaration(item)]
+            pinned = self.encoder.encode(join_items(header) + SEP.strip()) if header else []
+            if len(pinned) > keep // 2:
+                pinned = []
             warnings.append(
                 f"The prefix has {len(body)} tokens but the model reads {n_ctx} at a time "
-                f"({context_reason(self.context, self.hparams.n_ctx)}); its first {len(body) - keep} tokens were cut."
+                f"({context_reason(self.context, self.hparams.n_ctx)}); its first "
+                f"{len(body) - keep + len(pinned)} tokens were cut"
+                + (", keeping its parts' declarations." if pinned else ".")
             )
-            body = body[len(body) - keep :]
+            body = pinned + body[len(body) - keep + len(pinned) :]
             prefix = self.encoder.decode(body)
         return prefix, [self.encoder.eot] + body, warnings
 
@@ -296,15 +304,16 @@ class Generator(WarmModel):
     ) -> GenerationResult:
         """Variations ``first`` .. ``first + count - 1`` (each from its own random stream ``[seed, index]``)."""
         n_ctx = self.context
+        whole = normalise_prefix(prefix)  # what the steering and the take rules read: all of it, in time
         prefix, context, warnings = self._context(prefix)
         sampling = settings.sampling()
         rngs = [np.random.default_rng([seed, first + v]) for v in range(count)]
         streams = [_Stream() for _ in range(count)]
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
-        maskers = steer_session.maskers(self.encoder, settings.steering, prefix, count, memorization)
+        maskers = steer_session.maskers(self.encoder, settings.steering, whole, count, memorization)
         playable = [False] * count
-        prompt_parts = parse_text(prefix).parts
+        prompt_parts = parse_text(whole).parts
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
         try:
@@ -356,9 +365,8 @@ class Generator(WarmModel):
                 tail = streams[v].flush()
                 if tail:
                     on_token(TokenEvent(first + v, settings.length, -1, tail))
-        parts = parse_text(prefix).parts  # a continuation's markers name the prompt's parts
         variations = [
-            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, prefix, parts)
+            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, whole, prompt_parts)
             for v in range(count)
         ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)

@@ -21,6 +21,7 @@ from musicgpt_gui.core.model.steer import token_table as tt
 from musicgpt_gui.core.model.steer.constraints import Steering
 from musicgpt_gui.core.model.steer.piece_state import PieceState
 from musicgpt_gui.core.music.notation import format_duration
+from musicgpt_gui.core.music.parts import DRUM_HIGH, DRUM_LOW
 
 
 MAX_CHORD = 16  # pitches in one item while steering (a chord names each pitch once)
@@ -76,8 +77,11 @@ class Masker:
         self.first = not prefix.strip()  # the very first item has no leading space
         self.pitches: list[int] = []
         self.holds: list[Optional[Fraction]] = []
+        self.note_parts: list[int] = []  # the 0-based part of each pitch of the item
+        self.part = 0  # the part the next pitch of the item belongs to
+        self.multi = len(self.state.parts) > 1  # every note names its part (a marker before its pitches)
         self.words = ""  # the item so far, as written
-        self.mode = "start"  # start | notes | rest | control | ended
+        self.mode = "start"  # start | marker | notes | rest | control | ended
         self.ended_by_rule = False
         self._static = self._static_masks()
 
@@ -93,27 +97,48 @@ class Masker:
         if self.in_scale is not None:
             scale_ok &= np.isin(t.pitch % 12, sorted(self.in_scale))
         length_ok = np.array([k < 0 or s.length_allowed(t.lengths[k]) for k in t.length_index])
+        drums = (t.kind == tt.PITCH) & (t.pitch >= DRUM_LOW) & (t.pitch <= DRUM_HIGH)
+        declared = np.zeros(t.size, bool)
+        if self.multi:
+            declared = (t.kind == tt.MARKER) & (t.pitch >= 1) & (t.pitch <= len(self.state.parts))
         return {
             "pitch": pitch_ok,
             "scale_pitch": scale_ok,
+            "drum_pitch": drums,  # a drum part: the GM drum map, whatever the key or range asks
+            "marker": declared,
             "step": (t.kind == tt.STEP) & t.closes & length_ok,
             "hold": (t.kind == tt.HOLD) & length_ok,
             "rest": t.kind == tt.REST,
-            "control": t.kind == tt.CONTROL,
+            "control": (t.kind == tt.CONTROL) & ~(t.program & bool(self.state.parts)),
             "comma": t.kind == tt.COMMA,
         }
 
-    def _pitches_now(self) -> np.ndarray:
+    def _pitches_now(self, part: Optional[int] = None) -> np.ndarray:
+        """The pitches the item may add to ``part`` (default: the current one)."""
         s, st = self.steering, self.state
+        part = self.part if part is None else part
+        mine = [p for p, q in zip(self.pitches, self.note_parts) if q == part]
         full = len(self.pitches) >= MAX_CHORD
-        if full or s.max_voices and st.sounding() + len(self.pitches) >= s.max_voices:
+        if full or s.max_voices and st.sounding(part) + len(mine) >= s.max_voices:
             return np.zeros(self.table.size, bool)
-        if self.in_scale is not None and st.chromatic[st.bar_index()] >= s.chromatic_per_bar:
+        if st.is_drums(part):
+            mask = self._static["drum_pitch"]
+        elif self.in_scale is not None and st.chromatic[st.bar_index()] >= s.chromatic_per_bar:
             mask = self._static["scale_pitch"]
         else:
             mask = self._static["pitch"]
-        if self.pitches:
-            mask = mask & ~np.isin(self.table.pitch, self.pitches)
+        if mine:
+            mask = mask & ~np.isin(self.table.pitch, mine)
+        return mask
+
+    def _markers_now(self) -> np.ndarray:
+        """Markers of the parts not yet in this item that still have room for a pitch."""
+        mask = self._static["marker"].copy()
+        for token in np.flatnonzero(mask):
+            part = int(self.table.pitch[token]) - 1
+            if part in self.note_parts or part == self.part and self.mode == "marker" or \
+                    not self._pitches_now(part).any():
+                mask[token] = False
         return mask
 
     def allowed(self, can_end: bool = True) -> np.ndarray:
@@ -123,12 +148,15 @@ class Masker:
             mask = m["comma"].copy()
         elif self.mode == "start":
             spaced = t.spaced if not self.first else ~t.spaced
-            mask = (self._pitches_now() | m["rest"] | m["control"]) & spaced
+            notes = self._markers_now() if self.multi else self._pitches_now()
+            mask = (notes | m["rest"] | m["control"]) & spaced
             mask[self.end_ids] = can_end and self.state.playable > self.prefix_playable
         elif self.mode == "rest":
             mask = self._steps()
+        elif self.mode == "marker":  # a marker names the part of the pitches after it: one must follow
+            mask = self._pitches_now() & t.spaced
         else:  # notes
-            mask = self._steps() | (self._pitches_now() & t.spaced)
+            mask = self._steps() | ((self._pitches_now() | self._markers_now()) & t.spaced)
             if self.holds and self.holds[-1] is None:
                 mask |= m["hold"]
         if not mask.any():  # every length would repeat an earlier run: end the take here
@@ -157,13 +185,16 @@ class Masker:
         self.first = False
         if token in self.end_ids:
             self.mode = "ended"
+        elif kind == tt.MARKER:
+            self.mode, self.part = "marker", int(t.pitch[token]) - 1
         elif kind == tt.PITCH:
             self.mode = "notes"
             pitch = int(t.pitch[token])
-            if self.in_scale is not None and pitch % 12 not in self.in_scale:
+            if self.in_scale is not None and pitch % 12 not in self.in_scale and not self.state.is_drums(self.part):
                 self.state.chromatic[self.state.bar_index()] += 1
             self.pitches.append(pitch)
             self.holds.append(None)
+            self.note_parts.append(self.part)
         elif kind == tt.HOLD:
             self.holds[-1] = t.lengths[t.length_index[token]]
         elif kind == tt.REST:
@@ -172,10 +203,11 @@ class Masker:
             self.mode = "control"
         elif kind == tt.STEP:
             body = (self.words + text).strip().rstrip(",")
-            self.state.finish_event(body, self.pitches, self.holds, t.lengths[t.length_index[token]])
+            self.state.finish_event(body, self.pitches, self.holds, t.lengths[t.length_index[token]], self.note_parts)
             if self.repeats is not None:
                 self.repeats.add_events(self.state.events[-self.repeats.n :])
-            self.pitches, self.holds, self.words, self.mode = [], [], "", "start"
+            self.pitches, self.holds, self.note_parts, self.words, self.mode = [], [], [], "", "start"
+            self.part = 0
             return
         elif kind == tt.COMMA:
             self.words, self.mode = "", "start"

@@ -39,6 +39,7 @@ def measure(text: str, prefix_length: Fraction, steering: Steering,
     parsed = parse_text(text)
     bar = _meter(text)
     first_bar = int(-(-prefix_length // bar))
+    drums = {i for i, part in enumerate(parsed.parts) if part.drums}
     by_bar: dict[int, list] = defaultdict(list)
     for note in parsed.notes:
         by_bar[int(note.onset // bar)].append(note)
@@ -48,7 +49,7 @@ def measure(text: str, prefix_length: Fraction, steering: Steering,
     for index in range(first_bar, last_bar):
         notes = by_bar.get(index, [])
         result.bars += 1
-        pitches = [n.pitch for n in notes]
+        pitches = [n.pitch for n in notes if n.part not in drums]  # a drum kit has no key or register
         if steering.low is not None and any(p < steering.low for p in pitches) or \
                 steering.high is not None and any(p > steering.high for p in pitches):
             result.broken["range"] += 1
@@ -65,7 +66,9 @@ def measure(text: str, prefix_length: Fraction, steering: Steering,
 
 
 def _most_sounding(all_notes: list, notes: list) -> int:
-    return max(sum(1 for m in all_notes if m.onset <= n.onset < m.onset + m.duration) for n in notes)
+    """The most notes of one part sounding at once, at the onsets of ``notes``."""
+    return max(sum(1 for m in all_notes if m.part == n.part and m.onset <= n.onset < m.onset + m.duration)
+               for n in notes)
 
 
 def _repeated_bars(text: str, n: int, bar: Fraction, prefix_length: Fraction) -> set[int]:

@@ -18,7 +18,7 @@ class PieceState:
     onset: Fraction = Fraction(0)  # where the next item starts, in quarters
     bar: Fraction = DEFAULT_BAR  # quarters in a bar
     bar_origin: Fraction = Fraction(0)  # onset where the current meter began (a bar line)
-    note_ends: list[Fraction] = field(default_factory=list)  # when each earlier note stops sounding
+    note_ends: list[tuple[Fraction, int]] = field(default_factory=list)  # (when it stops sounding, part) per note
     events: list[str] = field(default_factory=list)  # finished notes/rests items, as written
     chromatic: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # per bar index
     playable: int = 0  # finished items with at least one note (the take is not empty)
@@ -28,16 +28,22 @@ class PieceState:
         at = self.onset if onset is None else onset
         return int((at - self.bar_origin) // self.bar) if self.bar > 0 else 0
 
-    def sounding(self) -> int:
-        """Notes of earlier items still sounding where the next item starts."""
-        return sum(1 for end in self.note_ends if end > self.onset)
+    def sounding(self, part: int) -> int:
+        """Notes of ``part`` from earlier items still sounding where the next item starts."""
+        return sum(1 for end, p in self.note_ends if end > self.onset and p == part)
 
-    def finish_event(self, text: str, pitches: list[int], holds: list[Optional[Fraction]], step: Fraction) -> None:
-        self.note_ends = [end for end in self.note_ends if end > self.onset]
-        self.note_ends += [self.onset + (hold if hold is not None else step) for hold in holds]
+    def finish_event(self, text: str, pitches: list[int], holds: list[Optional[Fraction]], step: Fraction,
+                     parts: Optional[list[int]] = None) -> None:
+        """An item of ``pitches`` (with their own lengths, None: the step, and 0-based ``parts``) ends."""
+        self.note_ends = [(end, p) for end, p in self.note_ends if end > self.onset]
+        parts = parts or [0] * len(pitches)
+        self.note_ends += [(self.onset + (h if h is not None else step), p) for h, p in zip(holds, parts)]
         self.events.append(text)
         self.playable += bool(pitches)
         self.onset += step
+
+    def is_drums(self, part: int) -> bool:
+        return 0 <= part < len(self.parts) and self.parts[part].drums
 
     def add_other(self, item: str) -> None:
         """A non-event item: a time signature starts a new meter at the next bar line."""
@@ -60,8 +66,9 @@ class PieceState:
             if parsed.notes or parsed.items[0].startswith("rest"):
                 pitches = [n.pitch for n in parsed.notes]
                 if in_scale is not None:
-                    self.chromatic[self.bar_index()] += sum(1 for p in pitches if p % 12 not in in_scale)
+                    self.chromatic[self.bar_index()] += sum(
+                        1 for n in parsed.notes if n.pitch % 12 not in in_scale and not self.is_drums(n.part))
                 holds = [n.duration if n.duration != parsed.length else None for n in parsed.notes]
-                self.finish_event(parsed.items[0], pitches, holds, parsed.length)
+                self.finish_event(parsed.items[0], pitches, holds, parsed.length, [n.part for n in parsed.notes])
             else:
                 self.add_other(parsed.items[0])

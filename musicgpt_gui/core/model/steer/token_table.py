@@ -19,15 +19,17 @@ from musicgpt_gui.core.model.store.vocab import MusicEncoder
 from musicgpt_gui.core.music.notation import format_duration, name_to_midi, parse_duration
 
 # Kinds of token (ids of other kinds -- BPE pieces, FIM sentinels -- are never allowed while steering).
-OTHER, PITCH, REST, STEP, HOLD, CONTROL, COMMA, END = range(8)
+OTHER, PITCH, REST, STEP, HOLD, CONTROL, COMMA, END, MARKER = range(9)
 _STEP_RE = re.compile(r"^:(\d+(?:\.\d+)?(?:/\d+)?)(,?)$")
 _HOLD_RE = re.compile(r"^~(\d+(?:\.\d+)?(?:/\d+)?)$")
 _CONTROL_RE = re.compile(r"^ ?(?:tempo|velocity|program)=\d+$")
+_MARKER_RE = re.compile(r"^ ?@(\d+)$")  # a part marker (music/parts.py): the next pitches are that part's
 
 
 @dataclass(frozen=True)
 class TokenTable:
-    """Per token id: its kind, its MIDI pitch (-1 if none), its length in quarters (0 if none),
+    """Per token id: its kind, its MIDI pitch (-1 if none; a marker: its 1-based part), its length in quarters
+    (0 if none),
     whether it has a leading space, and whether a step token also ends the item (``:1.0,``)."""
 
     kind: np.ndarray
@@ -38,6 +40,7 @@ class TokenTable:
     spaced: np.ndarray
     closes: np.ndarray
     end: int
+    program: np.ndarray  # program= controls (a piece with declared parts has its programs there)
 
     @property
     def size(self) -> int:
@@ -64,6 +67,7 @@ def _table(encoder: MusicEncoder) -> TokenTable:
     pitch = np.full(n, -1, np.int16)
     spaced = np.zeros(n, bool)
     closes = np.zeros(n, bool)
+    program = np.zeros(n, bool)
     length_index = np.full(n, -1, np.int32)
     lengths: dict[Fraction, int] = {}
     for i, text in enumerate(encoder.token_strings(range(n))):
@@ -85,9 +89,11 @@ def _table(encoder: MusicEncoder) -> TokenTable:
         elif word == "rest" and text in ("rest", " rest"):
             kind[i] = REST
         elif _CONTROL_RE.match(text):
-            kind[i] = CONTROL
+            kind[i], program[i] = CONTROL, "program=" in text
+        elif found := _MARKER_RE.match(text):
+            kind[i], pitch[i] = MARKER, int(found.group(1))
         elif text in (word, " " + word) and (midi := name_to_midi(word)) is not None:
             kind[i], pitch[i] = PITCH, midi
     values = tuple(sorted(lengths, key=lengths.get))
     length = np.array([float(values[k]) if k >= 0 else 0.0 for k in length_index])
-    return TokenTable(kind, pitch, length, values, length_index, spaced, closes, encoder.eot)
+    return TokenTable(kind, pitch, length, values, length_index, spaced, closes, encoder.eot, program)

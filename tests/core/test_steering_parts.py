@@ -1,0 +1,70 @@
+"""Steering a piece with parts: every note names a declared part, a drum kit keeps to the GM drum map
+(a key or a range is not its business), and voices count per part."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.dataset.import_options import ImportOptions
+from musicgpt_gui.core.dataset.importer import import_dataset
+from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
+from musicgpt_gui.core.model.steer.constraints import Steering
+from musicgpt_gui.core.model.steer.measure import measure
+from musicgpt_gui.core.model.steer.session import scale_for
+from musicgpt_gui.core.model.store import checkpoints, models
+from musicgpt_gui.core.model.train import training
+from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
+from musicgpt_gui.core.music.parts import DRUM_HIGH, DRUM_LOW
+from musicgpt_gui.selftest.checks import SELFTEST_MIDI
+
+POP909 = Path(__file__).resolve().parents[3] / "shared" / "data" / "pop909"
+
+
+@pytest.fixture(scope="module")
+def band(tmp_path_factory):
+    """(generator, prompt): a tiny model trained 2 steps on multitrack files imported with parts and drums."""
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
+    dataset = workspace.datasets / "band"
+    sources = [str(SELFTEST_MIDI)] + [str(p) for p in sorted(POP909.glob("*.mid"))[:3]]
+    import_dataset(sources, ImportOptions(parts="tracks", include_drums=True, workers=1), dataset)
+    model = models.create_music_model(workspace, dataset, size="tiny", vocab_kind="atomic")
+    training.train(training.TrainConfig(workspace=workspace, dataset=dataset, base=model.name, run="band", steps=2,
+                                        batch_size=2, window=64, validate_every=0, sample_every=0, save_every=2))
+    band_text = next(t for t in dataset_files.load_split(dataset) if "drums=" in t)
+    items = split_items(band_text)
+    header = [i for i in items if i.startswith("@") and "=" in i.split()[0]]
+    prompt = join_items(items[: len(header) + 12])
+    generator = Generator(checkpoints.resolve_checkpoint(workspace.checkpoint / "band"))
+    yield generator, prompt
+    generator.close()
+
+
+def test_steered_parts_are_declared_drums_stay_on_the_map_and_melodic_parts_keep_key_range_and_voices(band) -> None:
+    generator, prompt = band
+    declared = parse_text(prompt).parts
+    assert len(declared) >= 3 and any(p.drums for p in declared)
+    steering = Steering(key="C major", low=48, high=84, max_voices=2)
+    result = generator.generate(prompt, GenerationSettings(length=160, temperature=1.2, top_k=0, variations=3,
+                                                           seed=4, steering=steering))
+    scale = scale_for(steering, prompt)
+    start = parse_text(prompt).length
+    notes = bars = 0
+    for v in result.variations:
+        full = parse_text(result.full_text(v.index))
+        assert not full.problems and not v.parsed.skipped, (full.problems, v.parsed.skipped)
+        new = [n for n in full.notes if n.onset >= start]
+        notes += len(new)
+        for n in new:
+            if declared[n.part].drums:
+                assert DRUM_LOW <= n.pitch <= DRUM_HIGH
+            else:
+                assert 48 <= n.pitch <= 84 and n.pitch % 12 in scale
+        kept = measure(result.full_text(v.index), start, steering, scale)
+        assert not any(kept.broken.values()), dict(kept.broken)
+        bars += kept.bars
+    assert notes > 0 and bars > 0
+    assert {declared[n.part].drums for v in result.variations for n in v.parsed.notes} == {True, False}
