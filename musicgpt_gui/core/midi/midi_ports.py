@@ -1,4 +1,4 @@
-"""MIDI output ports through python-rtmidi (mido's rtmidi backend), and the remembered choice.
+"""MIDI output and input ports through python-rtmidi (mido's rtmidi backend), and the remembered choices.
 
 The API is chosen by a short name (alsa, jack, coremidi, winmm).  Where no MIDI system is
 reachable (no ``/dev/snd/seq`` for ALSA, no JACK server) opening raises :class:`MidiUnavailable`
@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import mido
 
@@ -23,6 +23,8 @@ APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "w
 BUILTIN_SYNTH = "synth"  # PortChoice.api of the built-in SoundFont synth (core.midi.synth), the default output
 CLIENT_NAME = "musicgpt"
 CHOICE_FILE = "midi-output.json"
+INPUT_CHOICE_FILE = "midi-input.json"
+VIRTUAL_INPUT = "in"  # the app's own virtual input port (JACK: musicgpt:in), for a keyboard or a DAW to connect to
 ALSA_SEQ = Path("/dev/snd/seq")
 # rtmidi returns from jack_connect before the JACK graph carries the connection; events sent in
 # the first cycles after that are dropped (seen here with the dummy driver under load).
@@ -89,8 +91,40 @@ def open_output(choice: PortChoice) -> mido.ports.BaseOutput:
     return port
 
 
-def find_port(wanted: Optional[str], names: list[str], api: str) -> str:
+def list_input_ports(api: str) -> list[str]:
+    """Names of the input ports the API offers: keyboards, other programs' outputs (for JACK: their MIDI outputs)."""
+    backend = _backend(api, "input")
+    try:
+        return list(backend.get_input_names())
+    except OSError as exc:
+        raise _unavailable(api, exc, "input") from exc
+
+
+def open_input(choice: PortChoice, callback: Callable[[mido.Message], None]) -> mido.ports.BaseInput:
+    """Open the chosen input port, or our own virtual input (``choice.virtual``), delivering every message to
+    ``callback`` on rtmidi's thread; with neither, the API's first input port."""
+    backend = _backend(choice.api, "input")
+    if choice.virtual:
+        if choice.api == "winmm":
+            raise MidiUnavailable("WinMM cannot create virtual ports; install loopMIDI and pick its port.")
+        try:
+            return backend.open_input(choice.virtual, virtual=True, callback=callback, client_name=CLIENT_NAME)
+        except OSError as exc:
+            raise _unavailable(choice.api, exc, "input") from exc
+    name = find_port(choice.port, list_input_ports(choice.api), choice.api, direction="input")
+    try:
+        return backend.open_input(name, callback=callback, client_name=CLIENT_NAME)
+    except OSError as exc:
+        raise _unavailable(choice.api, exc, "input") from exc
+
+
+def find_port(wanted: Optional[str], names: list[str], api: str, direction: str = "output") -> str:
     """Exact name, else the one name containing ``wanted`` (case-insensitive); None -> first."""
+    if not names and direction == "input":
+        raise MidiUnavailable(
+            f"No MIDI input device on {api}: plug in a keyboard, or use the app's own virtual input "
+            f"({CLIENT_NAME}:{VIRTUAL_INPUT}) and connect a keyboard or a DAW to it."
+        )
     if not names:
         raise MidiUnavailable(
             f"No MIDI output ports on {api}: start a synthesizer (for example FluidSynth or Qsynth) "
@@ -103,7 +137,9 @@ def find_port(wanted: Optional[str], names: list[str], api: str) -> str:
     matches = [n for n in names if wanted.lower() in n.lower()]
     if len(matches) == 1:
         return matches[0]
-    raise MidiUnavailable(f"No single MIDI output port matches {wanted!r} on {api}; available: {', '.join(names)}.")
+    raise MidiUnavailable(
+        f"No single MIDI {direction} port matches {wanted!r} on {api}; available: {', '.join(names)}."
+    )
 
 
 def load_choice(path: Path) -> Optional[PortChoice]:
@@ -120,12 +156,12 @@ def save_choice(path: Path, choice: PortChoice) -> None:
     atomic_write_text(Path(path), json.dumps(asdict(choice), indent=2) + "\n")
 
 
-def _backend(api: str) -> mido.Backend:
+def _backend(api: str, direction: str = "output") -> mido.Backend:
     if api not in APIS:
         raise MidiUnavailable(f"Unknown MIDI API {api!r}; choose one of {', '.join(APIS)}.")
     if api == "alsa" and sys.platform.startswith("linux") and not ALSA_SEQ.exists():
         # Checked first: rtmidi would fail too, but only after ALSA prints its own lines to stderr.
-        raise _unavailable(api, FileNotFoundError(f"{ALSA_SEQ} is missing"))
+        raise _unavailable(api, FileNotFoundError(f"{ALSA_SEQ} is missing"), direction)
     backend = mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
     compiled = [short for short, long in APIS.items() if long in backend.module.get_api_names()]
     if api not in compiled:
@@ -135,6 +171,6 @@ def _backend(api: str) -> mido.Backend:
     return backend
 
 
-def _unavailable(api: str, exc: BaseException) -> MidiUnavailable:
+def _unavailable(api: str, exc: BaseException, direction: str = "output") -> MidiUnavailable:
     reason = str(exc).strip() or type(exc).__name__
-    return MidiUnavailable(f"MIDI output through {api} is not available ({reason}): {_HOW_TO_FIX[api]}.")
+    return MidiUnavailable(f"MIDI {direction} through {api} is not available ({reason}): {_HOW_TO_FIX[api]}.")
