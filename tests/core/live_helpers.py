@@ -52,15 +52,50 @@ class Keyboard:
 def phrase_events(origin: float, beat: float, jitter, channel: int = 0, velocity: int = 96):
     """The phrase as timed note-on/off bytes from ``origin``; ``jitter()`` seconds move each event.
 
-    As on a real keyboard, a key is released before it is struck again (jitter never swaps the two).
+    As on a real keyboard, the notes of a chord leave together, in the phrase's order (one jitter per
+    onset), and a key is released before it is struck again (jitter never swaps the two).
     """
+    strikes = {onset: origin + onset * beat + jitter() for onset, _, _ in PHRASE}
     events = []
-    struck: dict[int, float] = {}
-    for onset, length, pitch in reversed(PHRASE):
-        on = origin + onset * beat + jitter()
-        events.append((on, [0x90 | channel, pitch, velocity]))
+    for i, (onset, length, pitch) in enumerate(PHRASE):
+        events.append((strikes[onset], [0x90 | channel, pitch, velocity]))
         if length is not None:
             off = origin + (onset + length) * beat + jitter()
-            events.append((min(off, struck.get(pitch, off) - 0.002), [0x80 | channel, pitch, 0]))
-        struck[pitch] = on
+            later = [strikes[o] for o, _, p in PHRASE[i + 1:] if p == pitch]
+            events.append((min([off, *(t - 0.002 for t in later)]), [0x80 | channel, pitch, 0]))
     return events
+
+
+MELODY_NAMES = ["C4", "D4", "E4", "F4", "G4", "A4", "B4", "C5"]
+
+
+def melody_rows(count: int = 40, seed: int = 0) -> list[str]:
+    """Random one-voice melodies in the timed format: a dataset a tiny model learns the grammar of in seconds."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        notes = [f"{rng.choice(MELODY_NAMES)}:{rng.choice(['0.5', '1.0'])}" for _ in range(24)]
+        rows.append(", ".join(["Piano", "tempo=100", "meter.TimeSignature 4/4", *notes]))
+    return rows
+
+
+def train_melody_run(root, make_dataset, steps: int = 60):
+    """(workspace, run folder): a tiny atomic model trained ``steps`` steps on :func:`melody_rows` (about 6 s).
+
+    The session's tiny run is trained 4 steps and answers with noise; a jam test needs notes.
+    """
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model.train import training
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    rows = melody_rows()
+    dataset = make_dataset(root / "melodies", rows[:36], rows[36:])
+    workspace = resolve_workspace(root / "ws")
+    model = models.create_music_model(workspace, dataset, size="tiny", vocab_kind="atomic")
+    cfg = training.TrainConfig(workspace=workspace, dataset=dataset, base=model.name, run="melody", steps=steps,
+                               batch_size=4, window=64, learning_rate=3e-3, validate_every=0, sample_every=0,
+                               save_every=0)
+    training.train(cfg)
+    return workspace, workspace.checkpoint / "melody"

@@ -156,20 +156,16 @@ class Recorder:
             return len(self._done) + len(self._held) + len(self._pedalled)
 
     def cut(self, at: Optional[float] = None) -> Take:
-        """The notes so far as a take up to ``at`` (a clock time), and go on recording from there: the
-        call of a call and response.  Held notes are closed in the take and go on in the next."""
+        """The notes so far (times from the origin) as a take up to ``at`` (a clock time), and go on
+        recording: the call of a call and response.  Held notes are closed in the take (and go on sounding)."""
         with self._lock:
             if self._origin is None:
                 raise RuntimeError("the recorder was not started")
-            when = self._clock() if at is None else at
-            end = when - self._origin
+            end = (self._clock() if at is None else at) - self._origin
             sounding = [*self._held.values(), *self._pedalled.values()]
             notes = sorted([*self._done, *(replace(n, end=max(end, n.onset)) for n in sounding)],
                            key=lambda n: (n.onset, n.pitch))
             self._done = []
-            self._origin = when
-            self._held = {k: replace(n, onset=0.0) for k, n in self._held.items()}
-            self._pedalled = {k: replace(n, onset=0.0) for k, n in self._pedalled.items()}
         return Take(notes, self.tempo, self.meter, end)
 
     def stop(self, at: Optional[float] = None) -> Take:

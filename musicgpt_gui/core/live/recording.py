@@ -1,0 +1,47 @@
+"""One MIDI input, its :class:`Recorder` and a :class:`Metronome`: what the Record button and the jam listen with."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from musicgpt_gui.core.live.metronome import Metronome
+from musicgpt_gui.core.live.recorder import NoteListener, Recorder, Take
+from musicgpt_gui.core.midi.midi_ports import PortChoice, open_input
+
+DEFAULT_TEMPO = 100.0
+DEFAULT_COUNT_IN = 1  # bars
+
+
+class Recording:
+    """Opens ``choice`` at once (a missing device raises ``MidiUnavailable`` with one line); :meth:`start`
+    counts in on ``click_port`` (the built-in synth; None: no clicks) and records from bar 1's downbeat."""
+
+    def __init__(
+        self,
+        choice: PortChoice,
+        tempo: float = DEFAULT_TEMPO,
+        meter: tuple[int, int] = (4, 4),
+        *,
+        click_port=None,
+        on_note: Optional[NoteListener] = None,
+        on_beat: Optional[Callable[[int, int], None]] = None,
+    ) -> None:
+        self.recorder = Recorder(tempo, meter, on_note=on_note)
+        self.metronome = Metronome(click_port, tempo, meter, on_beat=on_beat)
+        self._port = open_input(choice, self.recorder.feed)
+        self.port_name: str = self._port.name
+
+    def start(self, count_in_bars: int = DEFAULT_COUNT_IN, at: Optional[float] = None) -> float:
+        """Count in, then record; returns the clock time of bar 1's downbeat."""
+        origin = self.metronome.start(count_in_bars, at)
+        self.recorder.start(origin)
+        return origin
+
+    def stop(self) -> Take:
+        """Stop clicking and recording; notes still held end here."""
+        self.metronome.stop()
+        return self.recorder.stop()
+
+    def close(self) -> None:
+        self.metronome.stop()
+        self._port.close()
