@@ -38,6 +38,7 @@ from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.infill_panel import InfillPanel
+from musicgpt_gui.ui.play_in_panel import PlayInPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
@@ -97,6 +98,8 @@ class GenerateTab(Tab):
         llay = QVBoxLayout(left)
         llay.addWidget(self._model_box())
         llay.addWidget(self._prefix_box())
+        self.play_in = PlayInPanel(self, context.playback.settings)
+        llay.addWidget(self.play_in)
         llay.addWidget(self._settings_box())
         llay.addStretch(1)
 
@@ -277,6 +280,9 @@ class GenerateTab(Tab):
 
         self.start_job(read, on_finished=self.prefix.setPlainText)
 
+    def chosen_run(self) -> checkpoints.CheckpointRef:
+        return self.chosen_checkpoint(self.run, self.checkpoint)
+
     # -- generation ---------------------------------------------------------------------------
     def generate(self) -> None:
         try:
@@ -388,6 +394,7 @@ class GenerateTab(Tab):
     def shutdown(self) -> None:
         super().shutdown()
         self.stream_timer.stop()
+        self.play_in.shutdown()
 
     # -- settings -----------------------------------------------------------------------------
     def _bind_settings(self) -> SettingsBinder:
@@ -399,6 +406,8 @@ class GenerateTab(Tab):
 
     def save_settings(self, settings: QSettings) -> None:
         self.binder.save(settings)
+        self.play_in.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         self.binder.restore(settings)
+        self.play_in.binder.restore(settings)

@@ -148,6 +148,15 @@ class PlaybackBridge(QObject):
                     mido.Message("control_change", channel=channel, control=MIDI_VOLUME, value=round(127 * self.volume))
                 )
 
+    def live_output(self, owner: object):
+        """The current output, opened if needed and silent, for the metronome and the jam's answers
+        (``owner`` takes it from any player); raises JobError (no device) with a plain message."""
+        player = self._ensure_player()
+        self.stop()
+        player.load(mido.MidiFile())
+        self.owner = owner
+        return self._port
+
     def owns(self, owner: object) -> bool:
         return self.owner is owner and self._player is not None
 

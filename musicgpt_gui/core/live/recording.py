@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Callable, Optional
 
 from musicgpt_gui.core.live.metronome import Metronome
@@ -10,6 +12,19 @@ from musicgpt_gui.core.midi.midi_ports import PortChoice, open_input
 
 DEFAULT_TEMPO = 100.0
 DEFAULT_COUNT_IN = 1  # bars
+
+
+class SharedPort:
+    """One output for several sending threads (the metronome and the answer): sends one at a time."""
+
+    def __init__(self, port) -> None:
+        self._port = port
+        self._lock = threading.Lock()
+        self.name = getattr(port, "name", "")
+
+    def send(self, msg) -> None:
+        with self._lock:
+            self._port.send(msg)
 
 
 class Recording:
@@ -36,6 +51,11 @@ class Recording:
         origin = self.metronome.start(count_in_bars, at)
         self.recorder.start(origin)
         return origin
+
+    def elapsed(self) -> float:
+        """Seconds since bar 1's downbeat (negative during the count-in; 0 before the start)."""
+        origin = self.recorder.origin
+        return 0.0 if origin is None else time.monotonic() - origin
 
     def stop(self) -> Take:
         """Stop clicking and recording; notes still held end here."""
