@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", choices=checkpoints.CHECKPOINT_CHOICES, default="latest")
     parser.add_argument("--api", choices=list(APIS), help=f"MIDI system (usual here: {default_api()})")
     parser.add_argument("--in", dest="in_port", metavar="PORT",
-                        help=f"input port (name or a unique part of it); 'virtual' opens musicgpt:{VIRTUAL_INPUT}")
+                        help=f"input port (name or a unique part of it); 'virtual' opens musicgpt:{VIRTUAL_INPUT}, "
+                        "'virtual:NAME' musicgpt:NAME")
     parser.add_argument("--out", dest="out_port", metavar="PORT", help="output port (name or a unique part of it)")
     parser.add_argument("--list-ports", action="store_true", help="list the API's input ports and exit")
     parser.add_argument("--tempo", type=positive_float, default=jam.tempo, help="beats (quarters) per minute")
@@ -53,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--bars", type=int, default=jam.bars, help="length of each answer in bars")
     parser.add_argument("--gap-bars", type=positive_float, default=jam.gap_bars,
                         help="bars of silence that end a phrase")
+    parser.add_argument("--click", action="store_true", help="count in and click a metronome on the output")
     parser.add_argument("--exchanges", type=int, metavar="N", help="stop after N exchanges (default: until Ctrl-C)")
     parser.add_argument("--temperature", type=float, default=sampling.temperature, help="0: greedy")
     parser.add_argument("--top-k", type=int, default=sampling.top_k, help="0: off")
@@ -65,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     from musicgpt_gui.core.live.jam import JamSettings, jam
     from musicgpt_gui.core.live.metronome import meter_of
-    from musicgpt_gui.core.live.recording import Recording
+    from musicgpt_gui.core.live.recording import Recording, SharedPort
     from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
 
     saved_in = load_choice(workspace.root / INPUT_CHOICE_FILE)
@@ -86,28 +88,29 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     in_choice = _input_choice(args.in_port, api, saved_in)
     out_choice = PortChoice(api, port=args.out_port) if args.out_port else (
         saved_out if saved_out and saved_out.api == api else PortChoice(api))
-    listen = Recording(in_choice, settings.tempo, settings.meter)
-    output = None
+    port = open_output(out_choice)
+    output = SharedPort(port)  # the answers, and the clicks with --click
+    listen = None
     try:
-        output = open_output(out_choice)
+        listen = Recording(in_choice, settings.tempo, settings.meter, click_port=output if args.click else None)
         save_choice(workspace.root / INPUT_CHOICE_FILE, in_choice)
-        save_choice(workspace.root / CHOICE_FILE, PortChoice(api, port=output.name))
-        print(f"listening on {listen.port_name}, answering on {output.name} ({api}); Ctrl-C stops", file=sys.stderr)
+        save_choice(workspace.root / CHOICE_FILE, out_choice if out_choice.virtual else PortChoice(api, port=port.name))
+        print(f"listening on {listen.port_name}, answering on {port.name} ({api}); Ctrl-C stops", file=sys.stderr)
         result = _run_until_interrupted(lambda cancel: jam(
             Generator(), ref, listen, output, settings, sampling, exchanges=args.exchanges,
             on_exchange=_print_exchange, on_progress=_print_progress, cancel=cancel))
     finally:
-        listen.close()
-        if output is not None:
-            output.close()
+        if listen is not None:
+            listen.close()
+        port.close()
     if args.export:
         print(f"wrote {result.export(args.export)} ({len(result.exchanges)} exchanges)", file=sys.stderr)
     return 0
 
 
 def _input_choice(wanted, api: str, saved) -> PortChoice:
-    if wanted == "virtual":
-        return PortChoice(api, virtual=VIRTUAL_INPUT)
+    if wanted and (wanted == "virtual" or wanted.startswith("virtual:")):
+        return PortChoice(api, virtual=wanted.partition(":")[2] or VIRTUAL_INPUT)
     if wanted:
         return PortChoice(api, port=wanted)
     return saved if saved and saved.api == api else PortChoice(api)

@@ -106,3 +106,41 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
     assert provenance["jam"]["bars"] == 1 and provenance["seeds"] == [exchange.seed]
     assert parse_text(result.text()).length >= Fraction(4 + 4)  # call (one bar), the silent bar, the answer
     assert len(PHRASE) == 7
+
+
+def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
+    """`musicgpt jam --run R --in PORT --out PORT`: one exchange, then the export, with the ports remembered."""
+    import subprocess
+    import sys
+
+    workspace, run_dir = melody_run
+    probe = Probe()
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    out = tmp_path / "jam.mid"
+    cmd = [sys.executable, "-m", "musicgpt_gui.cli", "--workspace", str(workspace.root), "jam", "--run", run_dir.name,
+           "--api", "jack", "--in", f"virtual:{name}", "--out", f"{probe.client}:in", "--bars", "1",
+           "--exchanges", "1", "--seed", "3", "--export", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    keys = None
+    try:
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(f"listening on {name}") and not line.startswith(f"listening on {name},"):
+                break
+        else:
+            pytest.fail("".join(lines))
+        keys = Keyboard(name)
+        keys.play([e for e in phrase_events(time.monotonic() + 0.2, BEAT, lambda: 0.0) if e[1][1] != 74])
+        rest = proc.communicate(timeout=120)[1]
+    finally:
+        if keys is not None:
+            keys.close()
+        if proc.poll() is None:
+            proc.kill()
+        probe.close()
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert f"call:   {CALL}" in rest and "first note after" in rest
+    assert provenance_of(mido.MidiFile(out))["calls"] == [CALL]
+    assert any(m.type == "note_on" for _, m in probe.heard)
+    assert (workspace.root / "midi-input.json").exists()

@@ -86,3 +86,46 @@ def test_record_counts_in_shows_notes_as_played_and_becomes_the_prefix(make_wind
     clicks = [m for m in probe.messages if m.type == "note_on" and m.channel == DRUM_CHANNEL]
     assert len(clicks) >= 4 and clicks[0].note == ACCENT and clicks[1].note == CLICK  # the count-in bar
     assert load_input_choice(settings) == midi_ports.PortChoice("jack", virtual=virtual)  # remembered
+
+
+@pytest.mark.jack
+@pytest.mark.usefixtures("jack_server")
+def test_jam_starts_and_stops_from_the_generate_tab_and_exports(make_window, melody_run, settings, qtbot,
+                                                                tmp_path) -> None:
+    from musicgpt_gui.core.midi.midi_io import provenance_of
+
+    probe = Probe()
+    virtual = f"jam-{uuid.uuid4().hex[:6]}"
+    settings.setValue("midi/api", "jack")
+    settings.setValue("midi/port", f"{probe.client}:in")
+    settings.setValue("midi_in/api", "jack")
+    settings.setValue("midi_in/virtual", virtual)
+    window = make_window(melody_run[0])
+    tab = window.generate_tab
+    panel = tab.play_in
+    panel.tempo.setValue(100)
+    panel.answer_bars.setValue(1)
+    panel.jam_button.click()
+    assert panel.jam_button.text() == "Stop jam" and tab.busy()
+    qtbot.waitUntil(lambda: panel.recording.recorder.recording, timeout=60_000)  # the model loaded, counting in
+    keys = Keyboard(virtual)
+    origin = panel.recording.recorder.origin
+    events = [e for e in phrase_events(origin, BEAT, lambda: 0.0) if e[1][1] != 74]
+    player = threading.Thread(target=keys.play, args=(events,))
+    try:
+        player.start()
+        answered = origin + (4 + 4) * BEAT  # the phrase's bar, then the bar of silence
+        qtbot.waitUntil(lambda: time.monotonic() > answered + 4 * BEAT + 1.0, timeout=30_000)
+        player.join()
+        panel.jam_button.click()  # Stop
+        wait_idle(qtbot, tab, 30_000)
+    finally:
+        keys.close()
+        probe.close()
+    assert panel.jam_button.text() == "Jam" and panel.jam_result is not None
+    assert len(panel.jam_result.exchanges) == 1 and panel.export_jam_button.isEnabled()
+    answer_notes = [m for m in probe.messages if m.type == "note_on" and m.channel != DRUM_CHANNEL and m.velocity]
+    assert answer_notes, probe.messages
+    path = panel.export_jam_to(tmp_path / "jam.mid")
+    assert provenance_of(mido.MidiFile(path))["calls"] == [panel.jam_result.exchanges[0].call]
+    assert tab.output.toPlainText() == panel.jam_result.text()

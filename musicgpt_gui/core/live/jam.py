@@ -67,6 +67,8 @@ class Exchange:
     phrase_end: float  # clock time: the last note-off plus the gap
     first_note: Optional[float]  # clock time the answer's first note was sent (None: it had none)
     seed: int
+    decoding: float = 0.0  # clock time the decoding began (the call converted to text)
+    start: Optional[float] = None  # clock time of the answer's quarter 0 (its first note may come later)
 
     @property
     def latency(self) -> Optional[float]:
@@ -99,14 +101,18 @@ class JamResult:
         return export_midi(self.text(), path, self.provenance())
 
 
-def phrase_take(take: Take, grid: int) -> Take:
-    """The phrase from the bar line where it began (a note a little before the bar line belongs to it)."""
+def phrase_take(take: Take, grid: int, to_bar: bool = True) -> tuple[Take, float]:
+    """The phrase from where it began, and that start (seconds from the take's origin).
+
+    With a metronome the phrase starts at the bar line where it began (a note a little before the bar
+    line belongs to it); without one the musician had no bar lines to follow, so it starts at its first note.
+    """
     if not take.notes:
-        return take
-    half_step = take.beat / grid / 2
-    start = math.floor((take.notes[0].onset + half_step) / take.bar) * take.bar
+        return take, 0.0
+    first = take.notes[0].onset
+    start = math.floor((first + take.beat / grid / 2) / take.bar) * take.bar if to_bar else first
     notes = [replace(n, onset=n.onset - start, end=None if n.end is None else n.end - start) for n in take.notes]
-    return replace(take, notes=notes, length=take.length - start)
+    return replace(take, notes=notes, length=take.length - start), start
 
 
 def wait_for_phrase(recorder: Recorder, gap: float, cancel: CancelToken) -> tuple[float, float]:
@@ -195,16 +201,19 @@ def jam(
         while exchanges is None or len(result.exchanges) < exchanges:
             last_off, phrase_end = wait_for_phrase(listen.recorder, settings.gap_bars * settings.bar_seconds, cancel)
             take = listen.recorder.cut(at=last_off)
+            phrase, start = phrase_take(take, grid, to_bar=listen.clicks)
             try:
-                call = take_text(phrase_take(take, grid), options)
+                call = take_text(phrase, options)
             except JobError:
                 continue  # only notes the dataset leaves out (drums): keep listening
             on_progress(Progress(0.0, "answering"))
-            stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin, grid=grid,
+            decoding = time.monotonic()
+            stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
                                          cancel=cancel, on_send=on_send)
             stream.wait()
             listen.recorder.cut()  # what was played over the answer is not the next call
-            exchange = Exchange(call, join_items(stream.items), phrase_end, stream.first_note, seed)
+            exchange = Exchange(call, join_items(stream.items), phrase_end, stream.first_note, seed, decoding,
+                                stream.start)
             result.exchanges.append(exchange)
             if on_exchange is not None:
                 on_exchange(exchange)

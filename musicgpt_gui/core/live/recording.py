@@ -45,6 +45,7 @@ class Recording:
         self.metronome = Metronome(click_port, tempo, meter, on_beat=on_beat)
         self._port = open_input(choice, self.recorder.feed)
         self.port_name: str = self._port.name
+        self.clicks = click_port is not None  # the musician hears the bar lines
 
     def start(self, count_in_bars: int = DEFAULT_COUNT_IN, at: Optional[float] = None) -> float:
         """Count in, then record; returns the clock time of bar 1's downbeat."""
