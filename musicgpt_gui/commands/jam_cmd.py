@@ -54,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--bars", type=int, default=jam.bars, help="length of each answer in bars")
     parser.add_argument("--gap-bars", type=positive_float, default=jam.gap_bars,
                         help="bars of silence that end a phrase")
+    parser.add_argument("--end-key", type=midi_note, metavar="NOTE",
+                        help="a key (like C2, or a MIDI note number) that ends the phrase at once; it is not recorded")
+    parser.add_argument("--end-pedal", type=int, metavar="CC",
+                        help="a pedal (controller number, e.g. 67 for the soft pedal) that ends the phrase at once")
     parser.add_argument("--click", action="store_true", help="count in and click a metronome on the output")
     parser.add_argument("--exchanges", type=int, metavar="N", help="stop after N exchanges (default: until Ctrl-C)")
     parser.add_argument("--temperature", type=float, default=sampling.temperature, help="0: greedy")
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         meter = meter_of(args.meter)
     except ValueError as exc:
         raise JobError(f"--meter: {exc}.") from None
-    settings = JamSettings(args.tempo, meter, args.bars, args.gap_bars).validate()
+    settings = JamSettings(args.tempo, meter, args.bars, args.gap_bars, end_key=args.end_key,
+                           end_pedal=args.end_pedal).validate()
     sampling = GenerationSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                   seed=args.seed).validate()
     ref = checkpoints.resolve_checkpoint(checkpoints.run_folder(workspace, args.run), args.checkpoint)
@@ -106,6 +111,16 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     if args.export:
         print(f"wrote {result.export(args.export)} ({len(result.exchanges)} exchanges)", file=sys.stderr)
     return 0
+
+
+def midi_note(text: str) -> int:
+    """A MIDI note number or a note name (C2, F#3)."""
+    from musicgpt_gui.core.music.notation import name_to_midi
+
+    number = int(text) if text.isdigit() else name_to_midi(text)
+    if number is None or not 0 <= number <= 127:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a note (like C2) or a MIDI note number 0..127")
+    return number
 
 
 def _input_choice(wanted, api: str, saved) -> PortChoice:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
 import rtmidi
 
 from musicgpt_gui.core.midi.midi_ports import JACK_CONNECT_SETTLE
+from musicgpt_gui.core.midi.playback import try_realtime
 
 # (onset, length) in quarters, pitch: the phrase the tests play at 100 bpm in 4/4.
 PHRASE = [
@@ -37,7 +39,14 @@ class Keyboard:
         time.sleep(JACK_CONNECT_SETTLE)
 
     def play(self, events: list[tuple[float, list[int]]]) -> None:
-        """Send each (clock time, message bytes) when its time comes."""
+        """Send each (clock time, message bytes) when its time comes, from a thread of real-time priority where
+        allowed (a keyboard's clock is not late however busy the machine is); returns when all are sent."""
+        thread = threading.Thread(target=self._send_all, args=(events,), name="test-keyboard")
+        thread.start()
+        thread.join()
+
+    def _send_all(self, events: list[tuple[float, list[int]]]) -> None:
+        try_realtime()
         for when, message in sorted(events, key=lambda e: e[0]):
             delay = when - time.monotonic()
             if delay > 0:

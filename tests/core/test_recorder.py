@@ -117,3 +117,25 @@ def test_input_ports_list_other_clients_outputs():
         assert any(name.startswith("board-") and name.endswith(":out") for name in names), names
     finally:
         keys.out.close_port()
+
+
+def test_the_end_key_and_pedal_end_a_phrase_and_are_not_recorded():
+    from musicgpt_gui.core.jobs import CancelToken
+    from musicgpt_gui.core.live.jam import wait_for_phrase
+
+    now = [0.0]
+    recorder = Recorder(TEMPO, clock=lambda: now[0])
+    recorder.end_key, recorder.end_pedal = 36, 67
+    recorder.start(0.0)
+    for t, msg in [(0.1, mido.Message("note_on", note=60, velocity=90)), (0.4, mido.Message("note_on", note=36)),
+                   (0.5, mido.Message("note_off", note=36))]:
+        now[0] = t
+        recorder.feed(msg)
+    assert wait_for_phrase(recorder, gap=60.0, cancel=CancelToken()) == (0.4, 0.4)  # at once, not after the gap
+    take = recorder.cut(at=0.4)
+    assert [(n.pitch, n.onset, n.end) for n in take.notes] == [(60, 0.1, 0.4)]  # the key is not in the take
+    now[0] = 0.7
+    recorder.feed(mido.Message("control_change", control=67, value=0))  # released: nothing
+    assert recorder.take_end() is None
+    recorder.feed(mido.Message("control_change", control=67, value=127))
+    assert recorder.take_end() == 0.7

@@ -1,6 +1,7 @@
 """Call and response: the musician plays a phrase, the model answers it in tempo, then listens again.
 
-A phrase ends when nothing has sounded for ``gap_bars`` bars (one by default).  Its notes, from the
+A phrase ends when nothing has sounded for ``gap_bars`` bars (one by default), or at once when the
+chosen end key or pedal is pressed.  Its notes, from the
 bar line where it began, become note text through the import's own conversion (take_text.py) with
 the run's dataset's options, and the model continues that text for ``bars`` bars; the answer plays
 on the output while it is decoded (answer.py).  Each exchange is kept; :meth:`JamResult.text` joins
@@ -41,6 +42,8 @@ class JamSettings:
     bars: int = 2  # the answer's length
     gap_bars: float = 1.0  # silence that ends a phrase
     count_in_bars: int = 1
+    end_key: Optional[int] = None  # a MIDI note that ends the phrase at once (not recorded)
+    end_pedal: Optional[int] = None  # a controller number (pedal) that ends the phrase when pressed
 
     def validate(self) -> "JamSettings":
         if not 20 <= self.tempo <= 400:
@@ -116,9 +119,13 @@ def phrase_take(take: Take, grid: int, to_bar: bool = True) -> tuple[Take, float
 
 
 def wait_for_phrase(recorder: Recorder, gap: float, cancel: CancelToken) -> tuple[float, float]:
-    """Block until something was played and then nothing sounded for ``gap`` seconds: (last note-off, phrase end)."""
+    """Block until something was played and then nothing sounded for ``gap`` seconds, or the end key or pedal
+    was pressed: (where the phrase is cut, the phrase's end)."""
     while True:
         cancel.check()
+        ended = recorder.take_end()
+        if ended is not None and recorder.count():
+            return ended, ended
         if recorder.count():
             since = recorder.silent_since()
             if since is not None and time.monotonic() >= since + gap:
@@ -195,12 +202,13 @@ def jam(
     result = JamResult(settings, sampling, ref.identity())
     on_progress(Progress(0.0, "loading the model"))
     generator.generate("", replace(sampling, length=1, variations=1, seed=0))  # build the graph before listening
+    listen.recorder.end_key, listen.recorder.end_pedal = settings.end_key, settings.end_pedal
     origin = listen.start(settings.count_in_bars)
     on_progress(Progress(0.0, f"listening on {listen.port_name}"))
     try:
         while exchanges is None or len(result.exchanges) < exchanges:
-            last_off, phrase_end = wait_for_phrase(listen.recorder, settings.gap_bars * settings.bar_seconds, cancel)
-            take = listen.recorder.cut(at=last_off)
+            cut_at, phrase_end = wait_for_phrase(listen.recorder, settings.gap_bars * settings.bar_seconds, cancel)
+            take = listen.recorder.cut(at=cut_at)
             phrase, start = phrase_take(take, grid, to_bar=listen.clicks)
             try:
                 call = take_text(phrase, options)
@@ -212,6 +220,7 @@ def jam(
                                          cancel=cancel, on_send=on_send)
             stream.wait()
             listen.recorder.cut()  # what was played over the answer is not the next call
+            listen.recorder.take_end()
             exchange = Exchange(call, join_items(stream.items), phrase_end, stream.first_note, seed, decoding,
                                 stream.start)
             result.exchanges.append(exchange)

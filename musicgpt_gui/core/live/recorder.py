@@ -85,6 +85,9 @@ class Recorder:
         self._program: dict[int, int] = {}
         self._done: list[RecordedNote] = []
         self._last_event = 0.0  # clock time of the latest note-on or note-off
+        self.end_key: Optional[int] = None  # a key that ends the phrase (not recorded)
+        self.end_pedal: Optional[int] = None  # a controller (pedal) that ends the phrase when pressed
+        self._ended: Optional[float] = None  # clock time the key or pedal ended the phrase
 
     # -- the input thread ---------------------------------------------------------------------------
     def feed(self, msg: mido.Message, when: Optional[float] = None) -> None:
@@ -97,6 +100,11 @@ class Recorder:
             if self._origin is None:
                 return
             at = when - self._origin
+            if self._is_end(msg):  # swallowed: the end key or pedal is not music
+                pressed = msg.value >= PEDAL_DOWN if kind == "control_change" else kind == "note_on" and msg.velocity
+                if pressed:
+                    self._ended = when
+                return
             if kind == "program_change":
                 self._program[msg.channel] = msg.program
             elif kind == "control_change":
@@ -177,7 +185,20 @@ class Recorder:
             self._pedalled.clear()
         return take
 
+    def take_end(self) -> Optional[float]:
+        """The clock time the end key or pedal was pressed since the last call, else None."""
+        with self._lock:
+            ended, self._ended = self._ended, None
+        return ended
+
     # -- internals (lock held) ----------------------------------------------------------------------
+    def _is_end(self, msg: mido.Message) -> bool:
+        if msg.type in ("note_on", "note_off"):
+            return msg.note == self.end_key
+        if msg.type == "control_change":
+            return msg.control == self.end_pedal
+        return False
+
     def _sustain(self, channel: int, down: bool, at: float) -> None:
         if down:
             self._pedal.add(channel)
