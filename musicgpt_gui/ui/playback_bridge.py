@@ -104,9 +104,18 @@ class PlaybackBridge(QObject):
         midi = midi_io.render_midi(text)
         self.play_midi(owner, midi)
 
+    @property
+    def clock(self) -> bool:
+        """Send MIDI clock and start/stop on a MIDI port while playing (remembered; never to the built-in synth)."""
+        return str(self.settings.value("midi/clock", "false")).lower() == "true"
+
+    def set_clock(self, on: bool) -> None:
+        self.settings.setValue("midi/clock", "true" if on else "false")
+
     def play_midi(self, owner: object, midi: mido.MidiFile) -> None:
         player = self._ensure_player()
         self.stop()
+        player.clock = self.clock and self.choice.api != midi_ports.BUILTIN_SYNTH
         player.set_loop(None)
         self.owner = owner
         player.load(midi)

@@ -129,3 +129,15 @@ def test_jam_starts_and_stops_from_the_generate_tab_and_exports(make_window, mel
     path = panel.export_jam_to(tmp_path / "jam.mid")
     assert provenance_of(mido.MidiFile(path))["calls"] == [panel.jam_result.exchanges[0].call]
     assert tab.output.toPlainText() == panel.jam_result.text()
+
+
+def test_the_midi_clock_choice_shows_for_ports_and_is_remembered(make_window, workspace, settings) -> None:
+    from musicgpt_gui.ui.playback_bridge import PlaybackBridge
+    from musicgpt_gui.ui.widgets.port_picker import PortPicker
+
+    picker = make_window(workspace).generate_tab.findChild(PortPicker)
+    assert not picker.clock.isVisibleTo(picker)  # the built-in synth has no use for clock
+    picker.api.setCurrentText("jack")
+    assert picker.clock.isVisibleTo(picker)
+    picker.clock.setChecked(True)
+    assert PlaybackBridge(settings).clock
