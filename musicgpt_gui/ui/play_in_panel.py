@@ -109,6 +109,12 @@ class PlayInPanel(QGroupBox):
         self.count_in.setSuffix(" bar(s)")
         self.answer_bars = QSpinBox(minimum=1, maximum=64, value=JamSettings().bars)
         self.answer_bars.setToolTip("How many bars the model answers with, after a bar of silence ends your phrase")
+        self.end_key = QSpinBox(minimum=-1, maximum=127, value=-1)
+        self.end_key.setSpecialValueText("none")
+        self.end_key.setToolTip("Jam: a key (MIDI note number, 36 = C2) that ends your phrase at once; not recorded")
+        self.end_pedal = QSpinBox(minimum=-1, maximum=127, value=-1)
+        self.end_pedal.setSpecialValueText("none")
+        self.end_pedal.setToolTip("Jam: a pedal (controller number, 67 = soft pedal) that ends your phrase at once")
         self.record_button = QPushButton("Record")
         self.record_button.setToolTip("Count in, then record what you play as the prefix; click again to stop")
         self.jam_button = QPushButton("Jam")
@@ -123,6 +129,12 @@ class PlayInPanel(QGroupBox):
         form.addRow("Meter", self.meter)
         form.addRow("Count-in", self.count_in)
         form.addRow("Answer", self.answer_bars)
+        ends = QHBoxLayout()
+        ends.addWidget(QLabel("key"))
+        ends.addWidget(self.end_key)
+        ends.addWidget(QLabel("pedal"))
+        ends.addWidget(self.end_pedal)
+        form.addRow("Phrase ends by", ends)
         self.answer_bars.setSuffix(" bar(s)")
         buttons = QHBoxLayout()
         for b in (self.record_button, self.jam_button, self.export_jam_button):
@@ -136,7 +148,7 @@ class PlayInPanel(QGroupBox):
         self.jam_button.clicked.connect(self.toggle_jam)
         self.export_jam_button.clicked.connect(self.export_jam)
         self.binder = SettingsBinder("play_in")
-        for key in ("tempo", "meter", "count_in", "answer_bars"):
+        for key in ("tempo", "meter", "count_in", "answer_bars", "end_key", "end_pedal"):
             self.binder.bind(key, getattr(self, key))
 
     # -- shared ------------------------------------------------------------------------------
@@ -238,7 +250,9 @@ class PlayInPanel(QGroupBox):
         try:
             ref = self.host.chosen_run()
             settings = JamSettings(self.tempo.value(), self._meter(), self.answer_bars.value(),
-                                   count_in_bars=self.count_in.value()).validate()
+                                   count_in_bars=self.count_in.value(),
+                                   end_key=self.end_key.value() if self.end_key.value() >= 0 else None,
+                                   end_pedal=self.end_pedal.value() if self.end_pedal.value() >= 0 else None).validate()
             sampling = self.host.settings().validate()
             self.recording, output = self._open("jam")
         except JobError as exc:

@@ -216,9 +216,15 @@ def jam(
                 continue  # only notes the dataset leaves out (drums): keep listening
             on_progress(Progress(0.0, "answering"))
             decoding = time.monotonic()
-            stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
+            seeded = sampling  # with a seed: seed, seed + 1, ... (a new answer each time, reproducibly)
+            if sampling.seed is not None:
+                seeded = replace(sampling, seed=(sampling.seed + len(result.exchanges)) % 2**32)
+            stream, seed = answer_phrase(generator, call, output, settings, seeded, origin=origin + start, grid=grid,
                                          cancel=cancel, on_send=on_send)
-            stream.wait()
+            while not stream.wait(0.05):
+                if cancel.cancelled:
+                    stream.stop()
+                    raise Cancelled()
             listen.recorder.cut()  # what was played over the answer is not the next call
             listen.recorder.take_end()
             exchange = Exchange(call, join_items(stream.items), phrase_end, stream.first_note, seed, decoding,
