@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--end-pedal", type=int, metavar="CC",
                         help="a pedal (controller number, e.g. 67 for the soft pedal) that ends the phrase at once")
     parser.add_argument("--click", action="store_true", help="count in and click a metronome on the output")
+    parser.add_argument("--clock", action="store_true",
+                        help="send MIDI clock and start/stop on the output, so a DAW follows the jam's tempo")
     parser.add_argument("--exchanges", type=int, metavar="N", help="stop after N exchanges (default: until Ctrl-C)")
     parser.add_argument("--temperature", type=float, default=sampling.temperature, help="0: greedy")
     parser.add_argument("--top-k", type=int, default=sampling.top_k, help="0: off")
@@ -97,7 +99,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     output = SharedPort(port)  # the answers, and the clicks with --click
     listen = None
     try:
-        listen = Recording(in_choice, settings.tempo, settings.meter, click_port=output if args.click else None)
+        listen = Recording(in_choice, settings.tempo, settings.meter, click_port=output if args.click else None,
+                           clock_port=output if args.clock else None)
         save_choice(workspace.root / INPUT_CHOICE_FILE, in_choice)
         save_choice(workspace.root / CHOICE_FILE, out_choice if out_choice.virtual else PortChoice(api, port=port.name))
         print(f"listening on {listen.port_name}, answering on {port.name} ({api}); Ctrl-C stops", file=sys.stderr)

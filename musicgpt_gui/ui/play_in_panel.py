@@ -34,6 +34,7 @@ from musicgpt_gui.core.live.metronome import meter_of
 from musicgpt_gui.core.live.recorder import RecordedNote, Take
 from musicgpt_gui.core.live.recording import DEFAULT_TEMPO, Recording, SharedPort
 from musicgpt_gui.core.live.take_text import take_text
+from musicgpt_gui.core.midi.midi_ports import BUILTIN_SYNTH
 from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.music.notation import NoteEvent, Parsed
 from musicgpt_gui.ui.settings_binder import SettingsBinder
@@ -166,9 +167,11 @@ class PlayInPanel(QGroupBox):
             self.host.context.say(f"No metronome: {exc}")
             output = None
         self._notes.clear()
+        bridge = self.host.context.playback
+        clock = output if output is not None and bridge.clock and bridge.choice.api != BUILTIN_SYNTH else None
         recording = Recording(self.picker.choice(), self.tempo.value(), self._meter(), click_port=output,
                               on_note=lambda n: emit(self.signals.note, n),
-                              on_beat=lambda bar, beat: emit(self.signals.beat, bar, beat))
+                              on_beat=lambda bar, beat: emit(self.signals.beat, bar, beat), clock_port=clock)
         return recording, output
 
     def _on_note(self, note: RecordedNote) -> None:

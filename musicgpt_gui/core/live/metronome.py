@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import mido
 
-from musicgpt_gui.core.midi.playback import try_realtime
+from musicgpt_gui.core.midi.playback import CLOCKS_PER_QUARTER, try_realtime
 from musicgpt_gui.core.music.general_midi import DRUM_CHANNEL
 
 ACCENT, CLICK = 76, 77  # General MIDI hi and low wood block
@@ -37,7 +37,8 @@ class Metronome:
     """Clicks one per beat (the meter's denominator) on ``port``; the first beat of each bar accented.
 
     ``on_beat(bar, beat)`` runs on the metronome thread as each click sounds (bar 0 is the count-in,
-    negative bars before it); nothing is sent when ``port`` is None (a silent clock).
+    negative bars before it); nothing is sent when ``port`` is None (a silent clock).  ``clock_port``
+    also gets MIDI clock from the count-in on, with the song position and start at bar 1 and stop at the end.
     """
 
     def __init__(
@@ -47,8 +48,10 @@ class Metronome:
         meter: tuple[int, int] = (4, 4),
         *,
         on_beat: Optional[Callable[[int, int], None]] = None,
+        clock_port=None,
     ) -> None:
         self._port = port
+        self._clock_port = clock_port  # MIDI clock (24 per quarter) and start at bar 1 / stop, for a DAW
         self.tempo, self.meter = float(tempo), meter
         self._on_beat = on_beat or (lambda _bar, _beat: None)
         self._halt = threading.Event()
@@ -82,21 +85,39 @@ class Metronome:
             thread.join()
 
     def _run(self, halt: threading.Event, first: float, count_in: int) -> None:
+        """One tick per MIDI clock (1/24 quarter): a click on each beat, clock messages when asked."""
         try_realtime()
-        beats = 0
+        per_click = CLOCKS_PER_QUARTER * 4 // self.meter[1]
+        step = self.beat / per_click
+        downbeat = count_in * self.meter[0] * per_click  # the tick of bar 1, where the clock's start goes
+        tick, release, started = 0, None, False
         while not halt.is_set():
-            due = first + beats * self.beat
-            wait = due - time.monotonic()
-            if wait > 0:
-                halt.wait(wait)
+            due = first + tick * step
+            now = time.monotonic()
+            if release is not None and release[0] <= min(due, now):
+                self._port.send(release[1])
+                release = None
                 continue
-            bar, beat = divmod(beats, self.meter[0])
-            if self._port is not None:
-                note = ACCENT if beat == 0 else CLICK
-                velocity = ACCENT_VELOCITY if beat == 0 else CLICK_VELOCITY
-                self._port.send(mido.Message("note_on", channel=DRUM_CHANNEL, note=note, velocity=velocity))
-            self._on_beat(bar - count_in + 1, beat + 1)
-            if self._port is not None:
-                halt.wait(CLICK_LENGTH)
-                self._port.send(mido.Message("note_off", channel=DRUM_CHANNEL, note=note, velocity=0))
-            beats += 1
+            if now < due:
+                halt.wait(min(due, release[0]) - now if release is not None else due - now)
+                continue
+            if self._clock_port is not None:
+                if tick == downbeat:
+                    self._clock_port.send(mido.Message("songpos", pos=0))
+                    self._clock_port.send(mido.Message("start"))
+                    started = True
+                self._clock_port.send(mido.Message("clock"))
+            if tick % per_click == 0:
+                bar, beat = divmod(tick // per_click, self.meter[0])
+                if self._port is not None:
+                    note = ACCENT if beat == 0 else CLICK
+                    velocity = ACCENT_VELOCITY if beat == 0 else CLICK_VELOCITY
+                    self._port.send(mido.Message("note_on", channel=DRUM_CHANNEL, note=note, velocity=velocity))
+                    off = mido.Message("note_off", channel=DRUM_CHANNEL, note=note, velocity=0)
+                    release = (due + CLICK_LENGTH, off)
+                self._on_beat(bar - count_in + 1, beat + 1)
+            tick += 1
+        if release is not None:
+            self._port.send(release[1])
+        if started:
+            self._clock_port.send(mido.Message("stop"))

@@ -29,7 +29,8 @@ class SharedPort:
 
 class Recording:
     """Opens ``choice`` at once (a missing device raises ``MidiUnavailable`` with one line); :meth:`start`
-    counts in on ``click_port`` (the built-in synth; None: no clicks) and records from bar 1's downbeat."""
+    counts in on ``click_port`` (the built-in synth; None: no clicks) and records from bar 1's downbeat;
+    ``clock_port`` gets MIDI clock and start/stop (a DAW follows the session)."""
 
     def __init__(
         self,
@@ -40,12 +41,13 @@ class Recording:
         click_port=None,
         on_note: Optional[NoteListener] = None,
         on_beat: Optional[Callable[[int, int], None]] = None,
+        clock_port=None,
     ) -> None:
         self.recorder = Recorder(tempo, meter, on_note=on_note)
-        self.metronome = Metronome(click_port, tempo, meter, on_beat=on_beat)
+        self.metronome = Metronome(click_port, tempo, meter, on_beat=on_beat, clock_port=clock_port)
         self._port = open_input(choice, self.recorder.feed)
         self.port_name: str = self._port.name
-        self.clicks = click_port is not None  # the musician hears the bar lines
+        self.clicks = click_port is not None or clock_port is not None  # the bar lines are heard (or followed)
 
     def start(self, count_in_bars: int = DEFAULT_COUNT_IN, at: Optional[float] = None) -> float:
         """Count in, then record; returns the clock time of bar 1's downbeat."""
