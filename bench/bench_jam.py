@@ -22,6 +22,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def main() -> None:
     from musicgpt_gui.core.music.notation import name_to_midi
 
     jack = ensure_jack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))  # so the finally below stops jackd
     root = Path(tempfile.mkdtemp(prefix="bench-jam-"))
     try:
         started = time.monotonic()
