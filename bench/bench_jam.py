@@ -69,6 +69,8 @@ def main() -> None:
     parser.add_argument("--exchanges", type=int, default=20)
     parser.add_argument("--tempo", type=float, default=100.0)
     parser.add_argument("--bars", type=int, default=2, help="answer length in bars")
+    parser.add_argument("--size", default="tiny", help="model preset (tiny, small, ...), atomic vocabulary")
+    parser.add_argument("--steps", type=int, default=60, help="training steps on the melodies")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "jam.txt")
     args = parser.parse_args()
 
@@ -91,8 +93,8 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-jam-"))
     try:
         started = time.monotonic()
-        _, run_dir = train_melody_run(root, write_dataset)
-        print(f"trained the tiny melody model in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        _, run_dir = train_melody_run(root, write_dataset, steps=args.steps, size=args.size)
+        print(f"trained the {args.size} melody model in {time.monotonic() - started:.1f} s", file=sys.stderr)
         ref = checkpoints.resolve_checkpoint(run_dir)
         heard: list[tuple[float, mido.Message]] = []
         synth = f"bench-synth-{uuid.uuid4().hex[:6]}"
@@ -181,7 +183,8 @@ def main() -> None:
         f"bench_jam  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  {platform.node()}  "
         f"{os.cpu_count()} CPUs  python {platform.python_version()}",
         "MACHINE LOADED: 2 cores shared by 4-5 engineers running tests and benches; timings are skewed upward.",
-        f"tiny atomic model (melody_run recipe), CPU; {args.exchanges} exchanges at {args.tempo:g} bpm 4/4, "
+        f"{args.size} atomic model ({args.steps} steps on random melodies), CPU; {args.exchanges} exchanges at "
+        f"{args.tempo:g} bpm 4/4, "
         f"one-bar phrases, gap 1 bar, answers {args.bars} bar(s); JACK dummy period 256/48000 (5.3 ms)",
         "latency = end of phrase (last note-off + the gap) -> first note of the answer",
         f"  at send()    median {statistics.median(ms):7.1f} ms   p95 {percentile(ms, 0.95):7.1f} ms   "

@@ -90,8 +90,9 @@ def melody_rows(count: int = 40, seed: int = 0) -> list[str]:
     return rows
 
 
-def train_melody_run(root, make_dataset, steps: int = 60):
-    """(workspace, run folder): a tiny atomic model trained ``steps`` steps on :func:`melody_rows` (about 6 s).
+def train_melody_run(root, make_dataset, steps: int = 60, size: str = "tiny"):
+    """(workspace, run folder): a ``size`` atomic model trained ``steps`` steps on :func:`melody_rows`
+    (tiny: about 6 s).
 
     The session's tiny run is trained 4 steps and answers with noise; a jam test needs notes.
     """
@@ -102,7 +103,7 @@ def train_melody_run(root, make_dataset, steps: int = 60):
     rows = melody_rows()
     dataset = make_dataset(root / "melodies", rows[:36], rows[36:])
     workspace = resolve_workspace(root / "ws")
-    model = models.create_music_model(workspace, dataset, size="tiny", vocab_kind="atomic")
+    model = models.create_music_model(workspace, dataset, size=size, vocab_kind="atomic")
     cfg = training.TrainConfig(workspace=workspace, dataset=dataset, base=model.name, run="melody", steps=steps,
                                batch_size=4, window=64, learning_rate=3e-3, validate_every=0, sample_every=0,
                                save_every=0)
