@@ -95,7 +95,7 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
     expected = [n for n in answer.notes if n.onset < settings.bar_quarters]
     ons = [(t, m) for t, m in sent if m.type == "note_on"]
     assert expected and [m.note for _, m in ons] == [n.pitch for n in expected], (exchange.answer, ons)
-    assert exchange.first_note == ons[0][0] and 0 < exchange.latency < 5.0
+    assert exchange.first_note == ons[0][0] and 0 <= exchange.latency < 5.0
     first = expected[0].onset
     for (when, _), note in zip(ons, expected):
         assert abs((when - ons[0][0]) - float(note.onset - first) * BEAT) < SCHEDULE_TOLERANCE

@@ -43,9 +43,12 @@ class AnswerStream:
         grid_seconds: float,
         on_send: Optional[Callable[[float, mido.Message], None]] = None,
         clock: Callable[[], float] = time.monotonic,
+        start_at: Optional[float] = None,
     ) -> None:
         self._port, self._beat, self._limit = port, 60.0 / tempo, Fraction(limit)
         self._grid_origin, self._grid = clock_origin, grid_seconds
+        self._start_at = start_at  # decoded ahead: the answer starts no earlier than this (the phrase's end)
+        self._sounding: set[int] = set()  # pitches whose note-on went out
         self._on_send = on_send or (lambda _w, _m: None)
         self._clock = clock
         self._queue: list[tuple[float, int, mido.Message]] = []
@@ -85,15 +88,16 @@ class AnswerStream:
         return not self._thread.is_alive()
 
     def stop(self) -> None:
-        """Drop what is not sent yet and silence the notes that sound."""
+        """Drop what is not sent yet and silence the notes that sound (an answer decoded ahead and
+        dropped before its start sends nothing)."""
         with self._cond:
-            pending = [m for *_, m in self._queue if m.type == "note_off"]
             self._queue.clear()
             self._closed = True
             self._cond.notify_all()
         self._thread.join()
-        for msg in pending:
-            self._port.send(msg)
+        for pitch in sorted(self._sounding):
+            self._port.send(mido.Message("note_off", note=pitch, velocity=0))
+        self._sounding.clear()
 
     @property
     def length(self) -> Fraction:
@@ -103,7 +107,7 @@ class AnswerStream:
     def _schedule(self, complete: str) -> None:
         parsed = parse_text(complete)
         if self.start is None and parsed.items:
-            ready = self._clock() + SEND_MARGIN
+            ready = max(self._clock() + SEND_MARGIN, self._start_at or 0.0)
             steps = math.ceil((ready - self._grid_origin) / self._grid) if self._grid > 0 else 0
             self.start = max(ready, self._grid_origin + steps * self._grid)
         self.items = parsed.items
@@ -146,6 +150,10 @@ class AnswerStream:
                         self._cond.wait()
             self._port.send(msg)
             now = self._clock()
-            if msg.type == "note_on" and self.first_note is None:
-                self.first_note = now
+            if msg.type == "note_on":
+                self._sounding.add(msg.note)
+                if self.first_note is None:
+                    self.first_note = now
+            else:
+                self._sounding.discard(msg.note)
             self._on_send(now, msg)

@@ -22,7 +22,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.import_options import ImportOptions
 from musicgpt_gui.core.jobs import Cancelled, CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.live.answer import AnswerStream
-from musicgpt_gui.core.live.recorder import Recorder, Take
+from musicgpt_gui.core.live.recorder import Take
 from musicgpt_gui.core.live.recording import Recording
 from musicgpt_gui.core.live.take_text import take_text
 from musicgpt_gui.core.midi.midi_io import export_midi
@@ -32,6 +32,8 @@ from musicgpt_gui.core.music.grid import DEFAULT_GRID
 from musicgpt_gui.core.music.notation import format_duration, join_items, split_items
 
 POLL = 0.002  # seconds between looks at the recorder while listening
+AHEAD_AFTER = 0.25  # share of the gap the silence must last before the answer is decoded ahead: a rest
+# inside a phrase starts no decoding (which would take the CPU from the input and JACK while playing)
 ANSWER_TOKENS = 512  # a ceiling: decoding stops as soon as the answer is ``bars`` long
 
 
@@ -118,40 +120,82 @@ def phrase_take(take: Take, grid: int, to_bar: bool = True) -> tuple[Take, float
     return replace(take, notes=notes, length=take.length - start), start
 
 
-def wait_for_phrase(recorder: Recorder, gap: float, cancel: CancelToken) -> tuple[float, float]:
-    """Block until something was played and then nothing sounded for ``gap`` seconds, or the end key or pedal
-    was pressed: (where the phrase is cut, the phrase's end)."""
+def _next_answer(generator, listen: Recording, output, settings: JamSettings, sampling: GenerationSettings,
+                 options: ImportOptions, grid: int, origin: float, cancel: CancelToken, on_send, on_progress):
+    """Wait for the end of a phrase and answer it: (call, stream, seed, phrase end, decoding start), or None
+    when the phrase held nothing the dataset keeps.
+
+    The answer is decoded ahead once the musician has stopped for a quarter of the gap (the call is known
+    then): it is scheduled to start when the gap has passed, and dropped if anything is played before that.
+    So the decoding is hidden in the silent bar; an end key or pedal ends the phrase at once and the
+    decoding starts there.
+    """
+    recorder, gap = listen.recorder, settings.gap_bars * settings.bar_seconds
     while True:
         cancel.check()
         ended = recorder.take_end()
         if ended is not None and recorder.count():
-            return ended, ended
-        if recorder.count():
-            since = recorder.silent_since()
-            if since is not None and time.monotonic() >= since + gap:
-                return since, since + gap
-        time.sleep(POLL)
+            since, phrase_end = ended, ended
+        else:
+            since = recorder.silent_since() if recorder.count() else None
+            if since is None or time.monotonic() < since + gap * AHEAD_AFTER:
+                time.sleep(POLL)
+                continue
+            phrase_end = since + gap
+        phrase, start = phrase_take(recorder.peek(at=since), grid, to_bar=listen.clicks)
+        try:
+            call = take_text(phrase, options)
+        except JobError:
+            recorder.cut(at=since)  # only notes the dataset leaves out (drums): keep listening
+            return None
+        on_progress(Progress(0.0, "answering"))
+        decoding = time.monotonic()
+
+        def went_on(ended=ended, since=since) -> bool:
+            return ended is None and recorder.silent_since() != since
+
+        stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
+                                     cancel=cancel, on_send=on_send, start_at=phrase_end, interrupted=went_on)
+        while stream is not None and time.monotonic() < phrase_end:
+            if went_on() or cancel.cancelled:
+                stream.stop()
+                stream = None
+                break
+            time.sleep(POLL)
+        if stream is None:
+            cancel.check()
+            continue  # the phrase went on: listen for its end again
+        recorder.cut(at=since)
+        return call, stream, seed, phrase_end, decoding
+
+
+class _Interrupted(Cancelled):
+    """The musician played again while an answer was decoded ahead: it is dropped."""
 
 
 class _AnswerCancel(CancelToken):
-    """Stops the decoding when the jam is cancelled or the answer is long enough."""
+    """Stops the decoding when the jam is cancelled, the answer is long enough, or the phrase went on."""
 
-    def __init__(self, outer: CancelToken, stream: AnswerStream) -> None:
+    def __init__(self, outer: CancelToken, stream: AnswerStream, interrupted: Optional[Callable[[], bool]]) -> None:
         super().__init__()
-        self._outer, self._stream = outer, stream
+        self._outer, self._stream, self._interrupted = outer, stream, interrupted
 
     def check(self) -> None:
         self._outer.check()
+        if self._interrupted is not None and self._interrupted():
+            raise _Interrupted()
         if self._stream.full:
             raise Cancelled()
 
 
 def answer_phrase(generator: Generator, call: str, output, settings: JamSettings, sampling: GenerationSettings,
-                  *, origin: float, grid: int, cancel: CancelToken,
-                  on_send: Optional[Callable] = None) -> tuple[AnswerStream, int]:
-    """Continue ``call`` for ``settings.bars`` bars, playing the answer on ``output`` as it is decoded."""
+                  *, origin: float, grid: int, cancel: CancelToken, on_send: Optional[Callable] = None,
+                  start_at: Optional[float] = None,
+                  interrupted: Optional[Callable[[], bool]] = None) -> tuple[Optional[AnswerStream], int]:
+    """Continue ``call`` for ``settings.bars`` bars, playing the answer on ``output`` as it is decoded, from
+    ``start_at`` (a clock time) at the earliest; (None, seed) when ``interrupted()`` turned true meanwhile."""
     stream = AnswerStream(output, settings.tempo, settings.bars * settings.bar_quarters, clock_origin=origin,
-                          grid_seconds=60.0 / settings.tempo / grid, on_send=on_send)
+                          grid_seconds=60.0 / settings.tempo / grid, on_send=on_send, start_at=start_at)
     text = ""
 
     def on_token(event: TokenEvent) -> None:
@@ -162,7 +206,11 @@ def answer_phrase(generator: Generator, call: str, output, settings: JamSettings
     decoding = replace(sampling, length=ANSWER_TOKENS, variations=1)
     seed = decoding.seed if decoding.seed is not None else int(time.time_ns() % 2**32)
     try:
-        generator.generate(call, replace(decoding, seed=seed), on_token=on_token, cancel=_AnswerCancel(cancel, stream))
+        generator.generate(call, replace(decoding, seed=seed), on_token=on_token,
+                           cancel=_AnswerCancel(cancel, stream, interrupted))
+    except _Interrupted:
+        stream.stop()
+        return None, seed
     except Cancelled:
         if cancel.cancelled:
             stream.stop()
@@ -207,20 +255,14 @@ def jam(
     on_progress(Progress(0.0, f"listening on {listen.port_name}"))
     try:
         while exchanges is None or len(result.exchanges) < exchanges:
-            cut_at, phrase_end = wait_for_phrase(listen.recorder, settings.gap_bars * settings.bar_seconds, cancel)
-            take = listen.recorder.cut(at=cut_at)
-            phrase, start = phrase_take(take, grid, to_bar=listen.clicks)
-            try:
-                call = take_text(phrase, options)
-            except JobError:
-                continue  # only notes the dataset leaves out (drums): keep listening
-            on_progress(Progress(0.0, "answering"))
-            decoding = time.monotonic()
             seeded = sampling  # with a seed: seed, seed + 1, ... (a new answer each time, reproducibly)
             if sampling.seed is not None:
                 seeded = replace(sampling, seed=(sampling.seed + len(result.exchanges)) % 2**32)
-            stream, seed = answer_phrase(generator, call, output, settings, seeded, origin=origin + start, grid=grid,
-                                         cancel=cancel, on_send=on_send)
+            found = _next_answer(generator, listen, output, settings, seeded, options, grid, origin, cancel, on_send,
+                                 on_progress)
+            if found is None:
+                continue
+            call, stream, seed, phrase_end, decoding = found
             while not stream.wait(0.05):
                 if cancel.cancelled:
                     stream.stop()

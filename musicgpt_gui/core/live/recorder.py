@@ -166,6 +166,13 @@ class Recorder:
     def cut(self, at: Optional[float] = None) -> Take:
         """The notes so far (times from the origin) as a take up to ``at`` (a clock time), and go on
         recording: the call of a call and response.  Held notes are closed in the take (and go on sounding)."""
+        return self._take(at, clear=True)
+
+    def peek(self, at: Optional[float] = None) -> Take:
+        """What :meth:`cut` would return, keeping the notes (an answer decoded ahead may yet be dropped)."""
+        return self._take(at, clear=False)
+
+    def _take(self, at: Optional[float], clear: bool) -> Take:
         with self._lock:
             if self._origin is None:
                 raise RuntimeError("the recorder was not started")
@@ -173,7 +180,8 @@ class Recorder:
             sounding = [*self._held.values(), *self._pedalled.values()]
             notes = sorted([*self._done, *(replace(n, end=max(end, n.onset)) for n in sounding)],
                            key=lambda n: (n.onset, n.pitch))
-            self._done = []
+            if clear:
+                self._done = []
         return Take(notes, self.tempo, self.meter, end)
 
     def stop(self, at: Optional[float] = None) -> Take:
