@@ -180,7 +180,7 @@ def main() -> None:
         f"max {max(ms):7.1f} ms   (n={len(ms)})",
         f"  as received  median {statistics.median(rx):7.1f} ms   p95 {percentile(rx, 0.95):7.1f} ms   "
         f"max {max(rx):7.1f} ms   (n={len(rx)})",
-        f"  the answer was decoded ahead, from the phrase's last note-off: it began a median "
+        f"  the answer was decoded ahead (after a quarter of the gap): it began a median "
         f"{statistics.median(ahead):.0f} ms before the phrase's end",
         "  baseline: decoding only from the phrase's end (streamed, same grid wait and first-note offset)",
         f"               median {statistics.median(base):7.1f} ms   "

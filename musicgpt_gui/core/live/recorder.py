@@ -1,7 +1,7 @@
 """What a musician plays, as notes in seconds: the :class:`Recorder` takes MIDI messages on rtmidi's thread.
 
-rtmidi calls :meth:`Recorder.feed` on its own thread (for JACK: the process thread) the moment a message
-arrives, so the time stamp is taken there, before anything can wait for the GIL holder or the GUI.
+The input's pump thread calls :meth:`Recorder.feed` with each message and its time, taken from rtmidi's
+own stamps (``midi_ports.InputPort``), so a busy GIL or GUI does not move the notes.
 ``feed`` only pairs note-ons with note-offs under a lock and calls the listener: no note is lost
 between its note-on and its note-off, a key struck again while it sounds ends the held note (the
 import's rule), the sustain pedal holds released keys until it lifts, and :meth:`Recorder.stop`

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -100,22 +101,68 @@ def list_input_ports(api: str) -> list[str]:
         raise _unavailable(api, exc, "input") from exc
 
 
-def open_input(choice: PortChoice, callback: Callable[[mido.Message], None]) -> mido.ports.BaseInput:
-    """Open the chosen input port, or our own virtual input (``choice.virtual``), delivering every message to
-    ``callback`` on rtmidi's thread; with neither, the API's first input port."""
-    backend = _backend(choice.api, "input")
-    if choice.virtual:
-        if choice.api == "winmm":
-            raise MidiUnavailable("WinMM cannot create virtual ports; install loopMIDI and pick its port.")
-        try:
-            return backend.open_input(choice.virtual, virtual=True, callback=callback, client_name=CLIENT_NAME)
-        except OSError as exc:
-            raise _unavailable(choice.api, exc, "input") from exc
-    name = find_port(choice.port, list_input_ports(choice.api), choice.api, direction="input")
+class InputPort:
+    """An rtmidi input read by a Python thread, never by a Python callback on rtmidi's (JACK's) thread.
+
+    A callback there needs the GIL inside JACK's process cycle; while another thread holds it (a model
+    decoding), the cycle overruns and the server drops that cycle's events -- a lost note-off holds a
+    note forever.  Here rtmidi queues the events lock-free and stamps them on its own thread; a pump
+    thread hands each to ``callback(msg, when)``, ``when`` on ``time.monotonic``'s clock, from rtmidi's
+    own time deltas (anchored at the earliest arrival seen, so a late pump does not move the notes).
+    """
+
+    POLL = 0.001  # seconds between looks at rtmidi's queue
+
+    def __init__(self, rt, name: str, callback: Callable[..., None]) -> None:
+        self._rt, self.name, self._callback = rt, name, callback
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="midi-input", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        jack_time, anchor = 0.0, None
+        while not self._halt.is_set():
+            event = self._rt.get_message()
+            if event is None:
+                self._halt.wait(self.POLL)
+                continue
+            data, delta = event
+            jack_time += delta
+            arrived = time.monotonic()
+            anchor = arrived - jack_time if anchor is None else min(anchor, arrived - jack_time)
+            try:
+                msg = mido.Message.from_bytes(data)
+            except ValueError:
+                continue
+            self._callback(msg, anchor + jack_time)
+
+    def close(self) -> None:
+        self._halt.set()
+        self._thread.join()
+        self._rt.close_port()
+        del self._rt
+
+
+def open_input(choice: PortChoice, callback: Callable[..., None]) -> InputPort:
+    """Open the chosen input port, or our own virtual input (``choice.virtual``); every message goes to
+    ``callback(msg, when)`` on a pump thread (see :class:`InputPort`); with neither, the API's first input."""
+    import rtmidi
+
+    _backend(choice.api, "input")
+    if choice.virtual and choice.api == "winmm":
+        raise MidiUnavailable("WinMM cannot create virtual ports; install loopMIDI and pick its port.")
     try:
-        return backend.open_input(name, callback=callback, client_name=CLIENT_NAME)
-    except OSError as exc:
+        rt = rtmidi.MidiIn(getattr(rtmidi, f"API_{APIS[choice.api]}"), CLIENT_NAME, queue_size_limit=4096)
+        rt.ignore_types(sysex=True, timing=True, active_sense=True)
+        if choice.virtual:
+            rt.open_virtual_port(choice.virtual)
+            return InputPort(rt, choice.virtual, callback)
+        names = rt.get_ports()
+        name = find_port(choice.port, names, choice.api, direction="input")
+        rt.open_port(names.index(name))
+    except (OSError, rtmidi.RtMidiError) as exc:
         raise _unavailable(choice.api, exc, "input") from exc
+    return InputPort(rt, name, callback)
 
 
 def find_port(wanted: Optional[str], names: list[str], api: str, direction: str = "output") -> str:
