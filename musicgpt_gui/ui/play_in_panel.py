@@ -1,6 +1,6 @@
 """Play it: record a prefix from a MIDI keyboard, or jam (call and response) with the chosen run.
 
-The input arrives on rtmidi's thread (core ``Recorder``); its hooks only emit signals, and the GUI
+The input arrives on its pump thread (core ``Recorder``); its hooks only emit signals, and the GUI
 thread draws the notes on the piano roll as they are played.  The count-in and the metronome click on
 the current output (the built-in synth by default).  Stopping turns the take into the prefix in a
 job, with the run's dataset's options (the import's own conversion).  The jam runs as the tab's job

@@ -1,4 +1,4 @@
-"""What a musician plays, as notes in seconds: the :class:`Recorder` takes MIDI messages on rtmidi's thread.
+"""What a musician plays, as notes in seconds: the :class:`Recorder` takes MIDI messages off the GUI thread.
 
 The input's pump thread calls :meth:`Recorder.feed` with each message and its time, taken from rtmidi's
 own stamps (``midi_ports.InputPort``), so a busy GIL or GUI does not move the notes.
