@@ -1,7 +1,7 @@
 """Call and response: the musician plays a phrase, the model answers it in tempo, then listens again.
 
-A phrase ends when nothing has sounded for ``gap_bars`` bars (one by default), or at once when the
-chosen end key or pedal is pressed.  Its notes, from the
+A phrase ends when no new note has come for ``gap_bars`` bars (one by default; a key still held is
+closed there), or at once when the chosen end key or pedal is pressed.  Its notes, from the
 bar line where it began, become note text through the import's own conversion (take_text.py) with
 the run's dataset's options, and the model continues that text for ``bars`` bars; the answer plays
 on the output while it is decoded (answer.py).  Each exchange is kept; :meth:`JamResult.text` joins
@@ -137,22 +137,25 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
         if ended is not None and recorder.count():
             since, phrase_end = ended, ended
         else:
-            since = recorder.silent_since() if recorder.count() else None
+            # No new note for the gap ends the phrase, even if a key is still held (it is closed there,
+            # and a note-off JACK lost on a loaded machine cannot hold the jam for ever).
+            since = recorder.last_event() if recorder.count() else None
             if since is None or time.monotonic() < since + gap * AHEAD_AFTER:
                 time.sleep(POLL)
                 continue
             phrase_end = since + gap
-        phrase, start = phrase_take(recorder.peek(at=since), grid, to_bar=listen.clicks)
+        cut_at = since if recorder.sounding() == 0 else min(time.monotonic(), phrase_end)
+        phrase, start = phrase_take(recorder.peek(at=cut_at), grid, to_bar=listen.clicks)
         try:
             call = take_text(phrase, options)
         except JobError:
-            recorder.cut(at=since)  # only notes the dataset leaves out (drums): keep listening
+            recorder.cut(at=cut_at, forget_held=True)  # only notes the dataset leaves out (drums): keep listening
             return None
         on_progress(Progress(0.0, "answering"))
         decoding = time.monotonic()
 
         def went_on(ended=ended, since=since) -> bool:
-            return ended is None and recorder.silent_since() != since
+            return ended is None and recorder.last_event() != since
 
         stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
                                      cancel=cancel, on_send=on_send, start_at=phrase_end, interrupted=went_on)
@@ -165,7 +168,7 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
         if stream is None:
             cancel.check()
             continue  # the phrase went on: listen for its end again
-        recorder.cut(at=since)
+        recorder.cut(at=cut_at, forget_held=True)
         return call, stream, seed, phrase_end, decoding
 
 
@@ -267,7 +270,7 @@ def jam(
                 if cancel.cancelled:
                     stream.stop()
                     raise Cancelled()
-            listen.recorder.cut()  # what was played over the answer is not the next call
+            listen.recorder.cut(forget_held=True)  # what was played over the answer is not the next call
             listen.recorder.take_end()
             exchange = Exchange(call, join_items(stream.items), phrase_end, stream.first_note, seed, decoding,
                                 stream.start)

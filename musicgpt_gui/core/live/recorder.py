@@ -158,15 +158,26 @@ class Recorder:
         with self._lock:
             return None if self._held or self._pedalled else self._last_event
 
+    def last_event(self) -> float:
+        """The clock time of the latest note-on or note-off (the start, before any)."""
+        with self._lock:
+            return self._last_event
+
     def count(self) -> int:
         """Notes begun so far."""
         with self._lock:
             return len(self._done) + len(self._held) + len(self._pedalled)
 
-    def cut(self, at: Optional[float] = None) -> Take:
+    def cut(self, at: Optional[float] = None, forget_held: bool = False) -> Take:
         """The notes so far (times from the origin) as a take up to ``at`` (a clock time), and go on
-        recording: the call of a call and response.  Held notes are closed in the take (and go on sounding)."""
-        return self._take(at, clear=True)
+        recording: the call of a call and response.  Held notes are closed in the take; they go on
+        sounding unless ``forget_held`` (a note-off lost on the way must not hold a note for ever)."""
+        take = self._take(at, clear=True)
+        if forget_held:
+            with self._lock:
+                self._held.clear()
+                self._pedalled.clear()
+        return take
 
     def peek(self, at: Optional[float] = None) -> Take:
         """What :meth:`cut` would return, keeping the notes (an answer decoded ahead may yet be dropped)."""
