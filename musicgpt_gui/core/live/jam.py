@@ -46,6 +46,9 @@ class JamSettings:
     count_in_bars: int = 1
     end_key: Optional[int] = None  # a MIDI note that ends the phrase at once (not recorded)
     end_pedal: Optional[int] = None  # a controller number (pedal) that ends the phrase when pressed
+    # Experimental: decode the answer during the silent bar.  Off: the bench hung with it on (a phrase
+    # not heard, cause not found yet; bench/results/jam-small-ahead.txt was measured before that).
+    decode_ahead: bool = False
 
     def validate(self) -> "JamSettings":
         if not 20 <= self.tempo <= 400:
@@ -140,7 +143,8 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
             # No new note for the gap ends the phrase, even if a key is still held (it is closed there,
             # and a note-off JACK lost on a loaded machine cannot hold the jam for ever).
             since = recorder.last_event() if recorder.count() else None
-            if since is None or time.monotonic() < since + gap * AHEAD_AFTER:
+            wait = gap * AHEAD_AFTER if settings.decode_ahead else gap
+            if since is None or time.monotonic() < since + wait:
                 time.sleep(POLL)
                 continue
             phrase_end = since + gap
