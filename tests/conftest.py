@@ -168,3 +168,11 @@ def fim_generator(fim_run):
     g = Generator(checkpoints.resolve_checkpoint(fim_run[1]))
     yield g
     g.close()
+
+
+@pytest.fixture(scope="session")
+def melody_run(tmp_path_factory: pytest.TempPathFactory):
+    """(workspace, run folder) of a tiny model that answers with valid melodies (tests/core/live_helpers.py)."""
+    from tests.core.live_helpers import train_melody_run
+
+    return train_melody_run(tmp_path_factory.mktemp("melody"), write_dataset)

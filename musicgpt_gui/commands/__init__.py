@@ -6,6 +6,7 @@ from musicgpt_gui.commands import (
     generate_cmd,
     import_cmd,
     infill_cmd,
+    jam_cmd,
     models_cmd,
     play_cmd,
     render_cmd,
@@ -22,6 +23,7 @@ COMMANDS = (
     attention_cmd,
     export_cmd,
     play_cmd,
+    jam_cmd,
     render_cmd,
     selftest_cmd,
 )

@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds to wait before playing, e.g. to connect a virtual port",
     )
+    parser.add_argument("--clock", action="store_true",
+                        help="also send MIDI clock and start/stop on the port, so a DAW follows (not with the synth)")
     add_note_length(parser)
     parser.set_defaults(func=run)
 
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         if args.wait:
             print(f"Waiting {args.wait:g} s: connect a synth to {port.name} ({api})", file=sys.stderr)
             time.sleep(args.wait)
-        play(midi, port, f"{port.name} ({api})")
+        play(midi, port, f"{port.name} ({api})", clock=args.clock)
     finally:
         port.close()
     return 0
@@ -125,7 +127,7 @@ def play_on_synth(midi: mido.MidiFile, synth: SoundFontSynth) -> None:
         output.close()
 
 
-def play(midi: mido.MidiFile, port, where: str, wait_step=None) -> None:
+def play(midi: mido.MidiFile, port, where: str, wait_step=None, clock: bool = False) -> None:
     """Play to the end; Ctrl-C (or any error) still silences the port on the way out."""
     with progress_bar(f"Playing on {where}") as report:
 
@@ -134,7 +136,7 @@ def play(midi: mido.MidiFile, port, where: str, wait_step=None) -> None:
                 Progress(seconds / player.length if player.length else 1.0, f"{seconds:5.1f} / {player.length:.1f} s")
             )
 
-        player = Player(port, on_position=show)
+        player = Player(port, on_position=show, clock=clock)
         player.load(midi)
         gc.freeze()  # a full collection would stall the player thread for every object loaded so far
         try:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
@@ -38,8 +37,10 @@ from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.infill_panel import InfillPanel
+from musicgpt_gui.ui.play_in_panel import PlayInPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
+from musicgpt_gui.ui.widgets.drag_drop import DragOutList, PrefixEdit
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
@@ -98,6 +99,8 @@ class GenerateTab(Tab):
         llay = QVBoxLayout(left)
         llay.addWidget(self._model_box())
         llay.addWidget(self._prefix_box())
+        self.play_in = PlayInPanel(self, context.playback.settings)
+        llay.addWidget(self.play_in)
         llay.addWidget(self._settings_box())
         self.steer = SteerPanel()
         self.steer.watch(self.prefix)
@@ -120,8 +123,10 @@ class GenerateTab(Tab):
         self.output.setReadOnly(True)
         self.output.setPlaceholderText("Generated note text appears here as it is sampled.")
         rlay.addWidget(self.output, 2)
-        self.results = QListWidget()
+        self.results = DragOutList(self.drag_file)
         self.results.setMaximumHeight(80)
+        self.results.setToolTip("Drag a variation (or the selection on the piano roll) into a DAW or a folder "
+                                "as a MIDI file")
         rlay.addWidget(QLabel("Results"))
         rlay.addWidget(self.results)
         self.roll = PianoRoll()
@@ -177,8 +182,10 @@ class GenerateTab(Tab):
     def _prefix_box(self) -> QGroupBox:
         box = QGroupBox("Prefix")
         lay = QVBoxLayout(box)
-        self.prefix = QPlainTextEdit()
-        self.prefix.setPlaceholderText("Type note text (e.g. tempo=96, C4 E4 G4:1.0, D4:0.5) or leave empty")
+        self.prefix = PrefixEdit()
+        self.prefix.setPlaceholderText("Type note text (e.g. tempo=96, C4 E4 G4:1.0, D4:0.5), drop a MIDI file "
+                                       "here, record from a keyboard, or leave empty")
+        self.prefix.midi_dropped.connect(self.prefix_from_midi)
         self.prefix.setMaximumHeight(90)
         lay.addWidget(self.prefix)
         row = QHBoxLayout()
@@ -282,6 +289,9 @@ class GenerateTab(Tab):
 
         self.start_job(read, on_finished=self.prefix.setPlainText)
 
+    def chosen_run(self) -> checkpoints.CheckpointRef:
+        return self.chosen_checkpoint(self.run, self.checkpoint)
+
     # -- generation ---------------------------------------------------------------------------
     def generate(self) -> None:
         try:
@@ -381,6 +391,22 @@ class GenerateTab(Tab):
         result, row = self.infill.piece()
         return self.write_out("the MIDI file", path, lambda: workflows.export_variation(result, row, path))
 
+    def drag_file(self, row: int) -> Optional[Path]:
+        """Write variation ``row`` (or the roll's selection of it) for a drag, with the provenance Export MIDI
+        writes; None (and a message) when there is nothing to drag."""
+        if self.result is None or not 0 <= row < len(self.result.variations):
+            return None
+        shown = row == self.results.currentRow()
+        result, variation = (self.infill.piece() or (self.result, row)) if shown else (self.result, row)
+        beats = self.roll.selection if shown else None
+        suffix = f"-beats{beats[0]:g}-{beats[1]:g}" if beats else ""
+        path = self.context.workspace.exports / "dragged" / f"generated-{self.result.seed}-{row + 1}{suffix}.mid"
+        try:
+            return workflows.export_variation(result, variation, path, beats)
+        except (JobError, OSError) as exc:
+            self.context.say(f"Cannot drag that variation out: {exc}")
+            return None
+
     def show_attention(self) -> None:
         self.context.request_attention(self.result.checkpoint.get("run", ""), self.selected_text())
 
@@ -394,6 +420,7 @@ class GenerateTab(Tab):
     def shutdown(self) -> None:
         super().shutdown()
         self.stream_timer.stop()
+        self.play_in.shutdown()
 
     # -- settings -----------------------------------------------------------------------------
     def _bind_settings(self) -> SettingsBinder:
@@ -406,6 +433,8 @@ class GenerateTab(Tab):
 
     def save_settings(self, settings: QSettings) -> None:
         self.binder.save(settings)
+        self.play_in.binder.save(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         self.binder.restore(settings)
+        self.play_in.binder.restore(settings)

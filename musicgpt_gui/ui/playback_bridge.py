@@ -104,9 +104,18 @@ class PlaybackBridge(QObject):
         midi = midi_io.render_midi(text)
         self.play_midi(owner, midi)
 
+    @property
+    def clock(self) -> bool:
+        """Send MIDI clock and start/stop on a MIDI port while playing (remembered; never to the built-in synth)."""
+        return str(self.settings.value("midi/clock", "false")).lower() == "true"
+
+    def set_clock(self, on: bool) -> None:
+        self.settings.setValue("midi/clock", "true" if on else "false")
+
     def play_midi(self, owner: object, midi: mido.MidiFile) -> None:
         player = self._ensure_player()
         self.stop()
+        player.clock = self.clock and self.choice.api != midi_ports.BUILTIN_SYNTH
         player.set_loop(None)
         self.owner = owner
         player.load(midi)
@@ -147,6 +156,15 @@ class PlaybackBridge(QObject):
                 self._port.send(
                     mido.Message("control_change", channel=channel, control=MIDI_VOLUME, value=round(127 * self.volume))
                 )
+
+    def live_output(self, owner: object):
+        """The current output, opened if needed and silent, for the metronome and the jam's answers
+        (``owner`` takes it from any player); raises JobError (no device) with a plain message."""
+        player = self._ensure_player()
+        self.stop()
+        player.load(mido.MidiFile())
+        self.owner = owner
+        return self._port
 
     def owns(self, owner: object) -> bool:
         return self.owner is owner and self._player is not None

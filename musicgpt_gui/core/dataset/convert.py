@@ -69,7 +69,7 @@ def convert_task(task: Task, options: ImportOptions) -> FileResult:
                 pieces = [_drum_map_only(piece) for piece in pieces]
             result.warning = "; ".join(w for piece in pieces for w in piece.warnings) or None
             for piece in pieces:
-                rendered = _render(piece, options)
+                rendered = render_piece(piece, options)
                 if rendered:
                     result.pieces.append(rendered)
             if not result.pieces:
@@ -90,7 +90,8 @@ def _shifts(transpose: int) -> list[int]:
     return [0, *transposition_shifts(transpose)]
 
 
-def _render(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
+def render_piece(piece: Piece, options: ImportOptions) -> Optional[ConvertedPiece]:
+    """One piece as the import writes it (the original, then its transposed copies); None without notes."""
     texts = []
     for k in _shifts(options.transpose):
         if options.track_mode == "flat":

@@ -1,4 +1,4 @@
-"""MIDI output ports through python-rtmidi (mido's rtmidi backend), and the remembered choice.
+"""MIDI output and input ports through python-rtmidi (mido's rtmidi backend), and the remembered choices.
 
 The API is chosen by a short name (alsa, jack, coremidi, winmm).  Where no MIDI system is
 reachable (no ``/dev/snd/seq`` for ALSA, no JACK server) opening raises :class:`MidiUnavailable`
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import mido
 
@@ -23,6 +24,8 @@ APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "w
 BUILTIN_SYNTH = "synth"  # PortChoice.api of the built-in SoundFont synth (core.midi.synth), the default output
 CLIENT_NAME = "musicgpt"
 CHOICE_FILE = "midi-output.json"
+INPUT_CHOICE_FILE = "midi-input.json"
+VIRTUAL_INPUT = "in"  # the app's own virtual input port (JACK: musicgpt:in), for a keyboard or a DAW to connect to
 ALSA_SEQ = Path("/dev/snd/seq")
 # rtmidi returns from jack_connect before the JACK graph carries the connection; events sent in
 # the first cycles after that are dropped (seen here with the dummy driver under load).
@@ -89,8 +92,86 @@ def open_output(choice: PortChoice) -> mido.ports.BaseOutput:
     return port
 
 
-def find_port(wanted: Optional[str], names: list[str], api: str) -> str:
+def list_input_ports(api: str) -> list[str]:
+    """Names of the input ports the API offers: keyboards, other programs' outputs (for JACK: their MIDI outputs)."""
+    backend = _backend(api, "input")
+    try:
+        return list(backend.get_input_names())
+    except OSError as exc:
+        raise _unavailable(api, exc, "input") from exc
+
+
+class InputPort:
+    """An rtmidi input read by a Python thread, never by a Python callback on rtmidi's (JACK's) thread.
+
+    A callback there needs the GIL inside JACK's process cycle; while another thread holds it (a model
+    decoding), the cycle overruns and the server drops that cycle's events -- a lost note-off holds a
+    note forever.  Here rtmidi queues the events lock-free and stamps them on its own thread; a pump
+    thread hands each to ``callback(msg, when)``, ``when`` on ``time.monotonic``'s clock, from rtmidi's
+    own time deltas (anchored at the earliest arrival seen, so a late pump does not move the notes).
+    """
+
+    POLL = 0.001  # seconds between looks at rtmidi's queue
+
+    def __init__(self, rt, name: str, callback: Callable[..., None]) -> None:
+        self._rt, self.name, self._callback = rt, name, callback
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="midi-input", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        jack_time, anchor = 0.0, None
+        while not self._halt.is_set():
+            event = self._rt.get_message()
+            if event is None:
+                self._halt.wait(self.POLL)
+                continue
+            data, delta = event
+            jack_time += delta
+            arrived = time.monotonic()
+            anchor = arrived - jack_time if anchor is None else min(anchor, arrived - jack_time)
+            try:
+                msg = mido.Message.from_bytes(data)
+            except ValueError:
+                continue
+            self._callback(msg, anchor + jack_time)
+
+    def close(self) -> None:
+        self._halt.set()
+        self._thread.join()
+        self._rt.close_port()
+        del self._rt
+
+
+def open_input(choice: PortChoice, callback: Callable[..., None]) -> InputPort:
+    """Open the chosen input port, or our own virtual input (``choice.virtual``); every message goes to
+    ``callback(msg, when)`` on a pump thread (see :class:`InputPort`); with neither, the API's first input."""
+    import rtmidi
+
+    _backend(choice.api, "input")
+    if choice.virtual and choice.api == "winmm":
+        raise MidiUnavailable("WinMM cannot create virtual ports; install loopMIDI and pick its port.")
+    try:
+        rt = rtmidi.MidiIn(getattr(rtmidi, f"API_{APIS[choice.api]}"), CLIENT_NAME, queue_size_limit=4096)
+        rt.ignore_types(sysex=True, timing=True, active_sense=True)
+        if choice.virtual:
+            rt.open_virtual_port(choice.virtual)
+            return InputPort(rt, choice.virtual, callback)
+        names = rt.get_ports()
+        name = find_port(choice.port, names, choice.api, direction="input")
+        rt.open_port(names.index(name))
+    except (OSError, rtmidi.RtMidiError) as exc:
+        raise _unavailable(choice.api, exc, "input") from exc
+    return InputPort(rt, name, callback)
+
+
+def find_port(wanted: Optional[str], names: list[str], api: str, direction: str = "output") -> str:
     """Exact name, else the one name containing ``wanted`` (case-insensitive); None -> first."""
+    if not names and direction == "input":
+        raise MidiUnavailable(
+            f"No MIDI input device on {api}: plug in a keyboard, or use the app's own virtual input "
+            f"({CLIENT_NAME}:{VIRTUAL_INPUT}) and connect a keyboard or a DAW to it."
+        )
     if not names:
         raise MidiUnavailable(
             f"No MIDI output ports on {api}: start a synthesizer (for example FluidSynth or Qsynth) "
@@ -103,7 +184,9 @@ def find_port(wanted: Optional[str], names: list[str], api: str) -> str:
     matches = [n for n in names if wanted.lower() in n.lower()]
     if len(matches) == 1:
         return matches[0]
-    raise MidiUnavailable(f"No single MIDI output port matches {wanted!r} on {api}; available: {', '.join(names)}.")
+    raise MidiUnavailable(
+        f"No single MIDI {direction} port matches {wanted!r} on {api}; available: {', '.join(names)}."
+    )
 
 
 def load_choice(path: Path) -> Optional[PortChoice]:
@@ -120,12 +203,12 @@ def save_choice(path: Path, choice: PortChoice) -> None:
     atomic_write_text(Path(path), json.dumps(asdict(choice), indent=2) + "\n")
 
 
-def _backend(api: str) -> mido.Backend:
+def _backend(api: str, direction: str = "output") -> mido.Backend:
     if api not in APIS:
         raise MidiUnavailable(f"Unknown MIDI API {api!r}; choose one of {', '.join(APIS)}.")
     if api == "alsa" and sys.platform.startswith("linux") and not ALSA_SEQ.exists():
         # Checked first: rtmidi would fail too, but only after ALSA prints its own lines to stderr.
-        raise _unavailable(api, FileNotFoundError(f"{ALSA_SEQ} is missing"))
+        raise _unavailable(api, FileNotFoundError(f"{ALSA_SEQ} is missing"), direction)
     backend = mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
     compiled = [short for short, long in APIS.items() if long in backend.module.get_api_names()]
     if api not in compiled:
@@ -135,6 +218,6 @@ def _backend(api: str) -> mido.Backend:
     return backend
 
 
-def _unavailable(api: str, exc: BaseException) -> MidiUnavailable:
+def _unavailable(api: str, exc: BaseException, direction: str = "output") -> MidiUnavailable:
     reason = str(exc).strip() or type(exc).__name__
-    return MidiUnavailable(f"MIDI output through {api} is not available ({reason}): {_HOW_TO_FIX[api]}.")
+    return MidiUnavailable(f"MIDI {direction} through {api} is not available ({reason}): {_HOW_TO_FIX[api]}.")

@@ -2,6 +2,8 @@
 
 The GUI turns the hooks into Qt signals; the CLI just waits.  Stop, pause and seek silence
 the output (explicit note-offs for sounding notes, then all-notes-off) so nothing hangs.
+With ``clock=True`` it also sends MIDI clock (24 per quarter note, following the tempo map) and
+start / stop / continue with the song position, so a DAW or a drum machine follows.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ REALTIME_PRIORITY = 1  # the lowest real-time priority: above ordinary processes
 POSITION_INTERVAL = 1 / 30  # seconds between position reports: enough for a cursor
 ALL_NOTES_OFF, SUSTAIN = 123, 64
 MIN_LOOP = 0.05  # seconds: shorter loops would only stutter
+CLOCKS_PER_QUARTER = 24  # MIDI beat clock
+CLOCKS_PER_SONG_STEP = 6  # the song position pointer counts sixteenth notes
 TIME_EPSILON = 1e-6  # mido's summed float times land a hair before the beat they mean
 
 
@@ -36,8 +40,10 @@ class Player:
         on_position: Optional[Callable[[float], None]] = None,
         on_state: Optional[Callable[[str], None]] = None,
         position_interval: float = POSITION_INTERVAL,
+        clock: bool = False,
     ) -> None:
         self._port = port
+        self.clock = clock  # send MIDI clock and start/stop (read by load(), so set it before)
         self._on_position = on_position or (lambda _s: None)
         self._on_state = on_state or (lambda _s: None)
         self._interval = position_interval
@@ -55,6 +61,7 @@ class Player:
         self._done.set()
         self._sounding: Counter[tuple[int, int]] = Counter()
         self._loop: Optional[tuple[float, float]] = None
+        self._clock_times: list[float] = []  # seconds of each clock message of the loaded piece
 
     # -- loading and state ------------------------------------------------------------------
     def load(self, midi: mido.MidiFile) -> None:
@@ -63,13 +70,14 @@ class Player:
             self.stop()
             now = 0.0
             times, messages = [], []
-            for msg in midi:  # mido merges tracks and converts ticks to seconds with the tempo map
+            for msg in with_clock(midi) if self.clock else midi:  # mido merges tracks, ticks -> seconds
                 now += msg.time
                 if not msg.is_meta:
                     times.append(now)
                     messages.append(msg.copy(time=0))
             self._times, self._messages = times, messages
             self._channels = {m.channel for m in messages if hasattr(m, "channel")}
+            self._clock_times = [t for t, m in zip(times, messages) if m.type == "clock"]
             self._length = max(now, times[-1] if times else 0.0)
             self._position = 0.0
 
@@ -163,6 +171,7 @@ class Player:
         self._done.clear()
         index = bisect.bisect_left(self._times, position)
         self._chase(index)
+        self._clock_from(position)
         self._origin = time.monotonic() - position
         self._state = PLAYING
         self._thread = threading.Thread(target=self._run, args=(self._halt, index), name="midi-player", daemon=True)
@@ -182,6 +191,14 @@ class Player:
         for msg in latest.values():
             self._port.send(msg)
 
+    def _clock_from(self, position: float) -> None:
+        """With the clock on: the song position (in sixteenths) of ``position`` seconds, then start or continue."""
+        if not self._clock_times:
+            return
+        clocks = bisect.bisect_left(self._clock_times, position - TIME_EPSILON)
+        self._port.send(mido.Message("songpos", pos=min(clocks // CLOCKS_PER_SONG_STEP, 16383)))
+        self._port.send(mido.Message("start" if clocks == 0 else "continue"))
+
     def _stop_thread(self) -> None:
         """End the scheduling thread (if any), then silence what it left sounding."""
         thread = self._thread
@@ -192,6 +209,8 @@ class Player:
         self._silence()
 
     def _silence(self) -> None:
+        if self._clock_times:
+            self._port.send(mido.Message("stop"))
         for (channel, note), count in sorted(self._sounding.items()):
             for _ in range(count):
                 self._port.send(mido.Message("note_off", channel=channel, note=note, velocity=0))
@@ -212,6 +231,7 @@ class Player:
                 origin = self._origin = now - loop[0]
                 index = bisect.bisect_left(times, loop[0] - TIME_EPSILON)
                 self._chase(index)
+                self._clock_from(loop[0])
                 continue
             end = origin + (loop[1] if loop is not None else self._length)
             if now >= next_report:
@@ -243,11 +263,25 @@ class Player:
 
     def _finish(self) -> None:
         """Natural end: report the end, then rewind so play() starts over (even from a hook)."""
+        if self._clock_times:
+            self._port.send(mido.Message("stop"))
         self._on_position(self._length)
         self._thread = None
         self._position = 0.0
         self._done.set()
         self._set_state(STOPPED)
+
+
+def with_clock(midi: mido.MidiFile) -> mido.MidiFile:
+    """``midi`` plus a track of clock messages, 24 per quarter note from 0 to its end (mido follows the tempo map)."""
+    tpb = midi.ticks_per_beat
+    end = max((sum(m.time for m in track) for track in midi.tracks), default=0)
+    track, previous = mido.MidiTrack(), 0
+    for k in range(end * CLOCKS_PER_QUARTER // tpb + 1):
+        tick = k * tpb // CLOCKS_PER_QUARTER  # exact when tpb is a multiple of 24, else within a tick
+        track.append(mido.Message("clock", time=tick - previous))
+        previous = tick
+    return mido.MidiFile(type=1, ticks_per_beat=tpb, tracks=[*midi.tracks, track])
 
 
 def _due(when: float, now: float, end: float, loop: Optional[tuple[float, float]]) -> bool:

@@ -27,10 +27,10 @@ from musicgpt_gui.core.model.train import recipe, training
 from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import report as quality
-from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill
+from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill, locate_beats
 from musicgpt_gui.core.model.steer import measure as steer_measure
 from musicgpt_gui.core.model.steer import session as steer_session
-from musicgpt_gui.core.music.notation import parse_text
+from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 
 NEW_MODEL_SIZE = "small"
 # A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with
@@ -158,9 +158,26 @@ def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     return out
 
 
-def export_variation(result: GenerationResult, variation: int, path: Path) -> Path:
-    """Write one variation (prefix included) as a MIDI file carrying its :func:`provenance`."""
-    return export_midi(result.full_text(variation), path, provenance(result, variation))
+def export_variation(result: GenerationResult, variation: int, path: Path,
+                     beats: Optional[tuple[float, float]] = None) -> Path:
+    """Write one variation (prefix included) as a MIDI file carrying its :func:`provenance`.
+
+    ``beats``: only the items starting in [first, last) quarter notes (a selection dragged out), after the
+    controls and marks in force there (tempo, instrument, meter...); provenance records the excerpt.
+    """
+    text, record = result.full_text(variation), provenance(result, variation)
+    if beats is not None:
+        text = excerpt(text, *beats)
+        record["excerpt"] = {"beats": [float(beats[0]), float(beats[1])]}
+    return export_midi(text, path, record)
+
+
+def excerpt(text: str, first: float, last: float) -> str:
+    """The items starting in [first, last) quarter notes, after the non-event items (controls, marks) before them."""
+    span = locate_beats(text, first, last)
+    items = split_items(text)
+    kept = [item for item in items[: span.start] if ":" not in item or "=" in item]
+    return join_items(kept + items[span.start : span.end])
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.midi import midi_ports
@@ -34,12 +34,17 @@ class PortPicker(QWidget):
         self.port.setMinimumContentsLength(18)
         self.refresh_button = QPushButton("Refresh")
         self.soundfont_button = QPushButton("Choose SoundFont...")
+        self.clock = QCheckBox("MIDI clock")
+        self.clock.setToolTip("Send MIDI clock and start/stop on the port while playing, so a DAW follows the tempo")
+        self.clock.setChecked(self.bridge.clock)
+        self.clock.toggled.connect(self.bridge.set_clock)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Output:"))
         layout.addWidget(self.api)
         layout.addWidget(self.port, 1)
         layout.addWidget(self.refresh_button)
+        layout.addWidget(self.clock)
         layout.addWidget(self.soundfont_button)
         self._show_choice(self.bridge.choice)
         self.api.currentIndexChanged.connect(lambda _: self.refresh())
@@ -69,6 +74,7 @@ class PortPicker(QWidget):
         builtin = self.api_name == midi_ports.BUILTIN_SYNTH
         self.port.setVisible(not builtin)
         self.refresh_button.setVisible(not builtin)
+        self.clock.setVisible(not builtin)
         self.soundfont_button.setVisible(builtin)
         if builtin and self.bridge.soundfont:
             self.soundfont_button.setToolTip(f"SoundFont: {self.bridge.soundfont}")
