@@ -58,3 +58,27 @@ def wide_attention_tab(make_window, tiny_run, tiny_dataset):
     texts = dataset_files.load_split(tiny_dataset, dataset_files.TRAIN)
     tab.text.setPlainText(join_items(item for t in texts for item in split_items(t)))
     return window, tab
+
+
+def roll_and_transport(make_window, workspace, qtbot, text: str):
+    """(window, roll, transport): a piano roll showing ``text`` and its transport in a panel of their own,
+    on a shown main window's context (its playback bridge and settings)."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
+    from musicgpt_gui.ui.widgets.transport import Transport
+
+    window = make_window(workspace)
+    panel = QWidget()
+    roll = PianoRoll()
+    transport = Transport(window.context, lambda: text, roll)
+    layout = QVBoxLayout(panel)
+    layout.addWidget(roll)
+    layout.addWidget(transport)
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    roll.set_text(text)
+    window.test_panel = panel  # a parentless widget lives as long as a Python reference does
+    return window, roll, transport

@@ -5,33 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from musicgpt_gui.core.midi.synth import read_wav, render_pcm
 from musicgpt_gui.ui.widgets.piano_roll import MUTED_COLOR, PART_COLORS, PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
+from tests.ui.helpers import roll_and_transport
 
 # Flute on F#5 (740 Hz, between the bass harmonics 660 and 770) over a bass on A2 (110 Hz), loud
 # (velocity 127: the roll draws them opaque).
+
 TEXT = "@1=Flute program=73, @2=Bass program=33, tempo=60, velocity=127, @1 F#5 @2 A2:4.0"
 RATE = 44100
 
 
 @pytest.fixture()
 def rig(make_window, workspace, qtbot):
-    window = make_window(workspace)
-    panel = QWidget()
-    roll = PianoRoll()
-    transport = Transport(window.context, lambda: TEXT, roll)
-    layout = QVBoxLayout(panel)
-    layout.addWidget(roll)
-    layout.addWidget(transport)
-    qtbot.addWidget(panel)
-    panel.resize(700, 300)
-    panel.show()
-    qtbot.waitExposed(panel)
-    roll.set_text(TEXT)
-    window.test_panel = panel
+    window, roll, transport = roll_and_transport(make_window, workspace, qtbot, TEXT)
     return roll, transport
 
 

@@ -5,33 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from musicgpt_gui.core.midi import midi_ports
 from musicgpt_gui.core.midi.playback import PAUSED, PLAYING
 from musicgpt_gui.core.midi.synth import read_wav
 from musicgpt_gui.core.music.notation import parse_text
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll, seconds_to_quarters
-from musicgpt_gui.ui.widgets.transport import Transport
+from tests.ui.helpers import roll_and_transport
 
 TEXT = "tempo=120, " + ", ".join(f"{n}4:0.5" for n in "CDEFGABC" * 4)  # 16 quarters, 8 s
 
 
 @pytest.fixture()
 def rig(make_window, workspace, qtbot):
-    window = make_window(workspace)
-    panel = QWidget()
-    roll = PianoRoll()
-    transport = Transport(window.context, lambda: TEXT, roll)
-    layout = QVBoxLayout(panel)
-    layout.addWidget(roll)
-    layout.addWidget(transport)
-    qtbot.addWidget(panel)
-    panel.resize(700, 300)
-    panel.show()
-    qtbot.waitExposed(panel)
-    roll.set_text(TEXT)
-    window.test_panel = panel  # a parentless widget lives as long as a Python reference does
+    window, roll, transport = roll_and_transport(make_window, workspace, qtbot, TEXT)
     return window, roll, transport
 
 
