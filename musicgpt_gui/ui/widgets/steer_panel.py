@@ -22,11 +22,17 @@ from musicgpt_gui.core.model.steer.constraints import KEEP_PREFIX_KEY, Steering
 from musicgpt_gui.core.model.steer.measure import describe_text
 from musicgpt_gui.core.music.notation import midi_to_name
 from musicgpt_gui.ui.settings_binder import SettingsBinder
+from musicgpt_gui.ui.worker import JobSlot
 
 ANY, PREFIX_KEY = "any", "the prefix's key"
 TONICS = ("C", "G", "D", "A", "E", "B", "F#", "Db", "Ab", "Eb", "Bb", "F")
 KEYS = [f"{tonic} {mode}" for mode in ("major", "minor") for tonic in TONICS]
 LENGTHS = {ANY: None, "1/16 (0.25)": Fraction(1, 4), "1/8 (0.5)": Fraction(1, 2), "1/4 (1.0)": Fraction(1)}
+
+
+def describe_job(text: str, *, on_progress, cancel) -> dict[str, str]:
+    """The prefix's key, range, voices and shortest length (core's :func:`describe_text`), off the GUI thread."""
+    return describe_text(text) if text.strip() else {}
 
 
 class PitchSpin(QSpinBox):
@@ -83,6 +89,8 @@ class SteerPanel(QGroupBox):
                 grid.addWidget(self.now[now], r, 5)
         grid.addWidget(QLabel("in the prefix:"), len(rows), 5)
         grid.addWidget(self.reset_button, len(rows), 0)
+        self._slot = JobSlot(self)
+        self._timer = QTimer(self, singleShot=True, interval=400)
         self.reset_button.clicked.connect(self.reset)
         self.limit_range.toggled.connect(self._enable_range)
         self._enable_range(False)
@@ -115,8 +123,15 @@ class SteerPanel(QGroupBox):
         self.no_repeat.setValue(0)
 
     def show_prefix(self, text: str) -> None:
-        """Each attribute's value in the prefix, so a user sees what they are steering away from."""
-        found = describe_text(text) if text.strip() else {}
+        """Each attribute's value in the prefix, so a user sees what they are steering away from; measured
+        in a job (music21's key finder would stall the window on a long prefix, or on its first use)."""
+        if self._slot.busy:
+            self._timer.start()  # measured again once the job in progress is done
+            return
+        worker = self._slot.run(describe_job, text)
+        worker.finished.connect(self._show_values)
+
+    def _show_values(self, found: dict) -> None:
         for name, label in self.now.items():
             value = found.get(name, "")
             if name == "length" and value:
@@ -124,8 +139,8 @@ class SteerPanel(QGroupBox):
             label.setText(value or "–")
 
     def watch(self, prefix: QPlainTextEdit, delay_ms: int = 400) -> None:
-        """Show the prefix's values a moment after it stops changing (music21's key finder is not free)."""
-        self._timer = QTimer(self, singleShot=True, interval=delay_ms)
+        """Show the prefix's values a moment after it stops changing."""
+        self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(lambda: self.show_prefix(prefix.toPlainText()))
         prefix.textChanged.connect(self._timer.start)
         self.show_prefix(prefix.toPlainText())
