@@ -1,6 +1,8 @@
 """Helpers for GUI tests: an event-loop heartbeat and waits on a tab's job."""
 from __future__ import annotations
 
+import gc
+
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer
 
 STALL_LIMIT_MS = 250  # a behaviour threshold (the GUI keeps breathing), not a speed benchmark
@@ -18,6 +20,10 @@ class Heartbeat(QObject):
         self._timer.timeout.connect(self._tick)
 
     def __enter__(self) -> "Heartbeat":
+        # What earlier tests left behind is collected and frozen first, as the app freezes its start-up
+        # objects: a full collection of another test's garbage is not a stall of the job measured here.
+        gc.collect()
+        gc.freeze()
         self._clock.start()
         self._timer.start()
         return self
