@@ -157,11 +157,13 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
     steer.add_argument("--no-repeat", type=int, default=0, metavar="N",
                        help="no run of N notes/rests repeats one of the piece or the training data")
     steer.add_argument("--valid-only", action="store_true", help="whole, valid items only (implied by the others)")
+    steer.add_argument("--play-parts", metavar="N,N",
+                       help="only these declared parts play (e.g. 1,3), in a piece with parts")
 
 
 def steering_settings(args: argparse.Namespace):
     """The checked :class:`Steering` of the steering options."""
-    from musicgpt_gui.core.model.steer.constraints import Steering, parse_length, parse_range
+    from musicgpt_gui.core.model.steer.constraints import Steering, parse_length, parse_parts, parse_range
 
     low, high = parse_range(args.pitch_range) if args.pitch_range else (None, None)
     return Steering(
@@ -174,6 +176,7 @@ def steering_settings(args: argparse.Namespace):
         no_triplets=args.no_triplets,
         no_repeat=args.no_repeat,
         grammar=args.valid_only,
+        parts=parse_parts(args.play_parts) if args.play_parts else (),
     ).validate()
 
 

@@ -9,7 +9,7 @@ import pytest
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
 from musicgpt_gui.core.model.steer import token_table as tt
-from musicgpt_gui.core.model.steer.constraints import Steering, parse_key, parse_length, parse_range
+from musicgpt_gui.core.model.steer.constraints import Steering, parse_key, parse_length, parse_parts, parse_range
 from musicgpt_gui.core.model.steer.measure import Adherence, measure
 from musicgpt_gui.core.model.steer.session import scale_for
 from musicgpt_gui.core.model.store import checkpoints
@@ -93,6 +93,11 @@ def test_bad_values_are_one_line_messages() -> None:
         Steering(low=80, high=60).validate()
     with pytest.raises(JobError, match="at least 2"):
         Steering(no_repeat=1).validate()
+    assert parse_parts("1,3") == (1, 3) and parse_parts("@2 @1") == (1, 2)
+    with pytest.raises(JobError, match="part numbers"):
+        parse_parts("bass")
+    with pytest.raises(JobError, match="1 to 16"):
+        Steering(parts=(17,)).validate()
 
 
 

@@ -68,3 +68,19 @@ def test_steered_parts_are_declared_drums_stay_on_the_map_and_melodic_parts_keep
         bars += kept.bars
     assert notes > 0 and bars > 0
     assert {declared[n.part].drums for v in result.variations for n in v.parsed.notes} == {True, False}
+
+
+def test_only_the_parts_asked_for_play(band) -> None:
+    generator, prompt = band
+    declared = parse_text(prompt).parts
+    steering = Steering(parts=(2,))
+    result = generator.generate(prompt, GenerationSettings(length=120, temperature=1.2, top_k=0, variations=2,
+                                                           seed=6, steering=steering))
+    played = {n.part for v in result.variations for n in v.parsed.notes}
+    assert played == {1}, (played, declared[1])  # 0-based: the second declared part
+    start = parse_text(prompt).length
+    for v in result.variations:
+        assert not measure(result.full_text(v.index), start, steering, None).broken["parts"]
+    free = generator.generate(prompt, GenerationSettings(length=120, temperature=1.2, top_k=0, variations=2, seed=6,
+                                                         steering=Steering(grammar=True)))
+    assert len({n.part for v in free.variations for n in v.parsed.notes}) > 1  # unsteered, several parts play

@@ -32,12 +32,13 @@ class Steering:
     no_triplets: bool = False  # lengths on the straight grid only (so onsets stay on it too)
     no_repeat: int = 0  # no run of this many notes/rests repeats one earlier in the piece or the training set
     grammar: bool = False  # whole, valid items only (implied by every other constraint)
+    parts: tuple[int, ...] = ()  # the declared parts (1-based) that may play; empty: all of them
 
     @property
     def active(self) -> bool:
         return any(
             (self.grammar, self.key, self.low is not None, self.high is not None, self.max_voices,
-             self.min_length, self.no_triplets, self.no_repeat)
+             self.min_length, self.no_triplets, self.no_repeat, self.parts)
         )
 
     def validate(self) -> "Steering":
@@ -55,6 +56,8 @@ class Steering:
         if self.min_length is not None and not 0 < self.min_length <= MAX_MIN_LENGTH:
             raise JobError(f"The shortest length must be more than 0 and at most {MAX_MIN_LENGTH} quarters, "
                            f"not {self.min_length}.")
+        if any(not 1 <= p <= 16 for p in self.parts):
+            raise JobError(f"Parts are numbered 1 to 16 (as declared, @1 ... @16), not {list(self.parts)}.")
         if self.no_repeat and self.no_repeat < 2:
             raise JobError(f"No-repeat needs runs of at least 2 items, not {self.no_repeat}.")
         return self
@@ -72,6 +75,8 @@ class Steering:
         for k in ("low", "high"):
             if k in out:
                 out[k] = midi_to_name(out[k])
+        if self.parts:
+            out["parts"] = list(self.parts)
         return out
 
 
@@ -94,6 +99,14 @@ def parse_range(text: str) -> tuple[int, int]:
     if low > high:
         raise JobError(f"The range {text} is empty: its low end is above its high end.")
     return low, high
+
+
+def parse_parts(text: str) -> tuple[int, ...]:
+    """(1, 3) from "1,3" or "@1 @3": the declared parts that may play."""
+    numbers = [w.strip().lstrip("@") for w in (text or "").replace(",", " ").split()]
+    if not numbers or not all(n.isdigit() for n in numbers):
+        raise JobError(f"'{text}' is not a list of part numbers: write them as declared, e.g. 1,3.")
+    return tuple(sorted({int(n) for n in numbers}))
 
 
 def parse_length(text: str) -> Fraction:

@@ -101,6 +101,8 @@ class Masker:
         declared = np.zeros(t.size, bool)
         if self.multi:
             declared = (t.kind == tt.MARKER) & (t.pitch >= 1) & (t.pitch <= len(self.state.parts))
+            if s.parts:  # only the parts asked for may play
+                declared &= np.isin(t.pitch, list(s.parts))
         return {
             "pitch": pitch_ok,
             "scale_pitch": scale_ok,

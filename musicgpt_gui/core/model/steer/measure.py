@@ -62,6 +62,8 @@ def measure(text: str, prefix_length: Fraction, steering: Steering,
             result.broken["rhythm"] += 1
         if index in repeats:
             result.broken["no_repeat"] += 1
+        if steering.parts and len(parsed.parts) > 1 and any(n.part + 1 not in steering.parts for n in notes):
+            result.broken["parts"] += 1
     return result
 
 
