@@ -24,11 +24,11 @@ def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
     """``items`` up to the last bar line they reach after ``prefix`` (all of them if they reach none, or
     if the cut would leave no note)."""
     state = PieceState.from_text(prefix)
+    before = state.playable
     keep = 0
     for i, item in enumerate(items, start=1):
         state.extend([item])
-        at_bar_line = (state.onset - state.bar_origin) % state.bar == 0
-        if at_bar_line and parse_text(join_items(items[:i]), parts=state.parts).notes:
+        if (state.onset - state.bar_origin) % state.bar == 0 and state.playable > before:
             keep = i
     return items[:keep] if keep else items
 

@@ -82,7 +82,6 @@ class Masker:
         self.multi = len(self.state.parts) > 1  # every note names its part (a marker before its pitches)
         self.words = ""  # the item so far, as written
         self.mode = "start"  # start | marker | notes | rest | control | ended
-        self.ended_by_rule = False
         self._static = self._static_masks()
 
     # -- what may come next -------------------------------------------------------------------
@@ -163,7 +162,6 @@ class Masker:
                 mask |= m["hold"]
         if not mask.any():  # every length would repeat an earlier run: end the take here
             mask[self.end_ids] = True
-            self.ended_by_rule = True
         return mask
 
     def _steps(self) -> np.ndarray:

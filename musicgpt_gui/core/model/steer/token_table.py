@@ -28,13 +28,12 @@ _MARKER_RE = re.compile(r"^ ?@(\d+)$")  # a part marker (music/parts.py): the ne
 
 @dataclass(frozen=True)
 class TokenTable:
-    """Per token id: its kind, its MIDI pitch (-1 if none; a marker: its 1-based part), its length in quarters
-    (0 if none),
-    whether it has a leading space, and whether a step token also ends the item (``:1.0,``)."""
+    """Per token id: its kind, its MIDI pitch (-1 if none; a marker: its 1-based part), the index of its
+    length in ``lengths``, whether it has a leading space, and whether a step token also ends the item
+    (``:1.0,``)."""
 
     kind: np.ndarray
     pitch: np.ndarray
-    length: np.ndarray
     lengths: tuple[Fraction, ...]  # exact lengths, indexed by ``length_index``
     length_index: np.ndarray  # -1 where the token has no length
     spaced: np.ndarray
@@ -46,8 +45,6 @@ class TokenTable:
     def size(self) -> int:
         return int(self.kind.size)
 
-    def ids(self, kind: int) -> np.ndarray:
-        return np.flatnonzero(self.kind == kind)
 
 
 def token_table(encoder: MusicEncoder) -> TokenTable:
@@ -95,5 +92,4 @@ def _table(encoder: MusicEncoder) -> TokenTable:
         elif text in (word, " " + word) and (midi := name_to_midi(word)) is not None:
             kind[i], pitch[i] = PITCH, midi
     values = tuple(sorted(lengths, key=lengths.get))
-    length = np.array([float(values[k]) if k >= 0 else 0.0 for k in length_index])
-    return TokenTable(kind, pitch, length, values, length_index, spaced, closes, encoder.eot, program)
+    return TokenTable(kind, pitch, values, length_index, spaced, closes, encoder.eot, program)
