@@ -18,6 +18,7 @@ from musicgpt_gui.core.model.train import fim
 from musicgpt_gui.core.model.store.run_store import History
 from musicgpt_gui.core.model.store import models
 from musicgpt_gui.core.model.train import recipe
+from musicgpt_gui.core.model.train.training_types import WINDOW_LAYOUTS
 from musicgpt_gui.core.model.store import tf_runtime
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.plan import memory
@@ -101,6 +102,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"can regenerate a passage with both sides as context (musicgpt infill; default: "
         f"{fim.NEW_MODEL_RATE:g} with --new-model, else {defaults.fim_rate:g})",
     )
+    parser.add_argument(
+        "--windows",
+        choices=WINDOW_LAYOUTS,
+        default=defaults.windows,
+        help="pinned: a training window from a song's middle starts with the song's part declarations, so the "
+        "model writes for the parts a piece declares; plain: a slice of the stream (default: %(default)s; "
+        "one-stream datasets are the same either way)",
+    )
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.add_argument(
         "--plan", action="store_true", help="print the memory plan (does the run fit the device?) and exit"
@@ -183,6 +192,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         threads=args.threads,
         minutes=args.minutes,
         fim_rate=_fim_rate(args, new_model, workspace),
+        windows=args.windows,
         devices=args.devices,
         mixed_precision=args.mixed_precision,
         **asdict(chosen),  # batch, window, learning rate, warmup, schedule, transposition

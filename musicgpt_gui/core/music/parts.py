@@ -63,6 +63,16 @@ def parse_declaration(item: str) -> Optional[tuple[int, Part]]:
     return int(found.group(1)), Part(found.group(2), program, found.group(3) == "drums")
 
 
+def leading_declarations(items: list[str]) -> list[str]:
+    """The declarations a piece opens with: its ensemble (empty for a one-stream piece)."""
+    out = []
+    for item in items:
+        if parse_declaration(item) is None:
+            break
+        out.append(item)
+    return out
+
+
 def parse_marker(token: str) -> Optional[int]:
     """The 1-based part number of an ``@N`` token, or None when the token is not a marker."""
     found = _MARKER_RE.match(token)

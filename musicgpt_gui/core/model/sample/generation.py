@@ -32,10 +32,9 @@ from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.model.store import tf_runtime
-from musicgpt_gui.core.model.train import recovery
+from musicgpt_gui.core.model.train import recovery, training_data
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text, split_items
-from musicgpt_gui.core.music.parts import parse_declaration
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.model.steer.constraints import Steering
@@ -285,8 +284,7 @@ class Generator(WarmModel):
         keep = n_ctx - 2  # room for <|endoftext|> before it and one sampled token after it
         if len(body) > keep:
             # The parts' declarations stay in view (pinned before the kept end): the notes' markers name them.
-            header = [item for item in split_items(prefix) if parse_declaration(item)]
-            pinned = self.encoder.encode(join_items(header) + SEP.strip()) if header else []
+            pinned = training_data.header_ids(split_items(prefix), self.encoder)
             if len(pinned) > keep // 2:
                 pinned = []
             warnings.append(

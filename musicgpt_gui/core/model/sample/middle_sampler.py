@@ -9,7 +9,7 @@ room.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
@@ -20,6 +20,7 @@ from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.model.train.fim import INFILL_ORDER, arrange, item_step
+from musicgpt_gui.core.model.train.training_data import header_ids
 from musicgpt_gui.core.model.sample.generation import CACHE_ROWS, GenerationSettings, TokenEvent, TokenFn, counted_text
 from musicgpt_gui.core.model.sample.sampling import sample_token
 from musicgpt_gui.core.model.steer.masker import Masker
@@ -45,6 +46,7 @@ class Sides:
     seen: tuple[int, int]  # tokens of the text before and after the span that fit
     total: tuple[int, int]
     before: list[int]
+    pinned: list[int] = field(default_factory=list)  # a cut prefix's piece start: <|endoftext|> and declarations
 
     @classmethod
     def around(cls, encoder: vocab.MusicEncoder, before: list[str], after: list[str], size: int) -> "Sides":
@@ -52,17 +54,22 @@ class Sides:
         suf = encoder.encode(" " + join_items(after)) if after else []
         keep_suf = min(len(suf), size // 4)
         keep_pre = min(len(pre), size - keep_suf - size // 4 - 6)
+        pinned: list[int] = []
+        if keep_pre < len(pre):  # cut: the parts' declarations stay in view, before the FIM context (as trained)
+            header = header_ids(before, encoder)
+            pinned = [encoder.eot, *header] if header and len(header) < keep_pre // 2 else []
+            keep_pre -= len(pinned)
         prefix = ([encoder.eot] if keep_pre == len(pre) else []) + pre[len(pre) - keep_pre :]
         suffix = suf[:keep_suf] + ([encoder.eot] if keep_suf == len(suf) else [])
-        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)), [encoder.eot, *pre])
+        return cls(prefix, suffix, size, (keep_pre, keep_suf), (len(pre), len(suf)), [encoder.eot, *pre], pinned)
 
     def context(self, sentinels: list[int], middle: list[int]) -> list[int]:
         """The FIM context followed by the middle so far, a quarter of ``size`` short of it: the oldest
         prefix tokens go first, then the oldest of the middle, so the suffix and the latest tokens stay in view."""
-        room = self.size - len(self.suffix) - 4 - self.size // 4
+        room = self.size - len(self.suffix) - 4 - self.size // 4 - len(self.pinned)
         run = (self.prefix + middle)[-room:]
         cut = max(0, len(run) - len(middle))
-        return arrange(INFILL_ORDER, sentinels, run[:cut], self.suffix) + run[cut:]
+        return self.pinned + arrange(INFILL_ORDER, sentinels, run[:cut], self.suffix) + run[cut:]
 
     def warnings(self, n_ctx: int) -> list[str]:
         if self.seen == self.total:

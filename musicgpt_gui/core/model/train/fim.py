@@ -110,7 +110,7 @@ class FimSampler:
         self.rate = check_rate(rate)
         self.tokens, self.eot = tokens, encoder.eot
         self.ids = [encoder.specials[t] for t in vocab.FIM_TOKENS]
-        self.item_cut, self.bar_cut = _cut_flags(tokens, encoder)
+        self.item_cut, self.bar_cut = cut_flags(tokens, encoder)
 
     def transform(self, batch: np.ndarray, starts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each row rearranged with probability ``rate``: a leading part of random length as an example,
@@ -143,7 +143,7 @@ class FimSampler:
         return np.asarray(arrange(order, self.ids, *parts), dtype=window.dtype)
 
 
-def _cut_flags(tokens: np.ndarray, encoder: vocab.MusicEncoder) -> tuple[np.ndarray, np.ndarray]:
+def cut_flags(tokens: np.ndarray, encoder: vocab.MusicEncoder) -> tuple[np.ndarray, np.ndarray]:
     """Per stream position: may a cut fall before this token (item boundary, bar line)?"""
     item_cut = np.zeros(len(tokens) + 1, dtype=bool)
     bar_cut = np.zeros(len(tokens) + 1, dtype=bool)

@@ -120,6 +120,8 @@ class _Loop:
         self.samples: list[Path] = []
         self.yardstick: Optional[ngram.Yardstick] = None
         self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
+        flags = (self.fim.item_cut, self.fim.bar_cut) if self.fim else None
+        self.cutter = training_data.WindowCutter(data, encoder, window, cfg.windows, flags)
 
     def run(self) -> TrainResult:
         """Train; on out-of-memory, go on from the last save with half the micro-batch (train/recovery.py)."""
@@ -234,10 +236,18 @@ class _Loop:
         return step, history
 
     def _batch(self) -> np.ndarray:
+        """``batch_size`` windows from random starts, cut by the run's layout; FIM rearranges what follows
+        a pinned header (the header stays first, as a prompt's declarations do at infill)."""
         tokens, n = self.data.train, self.window
         starts = self.rng.integers(0, len(tokens) - n + 1, size=self.cfg.batch_size)
-        batch = np.stack([tokens[s : s + n] for s in starts])
-        return self.fim.transform(batch, starts, self.rng) if self.fim else batch
+        rows = []
+        for s in starts:
+            header, begin = self.cutter.cut(int(s))
+            body = tokens[begin : begin + n - len(header)]
+            if self.fim:
+                body = self.fim.transform(body[None], np.asarray([begin]), self.rng)[0]
+            rows.append(np.concatenate([header, body]))
+        return np.stack(rows)
 
     def _train(self) -> TrainResult:
         cfg = self.cfg

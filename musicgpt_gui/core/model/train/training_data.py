@@ -1,7 +1,8 @@
 """A run's data: the dataset splits as token streams, the validation windows and the n-gram yardstick.
 
 The loop, the benches and the FIM tests all read a dataset the same way; this module is that one way,
-and the one place that decides where validation (and the yardstick scored beside it) looks.
+the one place that decides where validation (and the yardstick scored beside it) looks, and the one
+that cuts training windows (:class:`WindowCutter`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import numpy as np
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import Progress, ProgressFn
-from musicgpt_gui.core.model.train import ngram
+from musicgpt_gui.core.model.train import fim, ngram
 from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.model.train.training_types import TrainConfig
+from musicgpt_gui.core.music import parts
+from musicgpt_gui.core.music.notation import SEP, join_items, split_items
 
 MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
 
@@ -74,3 +77,67 @@ def encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
         ids += encoder.encode(text)
         ids.append(encoder.eot)
     return np.asarray(ids, dtype=np.int32)
+
+
+def header_ids(items: list[str], encoder: vocab.MusicEncoder) -> list[int]:
+    """What a window or a cut prompt keeps of a piece's start (after ``<|endoftext|>``): the declarations
+    the items open with and the separator after them; empty for a one-stream piece."""
+    header = parts.leading_declarations(items)
+    return encoder.encode(join_items(header) + SEP.rstrip()) if header else []
+
+
+class WindowCutter:
+    """Training windows of the token stream: a plain slice, or (``pinned``) the piece's declarations first.
+
+    A slice from the middle of a song rarely holds the song's start, so a model trained on plain slices
+    writes for parts nobody declared.  Pinned, a window that starts after its piece's header opens with
+    that header and goes on from the next bar line (the next item boundary when no bar line is near) --
+    the layout a prompt has at generation, where the cut prefix keeps its declarations.  One-stream
+    pieces have no header, so their windows are plain slices either way.
+    """
+
+    def __init__(
+        self, data: TrainingData, encoder: vocab.MusicEncoder, window: int, layout: str, flags: Optional[tuple] = None
+    ) -> None:
+        self.tokens, self.window = tokens, window = data.train, window
+        self.headers: list[np.ndarray] = []
+        self.piece_starts = np.concatenate([[0], np.flatnonzero(tokens == encoder.eot) + 1])
+        if layout == "pinned":
+            for text, at in zip(data.train_texts, self.piece_starts):
+                ids = np.asarray(header_ids(split_items(text), encoder), dtype=np.int32)
+                # a header that does not open the piece's encoding as it stands (BPE joins) is not pinned;
+                # a pinned one follows <|endoftext|>, as a cut prompt's does at generation
+                opens = len(ids) and np.array_equal(tokens[at : at + len(ids)], ids)
+                self.headers.append(np.concatenate([[encoder.eot], ids]).astype(np.int32) if opens else ids[:0])
+        if any(len(h) for h in self.headers):
+            item_cut, bar_cut = flags or fim.cut_flags(tokens, encoder)
+            self.item_starts, self.bar_starts = np.flatnonzero(item_cut), np.flatnonzero(bar_cut)
+        else:
+            self.headers = []
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.headers)
+
+    def cut(self, start: int) -> tuple[np.ndarray, int]:
+        """(header, where the stream part begins) for a window drawn at ``start``: the header, then
+        ``window - len(header)`` stream tokens from there."""
+        n, none = self.window, self.tokens[:0]
+        if not self.headers:
+            return none, start
+        piece = int(np.searchsorted(self.piece_starts, start, side="right")) - 1
+        header = self.headers[piece] if piece < len(self.headers) else none
+        if len(header) >= n // 2 or start < self.piece_starts[piece] + len(header):
+            return none, start
+        begin = _next_at_least(self.bar_starts, start)
+        if begin is None or begin - start > n // 4:
+            begin = _next_at_least(self.item_starts, start) or start
+        begin = min(begin, len(self.tokens) - (n - len(header)))
+        if piece + 1 < len(self.piece_starts) and begin >= self.piece_starts[piece + 1]:
+            return none, start  # the snap left the piece: no header
+        return header, begin
+
+
+def _next_at_least(sorted_positions: np.ndarray, start: int) -> Optional[int]:
+    k = int(np.searchsorted(sorted_positions, start))
+    return int(sorted_positions[k]) if k < len(sorted_positions) else None

@@ -18,6 +18,9 @@ from musicgpt_gui.core.workspace import Workspace
 MIN_WINDOW = 16  # tokens; a shorter dataset cannot teach anything
 
 
+WINDOW_LAYOUTS = ("pinned", "plain")
+
+
 @dataclass
 class TrainConfig:
     """Everything one training run needs; intervals of 0 switch that feature off."""
@@ -47,6 +50,7 @@ class TrainConfig:
     transpose: int = 0  # train also on copies shifted by -N..+N semitones
     yardstick: bool = True  # fit the n-gram yardstick (and the reference metrics) first
     fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
+    windows: str = "pinned"  # pinned: each window starts with its piece's part declarations; plain: a stream slice
     devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
     mixed_precision: bool = False  # float16 maths with a dynamic loss scale, on a GPU only (off on the CPU)
 
@@ -130,6 +134,8 @@ def check_settings(cfg: TrainConfig) -> None:
             f"The batch size ({cfg.batch_size}) must split evenly over the {len(cfg.devices)} chosen devices."
         )
     fim.check_rate(cfg.fim_rate)
+    if cfg.windows not in WINDOW_LAYOUTS:
+        raise JobError(f"Unknown window layout '{cfg.windows}'; choose one of: {', '.join(WINDOW_LAYOUTS)}.")
     models.check_name(cfg.run)
 
 
@@ -149,6 +155,7 @@ def run_settings(cfg: TrainConfig, *, base, vocab, window, valid_tokens_per_elem
         schedule=cfg.schedule,
         transpose=cfg.transpose,
         fim_rate=cfg.fim_rate,
+        windows=cfg.windows,
         devices=devices,
         **{checkpoints.CONTEXT_SETTING: context},
     )
