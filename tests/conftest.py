@@ -176,3 +176,35 @@ def melody_run(tmp_path_factory: pytest.TempPathFactory):
     from tests.core.live_helpers import train_melody_run
 
     return train_melody_run(tmp_path_factory.mktemp("melody"), write_dataset)
+
+
+POP909 = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
+
+
+@dataclass(frozen=True)
+class PopSongs:
+    workspace: object  # musicgpt_gui.core.workspace.Workspace
+    dataset: Path
+    model: object  # musicgpt_gui.core.model.store.models.ModelInfo
+    run: str
+
+
+@pytest.fixture(scope="session")
+def pop_songs(tmp_path_factory: pytest.TempPathFactory) -> PopSongs:
+    """Six POP909 songs imported with a part per track (MELODY, BRIDGE, PIANO), a tiny model made from them,
+    and a run of it trained 2 steps with 96-token windows."""
+    from musicgpt_gui.core.dataset.import_options import ImportOptions
+    from musicgpt_gui.core.dataset.importer import import_dataset
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model.train import training
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
+    dataset = workspace.datasets / "songs"
+    import_dataset([str(p) for p in sorted(POP909.glob("*.mid"))[:6]], ImportOptions(parts="tracks", workers=1),
+                   dataset)
+    model = models.create_music_model(workspace, dataset, size="tiny", vocab_kind="atomic")
+    training.train(training.TrainConfig(workspace=workspace, dataset=dataset, base=model.name, run="songs", steps=2,
+                                        batch_size=2, window=96, validate_every=0, sample_every=0, save_every=2,
+                                        fim_rate=0.5))
+    return PopSongs(workspace, dataset, model, "songs")

@@ -30,6 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="items taken from --prefix-midi/--prefix-piece",
     )
+    parser.add_argument(
+        "--ensemble",
+        default="auto",
+        metavar="PARTS",
+        help="the parts a piece is written for when the prefix declares none: 'auto' (the training dataset's "
+        "most common ensemble; nothing for one-stream data), 'none' (the model writes its own), or "
+        "'MELODY=0; Bass=33; Drums=drums' (name=General MIDI program, or drums)",
+    )
     add_sampling_arguments(parser, "tokens per variation")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
@@ -37,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
     from musicgpt_gui.core.model.sample.generation import Generator, dataset_prefix, midi_prefix
-    from musicgpt_gui.core.model.workflows import generate_for_run
+    from musicgpt_gui.core.model.workflows import ensemble_prefix, generate_for_run
 
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
@@ -53,6 +61,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         prefix = dataset_prefix(resolve_dataset(workspace, name), int(row), args.prefix_items)
     else:
         prefix = args.prefix
+    prefix = ensemble_prefix(prefix, args.ensemble, trained_on)
     generator = Generator()
     with progress_bar(f"generate {args.run}") as on_progress:
         result = generate_for_run(generator, ref, prefix, settings, dataset=checked, on_progress=on_progress)
@@ -66,6 +75,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         )
     print(f"seed {result.seed} · {ref.run_name} {result.checkpoint['checkpoint']}", file=sys.stderr)
     for v in result.variations:
+        if not v.playable:
+            print(f"variation {v.index + 1}: {v.nothing_to_play().partition(': ')[2]}", file=sys.stderr)
+            continue
         stop = "<|endoftext|>" if v.stop_reason == "end" else f"{settings.length} tokens"
         print(
             f"variation {v.index + 1}: {v.parsed.valid}/{v.parsed.total} items valid ({v.valid_share:.0%}), "

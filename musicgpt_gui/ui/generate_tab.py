@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Optional
 
@@ -41,46 +40,14 @@ from musicgpt_gui.ui.play_in_panel import PlayInPanel
 from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.drag_drop import DragOutList, PrefixEdit
+from musicgpt_gui.ui.widgets.ensemble_picker import EnsemblePicker
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
 from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
+from musicgpt_gui.ui.generate_job import TokenBuffer, generate_job
 
 STREAM_INTERVAL_MS = 50
-
-
-class TokenBuffer:
-    """Collects streamed text on the job thread; the GUI drains it on a timer (no per-token signals)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: list[tuple[int, str]] = []
-
-    def push(self, event: generation.TokenEvent) -> None:
-        if event.text:
-            with self._lock:
-                self._pending.append((event.variation, event.text))
-
-    def drain(self) -> list[tuple[int, str]]:
-        with self._lock:
-            out, self._pending = self._pending, []
-        return out
-
-
-def generate_job(
-    generator: generation.Generator,
-    ref: checkpoints.CheckpointRef,
-    prefix: str,
-    settings: generation.GenerationSettings,
-    buffer: TokenBuffer,
-    *,
-    on_progress,
-    cancel,
-):
-    """Generate for the run, streaming into ``buffer`` (see :func:`workflows.generate_for_run`)."""
-    return workflows.generate_for_run(
-        generator, ref, prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel
-    )
 
 
 class GenerateTab(Tab):
@@ -161,6 +128,7 @@ class GenerateTab(Tab):
         self.results.currentRowChanged.connect(self._show_result)
         self.export_button.clicked.connect(self.export)
         self.attention_button.clicked.connect(self.show_attention)
+        self.run.currentIndexChanged.connect(self._run_changed)
         context.workspace_changed.connect(lambda _: self.refresh())
         context.runs_changed.connect(self.refresh)
         context.datasets_changed.connect(self.refresh)
@@ -188,6 +156,8 @@ class GenerateTab(Tab):
         self.prefix.midi_dropped.connect(self.prefix_from_midi)
         self.prefix.setMaximumHeight(90)
         lay.addWidget(self.prefix)
+        self.ensemble = EnsemblePicker()
+        lay.addWidget(self.ensemble)
         row = QHBoxLayout()
         self.prefix_dataset = QComboBox()
         self.prefix_piece = QSpinBox()
@@ -289,6 +259,11 @@ class GenerateTab(Tab):
 
         self.start_job(read, on_finished=self.prefix.setPlainText)
 
+    def _run_changed(self) -> None:
+        """The ensemble picker offers what the chosen run's dataset declares."""
+        run_dir = self.run.currentData()
+        self.ensemble.show_dataset(checkpoints.training_dataset(run_dir) if run_dir is not None else None)
+
     def chosen_run(self) -> checkpoints.CheckpointRef:
         return self.chosen_checkpoint(self.run, self.checkpoint)
 
@@ -315,6 +290,7 @@ class GenerateTab(Tab):
             self.prefix.toPlainText(),
             settings,
             self.buffer,
+            self.ensemble.value(),
             on_finished=self._finished,
             on_cancelled=self._cancelled,
         )
@@ -338,13 +314,19 @@ class GenerateTab(Tab):
         self.progress.setValue(100)
         self.results.clear()
         for v in result.variations:
+            if not v.playable:  # listed with the reason, never shown or played
+                item = QListWidgetItem(v.nothing_to_play())
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                self.results.addItem(item)
+                continue
             flag = f" · memorized ({sum(r.length for r in v.memorized)} items copied)" if v.memorized else ""
             ending = "ended by the model" if v.stop_reason == "end" else "reached the length limit"
             item = QListWidgetItem(f"Variation {v.index + 1} · {v.valid_share:.0%} valid items · {ending}{flag}")
             if v.memorized:
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.results.addItem(item)
-        self.results.setCurrentRow(0)
+        playable = [row for row, v in enumerate(result.variations) if v.playable]
+        self.results.setCurrentRow(playable[0] if playable else -1)
         ident = result.checkpoint
         kept = f" · steering kept: {result.steering_kept[0]}" if result.steering_kept else ""
         self.info.setText(
@@ -357,7 +339,7 @@ class GenerateTab(Tab):
         self.info.setText("Stopped.")
 
     def _show_result(self, row: int) -> None:
-        has = self.result is not None and 0 <= row < len(self.result.variations)
+        has = self._playable(row)
         self._enable_result_actions(has)
         if has:
             self.infill.reset()
@@ -365,6 +347,10 @@ class GenerateTab(Tab):
         found = self.result.metrics if has else []
         mine = [(f"variation {row + 1}", found[row])] if 0 <= row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
+
+    def _playable(self, row: int) -> bool:
+        found = self.result.variations if self.result is not None else []
+        return 0 <= row < len(found) and found[row].playable
 
     def display(self, text: str) -> None:
         self.output.setPlainText(text)
@@ -394,7 +380,7 @@ class GenerateTab(Tab):
     def drag_file(self, row: int) -> Optional[Path]:
         """Write variation ``row`` (or the roll's selection of it) for a drag, with the provenance Export MIDI
         writes; None (and a message) when there is nothing to drag."""
-        if self.result is None or not 0 <= row < len(self.result.variations):
+        if not self._playable(row):
             return None
         shown = row == self.results.currentRow()
         result, variation = (self.infill.piece() or (self.result, row)) if shown else (self.result, row)
@@ -429,6 +415,7 @@ class GenerateTab(Tab):
         for key in keys:
             binder.bind(key, getattr(self, key))
         self.steer.bind(binder)
+        self.ensemble.bind(binder)
         return binder
 
     def save_settings(self, settings: QSettings) -> None:

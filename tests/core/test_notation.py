@@ -90,3 +90,9 @@ def test_seed_text_parses_with_default_lengths() -> None:
     assert parsed.skipped == [] and parsed.valid == 7
     half = Fraction(1, 2)  # the rest and D4 each last the default 0.5
     assert [(n.onset, n.pitch) for n in parsed.notes] == [(half, 62), (1, 57), (1, 60), (1, 64)]
+
+
+def test_a_tempo_midi_cannot_hold_is_skipped_as_an_invalid_item() -> None:
+    """Under 4 bpm a quarter lasts more than set_tempo's 16,777,215 microseconds: it could not be exported."""
+    parsed = parse_text("tempo=3, C4:1.0, tempo=4, D4:1.0")
+    assert parsed.skipped == ["tempo=3"] and [t for _, t in parsed.tempos] == [4.0]

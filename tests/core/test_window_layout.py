@@ -2,35 +2,24 @@
 the song's declarations (as a cut prompt does at generation and infill), then goes on from an item boundary."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from musicgpt_gui.core.dataset.import_options import ImportOptions
-from musicgpt_gui.core.dataset.importer import import_dataset
 from musicgpt_gui.core.model.sample.middle_sampler import Sides
-from musicgpt_gui.core.model.store import models, run_store, vocab
+from musicgpt_gui.core.model.store import run_store, vocab
 from musicgpt_gui.core.model.train import training, training_data
 from musicgpt_gui.core.music.notation import split_items
 from musicgpt_gui.core.music.parts import leading_declarations
 
-POP909 = Path(__file__).resolve().parents[3] / "shared" / "data" / "pop909"
 WINDOW = 96
 
 
 @pytest.fixture(scope="module")
-def songs(tmp_path_factory):
-    """(workspace, dataset, encoder, data): six POP909 songs imported with a part per track, and a tiny model."""
-    from musicgpt_gui.core.workspace import resolve_workspace
-
-    workspace = resolve_workspace(tmp_path_factory.mktemp("ws"))
-    dataset = workspace.datasets / "songs"
-    import_dataset([str(p) for p in sorted(POP909.glob("*.mid"))[:6]], ImportOptions(parts="tracks", workers=1),
-                   dataset)
-    model = models.create_music_model(workspace, dataset, size="tiny", vocab_kind="atomic")
-    encoder = vocab.load_encoder(model.path)
-    return workspace, dataset, model, encoder, training_data.load_data(dataset, encoder)
+def songs(pop_songs):
+    """(workspace, dataset, model, encoder, data) of the shared POP909 songs (tests/conftest.py)."""
+    encoder = vocab.load_encoder(pop_songs.model.path)
+    return (pop_songs.workspace, pop_songs.dataset, pop_songs.model, encoder,
+            training_data.load_data(pop_songs.dataset, encoder))
 
 
 def test_pinned_windows_open_with_their_songs_declarations_and_go_on_from_an_item_boundary(songs) -> None:

@@ -10,7 +10,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.music import notation
 from musicgpt_gui.core.midi.midi_io import provenance_of
 from musicgpt_gui.ui import generate_tab
-from musicgpt_gui.ui.generate_tab import TokenBuffer
+from musicgpt_gui.ui.generate_job import TokenBuffer
 from tests.ui.helpers import STALL_LIMIT_MS, Heartbeat, wait_idle
 
 

@@ -4,6 +4,7 @@ Lengths in seconds go through the one TempoMap (core/music/tempo_map.py).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -11,8 +12,11 @@ from typing import Iterable, Optional, Union
 
 from musicgpt_gui.core.dataset.metadata import DatasetStats
 from musicgpt_gui.core.music.notation import Parsed, name_to_midi, split_items
+from musicgpt_gui.core.music.parts import Part, leading_declarations, parse_declaration
 from musicgpt_gui.core.music.piece import Piece
 from musicgpt_gui.core.music.tempo_map import TempoMap
+
+_HEADER_CHARS = 2000  # where a piece's declarations end at the latest (16 with 40-character names)
 
 
 @dataclass
@@ -86,3 +90,15 @@ def dataset_stats(stats: list[PieceStats], rows: int, train_rows: int, valid_row
         quarters=round(sum(s.quarters for s in stats), 3),
         seconds=round(sum(s.seconds for s in stats), 3),
     )
+
+
+def ensembles(texts: Iterable[str]) -> list[tuple[tuple[Part, ...], int]]:
+    """The ensembles the pieces declare, most common first, with how many pieces declare each
+    (one-stream pieces declare none and are not counted)."""
+    counts: Counter = Counter()
+    for text in texts:
+        declared = leading_declarations(split_items(text[:_HEADER_CHARS]))
+        parts = tuple(parsed[1] for parsed in map(parse_declaration, declared) if parsed)
+        if parts:
+            counts[parts] += 1
+    return counts.most_common()

@@ -4,6 +4,7 @@
   :func:`train_defaults` gives the settings both front ends start from.
 - :func:`generate_for_run`: generation from a run's checkpoint, checked against its training data.
 - :func:`infill_for_run`: the same for regenerating a span with both sides as context.
+- :func:`with_ensemble` / :func:`dataset_ensembles`: the parts an unprompted piece is written for.
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
 - :func:`attention_view`: the per-token or per-note view of an attention result, with its title.
 - :func:`plan_training` / :func:`apply_plan`: the memory plan of a run before Start, and its proposal applied.
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from musicgpt_gui.core.dataset import dataset_files, statistics
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
-from musicgpt_gui.core.jobs import CancelToken, ProgressFn, no_progress, sub_progress
+from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.plan import memory
@@ -31,6 +33,7 @@ from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill, lo
 from musicgpt_gui.core.model.steer import measure as steer_measure
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
+from musicgpt_gui.core.music.parts import Part, declaration, leading_declarations, parse_ensemble
 
 NEW_MODEL_SIZE = "small"
 # A freshly created small model learns in minutes: fewer steps than TrainConfig's default, with
@@ -103,6 +106,52 @@ def generate_for_run(
     return result
 
 
+def dataset_ensembles(dataset: Optional[Path]) -> list[tuple[tuple[Part, ...], int]]:
+    """The ensembles a dataset's training pieces declare, most common first (none for one-stream data)."""
+    if dataset is None or not dataset_files.split_path(dataset, dataset_files.TRAIN).is_file():
+        return []
+    return statistics.ensembles(dataset_files.load_split(dataset, dataset_files.TRAIN))
+
+
+ENSEMBLE_AUTO, ENSEMBLE_NONE = "auto", "none"
+
+
+def resolve_ensemble(choice: str, dataset: Optional[Path]) -> list[Part]:
+    """``auto``: the dataset's most common ensemble (none for one-stream data); ``none``: the model writes
+    its own; else an edited spec (``MELODY=0; Bass=33; Drums=drums``)."""
+    if choice == ENSEMBLE_NONE:
+        return []
+    if choice == ENSEMBLE_AUTO:
+        found = dataset_ensembles(dataset)
+        return list(found[0][0]) if found else []
+    try:
+        return parse_ensemble(choice)
+    except ValueError as exc:
+        raise JobError(f"The ensemble: {exc}.") from None
+
+
+def ensemble_prefix(prefix: str, choice: str, dataset: Optional[Path]) -> str:
+    """``prefix`` with the chosen ensemble (:func:`resolve_ensemble`) declared first: what the GUI and the
+    CLI hand to generation."""
+    return with_ensemble(prefix, resolve_ensemble(choice, dataset), strict=choice != ENSEMBLE_AUTO)
+
+
+def with_ensemble(prefix: str, ensemble: Sequence[Part], *, strict: bool = True) -> str:
+    """``prefix`` written for ``ensemble``: its declarations first.  A prefix that declares parts of its own
+    (a dataset piece, a MIDI file read with parts) keeps them; a different ensemble asked for ``strict``ly
+    is then an error (``auto`` is not strict)."""
+    if not ensemble:
+        return prefix
+    header = [declaration(n, part) for n, part in enumerate(ensemble, start=1)]
+    items = split_items(prefix) if prefix.strip() else []
+    own = leading_declarations(items)
+    if own:
+        if own != header and strict:
+            raise JobError("The prefix declares its own parts; clear the prefix or let it keep them.")
+        return prefix
+    return join_items(header + items)
+
+
 def steering_kept(result: GenerationResult) -> list[str]:
     """Per variation, each active constraint beside what the generated bars did (empty when unsteered)."""
     steering = result.settings.steering
@@ -150,6 +199,7 @@ def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
         "seed": result.seed,
         "variation": variation,
         "prefix": result.prefix,
+        "ensemble": leading_declarations(split_items(result.prefix)),
         "settings": settings,
     }
     if isinstance(result, InfillResult) and result.span is not None:

@@ -131,6 +131,16 @@ def bar_length(item: str) -> Optional[Fraction]:
     return Fraction(4 * int(found.group(1)), int(found.group(2))) if found and int(found.group(2)) else None
 
 
+# What a control may say.  A tempo under 4 bpm does not fit MIDI's set_tempo (at most 16,777,215 microseconds
+# a quarter note, 3.58 bpm), so it could be read but never written.
+CONTROL_RANGES = {"tempo": (4, 1000), "velocity": (1, 127), "program": (0, 127)}
+
+
+def control_in_range(kind: str, value: float) -> bool:
+    low, high = CONTROL_RANGES.get(kind, (1, 0))
+    return low <= value <= high
+
+
 def format_control(kind: str, value: float) -> str:
     """``tempo=96``, ``velocity=80``, ``program=0`` (tempo keeps up to two decimals)."""
     if kind == "tempo":
@@ -289,16 +299,16 @@ def parse_text(text: str, default_length: float = DEFAULT_NOTE_LENGTH, parts: Se
         control = _CONTROL_RE.match(item)
         if control:
             kind, value = control.group(1), float(control.group(2))
-            if kind == "tempo" and 1 <= value <= 1000:
-                out.tempos.append((now, value))
-            elif kind == "velocity" and 1 <= value <= 127:
-                velocity = int(value)
-            elif kind == "program" and 0 <= value <= 127:
-                program = int(value)
-                out.programs.append((now, program))
-            else:
+            if not control_in_range(kind, value):
                 out.skipped.append(item)
                 continue
+            if kind == "tempo":
+                out.tempos.append((now, value))
+            elif kind == "velocity":
+                velocity = int(value)
+            else:
+                program = int(value)
+                out.programs.append((now, program))
             out.items.append(format_control(kind, value))
             continue
         if item.startswith("@") and _declare(out, item):

@@ -73,6 +73,36 @@ def leading_declarations(items: list[str]) -> list[str]:
     return out
 
 
+def ensemble_spec(parts: list[Part]) -> str:
+    """An ensemble as the user edits it: ``MELODY=0; Bass=33; Drums=drums`` (name=program, or drums[=kit])."""
+    def entry(part: Part) -> str:
+        if part.drums:
+            return f"{part.name}=drums" + (f":{part.program}" if part.program else "")
+        return f"{part.name}={part.program}"
+
+    return "; ".join(map(entry, parts))
+
+
+def parse_ensemble(spec: str) -> list[Part]:
+    """The parts of an ensemble spec (see :func:`ensemble_spec`); ValueError says what is wrong, and where."""
+    out: list[Part] = []
+    for number, entry in enumerate((e.strip() for e in spec.split(";") if e.strip()), start=1):
+        name, equals, kind = (s.strip() for s in entry.rpartition("="))
+        kit = kind.removeprefix("drums").removeprefix(":") if kind.startswith("drums") else None
+        value = kit if kit is not None else kind
+        if not equals or not name or not (value == "" and kit is not None or value.isdigit()):
+            raise ValueError(f"part {number} ('{entry}') is not NAME=PROGRAM or NAME=drums, like 'Bass=33'")
+        program = int(value or 0)
+        if program > 127:
+            raise ValueError(f"part {number} ('{entry}'): a program is 0 to 127, not {program}")
+        out.append(Part(clean_name(name, number), program, kit is not None))
+    if not out:
+        raise ValueError("the ensemble names no parts")
+    if len(out) > MAX_PARTS:
+        raise ValueError(f"the ensemble has {len(out)} parts; MIDI has room for {MAX_PARTS}")
+    return out
+
+
 def parse_marker(token: str) -> Optional[int]:
     """The 1-based part number of an ``@N`` token, or None when the token is not a marker."""
     found = _MARKER_RE.match(token)

@@ -44,6 +44,7 @@ END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation e
 MAX_VARIATIONS = 16
 DEFAULT_PREFIX_ITEMS = 16  # opening items taken from a MIDI file or a dataset piece as a prefix
 CACHE_ROWS = 64  # the key/value cache is sized for prefix + length, rounded up to this
+EMPTY_TAKE_GRACE = 2  # a take with nothing to play at ``length`` tokens may run to this many times it
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,15 @@ class Variation:
     @property
     def valid_share(self) -> float:
         return self.parsed.valid_share
+
+    @property
+    def playable(self) -> bool:
+        """Whether the take holds a note: one without is never shown or exported as music."""
+        return bool(self.parsed.notes)
+
+    def nothing_to_play(self) -> str:
+        return (f"Variation {self.index + 1} has nothing to play: the model wrote no note in {len(self.tokens)} "
+                "tokens. Try a lower temperature, 'valid items only', or a longer-trained run.")
 
 
 @dataclass
@@ -318,10 +328,11 @@ class Generator(WarmModel):
             logits = decoder.start(np.array([context] * count, dtype=np.int32), capacity)
         except tf_runtime.tf().errors.ResourceExhaustedError:
             raise _NoRoom() from None  # before any token: the caller can try fewer variations at once
-        for i in range(settings.length):
+        budget_met: set[int] = set()  # reached ``length`` tokens with something to play
+        for i in range(settings.length * EMPTY_TAKE_GRACE):
             cancel.check()
             for v in range(count):
-                if streams[v].ended:
+                if streams[v].ended or v in budget_met:
                     continue
                 row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
                 if not playable[v]:  # no end before the take's first playable item: no empty takes
@@ -341,19 +352,23 @@ class Generator(WarmModel):
                     stops[v] = "end"
                 if on_token is not None:
                     on_token(TokenEvent(first + v, i, token, piece))
-            on_progress(Progress((i + 1) / settings.length, f"token {i + 1}/{settings.length}"))
-            if all(s.ended for s in streams) or i + 1 == settings.length:
+            on_progress(Progress(min(1.0, (i + 1) / settings.length), f"token {i + 1}/{settings.length}"))
+            if i + 1 >= settings.length:  # the budget is spent; a take with nothing to play yet goes on a while
+                budget_met.update(v for v in range(count) if playable[v])
+            if all(s.ended or v in budget_met for v, s in enumerate(streams)):
                 break
             last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)
-            if decoder.length >= n_ctx:
+            # rows that stopped sampling borrow a sampling row's tokens, to keep the rows the same length
+            live = [v for v in range(count) if not streams[v].ended and v not in budget_met]
+            if decoder.length >= decoder.capacity and decoder.capacity < n_ctx:  # a take given grace: more room
+                rows = [context + generated[v if v in live else live[0]] for v in range(count)]
+                logits = decoder.start(np.array(rows, dtype=np.int32), min(n_ctx, decoder.capacity + CACHE_ROWS))
+            elif decoder.length >= n_ctx:
                 if not any("sliding window" in w for w in warnings) and n_ctx == self.hparams.n_ctx:
                     warnings.append(
                         f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window."
                     )
-                active = next(v for v in range(count) if not streams[v].ended)
-                window = [
-                    (context + generated[v if not streams[v].ended else active])[-(n_ctx // 2) :] for v in range(count)
-                ]
+                window = [(context + generated[v if v in live else live[0]])[-(n_ctx // 2) :] for v in range(count)]
                 logits = decoder.start(np.array(window, dtype=np.int32), n_ctx)
             else:
                 logits = decoder.step(last)

@@ -16,13 +16,13 @@ import numpy as np
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.store.vocab import MusicEncoder
-from musicgpt_gui.core.music.notation import format_duration, name_to_midi, parse_duration
+from musicgpt_gui.core.music.notation import control_in_range, format_duration, name_to_midi, parse_duration
 
 # Kinds of token (ids of other kinds -- BPE pieces, FIM sentinels -- are never allowed while steering).
 OTHER, PITCH, REST, STEP, HOLD, CONTROL, COMMA, END, MARKER = range(9)
 _STEP_RE = re.compile(r"^:(\d+(?:\.\d+)?(?:/\d+)?)(,?)$")
 _HOLD_RE = re.compile(r"^~(\d+(?:\.\d+)?(?:/\d+)?)$")
-_CONTROL_RE = re.compile(r"^ ?(?:tempo|velocity|program)=\d+$")
+_CONTROL_RE = re.compile(r"^ ?(tempo|velocity|program)=(\d+)$")
 _MARKER_RE = re.compile(r"^ ?@(\d+)$")  # a part marker (music/parts.py): the next pitches are that part's
 
 
@@ -85,8 +85,8 @@ def _table(encoder: MusicEncoder) -> TokenTable:
             length_index[i] = lengths.setdefault(value, len(lengths))
         elif word == "rest" and text in ("rest", " rest"):
             kind[i] = REST
-        elif _CONTROL_RE.match(text):
-            kind[i], program[i] = CONTROL, "program=" in text
+        elif (found := _CONTROL_RE.match(text)) and control_in_range(found.group(1), int(found.group(2))):
+            kind[i], program[i] = CONTROL, found.group(1) == "program"
         elif found := _MARKER_RE.match(text):
             kind[i], pitch[i] = MARKER, int(found.group(1))
         elif text in (word, " " + word) and (midi := name_to_midi(word)) is not None:
