@@ -105,6 +105,12 @@ def _print_metrics(run_dir: Path, result) -> None:
 
     rows = quality.references(run_dir) + [(f"variation {i + 1}", m) for i, m in enumerate(result.metrics)]
     print(quality.table(rows), file=sys.stderr)
+    if result.part_figures:
+        from musicgpt_gui.core.quality.arrangement import part_table
+
+        reference = [(quality.VALIDATION, result.part_reference)] if result.part_reference else []
+        takes = [(f"variation {i + 1}", f) for i, f in enumerate(result.part_figures)]
+        print(part_table(reference + takes), file=sys.stderr)
 
 
 def _export(result, variation: int, out: Path, numbered: bool) -> None:

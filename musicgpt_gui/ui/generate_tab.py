@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +33,7 @@ from musicgpt_gui.core.model.sample import generation
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.quality import report as quality
+from musicgpt_gui.core.quality.arrangement import part_table
 from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
@@ -101,6 +103,10 @@ class GenerateTab(Tab):
         self.metrics_table = MetricsTable()
         self.references: list[tuple[str, Metrics]] = []
         rlay.addWidget(self.metrics_table)
+        self.parts_view = QLabel()  # each part's share, range and time beside the validation songs'
+        self.parts_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.parts_view.setVisible(False)
+        rlay.addWidget(self.parts_view)
         self.infill = InfillPanel(self)
         rlay.addWidget(self.infill)
         actions = QHBoxLayout()
@@ -219,6 +225,7 @@ class GenerateTab(Tab):
         self.generate_button.setEnabled(self.run.count() > 0 and not self.busy())
         if self.run.count() == 0:
             self.info.setText("No trained run yet: train one on the Finetune tab.")
+        self._run_changed()
 
     def settings(self) -> generation.GenerationSettings:
         return generation.GenerationSettings(
@@ -347,6 +354,11 @@ class GenerateTab(Tab):
         found = self.result.metrics if has else []
         mine = [(f"variation {row + 1}", found[row])] if 0 <= row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
+        parts = self.result.part_figures if has else []
+        if parts:
+            reference = [("validation data", self.result.part_reference)] if self.result.part_reference else []
+            self.parts_view.setText(part_table(reference + [(f"variation {row + 1}", parts[row])]))
+        self.parts_view.setVisible(bool(parts))
 
     def _playable(self, row: int) -> bool:
         found = self.result.variations if self.result is not None else []

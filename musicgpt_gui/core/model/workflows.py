@@ -28,6 +28,7 @@ from musicgpt_gui.core.model.store import checkpoints, models, tf_runtime, vocab
 from musicgpt_gui.core.model.train import recipe, training
 from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
+from musicgpt_gui.core.quality import arrangement
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill, locate_beats
 from musicgpt_gui.core.model.steer import measure as steer_measure
@@ -103,6 +104,13 @@ def generate_for_run(
     )
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
     result.steering_kept = steering_kept(result)
+    header = leading_declarations(split_items(result.prefix))
+    if header:  # each part's share, range and time, and the form, beside the validation songs'
+        result.part_figures = [arrangement.ensemble_figures([join_items(header + v.parsed.items)])
+                               for v in result.variations]
+        trained_on = dataset or checkpoints.training_dataset(ref.run_dir)
+        result.part_reference = quality.part_reference(
+            ref.run_dir, lambda: dataset_files.load_split(trained_on, dataset_files.VALID) if trained_on else [])
     return result
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
+
+from dataclasses import asdict
 
 from musicgpt_gui.core.atomic_file import atomic_write_text
+from musicgpt_gui.core.music.parts import MARKER_PREFIX
+from musicgpt_gui.core.quality.arrangement import EnsembleFigures, ensemble_figures
 from musicgpt_gui.core.spread import spread_pieces
 from musicgpt_gui.core.quality.metrics import COLUMNS, Metrics, mean_metrics, text_metrics
 
@@ -19,16 +23,18 @@ VALIDATION, NGRAM = "validation data", "n-gram samples"
 # The validation reference reads pieces spread over the split up to this many characters (about 40,000
 # items): all of Bach's 49 chorales, a dozen of POP909's 90 songs, so set-up does not grow with the data.
 REFERENCE_CHARS = 400_000
+PART_REFERENCE_CHARS = 200_000  # about six POP909 songs: enough for each part's share and range
 
 
 def load(run_dir: Path) -> dict:
-    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}}; empty if missing or damaged."""
+    """{'references': {label: metrics}, 'samples': {step: metrics}, 'generated': {...}, 'parts': {...}}; empty if
+    missing or damaged."""
     path = Path(run_dir) / QUALITY_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except ValueError:
         data = {}
-    return {key: data.get(key, {}) for key in ("references", "samples", "generated")}
+    return {key: data.get(key, {}) for key in ("references", "samples", "generated", "parts")}
 
 
 def save(run_dir: Path, data: dict) -> None:
@@ -44,6 +50,21 @@ def write_references(run_dir: Path, valid_texts: Sequence[str], ngram_texts: Seq
     data["references"] = {label: m.as_dict() for label, m in refs.items()}
     save(run_dir, data)
     return refs
+
+
+def part_reference(run_dir: Path, valid_texts: Callable[[], Sequence[str]]) -> Optional[EnsembleFigures]:
+    """Each part's figures in the validation songs (a parts dataset only), measured on first use and kept in
+    quality.json: set-up does not pay for it, and a run trained before it existed gets it too."""
+    data = load(run_dir)
+    if data["parts"]:
+        return EnsembleFigures(**data["parts"])
+    texts = [t for t in spread_pieces(list(valid_texts()), PART_REFERENCE_CHARS) if t.startswith(MARKER_PREFIX)]
+    if not texts:
+        return None
+    figures = ensemble_figures(texts)
+    data["parts"] = asdict(figures)
+    save(run_dir, data)
+    return figures
 
 
 def reference_pitch_classes(run_dir: Path) -> Optional[list[float]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from musicgpt_gui.core.model.workflows import ENSEMBLE_AUTO, ENSEMBLE_NONE, dataset_ensembles
@@ -62,10 +63,17 @@ class EnsemblePicker(QWidget):
 
     def show_dataset(self, dataset: Optional[Path]) -> None:
         """List ``dataset``'s ensembles (read in a job); the current choice stays when it is still offered."""
-        if dataset == self._dataset or self._slot.busy:
+        if dataset == self._dataset:
             return
         self._dataset = dataset
-        self._slot.run(ensembles_job, dataset).finished.connect(self._fill)
+        if not self._slot.busy:
+            self._slot.run(ensembles_job, dataset).finished.connect(lambda found: self._listed(dataset, found))
+
+    def _listed(self, dataset: Optional[Path], found: list[tuple[str, str]]) -> None:
+        self._fill(found)
+        if dataset != self._dataset:  # the run changed while the last one was read
+            wanted, self._dataset = self._dataset, dataset
+            QTimer.singleShot(0, lambda: self.show_dataset(wanted))
 
     def value(self) -> str:
         """``auto``, ``none`` or the edited spec, as ``workflows.resolve_ensemble`` takes it."""
