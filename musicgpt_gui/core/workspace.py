@@ -45,6 +45,11 @@ class Workspace:
         """Converted files by content and options (core/dataset): a re-import reads them from here."""
         return self.root / "cache" / "import"
 
+    @property
+    def setup_cache(self) -> Path:
+        """What training computes before step 1, by dataset and vocabulary (core/model/train/setup_cache.py)."""
+        return self.root / "cache" / "setup"
+
     def ensure(self) -> "Workspace":
         """Create the folder tree; returns self so callers can chain."""
         for name in SUBFOLDERS:

@@ -46,10 +46,15 @@ def write_references(run_dir: Path, valid_texts: Sequence[str], ngram_texts: Seq
     quality.json (samples kept)."""
     valid = mean_metrics(spread_pieces(valid_texts, REFERENCE_CHARS))
     refs = {VALIDATION: valid, NGRAM: mean_metrics(ngram_texts, valid.pitch_classes or None)}
-    data = load(run_dir)
-    data["references"] = {label: m.as_dict() for label, m in refs.items()}
-    save(run_dir, data)
+    store_references(run_dir, {label: m.as_dict() for label, m in refs.items()})
     return refs
+
+
+def store_references(run_dir: Path, references: dict[str, dict]) -> None:
+    """Keep reference rows (label -> metrics as a dict) in quality.json, samples kept."""
+    data = load(run_dir)
+    data["references"] = references
+    save(run_dir, data)
 
 
 def part_reference(run_dir: Path, valid_texts: Callable[[], Sequence[str]]) -> Optional[EnsembleFigures]:

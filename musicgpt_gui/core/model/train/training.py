@@ -22,7 +22,7 @@ from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, 
 from musicgpt_gui.core.midi.midi_io import export_midi
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.store import checkpoints, gpt2_backend, models, run_store, tf_runtime, vocab
-from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, towers, training_data
+from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, setup_cache, towers, training_data
 from musicgpt_gui.core.model.train.training_types import (
     MIN_WINDOW,
     TrainConfig,
@@ -52,7 +52,8 @@ def train(
     run_dir = _prepare_run_dir(cfg)
     encoder = vocab.load_encoder(run_dir)
     hparams = tf_runtime.read_hparams(run_dir)
-    data = training_data.load_data(cfg.dataset, encoder)
+    cache = setup_cache.SetupCache(cfg.workspace.setup_cache, cfg.dataset, run_dir)
+    data = training_data.load_data(cfg.dataset, encoder, cache)
     window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
     if window < MIN_WINDOW:
         raise JobError(
@@ -60,7 +61,7 @@ def train(
             f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
         )
     notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
-    stick = training_data.yardstick(cfg, data, encoder, window, on_progress)
+    stick = training_data.yardstick(cfg, data, encoder, window, on_progress, cache)
     if cfg.transpose:
         on_progress(Progress(0.0, f"adding copies transposed by up to {cfg.transpose} semitones"))
         data.train = np.concatenate(
@@ -70,7 +71,7 @@ def train(
             ]
         )
     loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)
-    loop.yardstick = stick
+    loop.yardstick, loop.cache = stick, cache
     result = loop.run()
     result.notes = notes + result.notes
     return result
@@ -119,6 +120,7 @@ class _Loop:
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
         self.yardstick: Optional[ngram.Yardstick] = None
+        self.cache: Optional[setup_cache.SetupCache] = None
         self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
         flags = (self.fim.item_cut, self.fim.bar_cut) if self.fim else None
         self.cutter = training_data.WindowCutter(data, encoder, window, cfg.windows, flags)
@@ -376,14 +378,21 @@ class _Loop:
         """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics."""
         if not self.cfg.sample_every:
             return
+        settings = (self._sample_length(), self.cfg.seed, self.yardstick is not None)
+        stored = self.cache.entry("references", settings) if self.cache is not None else None
+        if stored is not None:
+            quality.store_references(self.run_dir, stored)
+            return
         self.on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
         texts = []
-        if self.yardstick is not None:
-            length = self._sample_length()
+        if self.yardstick is not None and self.yardstick.model is not None:
+            rng = np.random.default_rng(self.cfg.seed)  # its own stream: the batches do not depend on the cache
             for _ in range(NGRAM_SAMPLES):
-                tokens = self.yardstick.model.sample(self.rng, length, self.encoder.eot, [self.encoder.eot])
+                tokens = self.yardstick.model.sample(rng, settings[0], self.encoder.eot, [self.encoder.eot])
                 texts.append(self.encoder.decode(tokens).strip())
-        quality.write_references(self.run_dir, self.data.valid_texts, texts)
+        refs = quality.write_references(self.run_dir, self.data.valid_texts, texts)
+        if self.cache is not None and texts:
+            self.cache.keep("references", {label: m.as_dict() for label, m in refs.items()}, settings)
 
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
         rate = tokens_done / train_time if train_time else 0.0

@@ -16,6 +16,7 @@ import numpy as np
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import Progress, ProgressFn
 from musicgpt_gui.core.model.train import fim, ngram
+from musicgpt_gui.core.model.train.setup_cache import SetupCache
 from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.model.train.training_types import TrainConfig
 from musicgpt_gui.core.music import parts
@@ -40,17 +41,22 @@ class TrainingData:
         return self.valid_tokens / self.valid_elements if self.valid_elements else None
 
 
-def load_data(dataset: Path, encoder: vocab.MusicEncoder) -> TrainingData:
-    """The train and validation splits of ``dataset``, encoded with ``encoder``."""
+def load_data(dataset: Path, encoder: vocab.MusicEncoder, cache: Optional[SetupCache] = None) -> TrainingData:
+    """The train and validation splits of ``dataset``, encoded with ``encoder`` (or read from ``cache``)."""
     dataset = Path(dataset)
     train_texts = dataset_files.require_split(dataset)
     valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
-    valid = encode_pieces(valid_texts, encoder)
-    elements = sum(vocab.count_elements(t) for t in valid_texts)
-    return TrainingData(
-        encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements, valid_texts, train_texts
-    )
+    found = cache.arrays("splits") if cache is not None else None
+    if found is None:
+        valid = encode_pieces(valid_texts, encoder)
+        found = dict(train=encode_pieces(train_texts, encoder), valid=valid,
+                     elements=np.asarray(sum(vocab.count_elements(t) for t in valid_texts)))
+        if cache is not None:
+            cache.keep_arrays("splits", found)
+    valid = found["valid"]
+    return TrainingData(found["train"], valid, len(valid) - len(valid_texts), int(found["elements"]), valid_texts,
+                        train_texts)
 
 
 def valid_starts(tokens: int, window: int) -> list[int]:
@@ -60,14 +66,24 @@ def valid_starts(tokens: int, window: int) -> list[int]:
 
 
 def yardstick(
-    cfg: TrainConfig, data: TrainingData, encoder, window: int, on_progress: ProgressFn
+    cfg: TrainConfig, data: TrainingData, encoder, window: int, on_progress: ProgressFn,
+    cache: Optional[SetupCache] = None,
 ) -> Optional[ngram.Yardstick]:
-    """The n-gram on the untransposed training split, scored where the model's validation is."""
+    """The n-gram on the untransposed training split, scored where the model's validation is; from ``cache``
+    when this dataset, vocabulary and window were measured before (without its counts: nothing samples it)."""
     if not cfg.yardstick or len(data.valid) < 2 or not len(data.train):
         return None
+    stored = cache.entry("ngram", (window,)) if cache is not None else None
+    if stored is not None:
+        bits = {int(order): value for order, value in stored["bits_per_token"].items()}
+        return ngram.Yardstick(stored["order"], bits, stored["tokens_per_element"])
     on_progress(Progress(0.0, "fitting the n-gram yardstick"))
     scored = ngram.window_positions(len(data.valid), valid_starts(len(data.valid), window), window)
-    return ngram.fit_yardstick(data.train, data.valid, encoder.n_vocab, data.valid_tokens_per_element, scored)
+    stick = ngram.fit_yardstick(data.train, data.valid, encoder.n_vocab, data.valid_tokens_per_element, scored)
+    if cache is not None:
+        cache.keep("ngram", dict(order=stick.order, bits_per_token=stick.bits_per_token,
+                                 tokens_per_element=stick.tokens_per_element), (window,))
+    return stick
 
 
 def encode_pieces(texts: list[str], encoder: vocab.MusicEncoder) -> np.ndarray:
