@@ -86,13 +86,16 @@ def run_bench(run: str, args, workspace) -> list[str]:
     dataset = checkpoints.training_dataset(run_dir)
     valid = dataset_files.load_split(dataset, dataset_files.VALID)
     out = [f"== run {run} ({ref.identity().get('checkpoint')}), dataset {dataset.name}", learning(run_dir)]
-    settings = GenerationSettings(length=args.length, variations=args.variations, seed=args.seed)
     generator = Generator()
     try:
         prefix = workflows.ensemble_prefix("", "auto", dataset)
         header = leading_declarations(split_items(prefix))
-        free = workflows.generate_for_run(generator, ref, prefix, settings)
-        lines, free_texts = takes_report(f"unprompted ({len(header)}-part ensemble)", header, free.variations)
+        free = []  # in batches of at most 10 variations (the GUI's and CLI's limit is 16), each with its seed
+        for first in range(0, args.variations, 10):
+            count = min(10, args.variations - first)
+            free += workflows.generate_for_run(generator, ref, prefix, GenerationSettings(
+                length=args.length, variations=count, seed=args.seed + 1000 * first)).variations
+        lines, free_texts = takes_report(f"unprompted ({len(header)}-part ensemble)", header, free)
         out += lines
         prompted_vars, prompted_texts = [], []
         songs = [t for t in valid if leading_declarations(split_items(t))][: args.variations]

@@ -113,6 +113,9 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("datasets") / "bach-tiny", texts[:3], texts[3:])
 
 
+TINY_RUN_RATE = 1e-4
+
+
 @dataclass(frozen=True)
 class TinyRun:
     workspace: object  # musicgpt_gui.core.workspace.Workspace
@@ -136,13 +139,18 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path):
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_model, tiny_dataset: Path) -> TinyRun:
-    """A tiny model trained a few steps into checkpoint/tiny-run (with a best checkpoint)."""
+    """A tiny model trained a few steps into checkpoint/tiny-run (with a best checkpoint): noise, for the core
+    suite's tests that need a model that breaks every rule (tests/ui/conftest.py trains one that writes notes)."""
+    return train_tiny_run(tiny_model, tiny_dataset, TINY_RUN_RATE)
+
+
+def train_tiny_run(tiny_model, tiny_dataset: Path, rate: float) -> TinyRun:
     from musicgpt_gui.core.model.train import training
 
     workspace, model = tiny_model
     cfg = training.TrainConfig(
         workspace=workspace, dataset=tiny_dataset, base=model.name, run="tiny-run", steps=4, batch_size=2,
-        window=64, validate_every=2, sample_every=0, save_every=2,
+        window=64, validate_every=2, sample_every=0, save_every=2, learning_rate=rate,
     )
     training.train(cfg)
     return TinyRun(workspace, "tiny-run", model.name)

@@ -81,7 +81,8 @@ def test_same_seed_same_music_and_the_graph_stays_warm(generator) -> None:
     assert [v.raw_text for v in first.variations] == [v.raw_text for v in again.variations]
     assert first.variations[0].tokens != first.variations[1].tokens
     assert first.variations[0].tokens != other.variations[0].tokens
-    assert first.seed == 1234 and all(len(v.tokens) == 24 for v in first.variations)
+    # 24 tokens, or up to twice that for a take with nothing to play at 24 (the empty-take rule)
+    assert first.seed == 1234 and all(24 <= len(v.tokens) <= 48 for v in first.variations)
     generator.load(checkpoints.resolve_checkpoint(generator.checkpoint.run_dir, "latest"))
     generator.generate("E4:1.0", GenerationSettings(length=2, seed=1, **FAST))
     assert generator.loads == 1
@@ -183,7 +184,7 @@ def test_a_run_trained_at_all_positions_slides_past_n_ctx_with_a_warning(tiny_ru
         prefix = ", ".join(["C4:0.5", "E4:0.5", "G4:1.0"] * 400)
         result = g.generate(prefix, GenerationSettings(length=6, variations=2, seed=4, **FAST))
         assert any("sliding window" in w for w in result.warnings)
-        assert all(len(v.tokens) == 6 for v in result.variations)
+        assert all(6 <= len(v.tokens) <= 12 for v in result.variations)  # up to twice it: the empty-take rule
     finally:
         g.close()
 
@@ -375,10 +376,16 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
     shutil.copytree(tiny_dataset, ws.datasets / "bach-tiny", dirs_exist_ok=True)
     midi = export_midi("tempo=90, G4:1.0, B4:1.0, D5:2.0", tmp_path / "p.mid")
     base = ["--workspace", str(ws.root), "generate", "--run", tiny_run.run, "--length", "4", "--seed", "3"]
+    def printed(expected: str) -> bool:
+        """The piece on stdout starts with the prefix, or (the noise model wrote no note) nothing is printed
+        as music and stderr says so."""
+        out = capsys.readouterr()
+        return out.out.startswith(expected) or (out.out == "" and "the model wrote no note" in out.err)
+
     assert cli.main(base + ["--prefix-midi", str(midi), "--prefix-items", "4"]) == 0
-    assert capsys.readouterr().out.startswith("Piano, tempo=90, G4:1.0, B4:1.0")
+    assert printed("Piano, tempo=90, G4:1.0, B4:1.0")
     assert cli.main(base + ["--prefix-piece", "bach-tiny:2", "--prefix-items", "3"]) == 0
-    assert capsys.readouterr().out.startswith(dataset_prefix(tiny_dataset, 2, 3))
+    assert printed(dataset_prefix(tiny_dataset, 2, 3))
 
 
 def test_a_midi_prefix_is_written_as_the_runs_dataset_was_converted(tiny_dataset: Path, tmp_path: Path) -> None:
