@@ -84,3 +84,12 @@ def test_training_records_the_window_layout_and_refuses_an_unknown_one(songs) ->
 
     with pytest.raises(JobError, match="window layout 'starts'"):
         training.train(replace(cfg, run="odd", windows="starts"))
+
+
+def test_sliding_on_keeps_the_declarations_in_view() -> None:
+    from musicgpt_gui.core.model.sample.generation import slide_rows
+
+    context, pinned = [0, 5, 6, 1, 2, 3], [0, 5, 6]  # <|endoftext|>, two declaration tokens, then music
+    rows = slide_rows(context, [[7, 8, 9, 10, 11], [7, 8]], live=[0], pinned=pinned, n_ctx=16)
+    assert rows == [[0, 5, 6, 7, 8, 9, 10, 11]] * 2  # 8 in all: the row that stopped borrows the live one's
+    assert slide_rows(context, [[7, 8, 9]], live=[0], pinned=[], n_ctx=8) == [[3, 7, 8, 9]]

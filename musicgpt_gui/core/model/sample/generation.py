@@ -324,6 +324,8 @@ class Generator(WarmModel):
         maskers = steer_session.maskers(self.encoder, settings.steering, whole, count, memorization)
         playable = [False] * count
         prompt_parts = parse_text(whole).parts
+        header = training_data.header_ids(split_items(whole), self.encoder)
+        pinned = [self.encoder.eot, *header] if header and len(header) < n_ctx // 4 else []
 
         capacity = min(n_ctx, -(-(len(context) + settings.length) // CACHE_ROWS) * CACHE_ROWS)
         try:
@@ -370,7 +372,7 @@ class Generator(WarmModel):
                     warnings.append(
                         f"The text outgrew the model's {n_ctx}-token context; generation went on with a sliding window."
                     )
-                window = [(context + generated[v if v in live else live[0]])[-(n_ctx // 2) :] for v in range(count)]
+                window = slide_rows(context, generated, live, pinned, n_ctx)
                 logits = decoder.start(np.array(window, dtype=np.int32), n_ctx)
             else:
                 logits = decoder.step(last)
@@ -392,6 +394,15 @@ class Generator(WarmModel):
             parsed = take_rules.ended_at_bar_line(prefix, parsed)
         found = memorization.find(parsed.items) if memorization is not None else []
         return Variation(index, tokens, raw, stop, parsed, found)
+
+
+def slide_rows(context: list[int], generated: list[list[int]], live: list[int], pinned: list[int],
+               n_ctx: int) -> list[list[int]]:
+    """The rows decoding starts again from when the context is full: the newest half of each, after ``pinned``
+    (<|endoftext|> and the parts' declarations, which stay in view as in a cut prefix).  Rows that stopped
+    sampling borrow a live row's tokens, so all have one length."""
+    keep = n_ctx // 2 - len(pinned)
+    return [pinned + (context + generated[v if v in live else live[0]])[-keep:] for v in range(len(generated))]
 
 
 class _NoRoom(Exception):
