@@ -46,9 +46,9 @@ class JamSettings:
     count_in_bars: int = 1
     end_key: Optional[int] = None  # a MIDI note that ends the phrase at once (not recorded)
     end_pedal: Optional[int] = None  # a controller number (pedal) that ends the phrase when pressed
-    # Experimental: decode the answer during the silent bar.  Off: the bench hung with it on (a phrase
-    # not heard, cause not found yet; bench/results/jam-small-ahead.txt was measured before that).
-    decode_ahead: bool = False
+    # Decode the answer during the silent gap (from a quarter of it on), dropped and decoded again if
+    # anything is played before the gap has passed: the answer is the one the whole phrase gets.
+    decode_ahead: bool = True
 
     def validate(self) -> "JamSettings":
         if not 20 <= self.tempo <= 400:
@@ -136,6 +136,7 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
     recorder, gap = listen.recorder, settings.gap_bars * settings.bar_seconds
     while True:
         cancel.check()
+        revision = recorder.revision()  # read first: anything taken after it drops what is decoded from here
         ended = recorder.take_end()
         if ended is not None and recorder.count():
             since, phrase_end = ended, ended
@@ -148,7 +149,9 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
                 time.sleep(POLL)
                 continue
             phrase_end = since + gap
-        cut_at = since if recorder.sounding() == 0 else min(time.monotonic(), phrase_end)
+        # A key still held sounds until the phrase's end if nothing else is played (else the answer is
+        # dropped): the call closes it there, decoded ahead or not, so both answer the same call.
+        cut_at = since if recorder.sounding() == 0 else phrase_end
         phrase, start = phrase_take(recorder.peek(at=cut_at), grid, to_bar=listen.clicks)
         try:
             call = take_text(phrase, options)
@@ -158,8 +161,8 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
         on_progress(Progress(0.0, "answering"))
         decoding = time.monotonic()
 
-        def went_on(ended=ended, since=since) -> bool:
-            return ended is None and recorder.last_event() != since
+        def went_on(ended=ended, revision=revision) -> bool:
+            return ended is None and recorder.revision() != revision  # a note, a pedal: the call is not this one
 
         stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
                                      cancel=cancel, on_send=on_send, start_at=phrase_end, interrupted=went_on)
@@ -256,7 +259,7 @@ def jam(
     grid = options.grid if options.format == "timed" else DEFAULT_GRID
     result = JamResult(settings, sampling, ref.identity())
     on_progress(Progress(0.0, "loading the model"))
-    generator.generate("", replace(sampling, length=1, variations=1, seed=0))  # build the graph before listening
+    generator.prepare()  # the graph and its one-pass prefix reader, before listening: a call is read in one pass
     listen.recorder.end_key, listen.recorder.end_pedal = settings.end_key, settings.end_pedal
     origin = listen.start(settings.count_in_bars)
     on_progress(Progress(0.0, f"listening on {listen.port_name}"))
