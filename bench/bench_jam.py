@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--decode-ahead", action=argparse.BooleanOptionalAction, default=True,
                         help="decode the answer during the gap (the default), or only from the phrase's end")
     parser.add_argument("--pauses", action=argparse.BooleanOptionalAction, default=True,
-                        help="every other phrase rests 1.6 beats inside (longer than a quarter of the gap)")
+                        help="every other phrase rests 2.6 beats inside (longer than half the gap)")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "jam.txt")
     args = parser.parse_args()
 
@@ -143,7 +143,7 @@ def main() -> None:
             start = time.monotonic() + 0.2
             events = []
             paused = args.pauses and k % 2 == 1  # a rest inside the phrase: the answer decoded there is dropped
-            for q in (0, 1, 3.5, 4.5) if paused else range(4):
+            for q in (0, 1, 4.5, 5.5) if paused else range(4):
                 pitch = name_to_midi(rng.choice(MELODY_NAMES))
                 events.append((start + q * beat, [0x90, pitch, 90]))
                 events.append((start + (q + 0.9) * beat, [0x80, pitch, 0]))
@@ -197,7 +197,7 @@ def main() -> None:
         f"at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
         f"{args.size} atomic model ({args.steps} steps on random melodies), CPU; {args.exchanges} exchanges at "
         f"{args.tempo:g} bpm 4/4, "
-        f"one-bar phrases{' (every other one with a 1.6-beat rest inside)' if args.pauses else ''}, gap 1 bar, "
+        f"one-bar phrases{' (every other one with a 2.6-beat rest inside)' if args.pauses else ''}, gap 1 bar, "
         f"answers {args.bars} bar(s); JACK dummy period 256/48000 (5.3 ms)",
         f"decodings begun {decodings[0]} for {len(result.exchanges)} exchanges "
         f"({decodings[0] - len(result.exchanges)} dropped: the phrase went on); calls holding all 4 notes played: "
@@ -209,7 +209,7 @@ def main() -> None:
         f"max {max(ms):7.1f} ms   (n={len(ms)})",
         f"  as received  median {statistics.median(rx):7.1f} ms   p95 {percentile(rx, 0.95):7.1f} ms   "
         f"max {max(rx):7.1f} ms   (n={len(rx)})",
-        (f"  the answer was decoded ahead (after a quarter of the gap): it began a median "
+        (f"  the answer was decoded ahead (after half the gap): it began a median "
          f"{statistics.median(ahead):.0f} ms before the phrase's end") if args.decode_ahead
         else "  decoding from the phrase's end (--no-decode-ahead)",
         "  baseline: decoding only from the phrase's end (streamed, same grid wait and first-note offset)",

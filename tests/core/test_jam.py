@@ -151,17 +151,19 @@ def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
 
 
 def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_the_whole_phrase(melody_run):
-    """Decoding ahead (the default) over JACK: a rest inside the phrase, longer than a quarter of the gap, starts
-    an answer to the phrase so far; the next note drops it and the answer is decoded again from the whole phrase.
-    That note's note-off is lost (never sent): the phrase still ends a gap after it, the key closed there, as when
-    decoding from the phrase's end, and nothing of the dropped answer is sent."""
+    """Decoding ahead (the default) over JACK.  Exchange 1: a rest inside the phrase, longer than half the gap,
+    starts an answer to the phrase so far; the next note drops it (nothing of it is sent) and the answer is
+    decoded again from the whole phrase, during the gap.  Exchange 2: a key whose note-off is lost starts no
+    decoding while it sounds (decoding then would take the CPU from the MIDI input); the phrase still ends a gap
+    after it, the key closed there, and the answer is decoded from there."""
     ref = checkpoints.resolve_checkpoint(melody_run[1])
     probe = Probe()
     name = f"ahead-{uuid.uuid4().hex[:6]}"
     listen = Recording(PortChoice("jack", virtual=name), TEMPO, (4, 4))
     output = open_output(PortChoice("jack", port=f"{probe.client}:in"))
     sent: list[tuple[float, mido.Message]] = []
-    begun: list[str] = []
+    begun: list[float] = []
+    answered = threading.Semaphore(0)
     box: dict = {}
     generator = Generator()
     settings = JamSettings(tempo=TEMPO, bars=1, count_in_bars=1)
@@ -169,9 +171,10 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
     sampling = GenerationSettings(temperature=1.0, top_k=0, seed=3)
 
     def run() -> None:
-        box["result"] = jam(generator, ref, listen, output, settings, sampling, exchanges=1,
+        box["result"] = jam(generator, ref, listen, output, settings, sampling, exchanges=2,
                             on_send=lambda when, msg: sent.append((when, msg)),
-                            on_progress=lambda p: begun.append(p.message) if p.message == "answering" else None)
+                            on_exchange=lambda _e: answered.release(),
+                            on_progress=lambda p: begun.append(time.monotonic()) if p.message == "answering" else None)
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -181,8 +184,11 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
         while not listen.recorder.recording and time.monotonic() < deadline:
             time.sleep(0.01)
         origin = listen.recorder.origin
-        # C4 for 0.9 beat, a rest of 2.1 beats (1.26 s: more than a quarter of the 2.4 s gap), E4 never released
-        keys.play([(origin, [0x90, 60, 96]), (origin + 0.9 * BEAT, [0x80, 60, 0]), (origin + 3 * BEAT, [0x90, 64, 96])])
+        # C4 for 0.9 beat, a rest of 2.6 beats (1.56 s: more than half the 2.4 s gap), E4 for a beat
+        keys.play([(origin, [0x90, 60, 96]), (origin + 0.9 * BEAT, [0x80, 60, 0]),
+                   (origin + 3.5 * BEAT, [0x90, 64, 96]), (origin + 4.5 * BEAT, [0x80, 64, 0])])
+        assert answered.acquire(timeout=60)
+        keys.play([(time.monotonic() + 0.1, [0x90, 67, 96])])  # G4, never released
         thread.join(60)
         assert not thread.is_alive()
     finally:
@@ -193,11 +199,14 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
         probe.close()
         generator.close()
 
-    (exchange,) = box["result"].exchanges
-    assert len(begun) == 2  # the answer to C4 alone (dropped), then the answer to the whole phrase
-    call = parse_text(exchange.call)
-    assert [(n.pitch, n.onset) for n in call.notes] == [(60, 0), (64, 3)], exchange.call
-    assert call.notes[1].duration == settings.bar_quarters  # held until the phrase's end, a gap after it began
+    first, second = box["result"].exchanges
+    assert len([t for t in begun if t < first.phrase_end]) == 2  # to C4 alone (dropped), to the whole phrase
+    call = parse_text(first.call)
+    assert [(n.pitch, n.onset, n.duration) for n in call.notes] == [(60, 0, Fraction(11, 12)), (64, Fraction(7, 2), 1)]
+    assert first.decoding < first.phrase_end  # the answer played was decoded during the gap
     ons = [when for when, msg in sent if msg.type == "note_on"]
-    assert ons and exchange.start >= exchange.phrase_end and min(ons) >= exchange.phrase_end
-    assert exchange.decoding < exchange.phrase_end  # the answer played was decoded during the gap
+    assert ons and first.start >= first.phrase_end and min(ons) >= first.phrase_end  # the dropped one sent nothing
+
+    call = parse_text(second.call)
+    assert [(n.pitch, n.duration) for n in call.notes] == [(67, settings.bar_quarters)]  # closed at the phrase's end
+    assert len([t for t in begun if first.phrase_end < t]) == 1 and second.decoding >= second.phrase_end
