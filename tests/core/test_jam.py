@@ -113,7 +113,9 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
 
 
 def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
-    """`musicgpt jam --run R --in PORT --out PORT`: one exchange, then the export, with the ports remembered."""
+    """`musicgpt jam --run R --in PORT --out PORT`: one exchange, then the export, with the ports remembered;
+    steering applies to the answer as to generate (--range C5:E5 where the melodies run C4..C5: an answer of the
+    free model would leave it) and the provenance records it."""
     import subprocess
     import sys
 
@@ -123,7 +125,7 @@ def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
     out = tmp_path / "jam.mid"
     cmd = [sys.executable, "-m", "musicgpt_gui.cli", "--workspace", str(workspace.root), "jam", "--run", run_dir.name,
            "--api", "jack", "--in", f"virtual:{name}", "--out", f"{probe.client}:in", "--bars", "1",
-           "--exchanges", "1", "--seed", "3", "--export", str(out)]
+           "--exchanges", "1", "--seed", "3", "--export", str(out), "--range", "C5:E5"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     keys = None
     try:
@@ -145,7 +147,10 @@ def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
         probe.close()
     assert proc.returncode == 0, "".join(lines) + rest
     assert f"call:   {CALL}" in rest and "first note after" in rest
-    assert provenance_of(mido.MidiFile(out))["calls"] == [CALL]
+    provenance = provenance_of(mido.MidiFile(out))
+    assert provenance["calls"] == [CALL] and provenance["settings"]["steering"]["low"] == 72
+    answer = parse_text(rest.split("answer: ", 1)[1].split("  (", 1)[0])
+    assert answer.notes and all(72 <= n.pitch <= 76 for n in answer.notes), answer.text
     assert any(m.type == "note_on" for _, m in probe.heard)
     assert (workspace.root / "midi-input.json").exists()
 
