@@ -147,6 +147,11 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, length_help: str) ->
     parser.add_argument("--variations", type=int, default=defaults.variations)
     parser.add_argument("--seed", type=int, help="same seed, same music (default: a fresh one, printed)")
     parser.add_argument("--dataset", help="dataset to check for memorized passages (default: the run's training data)")
+    add_steering_arguments(parser)
+
+
+def add_steering_arguments(parser: argparse.ArgumentParser) -> None:
+    """The steering options that :func:`steering_settings` reads (generate, infill, jam)."""
     steer = parser.add_argument_group("steering (hard constraints; every generated bar keeps them)")
     steer.add_argument("--key", metavar="KEY", help="'D minor', 'Eb major', or 'prefix' (the prefix's key)")
     steer.add_argument("--chromatic", type=int, default=0, metavar="N", help="notes outside the key allowed per bar")

@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from musicgpt_gui.commands.common import positive_float
+from musicgpt_gui.commands.common import add_steering_arguments, positive_float, steering_settings
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress
 from musicgpt_gui.core.midi.midi_ports import (
     APIS,
@@ -67,6 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-p", type=float, default=sampling.top_p, help="0: off; wins over --top-k")
     parser.add_argument("--seed", type=int, help="seed of the first answer (default: a fresh one per answer)")
     parser.add_argument("--export", type=Path, metavar="FILE.mid", help="write every exchange as one MIDI file")
+    parser.add_argument("--no-decode-ahead", dest="decode_ahead", action="store_false",
+                        help="decode each answer only once its phrase has ended (by default it is decoded during "
+                        "the gap and dropped if the phrase goes on)")
+    add_steering_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -88,9 +92,9 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     except ValueError as exc:
         raise JobError(f"--meter: {exc}.") from None
     settings = JamSettings(args.tempo, meter, args.bars, args.gap_bars, end_key=args.end_key,
-                           end_pedal=args.end_pedal).validate()
+                           end_pedal=args.end_pedal, decode_ahead=args.decode_ahead).validate()
     sampling = GenerationSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                  seed=args.seed).validate()
+                                  seed=args.seed, steering=steering_settings(args)).validate()
     ref = checkpoints.resolve_checkpoint(checkpoints.run_folder(workspace, args.run), args.checkpoint)
     in_choice = _input_choice(args.in_port, api, saved_in)
     out_choice = PortChoice(api, port=args.out_port) if args.out_port else (

@@ -102,3 +102,17 @@ def test_the_cache_refuses_tokens_past_its_capacity(decoder, contexts) -> None:
         decoder.step(contexts[:, 5])
     with pytest.raises(ValueError, match="capacity"):
         decoder.start(contexts[:, :6], capacity=5)
+
+
+def test_once_prepared_many_new_tokens_take_one_pass_and_a_few_are_stepped(decoder, contexts, expected) -> None:
+    """A live answer's prefix is read in one pass once the pass is built (jam), not token by token."""
+    decoder.prepare()
+    assert decoder._prompt is not None
+    decoder.start(contexts[:, :3], capacity=64)  # 3 new tokens: fewer than a pass is worth, stepped
+    assert decoder.reused == 0 and decoder.length == 3
+    first = decoder.start(contexts[:, :20], capacity=64)  # 17 new of 20: one pass over all 20 (cache not reused)
+    assert decoder.reused == 0 and decoder.length == 20
+    assert np.abs(first - expected[:, 19]).max() < 1e-4
+    later = decoder.start(contexts[:, :22], capacity=64)  # 2 new: stepped on from the cache
+    assert decoder.reused == 20 and decoder.length == 22
+    assert np.abs(later - expected[:, 21]).max() < 1e-4

@@ -113,7 +113,9 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
 
 
 def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
-    """`musicgpt jam --run R --in PORT --out PORT`: one exchange, then the export, with the ports remembered."""
+    """`musicgpt jam --run R --in PORT --out PORT`: one exchange, then the export, with the ports remembered;
+    steering applies to the answer as to generate (--range C5:E5 where the melodies run C4..C5: an answer of the
+    free model would leave it) and the provenance records it."""
     import subprocess
     import sys
 
@@ -123,7 +125,7 @@ def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
     out = tmp_path / "jam.mid"
     cmd = [sys.executable, "-m", "musicgpt_gui.cli", "--workspace", str(workspace.root), "jam", "--run", run_dir.name,
            "--api", "jack", "--in", f"virtual:{name}", "--out", f"{probe.client}:in", "--bars", "1",
-           "--exchanges", "1", "--seed", "3", "--export", str(out)]
+           "--exchanges", "1", "--seed", "3", "--export", str(out), "--range", "C5:E5"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     keys = None
     try:
@@ -145,6 +147,71 @@ def test_cli_jam_answers_and_exports(melody_run, tmp_path: Path):
         probe.close()
     assert proc.returncode == 0, "".join(lines) + rest
     assert f"call:   {CALL}" in rest and "first note after" in rest
-    assert provenance_of(mido.MidiFile(out))["calls"] == [CALL]
+    provenance = provenance_of(mido.MidiFile(out))
+    assert provenance["calls"] == [CALL] and provenance["settings"]["steering"]["low"] == 72
+    answer = parse_text(rest.split("answer: ", 1)[1].split("  (", 1)[0])
+    assert answer.notes and all(72 <= n.pitch <= 76 for n in answer.notes), answer.text
     assert any(m.type == "note_on" for _, m in probe.heard)
     assert (workspace.root / "midi-input.json").exists()
+
+
+def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_the_whole_phrase(melody_run):
+    """Decoding ahead (the default) over JACK.  Exchange 1: a rest inside the phrase, longer than half the gap,
+    starts an answer to the phrase so far; the next note drops it (nothing of it is sent) and the answer is
+    decoded again from the whole phrase, during the gap.  Exchange 2: a key whose note-off is lost starts no
+    decoding while it sounds (decoding then would take the CPU from the MIDI input); the phrase still ends a gap
+    after it, the key closed there, and the answer is decoded from there."""
+    ref = checkpoints.resolve_checkpoint(melody_run[1])
+    probe = Probe()
+    name = f"ahead-{uuid.uuid4().hex[:6]}"
+    listen = Recording(PortChoice("jack", virtual=name), TEMPO, (4, 4))
+    output = open_output(PortChoice("jack", port=f"{probe.client}:in"))
+    sent: list[tuple[float, mido.Message]] = []
+    begun: list[float] = []
+    answered = threading.Semaphore(0)
+    box: dict = {}
+    generator = Generator()
+    settings = JamSettings(tempo=TEMPO, bars=1, count_in_bars=1)
+    assert settings.decode_ahead
+    sampling = GenerationSettings(temperature=1.0, top_k=0, seed=3)
+
+    def run() -> None:
+        box["result"] = jam(generator, ref, listen, output, settings, sampling, exchanges=2,
+                            on_send=lambda when, msg: sent.append((when, msg)),
+                            on_exchange=lambda _e: answered.release(),
+                            on_progress=lambda p: begun.append(time.monotonic()) if p.message == "answering" else None)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    keys = Keyboard(name)
+    try:
+        deadline = time.monotonic() + 120
+        while not listen.recorder.recording and time.monotonic() < deadline:
+            time.sleep(0.01)
+        origin = listen.recorder.origin
+        # C4 for 0.9 beat, a rest of 2.6 beats (1.56 s: more than half the 2.4 s gap), E4 for a beat
+        keys.play([(origin, [0x90, 60, 96]), (origin + 0.9 * BEAT, [0x80, 60, 0]),
+                   (origin + 3.5 * BEAT, [0x90, 64, 96]), (origin + 4.5 * BEAT, [0x80, 64, 0])])
+        assert answered.acquire(timeout=60)
+        keys.play([(time.monotonic() + 0.1, [0x90, 67, 96])])  # G4, never released
+        thread.join(60)
+        assert not thread.is_alive()
+    finally:
+        keys.close()
+        listen.close()
+        time.sleep(0.2)
+        output.close()
+        probe.close()
+        generator.close()
+
+    first, second = box["result"].exchanges
+    assert len([t for t in begun if t < first.phrase_end]) == 2  # to C4 alone (dropped), to the whole phrase
+    call = parse_text(first.call)
+    assert [(n.pitch, n.onset, n.duration) for n in call.notes] == [(60, 0, Fraction(11, 12)), (64, Fraction(7, 2), 1)]
+    assert first.decoding < first.phrase_end  # the answer played was decoded during the gap
+    ons = [when for when, msg in sent if msg.type == "note_on"]
+    assert ons and first.start >= first.phrase_end and min(ons) >= first.phrase_end  # the dropped one sent nothing
+
+    call = parse_text(second.call)
+    assert [(n.pitch, n.duration) for n in call.notes] == [(67, settings.bar_quarters)]  # closed at the phrase's end
+    assert len([t for t in begun if first.phrase_end < t]) == 1 and second.decoding >= second.phrase_end

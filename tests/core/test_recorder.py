@@ -136,3 +136,21 @@ def test_the_end_key_and_pedal_end_a_phrase_and_are_not_recorded():
     assert recorder.take_end() is None
     recorder.feed(mido.Message("control_change", control=67, value=127))
     assert recorder.take_end() == 0.7
+
+
+def test_the_revision_grows_with_what_changes_a_take_only():
+    """What an answer decoded ahead checks before it may play: a note, a release, the sustain pedal or a program
+    change is a new phrase; the end key, the end pedal and other controllers (a mod wheel) are not."""
+    recorder = Recorder(TEMPO, clock=lambda: 0.0)
+    recorder.end_key, recorder.end_pedal = 36, 67
+    recorder.start(0.0)
+    seen = recorder.revision()
+    for msg in [mido.Message("control_change", control=1, value=90), mido.Message("note_on", note=36, velocity=90),
+                mido.Message("control_change", control=67, value=127), mido.Message("pitchwheel", pitch=300)]:
+        recorder.feed(msg)
+        assert recorder.revision() == seen, msg
+    for msg in [mido.Message("note_on", note=60, velocity=90), mido.Message("note_off", note=60),
+                mido.Message("control_change", control=64, value=127), mido.Message("program_change", program=5)]:
+        recorder.feed(msg)
+        assert recorder.revision() > seen, msg
+        seen = recorder.revision()

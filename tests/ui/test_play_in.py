@@ -105,6 +105,9 @@ def test_jam_starts_and_stops_from_the_generate_tab_and_exports(make_window, mel
     panel = tab.play_in
     panel.tempo.setValue(100)
     panel.answer_bars.setValue(1)
+    tab.steer.limit_range.setChecked(True)  # the Generate tab's steering applies to the answers
+    tab.steer.low.setValue(72)  # C5..E5, where the melodies run C4..C5
+    tab.steer.high.setValue(76)
     panel.jam_button.click()
     assert panel.jam_button.text() == "Stop jam" and tab.busy()
     qtbot.waitUntil(lambda: panel.recording.recorder.recording, timeout=60_000)  # the model loaded, counting in
@@ -125,9 +128,11 @@ def test_jam_starts_and_stops_from_the_generate_tab_and_exports(make_window, mel
     assert panel.jam_button.text() == "Jam" and panel.jam_result is not None
     assert len(panel.jam_result.exchanges) == 1 and panel.export_jam_button.isEnabled()
     answer_notes = [m for m in probe.messages if m.type == "note_on" and m.channel != DRUM_CHANNEL and m.velocity]
-    assert answer_notes, probe.messages
+    assert answer_notes and all(72 <= m.note <= 76 for m in answer_notes), probe.messages
     path = panel.export_jam_to(tmp_path / "jam.mid")
-    assert provenance_of(mido.MidiFile(path))["calls"] == [panel.jam_result.exchanges[0].call]
+    provenance = provenance_of(mido.MidiFile(path))
+    assert provenance["calls"] == [panel.jam_result.exchanges[0].call]
+    assert (provenance["settings"]["steering"]["low"], provenance["settings"]["steering"]["high"]) == (72, 76)
     assert tab.output.toPlainText() == panel.jam_result.text()
 
 

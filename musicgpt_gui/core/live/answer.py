@@ -61,6 +61,7 @@ class AnswerStream:
         self.first_note: Optional[float] = None  # clock time the first note-on was sent
         self.items: list[str] = []  # complete items, in the order decoded
         self.full = False  # the limit was reached: decoding may stop
+        self.decoded = Fraction(0)  # quarters of complete items so far
         self._thread = threading.Thread(target=self._run, name="answer-sender", daemon=True)
         self._thread.start()
 
@@ -110,7 +111,7 @@ class AnswerStream:
             ready = max(self._clock() + SEND_MARGIN, self._start_at or 0.0)
             steps = math.ceil((ready - self._grid_origin) / self._grid) if self._grid > 0 else 0
             self.start = max(ready, self._grid_origin + steps * self._grid)
-        self.items = parsed.items
+        self.items, self.decoded = parsed.items, parsed.length
         if parsed.length >= self._limit:
             self.full = True
             while len(self.items) > 1 and parse_text(", ".join(self.items[:-1])).length >= self._limit:

@@ -32,8 +32,11 @@ from musicgpt_gui.core.music.grid import DEFAULT_GRID
 from musicgpt_gui.core.music.notation import format_duration, join_items, split_items
 
 POLL = 0.002  # seconds between looks at the recorder while listening
-AHEAD_AFTER = 0.25  # share of the gap the silence must last before the answer is decoded ahead: a rest
-# inside a phrase starts no decoding (which would take the CPU from the input and JACK while playing)
+AHEAD_AFTER = 0.5  # share of the gap the silence must last (no key held) before the answer is decoded ahead.
+# Decoding while the musician plays on takes the CPU from this process's MIDI input client: on a loaded
+# machine JACK runs its cycles late and rtmidi stamps the notes late (measured: a chord's release 190 ms
+# late, so the call was not what was played).  A held key, or a rest shorter than half the gap, starts none.
+AHEAD_LEAD = Fraction(1)  # quarters of the answer decoded ahead; the rest is decoded from its start on
 ANSWER_TOKENS = 512  # a ceiling: decoding stops as soon as the answer is ``bars`` long
 
 
@@ -46,9 +49,9 @@ class JamSettings:
     count_in_bars: int = 1
     end_key: Optional[int] = None  # a MIDI note that ends the phrase at once (not recorded)
     end_pedal: Optional[int] = None  # a controller number (pedal) that ends the phrase when pressed
-    # Experimental: decode the answer during the silent bar.  Off: the bench hung with it on (a phrase
-    # not heard, cause not found yet; bench/results/jam-small-ahead.txt was measured before that).
-    decode_ahead: bool = False
+    # Decode the answer during the silent gap (from half of it on), dropped and decoded again if
+    # anything is played before the gap has passed: the answer is the one the whole phrase gets.
+    decode_ahead: bool = True
 
     def validate(self) -> "JamSettings":
         if not 20 <= self.tempo <= 400:
@@ -128,14 +131,15 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
     """Wait for the end of a phrase and answer it: (call, stream, seed, phrase end, decoding start), or None
     when the phrase held nothing the dataset keeps.
 
-    The answer is decoded ahead once the musician has stopped for a quarter of the gap (the call is known
-    then): it is scheduled to start when the gap has passed, and dropped if anything is played before that.
-    So the decoding is hidden in the silent bar; an end key or pedal ends the phrase at once and the
-    decoding starts there.
+    The answer is decoded ahead once nothing has sounded for half the gap (the call is known then): it is
+    scheduled to start when the gap has passed, and dropped, to be decoded again from the longer phrase, if
+    anything is played before that.  So the decoding is hidden in the silent bar; an end key or pedal ends
+    the phrase at once and the decoding starts there, as it does after a key held through the gap.
     """
     recorder, gap = listen.recorder, settings.gap_bars * settings.bar_seconds
     while True:
         cancel.check()
+        revision = recorder.revision()  # read first: anything taken after it drops what is decoded from here
         ended = recorder.take_end()
         if ended is not None and recorder.count():
             since, phrase_end = ended, ended
@@ -143,12 +147,13 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
             # No new note for the gap ends the phrase, even if a key is still held (it is closed there,
             # and a note-off JACK lost on a loaded machine cannot hold the jam for ever).
             since = recorder.last_event() if recorder.count() else None
-            wait = gap * AHEAD_AFTER if settings.decode_ahead else gap
+            wait = gap * AHEAD_AFTER if settings.decode_ahead and recorder.sounding() == 0 else gap
             if since is None or time.monotonic() < since + wait:
                 time.sleep(POLL)
                 continue
             phrase_end = since + gap
-        cut_at = since if recorder.sounding() == 0 else min(time.monotonic(), phrase_end)
+        # A key still held at the phrase's end (a lost note-off) is closed there.
+        cut_at = since if recorder.sounding() == 0 else phrase_end
         phrase, start = phrase_take(recorder.peek(at=cut_at), grid, to_bar=listen.clicks)
         try:
             call = take_text(phrase, options)
@@ -158,8 +163,9 @@ def _next_answer(generator, listen: Recording, output, settings: JamSettings, sa
         on_progress(Progress(0.0, "answering"))
         decoding = time.monotonic()
 
-        def went_on(ended=ended, since=since) -> bool:
-            return ended is None and recorder.last_event() != since
+        def went_on(ended=ended, revision=revision, phrase_end=phrase_end) -> bool:
+            # a note, a pedal before the phrase's end: the call is not this one (later, it plays over the answer)
+            return ended is None and time.monotonic() < phrase_end and recorder.revision() != revision
 
         stream, seed = answer_phrase(generator, call, output, settings, sampling, origin=origin + start, grid=grid,
                                      cancel=cancel, on_send=on_send, start_at=phrase_end, interrupted=went_on)
@@ -181,13 +187,22 @@ class _Interrupted(Cancelled):
 
 
 class _AnswerCancel(CancelToken):
-    """Stops the decoding when the jam is cancelled, the answer is long enough, or the phrase went on."""
+    """Stops the decoding when the jam is cancelled, the answer is long enough, or the phrase went on; holds
+    it, once ``AHEAD_LEAD`` of the answer is ready, until ``start_at``: an answer decoded ahead takes the CPU
+    for its opening only, and the rest is decoded while it plays (not while the musician may still play)."""
 
-    def __init__(self, outer: CancelToken, stream: AnswerStream, interrupted: Optional[Callable[[], bool]]) -> None:
+    def __init__(self, outer: CancelToken, stream: AnswerStream, interrupted: Optional[Callable[[], bool]],
+                 start_at: Optional[float]) -> None:
         super().__init__()
-        self._outer, self._stream, self._interrupted = outer, stream, interrupted
+        self._outer, self._stream, self._interrupted, self._start_at = outer, stream, interrupted, start_at
 
     def check(self) -> None:
+        self._checks()
+        while self._start_at is not None and self._stream.decoded >= AHEAD_LEAD and time.monotonic() < self._start_at:
+            time.sleep(POLL)
+            self._checks()
+
+    def _checks(self) -> None:
         self._outer.check()
         if self._interrupted is not None and self._interrupted():
             raise _Interrupted()
@@ -214,7 +229,7 @@ def answer_phrase(generator: Generator, call: str, output, settings: JamSettings
     seed = decoding.seed if decoding.seed is not None else int(time.time_ns() % 2**32)
     try:
         generator.generate(call, replace(decoding, seed=seed), on_token=on_token,
-                           cancel=_AnswerCancel(cancel, stream, interrupted))
+                           cancel=_AnswerCancel(cancel, stream, interrupted, start_at))
     except _Interrupted:
         stream.stop()
         return None, seed
@@ -256,7 +271,7 @@ def jam(
     grid = options.grid if options.format == "timed" else DEFAULT_GRID
     result = JamResult(settings, sampling, ref.identity())
     on_progress(Progress(0.0, "loading the model"))
-    generator.generate("", replace(sampling, length=1, variations=1, seed=0))  # build the graph before listening
+    generator.prepare()  # the graph and its one-pass prefix reader, before listening: a call is read in one pass
     listen.recorder.end_key, listen.recorder.end_pedal = settings.end_key, settings.end_pedal
     origin = listen.start(settings.count_in_bars)
     on_progress(Progress(0.0, f"listening on {listen.port_name}"))

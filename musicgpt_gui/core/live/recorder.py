@@ -85,6 +85,7 @@ class Recorder:
         self._program: dict[int, int] = {}
         self._done: list[RecordedNote] = []
         self._last_event = 0.0  # clock time of the latest note-on or note-off
+        self._revision = 0  # counts every message that changed what a take would hold
         self.end_key: Optional[int] = None  # a key that ends the phrase (not recorded)
         self.end_pedal: Optional[int] = None  # a controller (pedal) that ends the phrase when pressed
         self._ended: Optional[float] = None  # clock time the key or pedal ended the phrase
@@ -105,6 +106,8 @@ class Recorder:
                 if pressed:
                     self._ended = when
                 return
+            if kind != "control_change" or msg.control == SUSTAIN:  # other controllers are not in a take
+                self._revision += 1
             if kind == "program_change":
                 self._program[msg.channel] = msg.program
             elif kind == "control_change":
@@ -162,6 +165,12 @@ class Recorder:
         """The clock time of the latest note-on or note-off (the start, before any)."""
         with self._lock:
             return self._last_event
+
+    def revision(self) -> int:
+        """Grows with every note, pedal or program message taken: an unchanged revision means an unchanged take
+        (what an answer decoded ahead checks before it may play)."""
+        with self._lock:
+            return self._revision
 
     def count(self) -> int:
         """Notes begun so far."""

@@ -282,6 +282,12 @@ class Generator(WarmModel):
             merged.warnings += [w for w in more.warnings if w not in merged.warnings]
         return merged
 
+    def prepare(self, on_progress: ProgressFn = no_progress) -> None:
+        """Load the checkpoint and build the one-pass prefix reader now (a few seconds), so that the first
+        token after a new prefix comes without reading the prefix token by token: for live answers."""
+        with self._lock:
+            self._decoder(1, on_progress).prepare()
+
     @contextmanager
     def decoding(self, batch: int, on_progress: ProgressFn = no_progress) -> Iterator[CachedDecoder]:
         """The loaded checkpoint's decoder for ``batch`` rows, held alone: for other decoding loops (infill)."""
