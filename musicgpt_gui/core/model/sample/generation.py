@@ -118,6 +118,7 @@ class GenerationResult:
     warnings: list[str] = field(default_factory=list)
     metrics: list = field(default_factory=list)  # quality.Metrics of each variation, once measured
     steering_kept: list[str] = field(default_factory=list)  # per variation: each constraint beside what it did
+    steering_rows: list = field(default_factory=list)  # per variation: steer.measure.ControlRow of each control
 
     def full_text(self, variation: int = 0) -> str:
         """Prefix items plus the repaired continuation: the piece to play or export."""
