@@ -45,6 +45,7 @@ from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
 from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
+from musicgpt_gui.ui.widgets.steer_result_table import SteerResultTable
 
 STREAM_INTERVAL_MS = 50
 
@@ -134,6 +135,8 @@ class GenerateTab(Tab):
         self.metrics_table = MetricsTable()
         self.references: list[tuple[str, Metrics]] = []
         rlay.addWidget(self.metrics_table)
+        self.steer_results = SteerResultTable()  # each control asked beside its measured value
+        rlay.addWidget(self.steer_results)
         self.infill = InfillPanel(self)
         rlay.addWidget(self.infill)
         actions = QHBoxLayout()
@@ -365,6 +368,8 @@ class GenerateTab(Tab):
         found = self.result.metrics if has else []
         mine = [(f"variation {row + 1}", found[row])] if 0 <= row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
+        steered = self.result.steering_rows if has else []
+        self.steer_results.set_rows(steered[row] if 0 <= row < len(steered) else [])
 
     def display(self, text: str) -> None:
         self.output.setPlainText(text)
@@ -429,6 +434,7 @@ class GenerateTab(Tab):
         for key in keys:
             binder.bind(key, getattr(self, key))
         self.steer.bind(binder)
+        self.infill.bind(binder)
         return binder
 
     def save_settings(self, settings: QSettings) -> None:
