@@ -89,7 +89,7 @@ class RhythmMasker(Masker):
             mask = pitches & spacing
             if mask.any():
                 return mask
-        raise JobError("Keep rhythm: no pitch token is left for a note of the selection.")  # a vocabulary without pitches
+        raise JobError("Keep rhythm: this vocabulary has no pitch token left for a note of the selection.")
 
     def _pitch_choices(self):
         """The constrained pitches, then (a chord wider than they allow) the range alone, then any pitch."""
