@@ -273,7 +273,8 @@ def main() -> int:
         head = [
             "",
             f"keep rhythm: {len(spans)} validation pieces, the {RHYTHM_BARS} bars after the {PREFIX_ITEMS}-item "
-            f"opening regenerated (infill, 1 candidate per variation) x {args.variations} variations; same seeds in each case",
+            f"opening regenerated (infill, 1 candidate per variation) x {args.variations} variations; "
+            "same seeds in each case",
             f"{'case':32} {'bars':>5} {'kept':>7} {'notes':>6} {'kept':>7} {'repitched':>9} {'in key':>7} "
             f"{'invalid':>7} {'refused':>7}  {'tok/s':>6} {'ratio':>5} {'masks':>6}",
         ]

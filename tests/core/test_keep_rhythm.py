@@ -70,7 +70,8 @@ def test_the_cli_re_pitches_a_span_and_provenance_records_it(fim_run, piece, tmp
     workspace, run_dir = fim_run
     out = tmp_path / "kept.mid"
     code = main(["--workspace", str(workspace.root), "infill", "--run", run_dir.name, "--text", piece,
-                 "--beats", "4:12", "--keep-rhythm", "--range", "C4:C5", "--seed", "2", "--temperature", "1.2", "--out", str(out)])
+                 "--beats", "4:12", "--keep-rhythm", "--range", "C4:C5", "--seed", "2", "--temperature", "1.2",
+                 "--out", str(out)])
     assert code == 0
     captured = capsys.readouterr()
     new = captured.out.strip()
