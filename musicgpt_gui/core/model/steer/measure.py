@@ -155,7 +155,8 @@ def report_rows(text: str, prefix_length: Fraction, steering: Steering, scale: O
 
     if steering.key:
         tonic, mode, _ = best_key(tuned) if tuned else ("", "no notes", 0)
-        rows.append(ControlRow("key", steering.key, f"{tonic.replace('-', 'b')} {mode}".strip(), _bars(kept, "key")))
+        asked = steering.key + (f" (+{steering.chromatic_per_bar} chromatic/bar)" if steering.chromatic_per_bar else "")
+        rows.append(ControlRow("key", asked, f"{tonic.replace('-', 'b')} {mode}".strip(), _bars(kept, "key")))
     if steering.low is not None or steering.high is not None:
         asked = f"{midi_to_name(steering.low or 0)}:{midi_to_name(steering.high or 127)}"
         rows.append(ControlRow("range", asked, span(tuned), _bars(kept, "range")))
