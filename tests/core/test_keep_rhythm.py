@@ -81,3 +81,15 @@ def test_the_cli_re_pitches_a_span_and_provenance_records_it(fim_run, piece, tmp
     assert "keep rhythm:" in captured.err and f"{found.notes}/{found.notes} notes" in captured.err
     recorded = provenance_of(mido.MidiFile(out))["settings"]["steering"]
     assert recorded == {"low": "C4", "high": "C5", "keep_rhythm": True}
+
+
+def test_the_template_writes_items_as_the_model_does_and_refuses_lengths_it_has_no_token_for(fim_generator) -> None:
+    from musicgpt_gui.core.model.steer.keep_rhythm import FREE, template
+
+    encoder = fim_generator.encoder
+    notes, control = template(encoder, ["C4 E4~2:1", "tempo=90"])  # the tiny chorales' vocabulary has no rest
+    assert [encoder.decode([t]) if t != FREE else "?" for t in notes.slots] == ["?", "?", "~2.0", ":1.0,"]
+    assert notes.spaced[:2] == (True, True) and notes.other is None
+    assert control.other == "tempo=90" and encoder.decode(list(control.slots)) == " tempo=90,"
+    with pytest.raises(JobError, match="Keep rhythm"):
+        template(encoder, ["C4:0.37"])

@@ -51,9 +51,10 @@ def template(encoder: MusicEncoder, items: Sequence[str], parts: Sequence[Part] 
     table = tt.token_table(encoder)
     out = []
     for i, item in enumerate(items):
-        ids = encoder.encode(("" if first and i == 0 else " ") + item + ",")
         parsed = parse_text(item, parts=parts)
         event = bool(parsed.notes) or item.strip().startswith("rest")
+        written = parsed.items[0] if event else item  # as the model writes it: "C4:1" is "C4:1.0"
+        ids = encoder.encode(("" if first and i == 0 else " ") + written + ",")
         kinds = [int(table.kind[t]) for t in ids]
         if event and tt.OTHER in kinds:
             raise JobError(f"Keep rhythm: the item '{item}' is not written in this model's note tokens "
