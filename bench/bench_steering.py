@@ -178,7 +178,8 @@ def keep_rhythm_rows(generator, spans, variations: int, clock: "MaskClock") -> l
             for v in result.variations:
                 tokens += len(v.tokens)
                 full = result.full_text(v.index)
-                invalid += len(v.parsed.skipped) + len(parse_text(full).skipped)
+                # what the middle adds: the original's own unreadable items (e.g. 'Soprano 1') are not the take's
+                invalid += len(v.parsed.skipped) + len(parse_text(full).skipped) - len(parse_text(text).skipped)
                 kept.add(rhythm_kept(text, full, span.onset, end))
                 key.add(measure(full, span.onset, Steering(key="prefix"), scale, end))
         rate = tokens / cpu if cpu else float("nan")
@@ -281,7 +282,8 @@ def main() -> int:
         publish(head, None)
         lines += head + keep_rhythm_rows(generator, spans, args.variations, clock) + [
             "kept = bars whose notes all keep onset, length and part / notes that do (of the original's notes and "
-            "any added); repitched = kept notes with a new pitch; in key = bars keeping the prefix's key; refused = "
+            "any added); repitched = kept notes with a new pitch; in key = bars keeping the prefix's key; invalid = items "
+            "of the middle, or of the whole text beyond the original's, that do not parse; refused = "
             "selections with a length the vocabulary lacks; goal: 100% kept, 0 invalid (>= 200 bars)",
         ]
     lines.append(f"{time.time() - began:.0f} s in all, load average {os.getloadavg()[0]:.1f} at the end")
