@@ -282,8 +282,8 @@ def main() -> int:
         publish(head, None)
         lines += head + keep_rhythm_rows(generator, spans, args.variations, clock) + [
             "kept = bars whose notes all keep onset, length and part / notes that do (of the original's notes and "
-            "any added); repitched = kept notes with a new pitch; in key = bars keeping the prefix's key; invalid = items "
-            "of the middle, or of the whole text beyond the original's, that do not parse; refused = "
+            "any added); repitched = kept notes with a new pitch; in key = bars keeping the prefix's key; "
+            "invalid = items of the middle, or of the whole text beyond the original's, that do not parse; refused = "
             "selections with a length the vocabulary lacks; goal: 100% kept, 0 invalid (>= 200 bars)",
         ]
     lines.append(f"{time.time() - began:.0f} s in all, load average {os.getloadavg()[0]:.1f} at the end")
