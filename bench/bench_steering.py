@@ -100,12 +100,14 @@ def scored(texts, prefixes, steering, encoder, stick):
     from musicgpt_gui.core.model.steer.measure import Adherence, measure
     from musicgpt_gui.core.model.steer.session import scale_for
     from musicgpt_gui.core.model.store import vocab
-    from musicgpt_gui.core.music.notation import SEP, parse_text
+    from musicgpt_gui.core.music.notation import SEP, join_items, parse_text, split_items
+    from musicgpt_gui.core.music.parts import parse_declaration
     from musicgpt_gui.core.quality.metrics import text_metrics
 
     kept, total_bits, elements, in_scale, clarity = Adherence(), 0.0, 0, [], []
     for prefix, variations in zip(prefixes, texts):
         scale = scale_for(steering, prefix)
+        declared = [item for item in split_items(prefix) if parse_declaration(item) is not None]
         context = [encoder.eot] + encoder.encode(prefix + SEP.strip())
         for text in variations:
             if not text:
@@ -113,7 +115,7 @@ def scored(texts, prefixes, steering, encoder, stick):
             kept.add(measure(f"{prefix}{SEP}{text}", parse_text(prefix).length, steering, scale))
             total_bits += bits(stick.model, encoder.encode(" " + text), context)
             elements += vocab.count_elements(text)
-            m = text_metrics(text)
+            m = text_metrics(join_items([*declared, text]))  # a take's markers name the prefix's parts
             in_scale.append(m.in_scale)
             clarity.append(m.key_clarity)
     return kept, total_bits / max(elements, 1), _mean(in_scale), _mean(clarity)
