@@ -164,11 +164,17 @@ def add_steering_arguments(parser: argparse.ArgumentParser) -> None:
     steer.add_argument("--valid-only", action="store_true", help="whole, valid items only (implied by the others)")
     steer.add_argument("--play-parts", metavar="N,N",
                        help="only these declared parts play (e.g. 1,3), in a piece with parts")
+    steer.add_argument("--part-range", action="append", metavar="PART=LOW:HIGH",
+                       help="a declared part's pitch range, e.g. 2=C3:C5 (repeat for more parts)")
+    steer.add_argument("--part-voices", action="append", metavar="PART=N",
+                       help="most notes of a declared part sounding together, e.g. 1=1 (repeat for more parts)")
 
 
 def steering_settings(args: argparse.Namespace):
     """The checked :class:`Steering` of the steering options."""
-    from musicgpt_gui.core.model.steer.constraints import Steering, parse_length, parse_parts, parse_range
+    from musicgpt_gui.core.model.steer.constraints import (
+        Steering, parse_length, parse_part_values, parse_parts, parse_range, parse_voices,
+    )
 
     low, high = parse_range(args.pitch_range) if args.pitch_range else (None, None)
     return Steering(
@@ -182,6 +188,9 @@ def steering_settings(args: argparse.Namespace):
         no_repeat=args.no_repeat,
         grammar=args.valid_only,
         parts=parse_parts(args.play_parts) if args.play_parts else (),
+        part_ranges=parse_part_values(args.part_range, parse_range, "--part-range"),
+        part_voices=parse_part_values(args.part_voices, parse_voices, "--part-voices"),
+        keep_rhythm=getattr(args, "keep_rhythm", False),
     ).validate()
 
 

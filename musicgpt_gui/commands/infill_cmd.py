@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="regenerate the items starting in [A, B) quarter notes; the middle is fitted to their length",
     )
     add_sampling_arguments(parser, "tokens per middle at most")
+    parser.add_argument("--keep-rhythm", action="store_true",
+                        help="re-pitch the span: each item keeps its onset, its notes' count, lengths and parts; "
+                        "the pitch controls (--key, --range, --part-range) still apply")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each result (whole piece) as MIDI")
     parser.set_defaults(func=run)
 
@@ -82,6 +85,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
             v.stop_reason, f"{settings.length} tokens"
         )
         print(f"variation {v.index + 1}: {v.parsed.valid} items, stopped at {stop}: {v.parsed.text}", file=sys.stderr)
+        if result.steering_kept:
+            print(f"  steering kept: {result.steering_kept[v.index]}", file=sys.stderr)
         print(result.full_text(v.index))
         if args.out:
             numbered = len(result.variations) > 1

@@ -48,6 +48,7 @@ from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
 from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
 from musicgpt_gui.ui.generate_job import TokenBuffer, generate_job
+from musicgpt_gui.ui.widgets.steer_result_table import SteerResultTable
 
 STREAM_INTERVAL_MS = 50
 
@@ -107,6 +108,8 @@ class GenerateTab(Tab):
         self.parts_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.parts_view.setVisible(False)
         rlay.addWidget(self.parts_view)
+        self.steer_results = SteerResultTable()  # each control asked beside its measured value
+        rlay.addWidget(self.steer_results)
         self.infill = InfillPanel(self)
         rlay.addWidget(self.infill)
         actions = QHBoxLayout()
@@ -359,6 +362,8 @@ class GenerateTab(Tab):
             reference = [("validation data", self.result.part_reference)] if self.result.part_reference else []
             self.parts_view.setText(part_table(reference + [(f"variation {row + 1}", parts[row])]))
         self.parts_view.setVisible(bool(parts))
+        steered = self.result.steering_rows if has else []
+        self.steer_results.set_rows(steered[row] if 0 <= row < len(steered) else [])
 
     def _playable(self, row: int) -> bool:
         found = self.result.variations if self.result is not None else []
@@ -428,6 +433,7 @@ class GenerateTab(Tab):
             binder.bind(key, getattr(self, key))
         self.steer.bind(binder)
         self.ensemble.bind(binder)
+        self.infill.bind(binder)
         return binder
 
     def save_settings(self, settings: QSettings) -> None:

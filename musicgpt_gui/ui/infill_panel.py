@@ -10,7 +10,9 @@ from dataclasses import replace
 from typing import Any, Optional, Protocol
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import (
+    QCheckBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QSpinBox, QVBoxLayout,
+)
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.sample import generation, infill
@@ -32,6 +34,7 @@ class InfillHost(Protocol):
     checkpoint: Any
     info: Any
     progress: Any
+    steer_results: Any  # the table of each control asked beside its measured value
 
     def display(self, text: str) -> None: ...
     def on_failed(self, message: str, details: str) -> None: ...
@@ -79,6 +82,9 @@ class InfillPanel(QGroupBox):
         self.count = QSpinBox(minimum=1, maximum=generation.MAX_VARIATIONS, value=DEFAULT_CANDIDATES)
         self.count.setToolTip("How many candidates to sample for the selection")
         self.regenerate_button = QPushButton("Regenerate selection")
+        self.keep_rhythm = QCheckBox("keep rhythm")
+        self.keep_rhythm.setToolTip("New pitches on the same onsets and lengths (each note's part and the number "
+                                    "of notes per onset too); the Steer panel's key and ranges still apply")
         self.list = QListWidget()
         self.list.setMaximumHeight(70)
         self.play_button = Transport(tab.context, self.candidate_in_context)
@@ -91,6 +97,7 @@ class InfillPanel(QGroupBox):
         top.addWidget(self.hint, 1)
         top.addWidget(QLabel("candidates"))
         top.addWidget(self.count)
+        top.addWidget(self.keep_rhythm)
         top.addWidget(self.regenerate_button)
         actions = QHBoxLayout()
         for b in (self.play_button, self.accept_button, self.undo_button, self.redo_button):
@@ -145,7 +152,9 @@ class InfillPanel(QGroupBox):
         try:
             span = infill.locate_beats(text, *beats)
             ref = self.tab.chosen_checkpoint(self.tab.run, self.tab.checkpoint)
-            settings = replace(self.tab.settings(), variations=self.count.value()).validate()
+            settings = self.tab.settings()
+            steering = replace(settings.steering, keep_rhythm=self.keep_rhythm.isChecked())
+            settings = replace(settings, variations=self.count.value(), steering=steering).validate()
         except JobError as exc:
             self.tab.on_failed(str(exc), "")
             return
@@ -159,7 +168,8 @@ class InfillPanel(QGroupBox):
         self.tab.progress.setValue(100)
         for v in result.variations:
             ending = {"end": "ended by the model", "beats": "filled the selection"}.get(v.stop_reason, "length limit")
-            self.list.addItem(f"Candidate {v.index + 1} · {v.parsed.valid} items · {ending}")
+            kept = f" · {result.steering_kept[v.index]}" if result.steering_kept else ""
+            self.list.addItem(f"Candidate {v.index + 1} · {v.parsed.valid} items · {ending}{kept}")
         self.list.setCurrentRow(0)
         chosen = f" (the best joins of {result.sampled} sampled)" if result.sampled > len(result.variations) else ""
         self.tab.info.setText(f"Seed {result.seed} · {len(result.variations)} candidates{chosen} for items "
@@ -169,6 +179,8 @@ class InfillPanel(QGroupBox):
     def _preview(self, row: int) -> None:
         if self.candidates is not None and 0 <= row < len(self.candidates.variations):
             self.tab.display(self.candidates.full_text(row))
+            steered = self.candidates.steering_rows
+            self.tab.steer_results.set_rows(steered[row] if row < len(steered) else [])
         self._enable()
 
     def candidate_in_context(self) -> str:
@@ -201,6 +213,9 @@ class InfillPanel(QGroupBox):
         self.accept_button.setEnabled(has_candidate and not busy)
         self.undo_button.setEnabled(self.stack.canUndo())
         self.redo_button.setEnabled(self.stack.canRedo())
+
+    def bind(self, binder) -> None:
+        binder.bind("infill_keep_rhythm", self.keep_rhythm)
 
     def set_busy(self, _busy: bool) -> None:
         self._enable()

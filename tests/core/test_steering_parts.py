@@ -84,3 +84,54 @@ def test_only_the_parts_asked_for_play(band) -> None:
     free = generator.generate(prompt, GenerationSettings(length=120, temperature=1.2, top_k=0, variations=2, seed=6,
                                                          steering=Steering(grammar=True)))
     assert len({n.part for v in free.variations for n in v.parsed.notes}) > 1  # unsteered, several parts play
+
+
+def test_a_part_keeps_its_own_range_and_voices(band) -> None:
+    generator, prompt = band
+    parsed = parse_text(prompt)
+    melodic = [n for n in parsed.notes if not parsed.parts[n.part].drums]
+    part = max({n.part for n in melodic}, key=lambda p: sum(n.part == p for n in melodic))  # the busiest part
+    pitches = sorted(n.pitch for n in melodic if n.part == part)
+    low, high = pitches[len(pitches) // 2], pitches[len(pitches) // 2] + 7
+    steering = Steering(part_ranges=((part + 1, low, high),), part_voices=((part + 1, 1),))
+
+    def takes(steer: Steering) -> list[list]:
+        result = generator.generate(prompt, GenerationSettings(length=240, temperature=1.2, top_k=0, variations=4,
+                                                               seed=8, steering=steer))
+        out = []
+        for v in result.variations:
+            assert not v.parsed.skipped
+            full, start = result.full_text(v.index), parse_text(result.prefix).length
+            kept = measure(full, start, steering, None)
+            out.append((kept, [n for n in parse_text(full).notes if n.onset >= start and n.part == part]))
+        return out
+
+    free = [n for _, notes in takes(Steering(grammar=True)) for n in notes]
+    assert any(not low <= n.pitch <= high for n in free), "the free takes keep the part's range anyway: blind test"
+    mine = 0
+    for kept, notes in takes(steering):
+        assert not kept.broken["range"] and not kept.broken["voices"], dict(kept.broken)
+        assert all(low <= n.pitch <= high for n in notes)
+        assert all(sum(m.onset <= n.onset < m.onset + m.duration for m in notes) <= 1 for n in notes)  # one voice
+        mine += len(notes)
+    assert mine > 0
+
+
+def test_keep_rhythm_keeps_each_note_in_its_part(band) -> None:
+    from fractions import Fraction
+
+    from musicgpt_gui.core.model.sample.infill import infill, locate_items
+    from musicgpt_gui.core.model.steer.keep_rhythm import rhythm_kept
+
+    generator, prompt = band
+    header = sum(1 for i in split_items(prompt) if i.startswith("@") and "=" in i.split()[0])
+    span = locate_items(prompt, header + 2, header + 10)
+    result = infill(generator, prompt, span, GenerationSettings(length=40, temperature=1.2, top_k=0, variations=2,
+                                                                seed=3, steering=Steering(keep_rhythm=True)),
+                    candidates=1)
+    declared = parse_text(prompt).parts
+    for v in result.variations:
+        assert not v.parsed.skipped
+        found = rhythm_kept(prompt, result.full_text(v.index), span.onset, span.onset + span.gap + Fraction(0))
+        assert found.notes > 0 and found.kept_notes == found.notes, found
+        assert all(DRUM_LOW <= n.pitch <= DRUM_HIGH for n in v.parsed.notes if declared[n.part].drums)

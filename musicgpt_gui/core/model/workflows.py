@@ -160,14 +160,19 @@ def with_ensemble(prefix: str, ensemble: Sequence[Part], *, strict: bool = True)
     return join_items(header + items)
 
 
-def steering_kept(result: GenerationResult) -> list[str]:
-    """Per variation, each active constraint beside what the generated bars did (empty when unsteered)."""
+def steering_kept(result: GenerationResult, original: Optional[str] = None) -> list[str]:
+    """Per variation, each active constraint beside what the generated bars did (empty when unsteered);
+    the rows go to ``result.steering_rows``.  An infill is measured over its selection (``original``: the
+    text before, for keep rhythm)."""
     steering = result.settings.steering
     if not steering.active:
         return []
     scale = steer_session.scale_for(steering, result.prefix)
-    start = parse_text(result.prefix).length
-    return [steer_measure.report(result.full_text(v.index), start, steering, scale) for v in result.variations]
+    span = getattr(result, "span", None)
+    start, end = (span.onset, span.onset + span.gap) if span is not None else (parse_text(result.prefix).length, None)
+    result.steering_rows = [steer_measure.report_rows(result.full_text(v.index), start, steering, scale, end, original)
+                            for v in result.variations]
+    return ["; ".join(row.line() for row in rows) for rows in result.steering_rows]
 
 
 def infill_for_run(
@@ -186,9 +191,11 @@ def infill_for_run(
     as in :func:`generate_for_run`."""
     generator.load(ref)
     index = _memorization_index(ref, dataset)
-    return infill(
+    result = infill(
         generator, text, span, settings, on_token=on_token, on_progress=on_progress, cancel=cancel, memorization=index
     )
+    result.steering_kept = steering_kept(result, text)
+    return result
 
 
 def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path]) -> Optional[MemorizationIndex]:

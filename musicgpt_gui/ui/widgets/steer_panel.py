@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from musicgpt_gui.core.model.steer.constraints import KEEP_PREFIX_KEY, Steering
-from musicgpt_gui.core.model.steer.measure import describe_text
+from musicgpt_gui.core.model.steer.measure import describe_parts, describe_text
 from musicgpt_gui.core.music.notation import midi_to_name
 from musicgpt_gui.ui.settings_binder import SettingsBinder
+from musicgpt_gui.ui.widgets.part_steer_table import PartSteerTable
 from musicgpt_gui.ui.worker import JobSlot
 
 ANY, PREFIX_KEY = "any", "the prefix's key"
@@ -30,9 +31,10 @@ KEYS = [f"{tonic} {mode}" for mode in ("major", "minor") for tonic in TONICS]
 LENGTHS = {ANY: None, "1/16 (0.25)": Fraction(1, 4), "1/8 (0.5)": Fraction(1, 2), "1/4 (1.0)": Fraction(1)}
 
 
-def describe_job(text: str, *, on_progress, cancel) -> dict[str, str]:
-    """The prefix's key, range, voices and shortest length (core's :func:`describe_text`), off the GUI thread."""
-    return describe_text(text) if text.strip() else {}
+def describe_job(text: str, *, on_progress, cancel) -> dict:
+    """The prefix's key, range, voices and shortest length (core's :func:`describe_text`) and its parts'
+    (:func:`describe_parts`), off the GUI thread."""
+    return {**describe_text(text), "parts": describe_parts(text)} if text.strip() else {"parts": {}}
 
 
 class PitchSpin(QSpinBox):
@@ -89,6 +91,8 @@ class SteerPanel(QGroupBox):
                 grid.addWidget(self.now[now], r, 5)
         grid.addWidget(QLabel("in the prefix:"), len(rows), 5)
         grid.addWidget(self.reset_button, len(rows), 0)
+        self.parts = PartSteerTable(PitchSpin)  # the prefix's declared parts: plays, own range, voices
+        grid.addWidget(self.parts, len(rows) + 1, 0, 1, 6)
         self._slot = JobSlot(self)
         self._timer = QTimer(self, singleShot=True, interval=400)
         self.reset_button.clicked.connect(self.reset)
@@ -111,6 +115,7 @@ class SteerPanel(QGroupBox):
             min_length=LENGTHS[self.min_length.currentText()],
             no_triplets=self.no_triplets.isChecked(),
             no_repeat=self.no_repeat.value(),
+            **self.parts.steering_fields(),
         )
 
     def reset(self) -> None:
@@ -121,6 +126,7 @@ class SteerPanel(QGroupBox):
         self.min_length.setCurrentText(ANY)
         self.no_triplets.setChecked(False)
         self.no_repeat.setValue(0)
+        self.parts.reset()
 
     def show_prefix(self, text: str) -> None:
         """Each attribute's value in the prefix, so a user sees what they are steering away from; measured
@@ -132,6 +138,7 @@ class SteerPanel(QGroupBox):
         worker.finished.connect(self._show_values)
 
     def _show_values(self, found: dict) -> None:
+        self.parts.set_parts(found.get("parts", {}))
         for name, label in self.now.items():
             value = found.get(name, "")
             if name == "length" and value:
@@ -149,3 +156,4 @@ class SteerPanel(QGroupBox):
         for key in ("key", "chromatic", "limit_range", "low", "high", "max_voices", "min_length", "no_triplets",
                     "no_repeat"):
             binder.bind(f"steer_{key}", getattr(self, key))
+        binder.add("steer_parts", self.parts.state, self.parts.set_state, str)

@@ -129,6 +129,7 @@ class GenerationResult:
     steering_kept: list[str] = field(default_factory=list)  # per variation: each constraint beside what it did
     part_figures: list = field(default_factory=list)  # quality.arrangement.EnsembleFigures per variation (parts)
     part_reference: Any = None  # the validation songs' EnsembleFigures, beside them
+    steering_rows: list = field(default_factory=list)  # per variation: steer.measure.ControlRow of each control
 
     def full_text(self, variation: int = 0) -> str:
         """Prefix items plus the repaired continuation: the piece to play or export."""

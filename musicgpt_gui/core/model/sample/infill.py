@@ -34,6 +34,7 @@ from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, 
 from musicgpt_gui.core.model.sample import join_rank
 from musicgpt_gui.core.model.train.fim import item_onsets, item_step
 from musicgpt_gui.core.model.sample.middle_sampler import MiddleSampler, Sides
+from musicgpt_gui.core.model.steer import keep_rhythm
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.sample.generation import (
@@ -167,6 +168,7 @@ def infill(
         raise JobError(f"Run '{generator.checkpoint.run_name}' has no fill-in-the-middle tokens in its vocabulary; "
                        "train a new music model (musicgpt train --new-model ... --fim 0.5) to regenerate passages.")
     items = split_items(text)
+    rhythm, settings = _keep_rhythm(encoder, items, span, settings)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
     after = items[span.end :]
@@ -176,7 +178,7 @@ def infill(
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(count, on_progress) as decoder:
         maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
-                                        memorization, end_ids=list(encoder.specials.values()))
+                                        memorization, end_ids=list(encoder.specials.values()), rhythm=rhythm)
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
         parts = parse_text(prefix).parts  # the middle's markers name the piece's parts
@@ -191,9 +193,27 @@ def infill(
     for i, k in enumerate(chosen):
         found = memorization.find(middles[k].items) if memorization is not None else []
         variations.append(Variation(i, tokens[k], raws[k], stops[k], middles[k], found))
+    warnings = sides.warnings(generator.hparams.n_ctx) + _rhythm_warnings(settings.steering)
     return InfillResult(prefix=prefix, variations=variations, seed=seed, settings=settings,
-                        checkpoint=generator.checkpoint.identity(), warnings=sides.warnings(generator.hparams.n_ctx),
+                        checkpoint=generator.checkpoint.identity(), warnings=warnings,
                         suffix=suffix, span=span, sampled=count, chosen=chosen)
+
+
+def _keep_rhythm(encoder, items: list[str], span: Span, settings: GenerationSettings
+                 ) -> tuple[Optional[list], GenerationSettings]:
+    """Keep rhythm's template of the selection (None without it); the middle may be as long as the selection."""
+    if not settings.steering.keep_rhythm:
+        return None, settings
+    parts = parse_text(join_items(items[: span.end])).parts
+    rhythm = keep_rhythm.template(encoder, items[span.start : span.end], parts, first=span.start == 0)
+    return rhythm, replace(settings, length=max(settings.length, keep_rhythm.token_count(rhythm) + 1))
+
+
+def _rhythm_warnings(steering) -> list[str]:
+    if not steering.keep_rhythm or steering.without_rhythm() == steering:
+        return []
+    return ["Keep rhythm keeps the selection's lengths, voices and parts: the voices, shortest length, triplets, "
+            "no-repeat and play-parts controls were not applied to it."]
 
 
 def _middle(raw: str, stop: str, span: Span, parts: Sequence[Part] = ()) -> Parsed:

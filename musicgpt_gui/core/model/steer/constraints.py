@@ -7,7 +7,7 @@ knows the note grammar, so a constrained take is never an invalid item.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import Any, Optional
 
@@ -33,12 +33,16 @@ class Steering:
     no_repeat: int = 0  # no run of this many notes/rests repeats one earlier in the piece or the training set
     grammar: bool = False  # whole, valid items only (implied by every other constraint)
     parts: tuple[int, ...] = ()  # the declared parts (1-based) that may play; empty: all of them
+    part_ranges: tuple[tuple[int, int, int], ...] = ()  # (part, low, high): that part's pitches (and the range)
+    part_voices: tuple[tuple[int, int], ...] = ()  # (part, most of its notes sounding together)
+    keep_rhythm: bool = False  # infill: the selection's items with new pitches (keep_rhythm.py)
 
     @property
     def active(self) -> bool:
         return any(
             (self.grammar, self.key, self.low is not None, self.high is not None, self.max_voices,
-             self.min_length, self.no_triplets, self.no_repeat, self.parts)
+             self.min_length, self.no_triplets, self.no_repeat, self.parts, self.part_ranges, self.part_voices,
+             self.keep_rhythm)
         )
 
     def validate(self) -> "Steering":
@@ -58,9 +62,34 @@ class Steering:
                            f"not {self.min_length}.")
         if any(not 1 <= p <= 16 for p in self.parts):
             raise JobError(f"Parts are numbered 1 to 16 (as declared, @1 ... @16), not {list(self.parts)}.")
+        named = [p for p, *_ in self.part_ranges] + [p for p, _ in self.part_voices]
+        if any(not 1 <= p <= 16 for p in named):
+            raise JobError(f"Parts are numbered 1 to 16 (as declared, @1 ... @16), not {named}.")
+        for part, low, high in self.part_ranges:
+            if not 0 <= low <= high <= 127:
+                raise JobError(f"The range of part {part} must be MIDI notes LOW <= HIGH in 0-127, not {low}:{high}.")
+        if any(v < 1 for _, v in self.part_voices):
+            raise JobError(f"A part's voices must be 1 or more, not {dict(self.part_voices)}.")
         if self.no_repeat and self.no_repeat < 2:
             raise JobError(f"No-repeat needs runs of at least 2 items, not {self.no_repeat}.")
         return self
+
+    def range_of(self, part: int) -> tuple[int, int]:
+        """The pitches a note of ``part`` (0-based) may have: the range and the part's own, both."""
+        low, high = self.low if self.low is not None else 0, self.high if self.high is not None else 127
+        for number, p_low, p_high in self.part_ranges:
+            if number == part + 1:
+                low, high = max(low, p_low), min(high, p_high)
+        return low, high
+
+    def voices_of(self, part: int) -> int:
+        """Most notes of ``part`` (0-based) sounding together (0: any): the lower of the two limits."""
+        limits = [v for v in (self.max_voices, dict(self.part_voices).get(part + 1, 0)) if v]
+        return min(limits) if limits else 0
+
+    def without_rhythm(self) -> "Steering":
+        """Keep rhythm's steering: the selection fixes lengths, voices and parts, so those controls are off."""
+        return replace(self, max_voices=0, part_voices=(), min_length=None, no_triplets=False, no_repeat=0, parts=())
 
     def length_allowed(self, value: Fraction) -> bool:
         if self.min_length is not None and value < self.min_length:
@@ -77,6 +106,10 @@ class Steering:
                 out[k] = midi_to_name(out[k])
         if self.parts:
             out["parts"] = list(self.parts)
+        if self.part_ranges:
+            out["part_ranges"] = {str(p): f"{midi_to_name(lo)}:{midi_to_name(hi)}" for p, lo, hi in self.part_ranges}
+        if self.part_voices:
+            out["part_voices"] = {str(p): v for p, v in self.part_voices}
         return out
 
 
@@ -114,3 +147,21 @@ def parse_length(text: str) -> Fraction:
     if value is None:
         raise JobError(f"'{text}' is not a length in quarters (e.g. 0.25 for a sixteenth, 1/3 for a triplet eighth).")
     return value
+
+
+def parse_part_values(values, parse_value, option: str) -> tuple:
+    """((part, value...), ...) from ["2=C3:C5", "1=1"]: one ``PART=VALUE`` per part (the last one wins)."""
+    out: dict[int, tuple] = {}
+    for text in values or ():
+        number, equals, value = text.partition("=")
+        if not equals or not number.strip().lstrip("@").isdigit():
+            raise JobError(f"{option} takes PART=VALUE with the part's number as declared, e.g. 2=C3:C5, not '{text}'.")
+        parsed = parse_value(value.strip())
+        out[int(number.strip().lstrip("@"))] = parsed if isinstance(parsed, tuple) else (parsed,)
+    return tuple((p, *v) for p, v in sorted(out.items()))
+
+
+def parse_voices(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise JobError(f"'{text}' is not a number of voices (1 or more).")
+    return int(text)

@@ -83,18 +83,11 @@ class Masker:
         self.words = ""  # the item so far, as written
         self.mode = "start"  # start | marker | notes | rest | control | ended
         self._static = self._static_masks()
+        self._part_masks: dict[tuple[int, bool], np.ndarray] = {}
 
     # -- what may come next -------------------------------------------------------------------
     def _static_masks(self) -> dict[str, np.ndarray]:
         t, s = self.table, self.steering
-        pitch_ok = t.kind == tt.PITCH
-        if s.low is not None:
-            pitch_ok &= t.pitch >= s.low
-        if s.high is not None:
-            pitch_ok &= t.pitch <= s.high
-        scale_ok = pitch_ok.copy()
-        if self.in_scale is not None:
-            scale_ok &= np.isin(t.pitch % 12, sorted(self.in_scale))
         length_ok = np.array([k < 0 or s.length_allowed(t.lengths[k]) for k in t.length_index])
         drums = (t.kind == tt.PITCH) & (t.pitch >= DRUM_LOW) & (t.pitch <= DRUM_HIGH)
         declared = np.zeros(t.size, bool)
@@ -103,8 +96,7 @@ class Masker:
             if s.parts:  # only the parts asked for may play
                 declared &= np.isin(t.pitch, list(s.parts))
         return {
-            "pitch": pitch_ok,
-            "scale_pitch": scale_ok,
+            "any_pitch": t.kind == tt.PITCH,
             "drum_pitch": drums,  # a drum part: the GM drum map, whatever the key or range asks
             "marker": declared,
             "step": (t.kind == tt.STEP) & t.closes & length_ok,
@@ -114,20 +106,32 @@ class Masker:
             "comma": t.kind == tt.COMMA,
         }
 
+    def _pitch_mask(self, part: int, in_key: bool) -> np.ndarray:
+        """The pitches ``part``'s range allows (and the key's scale, if ``in_key``), built once per part."""
+        found = self._part_masks.get((part, in_key))
+        if found is None:
+            t = self.table
+            low, high = self.steering.range_of(part)
+            found = (t.kind == tt.PITCH) & (t.pitch >= low) & (t.pitch <= high)
+            if in_key:
+                found &= np.isin(t.pitch % 12, sorted(self.in_scale))
+            self._part_masks[(part, in_key)] = found
+        return found
+
     def _pitches_now(self, part: Optional[int] = None) -> np.ndarray:
         """The pitches the item may add to ``part`` (default: the current one)."""
         s, st = self.steering, self.state
         part = self.part if part is None else part
         mine = [p for p, q in zip(self.pitches, self.note_parts) if q == part]
         full = len(self.pitches) >= MAX_CHORD
-        if full or s.max_voices and st.sounding(part) + len(mine) >= s.max_voices:
+        voices = s.voices_of(part)
+        if full or voices and st.sounding(part) + len(mine) >= voices:
             return np.zeros(self.table.size, bool)
         if st.is_drums(part):
             mask = self._static["drum_pitch"]
-        elif self.in_scale is not None and st.chromatic[st.bar_index()] >= s.chromatic_per_bar:
-            mask = self._static["scale_pitch"]
         else:
-            mask = self._static["pitch"]
+            in_key = self.in_scale is not None and st.chromatic[st.bar_index()] >= s.chromatic_per_bar
+            mask = self._pitch_mask(part, in_key)
         if mine:
             mask = mask & ~np.isin(self.table.pitch, mine)
         return mask

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.steer.constraints import KEEP_PREFIX_KEY, Steering, parse_key
+from musicgpt_gui.core.model.steer.keep_rhythm import RhythmMasker, TemplateItem
 from musicgpt_gui.core.model.steer.masker import Masker, RepeatIndex
 from musicgpt_gui.core.model.steer.token_table import token_table
 from musicgpt_gui.core.model.store.vocab import MusicEncoder
@@ -39,14 +40,22 @@ def training_runs(memorization: Any, n: int) -> Optional[RepeatIndex]:
 
 
 def maskers(
-    encoder: MusicEncoder, steering: Steering, prefix: str, count: int, memorization: Any = None, end_ids=()
+    encoder: MusicEncoder, steering: Steering, prefix: str, count: int, memorization: Any = None, end_ids=(),
+    rhythm: Optional[Sequence[TemplateItem]] = None,
 ) -> Optional[list[Masker]]:
     """One masker per variation, or None when nothing is steered (the model samples freely).
-    ``prefix`` is the text before what is sampled; ``end_ids`` what else may end a take (infill)."""
+    ``prefix`` is the text before what is sampled; ``end_ids`` what else may end a take (infill);
+    ``rhythm`` the selection's items to write again with new pitches (keep rhythm, infill only)."""
     if not steering.active:
         return None
     steering.validate()
+    if steering.keep_rhythm and rhythm is None:
+        raise JobError("Keep rhythm re-pitches a selection: use it to regenerate one "
+                       "(musicgpt infill --keep-rhythm, or Regenerate selection), not to continue a piece.")
     table = token_table(encoder)
     scale = scale_for(steering, prefix)
+    if steering.keep_rhythm:
+        steering = steering.without_rhythm()
+        return [RhythmMasker(table, steering, prefix, scale, None, end_ids, items=rhythm) for _ in range(count)]
     training = training_runs(memorization, steering.no_repeat) if steering.no_repeat else None
     return [Masker(table, steering, prefix, scale, training, end_ids) for _ in range(count)]
