@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +32,6 @@ from musicgpt_gui.core.model.sample import generation
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.quality import report as quality
-from musicgpt_gui.core.quality.arrangement import part_table
 from musicgpt_gui.core.quality.metrics import Metrics
 from musicgpt_gui.ui.context import AppContext
 from musicgpt_gui.ui.settings_binder import SettingsBinder
@@ -47,6 +45,7 @@ from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
 from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
+from musicgpt_gui.ui.widgets.part_figures_view import PartFiguresView
 from musicgpt_gui.ui.generate_job import TokenBuffer, generate_job
 from musicgpt_gui.ui.widgets.steer_result_table import SteerResultTable
 
@@ -104,9 +103,7 @@ class GenerateTab(Tab):
         self.metrics_table = MetricsTable()
         self.references: list[tuple[str, Metrics]] = []
         rlay.addWidget(self.metrics_table)
-        self.parts_view = QLabel()  # each part's share, range and time beside the validation songs'
-        self.parts_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.parts_view.setVisible(False)
+        self.parts_view = PartFiguresView()
         rlay.addWidget(self.parts_view)
         self.steer_results = SteerResultTable()  # each control asked beside its measured value
         rlay.addWidget(self.steer_results)
@@ -358,10 +355,8 @@ class GenerateTab(Tab):
         mine = [(f"variation {row + 1}", found[row])] if 0 <= row < len(found) else []
         self.metrics_table.set_rows(self.references + mine)
         parts = self.result.part_figures if has else []
-        if parts:
-            reference = [("validation data", self.result.part_reference)] if self.result.part_reference else []
-            self.parts_view.setText(part_table(reference + [(f"variation {row + 1}", parts[row])]))
-        self.parts_view.setVisible(bool(parts))
+        self.parts_view.show_figures(f"variation {row + 1}", parts[row] if parts else None,
+                                     self.result.part_reference if has else None)
         steered = self.result.steering_rows if has else []
         self.steer_results.set_rows(steered[row] if 0 <= row < len(steered) else [])
 
