@@ -164,7 +164,7 @@ def test_a_prefix_longer_than_the_trained_window_is_cut_from_the_left(generator)
     result = generator.generate(long_prefix, GenerationSettings(length=4, seed=2, **FAST))
     assert result.warnings and "were cut" in result.warnings[0] and "64-token windows" in result.warnings[0]
     assert normalise_prefix(long_prefix).endswith(result.prefix) and len(result.prefix) < len(long_prefix)
-    assert len(generator.encoder.encode(result.prefix)) <= 62 and len(result.variations[0].tokens) == 4
+    assert len(generator.encoder.encode(result.prefix)) <= 62 and 4 <= len(result.variations[0].tokens) <= 8
 
 
 def test_generation_slides_within_the_trained_window(generator) -> None:
@@ -329,6 +329,7 @@ def test_cli_generates_prints_and_exports_with_provenance(tiny_run, tmp_path: Pa
         "21",
         "--variations",
         "2",
+        "--valid-only",  # the noise model's takes hold notes only with whole, valid items
         "--out",
         str(tmp_path / "song.mid"),
     ]
