@@ -81,12 +81,7 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
         thread.join(60)
         assert not thread.is_alive()
     finally:
-        keys.close()
-        listen.close()
-        time.sleep(0.2)
-        output.close()
-        probe.close()
-        generator.close()
+        _hang_up(keys, listen, output, probe, generator)
 
     result = box["result"]
     (exchange,) = result.exchanges
@@ -197,12 +192,7 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
         thread.join(60)
         assert not thread.is_alive()
     finally:
-        keys.close()
-        listen.close()
-        time.sleep(0.2)
-        output.close()
-        probe.close()
-        generator.close()
+        _hang_up(keys, listen, output, probe, generator)
 
     first, second = box["result"].exchanges
     assert len([t for t in begun if t < first.phrase_end]) == 2  # to C4 alone (dropped), to the whole phrase
@@ -215,3 +205,13 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
     call = parse_text(second.call)
     assert [(n.pitch, n.duration) for n in call.notes] == [(67, settings.bar_quarters)]  # closed at the phrase's end
     assert len([t for t in begun if first.phrase_end < t]) == 1 and second.decoding >= second.phrase_end
+
+
+def _hang_up(keys, listen, output, probe, generator) -> None:
+    """Close inputs first, then the output once its last events are out, then the model."""
+    keys.close()
+    listen.close()
+    time.sleep(0.2)
+    output.close()
+    probe.close()
+    generator.close()
