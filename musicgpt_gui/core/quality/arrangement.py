@@ -14,7 +14,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from musicgpt_gui.core.music.notation import DEFAULT_BAR, NoteEvent, Parsed, bar_length, parse_text
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, Parsed, bar_length, midi_to_name, parse_text
+from musicgpt_gui.core.quality.metrics import covered_time
 
 
 _TICKS = 48  # per quarter note: finer than any grid the import writes (12, 24 or 48)
@@ -42,20 +43,9 @@ def part_figures(parsed: Parsed) -> list[PartFigures]:
         out.append(PartFigures(
             name, len(mine), len(mine) / len(notes) if notes else 0.0,
             min(pitches, default=None), max(pitches, default=None),
-            _covered(mine) / end if end else 0.0,
+            covered_time(mine) / end if end else 0.0,
         ))
     return out
-
-
-def _covered(notes: Sequence[NoteEvent]) -> float:
-    """Quarter notes in which at least one of ``notes`` sounds."""
-    covered, until = 0.0, None
-    for start, stop in sorted((float(n.onset), float(n.onset + n.duration)) for n in notes if n.duration > 0):
-        if until is None or start > until:
-            covered, until = covered + stop - start, stop
-        elif stop > until:
-            covered, until = covered + stop - until, stop
-    return covered
 
 
 def bar_self_similarity(parsed: Parsed) -> Optional[float]:
@@ -121,8 +111,6 @@ def ensemble_figures(texts: Iterable[str]) -> EnsembleFigures:
 
 def part_table(rows: Sequence[tuple[str, EnsembleFigures]]) -> str:
     """A plain-text table: one line per row and part (share, range, sounding), then the self-similarity."""
-    from musicgpt_gui.core.music.notation import midi_to_name
-
     lines = [f"{'':<22}{'part':<14}{'notes':>7}{'range':>12}{'sounds':>8}"]
     for label, figures in rows:
         for name, share in figures.share.items():

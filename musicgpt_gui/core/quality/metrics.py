@@ -131,19 +131,21 @@ def scale_pitch_classes(tonic: str, mode: str) -> frozenset[int]:
     return frozenset(pcs)
 
 
+def covered_time(notes: Sequence[NoteEvent]) -> float:
+    """Quarter notes in which at least one of ``notes`` sounds."""
+    covered, end = 0.0, None
+    for start, stop in sorted((float(n.onset), float(n.onset + n.duration)) for n in notes if n.duration > 0):
+        if end is None or start > end:
+            covered, end = covered + stop - start, stop
+        elif stop > end:
+            covered, end = covered + stop - end, stop
+    return covered
+
+
 def _polyphony(notes: Sequence[NoteEvent]) -> Optional[float]:
     """Sounding time of all notes over the time in which at least one sounds."""
-    intervals = sorted((float(n.onset), float(n.onset + n.duration)) for n in notes if n.duration > 0)
-    covered, end = 0.0, None
-    for start, stop in intervals:
-        if end is None or start > end:
-            covered += stop - start
-            end = stop
-        elif stop > end:
-            covered += stop - end
-            end = stop
-    total = sum(stop - start for start, stop in intervals)
-    return total / covered if covered else None
+    covered = covered_time(notes)
+    return sum(float(n.duration) for n in notes if n.duration > 0) / covered if covered else None
 
 
 def _repeated_phrases(notes: Sequence[NoteEvent], onsets: list) -> Optional[float]:
