@@ -28,7 +28,10 @@ def test_pinned_windows_open_with_their_songs_declarations_and_go_on_from_an_ite
     assert cutter.pinned
     starts = np.concatenate([[0], np.flatnonzero(data.train == encoder.eot) + 1])
     pinned = 0
-    for start in np.random.default_rng(0).integers(0, len(data.train) - WINDOW, 200):
+    drawn = np.random.default_rng(0).integers(0, len(data.train) - WINDOW, 200)
+    near_end = len(data.train) - WINDOW - np.arange(1, 60)  # a snap there must not leave an item boundary
+    before_eot = (starts[1:-1, None] - np.arange(2, 12)).ravel()  # nor reach the song's <|endoftext|>
+    for start in np.concatenate([drawn, near_end, before_eot]):
         header, begin = cutter.cut(int(start))
         piece = int(np.searchsorted(starts, start, side="right")) - 1
         declarations = leading_declarations(split_items(data.train_texts[piece]))

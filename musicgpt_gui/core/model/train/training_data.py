@@ -148,9 +148,14 @@ class WindowCutter:
         begin = _next_at_least(self.bar_starts, start)
         if begin is None or begin - start > n // 4:
             begin = _next_at_least(self.item_starts, start) or start
-        begin = min(begin, len(self.tokens) - (n - len(header)))
-        if piece + 1 < len(self.piece_starts) and begin >= self.piece_starts[piece + 1]:
-            return none, start  # the snap left the piece: no header
+        last = len(self.tokens) - (n - len(header))  # the latest begin that still fills the window
+        if begin > last:  # near the stream's end: the last item boundary that fits, else no header
+            k = int(np.searchsorted(self.item_starts, last, side="right")) - 1
+            if k < 0 or self.item_starts[k] < start:
+                return none, start
+            begin = int(self.item_starts[k])
+        if piece + 1 < len(self.piece_starts) and begin >= self.piece_starts[piece + 1] - 1:
+            return none, start  # the snap reached the piece's <|endoftext|> or left it: no header
         return header, begin
 
 
