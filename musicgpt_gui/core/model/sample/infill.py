@@ -35,6 +35,7 @@ from musicgpt_gui.core.model.sample import join_rank
 from musicgpt_gui.core.model.train.fim import item_onsets, item_step
 from musicgpt_gui.core.model.sample.middle_sampler import MiddleSampler, Sides
 from musicgpt_gui.core.model.steer import session as steer_session
+from musicgpt_gui.core.model.controls import forcer as control_forcer
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.sample.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
@@ -177,6 +178,8 @@ def infill(
     with generator.decoding(count, on_progress) as decoder:
         maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
                                         memorization, end_ids=list(encoder.specials.values()))
+        maskers = control_forcer.wrap(encoder, generator.checkpoint.run_dir, settings.controls,  # learned controls
+                                      join_items(items[: span.start]), count, maskers)
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
         parts = parse_text(prefix).parts  # the middle's markers name the piece's parts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -37,17 +37,25 @@ class TrainingData:
         return self.valid_tokens / self.valid_elements if self.valid_elements else None
 
 
-def load_data(dataset: Path, encoder: vocab.MusicEncoder) -> TrainingData:
-    """The train and validation splits of ``dataset``, encoded with ``encoder``."""
+def load_data(dataset: Path, encoder: vocab.MusicEncoder, annotate: Optional[Callable[[str], str]] = None
+              ) -> TrainingData:
+    """The train and validation splits of ``dataset``, encoded with ``encoder``.
+
+    ``annotate`` (learned controls, core/model/controls) rewrites each piece before it is encoded; the texts
+    kept and the elements counted stay the plain ones, so bits per element compare with a run without it.
+    """
     dataset = Path(dataset)
     train_texts = dataset_files.require_split(dataset)
     valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
-    valid = encode_pieces(valid_texts, encoder)
+    valid = encode_pieces(annotated(valid_texts, annotate), encoder)
     elements = sum(vocab.count_elements(t) for t in valid_texts)
-    return TrainingData(
-        encode_pieces(train_texts, encoder), valid, len(valid) - len(valid_texts), elements, valid_texts, train_texts
-    )
+    return TrainingData(encode_pieces(annotated(train_texts, annotate), encoder), valid,
+                        len(valid) - len(valid_texts), elements, valid_texts, train_texts)
+
+
+def annotated(texts: list[str], annotate: Optional[Callable[[str], str]]) -> list[str]:
+    return [annotate(t) for t in texts] if annotate is not None else texts
 
 
 def valid_starts(tokens: int, window: int) -> list[int]:

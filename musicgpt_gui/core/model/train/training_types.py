@@ -49,6 +49,7 @@ class TrainConfig:
     fim_rate: float = 0.0  # share of training windows rearranged for fill-in-the-middle (core/model/fim)
     devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
     mixed_precision: bool = False  # float16 maths with a dynamic loss scale, on a GPU only (off on the CPU)
+    controls: bool = False  # learned controls: bar attributes as control items (core/model/controls)
 
 
 @dataclass
@@ -150,5 +151,6 @@ def run_settings(cfg: TrainConfig, *, base, vocab, window, valid_tokens_per_elem
         transpose=cfg.transpose,
         fim_rate=cfg.fim_rate,
         devices=devices,
+        controls=cfg.controls,
         **{checkpoints.CONTEXT_SETTING: context},
     )
