@@ -66,3 +66,18 @@ def last_controlled_bar(items: list[str]) -> Optional[int]:
             found = clock.index()
         clock.feed(item)
     return found
+
+
+def prefix_values(text: str, bins: ControlBins) -> dict[str, str]:
+    """What a prefix does of each control, as the run's bins: the median bin of its bars, and the key of its
+    last key window (the Steer area's "in the prefix" column)."""
+    bars = bar_values(text)
+    out: dict[str, str] = {}
+    for name in BINNED:
+        found = sorted(b for bar in bars if (b := bins.bin(name, bar.value(name))) is not None)
+        if found:
+            out[name] = str(found[len(found) // 2])
+    keys = [bar.key for bar in bars if bar.key]
+    if keys:
+        out["key"] = keys[-1]
+    return out
