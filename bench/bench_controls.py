@@ -181,10 +181,40 @@ def key_wins(generator, headers, keys, settings):
     return asked_wins, free_wins, judged
 
 
+def key_cost(texts: list[str]) -> tuple[int, float, float, float]:
+    """(windows, CPU ms per window with music21's KrumhanslSchmuckler().getSolution, with the profile correlation
+    the controls use, share of windows where both name the same key), over the key windows of ``texts``."""
+    from musicgpt_gui.core.model.controls.attributes import BarClock, KEY_WINDOW, estimate_key
+    from musicgpt_gui.core.model.controls.request import key_name
+    from musicgpt_gui.core.music.notation import parse_text, split_items
+    from musicgpt_gui.core.quality.metrics import best_key
+
+    windows = []
+    for text in texts:
+        clock = BarClock()
+        for item in split_items(text):
+            clock.feed(item)
+        notes = parse_text(text).notes
+        for first in range(0, clock.index() + 1, KEY_WINDOW):
+            start, stop = clock.span(first)[0], clock.span(first + KEY_WINDOW - 1)[1]
+            inside = [n for n in notes if start <= n.onset < stop]
+            if inside:
+                windows.append(inside)
+    began = time.process_time()
+    by_music21 = [key_name(" ".join(best_key(w)[:2])) for w in windows]
+    music21_ms = (time.process_time() - began) * 1000 / len(windows)
+    began = time.process_time()
+    ours = [estimate_key(np.array([n.pitch for n in w], float), np.array([float(n.duration) for n in w]))
+            for w in windows]
+    ours_ms = (time.process_time() - began) * 1000 / len(windows)
+    return len(windows), music21_ms, ours_ms, float(np.mean([a == b for a, b in zip(by_music21, ours)]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--controls-run", type=Path, required=True)
-    parser.add_argument("--plain-run", type=Path, required=True)
+    parser.add_argument("--plain-run", type=Path, required=True, action="append",
+                        help="a run without controls (repeat for several: same minutes, same steps...)")
     parser.add_argument("--tokens", type=int, default=240)
     parser.add_argument("--variations", type=int, default=2)
     parser.add_argument("--pieces", type=int, default=0, help="validation pieces (0: all)")
@@ -208,25 +238,30 @@ def main() -> int:
         f"bench_controls: {platform.platform()}, {os.cpu_count()} cores (shared with other jobs), "
         f"load average {os.getloadavg()[0]:.1f} at start",
         f"dataset {dataset.name}: {len(valid)} validation pieces; runs {args.controls_run.name} (--controls) and "
-        f"{args.plain_run.name} (plain), same recipe and time budget, trained one after the other",
+        f"{', '.join(p.name for p in args.plain_run)} (plain), same recipe, trained one after the other",
         f"bins (training split quantiles, {bins.bars} bars): " + "; ".join(
             f"{n} {bins.count(n)} bins, cuts {list(bins.edges[n])}" for n in BINNED),
+    ]
+    windows, music21_ms, ours_ms, agree = key_cost(dataset_files.load_split(dataset, dataset_files.TRAIN)[:60])
+    lines += [
+        f"key per {4}-bar window, {windows} windows of 60 training pieces: music21's getSolution {music21_ms:.2f} ms, "
+        f"the profile correlation (music21's weights, numpy) {ours_ms:.3f} ms of CPU each (loaded machine); "
+        f"same key in {agree:.1%}",
         "",
         "cost: validation bits per musical element (elements of the plain text in every row)",
     ]
     publish(lines, None)
     c_hist, c_steps = history_bits(args.controls_run)
-    p_hist, p_steps = history_bits(args.plain_run)
-    p_all, _ = scored_bits(args.plain_run, valid)
     c_all, c_music = scored_bits(args.controls_run, valid, lambda t: annotate(t, bins))
-    rows = [
-        f"  training's own validation (best): plain {p_hist:.3f} ({p_steps} steps), controls {c_hist:.3f} "
-        f"({c_steps} steps): {c_hist / p_hist:.3f}x",
-        f"  scored sliding, all tokens:       plain {p_all:.3f}, controls {c_all:.3f}: {c_all / p_all:.3f}x",
-        f"  controls run, music tokens only (given the controls): {c_music:.3f}: {c_music / p_all:.3f}x",
-        "  goal: <= 1.05x",
-        "",
-    ]
+    rows = [f"  {args.controls_run.name} (--controls, {c_steps} steps): training's own validation (best) {c_hist:.3f}; "
+            f"scored sliding: all tokens {c_all:.3f}, the music's tokens only (given the controls) {c_music:.3f}"]
+    for plain_run in args.plain_run:
+        p_hist, p_steps = history_bits(plain_run)
+        p_all, _ = scored_bits(plain_run, valid)
+        rows.append(f"  {plain_run.name} (plain, {p_steps} steps): validation {p_hist:.3f}, scored {p_all:.3f}; "
+                    f"controls / plain: validation {c_hist / p_hist:.3f}x, scored all tokens {c_all / p_all:.3f}x, "
+                    f"music tokens only {c_music / p_all:.3f}x")
+    rows += ["  goal: <= 1.05x", ""]
     publish(rows, None)
     lines += rows
 
