@@ -163,3 +163,28 @@ def with_controls(run_dir: Path, prefix: str) -> str:
     if bins is None or not items or last_controlled_bar(items) is not None:
         return prefix
     return annotate(prefix, bins) + ("," if prefix.rstrip().endswith(",") else "")
+
+
+def around_span(run_dir: Path, items: list[str], start: int, end: int) -> tuple[list[str], list[str]]:
+    """The items before ``items[start:end]`` and after it as a ``--controls`` run reads them: with their bars'
+    control items (the suffix starts with its bar's, when it starts a bar); unchanged for other runs."""
+    before, after = items[:start], items[end:]
+    bins = ControlBins.load(run_dir)
+    if bins is None or last_controlled_bar(items) is not None:
+        return before, after
+    marked = split_items(annotate(", ".join(items), bins))
+    seen, cut_start, cut_end = 0, None, len(marked)
+    for k, item in enumerate(marked):
+        if is_bar_control(item):
+            continue
+        if seen == start and cut_start is None:
+            cut_start = k
+        if seen == end:
+            cut_end = k - 1 if k and is_bar_control(marked[k - 1]) else k
+            break
+        seen += 1
+    cut_start = len(marked) if cut_start is None else cut_start
+    head = marked[:cut_start]
+    while head and is_bar_control(head[-1]):  # a control item for the middle's first bar is the middle's to write
+        head.pop()
+    return head, marked[cut_end:] if end < len(items) else []

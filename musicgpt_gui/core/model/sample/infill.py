@@ -170,16 +170,16 @@ def infill(
     items = split_items(text)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
-    after = items[span.end :]
-    sides = Sides.around(encoder, items[: span.start], after, generator.context)
-    head = join_rank.join_head(encoder, after, items[: span.start], generator.context)
+    before, after = control_forcer.around_span(generator.checkpoint.run_dir, items, span.start, span.end)  # controls
+    sides = Sides.around(encoder, before, after, generator.context)
+    head = join_rank.join_head(encoder, after, before, generator.context)
     count = settings.variations * (candidates if head else 1)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(count, on_progress) as decoder:
         maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
                                         memorization, end_ids=list(encoder.specials.values()))
         maskers = control_forcer.wrap(encoder, generator.checkpoint.run_dir, settings.controls,  # learned controls
-                                      join_items(items[: span.start]), count, maskers)
+                                      join_items(before), count, maskers)
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
         parts = parse_text(prefix).parts  # the middle's markers name the piece's parts
