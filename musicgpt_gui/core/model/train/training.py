@@ -53,6 +53,8 @@ def train(
     run_dir = _prepare_run_dir(cfg)
     encoder = vocab.load_encoder(run_dir)
     hparams = tf_runtime.read_hparams(run_dir)
+    if cfg.controls:
+        on_progress(Progress(0.0, "measuring the bars for the learned controls"))
     annotate = run_controls.prepare(cfg.controls, run_dir, cfg.dataset, encoder)  # None without --controls
     data = training_data.load_data(cfg.dataset, encoder, annotate)
     window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
