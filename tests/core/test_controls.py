@@ -133,6 +133,25 @@ def test_asked_values_are_forced_at_every_bar_line_per_bar_and_the_key_every_fou
     assert checked >= 8 and keyed >= 1, (checked, keyed)
 
 
+def test_asked_values_are_forced_without_any_other_mask(generator) -> None:
+    """The path the benchmark takes: no hard constraint, so nothing else keeps the model's own control words out."""
+    from musicgpt_gui.core.model.controls.forcer import ControlMasker, control_tokens
+
+    bins = ControlBins.load(generator.checkpoint.run_dir)
+    tokens = control_tokens(generator.encoder)
+    masker = ControlMasker(tokens, bins, ControlRequest(density=(3,)), PREFIX + ",")
+    allowed = masker.allowed()
+    assert [i for i in range(tokens.size) if allowed[i] and tokens.control[i]] == [tokens.ids[("density", 3)][1]]
+    first = tokens.ids[("density", 3)][1]
+    masker.advance(first, generator.encoder.decode([first]))
+    inside = masker.allowed()  # the model's choice of the later words, or the end of the item
+    assert not inside[[tokens.ids[("density", k)][1] for k in range(4)]].any()
+    assert inside[tokens.ids[("poly", 0)][1]] and inside[tokens.comma] and not inside[tokens.event_start].any()
+    masker.advance(tokens.comma, ",")
+    after = masker.allowed()  # the bar has its controls: notes may start, control words may not
+    assert after[tokens.event_start].any() and not after[tokens.control].any()
+
+
 def test_without_values_the_model_writes_its_own(generator) -> None:
     from musicgpt_gui.core.model.controls.forcer import ControlMasker, control_tokens
 

@@ -108,7 +108,7 @@ class ControlMasker:
         base = self.inner.allowed(can_end) if self.inner is not None else np.ones(self.tokens.size, bool)
         if self.words or self.clock.index() <= self.done:
             return base & ~self.tokens.control  # control items stand only where a bar begins
-        mask = base & ~self.tokens.event_start
+        mask = base & ~self.tokens.event_start & ~self.tokens.control  # no note yet; the control item's first word:
         mask |= self._words_from(0, not self.first)[0]
         return mask
 
