@@ -168,6 +168,26 @@ def add_steering_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a declared part's pitch range, e.g. 2=C3:C5 (repeat for more parts)")
     steer.add_argument("--part-voices", action="append", metavar="PART=N",
                        help="most notes of a declared part sounding together, e.g. 1=1 (repeat for more parts)")
+    add_control_arguments(parser)
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    """Learned controls (a run trained with --controls): bins forced at each bar line, N or N,N,... per bar."""
+    group = parser.add_argument_group(
+        "learned controls (a run trained with --controls; a bin per bar, or a list for the bars in turn)")
+    group.add_argument("--density", metavar="BIN", help="note onsets per bar, as the run's bin (0: sparsest)")
+    group.add_argument("--polyphony", metavar="BIN", help="mean notes sounding, as the run's bin (0: fewest)")
+    group.add_argument("--pitch-bin", metavar="BIN", help="mean pitch, as the run's bin (0: lowest)")
+    group.add_argument("--control-key", metavar="KEY",
+                       help="the key of every 4 bars, e.g. 'D minor' (or 'D minor, A major' in turn)")
+
+
+def control_request(args: argparse.Namespace):
+    """The :class:`ControlRequest` of :func:`add_control_arguments`' options (checked against the run later)."""
+    from musicgpt_gui.core.model.controls.request import ControlRequest, parse_bins, parse_keys
+
+    return ControlRequest(parse_bins(args.density, "--density"), parse_bins(args.polyphony, "--polyphony"),
+                          parse_bins(args.pitch_bin, "--pitch-bin"), parse_keys(args.control_key))
 
 
 def steering_settings(args: argparse.Namespace):
@@ -206,6 +226,7 @@ def sampling_settings(args: argparse.Namespace):
         variations=args.variations,
         seed=args.seed,
         steering=steering_settings(args),
+        controls=control_request(args),
     ).validate()
 
 

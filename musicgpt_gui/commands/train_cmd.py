@@ -110,6 +110,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model writes for the parts a piece declares; plain: a slice of the stream (default: %(default)s; "
         "one-stream datasets are the same either way)",
     )
+    parser.add_argument(
+        "--controls",
+        action="store_true",
+        help="learn controls: each bar's note density, polyphony, mean pitch and key as control items, binned by "
+        "the training split's quantiles (stored in the run); generate/infill can then ask for them "
+        "(--density, --polyphony, --pitch-bin, --control-key). A --base model needs the control tokens: "
+        "use --new-model",
+    )
     parser.add_argument("--report-vocab", action="store_true", help="print tokens per musical element first")
     parser.add_argument(
         "--plan", action="store_true", help="print the memory plan (does the run fit the device?) and exit"
@@ -195,6 +203,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
         windows=args.windows,
         devices=args.devices,
         mixed_precision=args.mixed_precision,
+        controls=args.controls,
         **asdict(chosen),  # batch, window, learning rate, warmup, schedule, transposition
     )
     print(tf_runtime.device_line(), file=sys.stderr)

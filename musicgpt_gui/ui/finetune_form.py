@@ -135,6 +135,12 @@ class FinetuneForm:
             "(Generate tab); needs a new music model or an extended GPT-2"
         )
         lay.addRow(self.fim)
+        self.learn_controls = QCheckBox("Learn controls (density, polyphony, pitch and key per bar)")
+        self.learn_controls.setToolTip(
+            "Writes each bar's measured attributes as control items, binned by the training split's quantiles, "
+            "so Generate can ask for them; needs a new music model (its vocabulary gets the control tokens)"
+        )
+        lay.addRow(self.learn_controls)
         return box
 
     def _fim_follows_model(self, button, checked: bool) -> None:

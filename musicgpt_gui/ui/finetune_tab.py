@@ -210,6 +210,7 @@ class FinetuneTab(FinetunePlan, FinetuneForm, Tab):
             fim_rate=fim.RATE if self.fim.isChecked() else 0.0,
             devices=self.chosen_devices(),
             mixed_precision=self.mixed_precision.isChecked() and self.mixed_precision.isEnabled(),
+            controls=self.learn_controls.isChecked(),
             **values,
         )
 
@@ -349,6 +350,7 @@ class FinetuneTab(FinetunePlan, FinetuneForm, Tab):
             ("use_minutes", self.use_minutes),
             ("minutes", self.minutes),
             ("fim", self.fim),
+            ("learn_controls", self.learn_controls),
             ("mixed_precision", self.mixed_precision),
         ):
             binder.bind(key, widget)

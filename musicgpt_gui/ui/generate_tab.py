@@ -48,6 +48,7 @@ from musicgpt_gui.ui.widgets.steer_panel import SteerPanel
 from musicgpt_gui.ui.widgets.part_figures_view import PartFiguresView
 from musicgpt_gui.ui.generate_job import TokenBuffer, generate_job
 from musicgpt_gui.ui.widgets.steer_result_table import SteerResultTable
+from musicgpt_gui.ui.widgets.controls_box import ControlsBox
 
 STREAM_INTERVAL_MS = 50
 
@@ -74,6 +75,10 @@ class GenerateTab(Tab):
         self.steer = SteerPanel()
         self.steer.watch(self.prefix)
         llay.addWidget(self.steer)
+        self.controls = ControlsBox()  # learned controls (a run trained with --controls)
+        self.controls.watch(self.prefix)
+        self.run.currentIndexChanged.connect(lambda _: self.controls.set_run(self.run.currentData()))
+        llay.addWidget(self.controls)
         llay.addStretch(1)
 
         right = QWidget()
@@ -236,6 +241,7 @@ class GenerateTab(Tab):
             variations=self.variations.value(),
             seed=None if self.random_seed.isChecked() else self.seed.value(),
             steering=self.steer.steering(),
+            controls=self.controls.request(),
         )
 
     def _prefix_from_dataset(self) -> None:
@@ -429,6 +435,7 @@ class GenerateTab(Tab):
         self.steer.bind(binder)
         self.ensemble.bind(binder)
         self.infill.bind(binder)
+        self.controls.bind(binder)
         return binder
 
     def save_settings(self, settings: QSettings) -> None:

@@ -22,6 +22,7 @@ from musicgpt_gui.core.dataset import dataset_files, statistics
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model.controls import run_controls
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.plan import memory
 from musicgpt_gui.core.model.store import checkpoints, models, tf_runtime, vocab
@@ -73,6 +74,7 @@ def train_new_model(
         cfg.dataset,
         size=size,
         vocab_kind=vocab_kind,
+        extra_words=run_controls.vocabulary_words(cfg.controls),
         on_progress=sub_progress(on_progress, 0.0, NEW_MODEL_SHARE),
         cancel=cancel,
     )
@@ -207,8 +209,9 @@ def _memorization_index(ref: checkpoints.CheckpointRef, dataset: Optional[Path])
 def provenance(result: GenerationResult, variation: int) -> dict[str, Any]:
     """Model and checkpoint identity, seed, variation, prefix and the sampling settings of one variation;
     for an infill also the span and the suffix."""
-    settings = {k: v for k, v in asdict(result.settings).items() if k not in ("seed", "steering")}
+    settings = {k: v for k, v in asdict(result.settings).items() if k not in ("seed", "steering", "controls")}
     settings["steering"] = result.settings.steering.describe()
+    settings["controls"] = result.settings.controls.describe()
     out = {
         **result.checkpoint,
         "seed": result.seed,

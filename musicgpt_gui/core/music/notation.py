@@ -45,6 +45,17 @@ _OTHER_RES = (
     re.compile(r"^[A-Ga-g][#-]{0,2} (major|minor)$"),
     re.compile(r"^key\.KeySignature of .+$"),
 )
+# Learned controls (core/model/controls): one item at a bar line, e.g. ``density=2 poly=1 pitch=3 key=f#``
+# (quantile bins of the bar's onsets, notes sounding and mean pitch; the key of the 4 bars from there, music21's
+# spelling, lower case for minor).  Kept as items, never played.
+BAR_CONTROL_NAMES = ("density", "poly", "pitch", "key")
+_BAR_CONTROL_WORD = r"(?:(?:density|poly|pitch)=\d+|key=[A-Ga-g][#-]?)"
+BAR_CONTROL_RE = re.compile(rf"^{_BAR_CONTROL_WORD}(?: {_BAR_CONTROL_WORD})*$")
+
+
+def is_bar_control(item: str) -> bool:
+    """Whether ``item`` is a learned-controls item (written at bar lines by a ``--controls`` run)."""
+    return bool(BAR_CONTROL_RE.match(item.strip()))
 
 
 @lru_cache(maxsize=None)
@@ -353,7 +364,7 @@ def _instrument_names() -> frozenset[str]:
 
 
 def _is_known_other(item: str) -> bool:
-    return any(r.match(item) for r in _OTHER_RES) or item in _instrument_names()
+    return any(r.match(item) for r in _OTHER_RES) or is_bar_control(item) or item in _instrument_names()
 
 
 def seed_name(element) -> Optional[str]:

@@ -38,6 +38,8 @@ from musicgpt_gui.core.music.notation import SEP, Parsed, join_items, parse_text
 from musicgpt_gui.core.model.sample.sampling import SamplingSettings, sample_token
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.model.steer.constraints import Steering
+from musicgpt_gui.core.model.controls import forcer as control_forcer
+from musicgpt_gui.core.model.controls.request import ControlRequest
 from musicgpt_gui.core.model.store.warm_model import WarmModel
 
 END_MARK = vocab.EOT  # pieces are separated by it in training, so a variation ends there
@@ -56,6 +58,7 @@ class GenerationSettings:
     variations: int = 1
     seed: Optional[int] = None  # None: a fresh seed, reported in the result
     steering: Steering = Steering()  # hard constraints at sampling; all off by default
+    controls: ControlRequest = ControlRequest()  # learned controls' values (a --controls run); none by default
 
     def sampling(self) -> SamplingSettings:
         return SamplingSettings(self.temperature, self.top_k, self.top_p).validate()
@@ -321,6 +324,7 @@ class Generator(WarmModel):
     ) -> GenerationResult:
         """Variations ``first`` .. ``first + count - 1`` (each from its own random stream ``[seed, index]``)."""
         n_ctx = self.context
+        prefix = control_forcer.with_controls(self._ref.run_dir, prefix)  # a --controls run reads its bars' controls
         whole = normalise_prefix(prefix)  # what the steering and the take rules read: all of it, in time
         prefix, context, warnings = self._context(prefix)
         sampling = settings.sampling()
@@ -329,6 +333,7 @@ class Generator(WarmModel):
         generated: list[list[int]] = [[] for _ in range(count)]
         stops = ["length"] * count
         maskers = steer_session.maskers(self.encoder, settings.steering, whole, count, memorization)
+        maskers = control_forcer.wrap(self.encoder, self._ref.run_dir, settings.controls, whole, count, maskers)
         playable = [False] * count
         prompt_parts = parse_text(whole).parts
         header = training_data.header_ids(split_items(whole), self.encoder)

@@ -36,6 +36,7 @@ from musicgpt_gui.core.model.train.fim import item_onsets, item_step
 from musicgpt_gui.core.model.sample.middle_sampler import MiddleSampler, Sides
 from musicgpt_gui.core.model.steer import keep_rhythm
 from musicgpt_gui.core.model.steer import session as steer_session
+from musicgpt_gui.core.model.controls import forcer as control_forcer
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length
 from musicgpt_gui.core.model.sample.generation import (
     GenerationResult, GenerationSettings, Generator, TokenFn, Variation, counted_text,
@@ -171,14 +172,16 @@ def infill(
     rhythm, settings = _keep_rhythm(encoder, items, span, settings)
     prefix = text[: span.char_start] if span.start else ""
     suffix = text[span.char_end :] if span.end < span.item_count else ""
-    after = items[span.end :]
-    sides = Sides.around(encoder, items[: span.start], after, generator.context)
-    head = join_rank.join_head(encoder, after, items[: span.start], generator.context)
+    before, after = control_forcer.around_span(generator.checkpoint.run_dir, items, span.start, span.end)  # controls
+    sides = Sides.around(encoder, before, after, generator.context)
+    head = join_rank.join_head(encoder, after, before, generator.context)
     count = settings.variations * (candidates if head else 1)
     seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
     with generator.decoding(count, on_progress) as decoder:
         maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
                                         memorization, end_ids=list(encoder.specials.values()), rhythm=rhythm)
+        maskers = control_forcer.wrap(encoder, generator.checkpoint.run_dir, settings.controls,  # learned controls
+                                      join_items(before), count, maskers)
         sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
         parts = parse_text(prefix).parts  # the middle's markers name the piece's parts

@@ -188,12 +188,14 @@ def create_music_model(
     name: Optional[str] = None,
     seed: int = 0,
     prune_vocab: bool = True,
+    extra_words: tuple[str, ...] = (),
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> ModelInfo:
     """A new GPT-2-shaped model: vocabulary from the dataset's text, fresh weights, n_ctx 1024.
 
-    ``prune_vocab`` (see :func:`vocab.build_vocab`) leaves out the atomic tokens the dataset does not use.
+    ``prune_vocab`` (see :func:`vocab.build_vocab`) leaves out the atomic tokens the dataset does not use;
+    ``extra_words`` are kept anyway (the learned controls' tokens, for a ``--controls`` run).
 
     Unnamed, it is called ``<dataset>-<size>-<vocab>``, with ``-2``, ``-3``... when that is taken: a new
     model never reuses an old one, whose vocabulary may come from an older version of the dataset.
@@ -205,7 +207,8 @@ def create_music_model(
     target = _target(workspace, name or free_name(workspace, f"{Path(dataset).name}-{size}-{vocab_kind}"))
     preset = PRESETS[size]
     on_progress(Progress(0.0, "training the vocabulary"))
-    encoder, merges = vocab.build_vocab(texts, vocab_kind, preset["vocab_size"], prune=prune_vocab)
+    encoder, merges = vocab.build_vocab(texts, vocab_kind, preset["vocab_size"], prune=prune_vocab,
+                                      extra_words=extra_words)
     cancel.check()
     hparams = dict(
         n_vocab=len(encoder), n_ctx=N_CTX, n_embd=preset["n_embd"], n_head=preset["n_head"], n_layer=preset["n_layer"]

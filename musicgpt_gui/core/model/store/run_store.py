@@ -32,6 +32,7 @@ HPARAMS_FILE = "hparams.json"
 VOCAB_FILES = (HPARAMS_FILE, ENCODER_FILE, MERGES_FILE)
 HISTORY_FILE = "history.json"
 SAMPLES_DIR = "samples"
+CONTROLS_FILE = "controls.json"  # a --controls run's bins (core/model/controls), fitted on its training split
 SAMPLE_STEM = "sample-"
 BEST = "best"
 _MODEL_FILE_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")

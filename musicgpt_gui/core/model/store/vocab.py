@@ -51,6 +51,7 @@ _ATOMIC_RE = regex.compile(
     r" ?(?<![\p{L}\p{N}])(?:[A-G](?:##|--|#|-)?-?\d(?![\p{L}\p{N}])"
     r"|rest(?![\p{L}\p{N}])"
     r"|(?:tempo|velocity|program|drums)=\d+"
+    r"|(?:density|poly|pitch)=\d+|key=[A-Ga-g][#-]?(?![\p{L}\p{N}#-])"  # learned controls (notation.BAR_CONTROL_RE)
     r"|@(?:1[0-6]|[1-9])(?!\d)"
     r")"
     r"|[:~]\d+(?:\.\d+)?(?:/\d+)?,?"
@@ -112,7 +113,20 @@ def _controls() -> list[str]:
         + [f"velocity={v}" for v in range(1, 128)]
         + [f"program={v}" for v in range(128)]
         + [f"drums={v}" for v in range(128)]
+        + list(control_words())
     )
+
+
+MAX_CONTROL_BINS = 8  # learned controls' bins per attribute (density=0 .. density=7)
+KEY_NAMES = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B",  # major, one spelling per tonic
+             "c", "c#", "d", "e-", "e", "f", "f#", "g", "g#", "a", "b-", "b")  # minor
+
+
+@lru_cache(maxsize=1)
+def control_words() -> tuple[str, ...]:
+    """The learned controls' tokens (notation.BAR_CONTROL_RE): ``density=0`` .. ``pitch=7``, ``key=C`` .. ``key=b``."""
+    bins = [f"{name}={k}" for name in ("density", "poly", "pitch") for k in range(MAX_CONTROL_BINS)]
+    return tuple(bins + [f"key={k}" for k in KEY_NAMES])
 
 
 class MusicEncoder:
@@ -288,13 +302,14 @@ def add_atomic_tokens(
 
 
 def build_vocab(
-    texts: Sequence[str], kind: str, vocab_size: int = 2000, *, prune: bool = True
+    texts: Sequence[str], kind: str, vocab_size: int = 2000, *, prune: bool = True, extra_words: Sequence[str] = ()
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """A new vocabulary of ``kind`` (bpe|atomic) trained on ``texts``.
 
     ``prune`` keeps only the atomic tokens :func:`used_atomic_items` finds: of ~3,000, Bach's chorales use
     under 200, and every id costs a softmax row in each training step (bench/results/shapes.txt).
-    Text outside them still encodes, as BPE pieces.
+    Text outside them still encodes, as BPE pieces.  ``extra_words`` (atomic words, e.g. :func:`control_words`)
+    are kept too, with and without their leading space, though the texts do not use them.
     """
     if kind not in KINDS:
         raise JobError(f"Unknown vocabulary '{kind}'; choose one of: {', '.join(KINDS)}.")
@@ -302,6 +317,8 @@ def build_vocab(
     if kind == "atomic":
         found = atomic_matches(texts)
         keep = used_atomic_items(texts, found) if prune else None
+        if keep is not None:
+            keep |= {w for word in extra_words for w in (word, " " + word)}
         encoder, merges, _ = add_atomic_tokens(encoder, merges, keep, finer_durations(texts, found))
     encoder, _ = add_fim_tokens(encoder, merges)
     return encoder, merges

@@ -20,6 +20,7 @@ import numpy as np
 from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model.controls import run_controls
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.store import checkpoints, gpt2_backend, models, run_store, tf_runtime, vocab
 from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, setup_cache, towers, training_data
@@ -53,7 +54,10 @@ def train(
     encoder = vocab.load_encoder(run_dir)
     hparams = tf_runtime.read_hparams(run_dir)
     cache = setup_cache.SetupCache(cfg.workspace.setup_cache, cfg.dataset, run_dir)
-    data = training_data.load_data(cfg.dataset, encoder, cache)
+    if cfg.controls:
+        on_progress(Progress(0.0, "measuring the bars for the learned controls"))
+    annotate = run_controls.prepare(cfg.controls, run_dir, cfg.dataset, encoder)  # None without --controls
+    data = training_data.load_data(cfg.dataset, encoder, cache, annotate, run_controls.bins_key(run_dir))
     window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
     if window < MIN_WINDOW:
         raise JobError(
@@ -67,7 +71,9 @@ def train(
         data.train = np.concatenate(
             [
                 data.train,
-                training_data.encode_pieces(recipe.transposed_copies(data.train_texts, cfg.transpose), encoder),
+                training_data.encode_pieces(
+                    training_data.annotated(recipe.transposed_copies(data.train_texts, cfg.transpose), annotate),
+                    encoder),
             ]
         )
     loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)

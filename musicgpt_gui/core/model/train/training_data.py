@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -41,22 +41,33 @@ class TrainingData:
         return self.valid_tokens / self.valid_elements if self.valid_elements else None
 
 
-def load_data(dataset: Path, encoder: vocab.MusicEncoder, cache: Optional[SetupCache] = None) -> TrainingData:
-    """The train and validation splits of ``dataset``, encoded with ``encoder`` (or read from ``cache``)."""
+def load_data(dataset: Path, encoder: vocab.MusicEncoder, cache: Optional[SetupCache] = None,
+              annotate: Optional[Callable[[str], str]] = None, annotation_key: tuple = ()) -> TrainingData:
+    """The train and validation splits of ``dataset``, encoded with ``encoder`` (or read from ``cache``).
+
+    ``annotate`` (learned controls, core/model/controls) rewrites each piece before it is encoded; the texts
+    kept and the elements counted stay the plain ones, so bits per element compare with a run without it.
+    ``annotation_key`` names what the annotation depends on (the run's bins), for the cache.
+    """
     dataset = Path(dataset)
     train_texts = dataset_files.require_split(dataset)
     valid_path = dataset_files.split_path(dataset, dataset_files.VALID)
     valid_texts = dataset_files.read_rows(valid_path) if valid_path.is_file() else []
-    found = cache.arrays("splits") if cache is not None else None
+    what, key = ("splits", ()) if annotate is None else ("splits-controls", annotation_key)
+    found = cache.arrays(what, key) if cache is not None else None
     if found is None:
-        valid = encode_pieces(valid_texts, encoder)
-        found = dict(train=encode_pieces(train_texts, encoder), valid=valid,
+        valid = encode_pieces(annotated(valid_texts, annotate), encoder)
+        found = dict(train=encode_pieces(annotated(train_texts, annotate), encoder), valid=valid,
                      elements=np.asarray(sum(vocab.count_elements(t) for t in valid_texts)))
         if cache is not None:
-            cache.keep_arrays("splits", found)
+            cache.keep_arrays(what, found, key)
     valid = found["valid"]
     return TrainingData(found["train"], valid, len(valid) - len(valid_texts), int(found["elements"]), valid_texts,
                         train_texts)
+
+
+def annotated(texts: list[str], annotate: Optional[Callable[[str], str]]) -> list[str]:
+    return [annotate(t) for t in texts] if annotate is not None else texts
 
 
 def valid_starts(tokens: int, window: int) -> list[int]:

@@ -53,6 +53,7 @@ class TrainConfig:
     windows: str = "pinned"  # pinned: each window starts with its piece's part declarations; plain: a stream slice
     devices: tuple[str, ...] = ()  # train data-parallel over these (GPU:0, GPU:1...); empty: TensorFlow's choice
     mixed_precision: bool = False  # float16 maths with a dynamic loss scale, on a GPU only (off on the CPU)
+    controls: bool = False  # learned controls: bar attributes as control items (core/model/controls)
 
 
 @dataclass
@@ -157,5 +158,6 @@ def run_settings(cfg: TrainConfig, *, base, vocab, window, valid_tokens_per_elem
         fim_rate=cfg.fim_rate,
         windows=cfg.windows,
         devices=devices,
+        controls=cfg.controls,
         **{checkpoints.CONTEXT_SETTING: context},
     )

@@ -1,0 +1,83 @@
+"""Control items at bar lines: what a ``--controls`` run trains on, derived from the dataset's plain text.
+
+Before the first note or rest item of each bar comes one item naming the bar's bins, in a fixed order
+(``density=2 poly=1 pitch=3``), and, on a bar that starts a key window, the window's key (``key=f#``);
+``pitch`` is left out of a bar where no note starts.  Other items at the bar line (tempo, meter, the
+header) stay before it.  The text is derived when a run trains (datasets need no re-import) and the items
+never sound: the parser keeps them as items that play nothing (notation.is_bar_control).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from musicgpt_gui.core.model.controls.attributes import BarClock, BarValues, bar_values, is_event
+from musicgpt_gui.core.model.controls.bins import BINNED, ControlBins
+from musicgpt_gui.core.music.notation import is_bar_control, join_items, split_items
+
+SLOTS = ("density", "poly", "pitch", "key")  # the order of the words in a control item
+
+
+def control_item(values: dict[str, object]) -> str:
+    """``density=2 poly=1 pitch=3 key=f#`` from bins (and a key name); missing values are left out."""
+    return " ".join(f"{name}={values[name]}" for name in SLOTS if values.get(name) is not None)
+
+
+def bar_bins(bar: BarValues, bins: ControlBins) -> dict[str, object]:
+    out: dict[str, object] = {name: bins.bin(name, bar.value(name)) for name in BINNED}
+    out["key"] = bar.key
+    return out
+
+
+def annotate(text: str, bins: ControlBins) -> str:
+    """``text`` with a control item before the first note or rest of each bar (old control items dropped)."""
+    bars = {bar.index: bar for bar in bar_values(text)}
+    items = strip_items(split_items(text))
+    out: list[str] = []
+    clock, done = BarClock(), -1
+    for item in items:
+        if is_event(item) and clock.index() > done:
+            done = clock.index()
+            if done in bars:
+                out.append(control_item(bar_bins(bars[done], bins)))
+        out.append(item)
+        clock.feed(item)
+    return join_items(out)
+
+
+def strip_items(items: list[str]) -> list[str]:
+    return [item for item in items if not is_bar_control(item)]
+
+
+def strip(text: str) -> str:
+    """``text`` without its control items (what plays and what is measured is the same either way)."""
+    return join_items(strip_items(split_items(text)))
+
+
+def read_item(item: str) -> dict[str, str]:
+    """``{"density": "2", "key": "f#", ...}`` of a control item."""
+    return dict(word.split("=", 1) for word in item.split())
+
+
+def last_controlled_bar(items: list[str]) -> Optional[int]:
+    """The number of the last bar a control item of ``items`` stands in (None: none has one)."""
+    clock, found = BarClock(), None
+    for item in items:
+        if is_bar_control(item):
+            found = clock.index()
+        clock.feed(item)
+    return found
+
+
+def prefix_values(text: str, bins: ControlBins) -> dict[str, str]:
+    """What a prefix does of each control, as the run's bins: the median bin of its bars, and the key of its
+    last key window (the Steer area's "in the prefix" column)."""
+    bars = bar_values(text)
+    out: dict[str, str] = {}
+    for name in BINNED:
+        found = sorted(b for bar in bars if (b := bins.bin(name, bar.value(name))) is not None)
+        if found:
+            out[name] = str(found[len(found) // 2])
+    keys = [bar.key for bar in bars if bar.key]
+    if keys:
+        out["key"] = keys[-1]
+    return out

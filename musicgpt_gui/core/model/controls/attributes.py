@@ -1,0 +1,159 @@
+"""What each bar of a piece does, measured from its timed text: the learned controls' raw values.
+
+Bars follow the meter items (``meter.TimeSignature N/D``; 4/4 before any), numbered from the piece's start;
+a new meter starts at the item where it is written (as the steering's piece state has it).  Per bar:
+
+* density: note onsets in the bar (a chord is one onset);
+* poly: the mean number of notes sounding over the bar (time-weighted, held notes included);
+* pitch: the mean MIDI pitch of the notes starting in it (None when none starts);
+* key: per window of :data:`KEY_WINDOW` bars from a bar whose number is a multiple of it, the key whose
+  Krumhansl-Schmuckler profile (music21's weights) correlates best with the window's pitch-class durations.
+
+Drum parts count for density only (a kit has no pitch, key or voices).  Whole piece, not per part: all parts'
+notes count together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Optional
+
+import numpy as np
+
+from musicgpt_gui.core.model.store.vocab import KEY_NAMES
+from musicgpt_gui.core.music.notation import (
+    DEFAULT_BAR,
+    bar_length,
+    is_bar_control,
+    parse_duration,
+    parse_text,
+    split_items,
+)
+
+KEY_WINDOW = 4  # bars a key is estimated over (and written every)
+
+
+def item_step(item: str) -> Fraction:
+    """How far an item moves time: its step after ``:`` (a note, chord or rest), else nothing."""
+    body, colon, step = item.rpartition(":")
+    if not colon or "=" in body:
+        return Fraction(0)
+    return parse_duration(step) or Fraction(0)
+
+
+def is_event(item: str) -> bool:
+    return item_step(item) > 0
+
+
+class BarClock:
+    """Where the items of a piece fall: the onset of the next item and the bar it is in."""
+
+    def __init__(self) -> None:
+        self.onset = Fraction(0)
+        self.bar = DEFAULT_BAR
+        self.origin = Fraction(0)  # where the current meter began
+        self.first = 0  # the number of the bar starting at ``origin``
+        self.segments: list[tuple[Fraction, Fraction, int]] = [(self.origin, self.bar, 0)]
+
+    def index(self, onset: Optional[Fraction] = None) -> int:
+        at = self.onset if onset is None else onset
+        return self.first + int((at - self.origin) // self.bar)
+
+    def feed(self, item: str) -> None:
+        meter = bar_length(item)
+        if meter:
+            passed = self.onset - self.origin
+            self.first += int(-(-passed // self.bar))  # a bar cut short by the new meter still counts
+            self.origin, self.bar = self.onset, meter
+            self.segments.append((self.origin, self.bar, self.first))
+        else:
+            self.onset += item_step(item)
+
+    def span(self, index: int) -> tuple[Fraction, Fraction]:
+        """(start, end) in quarters of bar ``index`` (within the meter it falls in)."""
+        origin, bar, first = next(s for s in reversed(self.segments) if s[2] <= index)
+        start = origin + (index - first) * bar
+        later = [s[0] for s in self.segments if s[2] > index]
+        return start, min([start + bar, *later])
+
+
+@dataclass
+class BarValues:
+    """One bar's raw values (``key`` only on a bar that starts a key window)."""
+
+    index: int
+    density: int
+    poly: float
+    pitch: Optional[float]
+    key: Optional[str] = None
+
+    def value(self, name: str):
+        return getattr(self, name)
+
+
+def clock_after(items: list[str]) -> BarClock:
+    clock = BarClock()
+    for item in items:
+        clock.feed(item)
+    return clock
+
+
+def bar_values(text: str, complete_only: bool = False) -> list[BarValues]:
+    """Each bar of ``text`` in which an item starts, in order; ``complete_only``: only bars the text fills to
+    their end (what the benchmark measures, so a take's last, unfinished bar is not judged)."""
+    items = [i for i in split_items(text) if not is_bar_control(i)]
+    parsed = parse_text(text)
+    clock, starts = BarClock(), []
+    for item in items:
+        if is_event(item) and (not starts or starts[-1] != clock.index()):
+            starts.append(clock.index())
+        clock.feed(item)
+    drums = {k for k, p in enumerate(parsed.parts) if p.drums}
+    onset = np.array([float(n.onset) for n in parsed.notes])
+    end = np.array([float(n.onset + n.duration) for n in parsed.notes])
+    pitch = np.array([n.pitch for n in parsed.notes], dtype=float)
+    tonal = np.array([n.part not in drums for n in parsed.notes], dtype=bool)
+    out = []
+    for index in starts:
+        start, stop = (float(x) for x in clock.span(index))
+        if complete_only and stop > float(clock.onset):
+            continue
+        begins = (onset >= start) & (onset < stop)
+        overlap = np.clip(np.minimum(end, stop) - np.maximum(onset, start), 0, None) * tonal
+        mine = begins & tonal
+        out.append(BarValues(
+            index,
+            int(len(np.unique(onset[begins]))),
+            float(overlap.sum() / (stop - start)) if stop > start else 0.0,
+            float(pitch[mine].mean()) if mine.any() else None,
+        ))
+        if index % KEY_WINDOW == 0:
+            w_start, _ = clock.span(index)
+            w_stop = clock.span(index + KEY_WINDOW - 1)[1]
+            w = np.clip(np.minimum(end, float(w_stop)) - np.maximum(onset, float(w_start)), 0, None) * tonal
+            out[-1].key = estimate_key(pitch, w)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _profiles() -> np.ndarray:
+    """24 rows: music21's Krumhansl-Schmuckler weights rotated to each key of :data:`KEY_NAMES`."""
+    from music21 import analysis
+
+    ks = analysis.discrete.KrumhanslSchmuckler()
+    rows = []
+    for k in range(24):
+        weights = np.array(ks.getWeights("major" if k < 12 else "minor"))
+        rows.append(np.roll(weights, k % 12))
+    rows = np.array(rows)
+    return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
+
+
+def estimate_key(pitches: np.ndarray, weights: np.ndarray) -> Optional[str]:
+    """The key name (:data:`KEY_NAMES`) whose profile best correlates with the pitch classes' total weights."""
+    histogram = np.bincount(pitches.astype(int) % 12, weights=weights, minlength=12) if len(pitches) else None
+    if histogram is None or histogram.sum() <= 0 or histogram.std() == 0:
+        return None
+    centred = (histogram - histogram.mean()) / histogram.std()
+    return KEY_NAMES[int(np.argmax(_profiles() @ centred))]

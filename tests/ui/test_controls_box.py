@@ -1,0 +1,65 @@
+"""Learned controls in the Generate tab: a run trained with them offers its bins beside the prefix's own, and
+the values chosen are the ones the take names at each bar line (and Regenerate selection reads the same)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from musicgpt_gui.core.model.controls.annotate import read_item
+from musicgpt_gui.core.model.controls.bins import ControlBins
+from musicgpt_gui.core.model.controls.request import ControlRequest
+from musicgpt_gui.core.music.notation import is_bar_control, split_items
+from tests.ui.helpers import wait_idle
+
+PREFIX = "tempo=96, meter.TimeSignature 4/4, D4 F4 A4:1.0, E4 G4 C#5:1.0, F4 A4 D5:2.0"
+
+
+@pytest.fixture(scope="module")
+def controls_workspace(tmp_path_factory, tiny_dataset):
+    from musicgpt_gui.core.model.store import models, vocab
+    from musicgpt_gui.core.model.train import training
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    workspace = resolve_workspace(tmp_path_factory.mktemp("controls-gui"))
+    model = models.create_music_model(workspace, tiny_dataset, size="tiny", extra_words=vocab.control_words())
+    training.train(training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="ctl",
+                                        steps=2, batch_size=2, window=64, validate_every=0, sample_every=0,
+                                        save_every=2, controls=True))
+    training.train(training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base=model.name, run="plain",
+                                        steps=2, batch_size=2, window=64, validate_every=0, sample_every=0,
+                                        save_every=2))
+    return workspace
+
+
+def test_the_chosen_bins_are_named_at_each_bar_line(make_window, controls_workspace, qtbot, tmp_path) -> None:
+    window = make_window(controls_workspace)
+    tab = window.generate_tab
+    tab.refresh()
+    box = tab.controls
+    tab.run.setCurrentText("plain")
+    assert not box.combos["density"].isEnabled() and box.request() == ControlRequest()
+    tab.run.setCurrentText("ctl")
+    bins = ControlBins.load(controls_workspace.checkpoint / "ctl")
+    assert box.combos["density"].isEnabled() and box.combos["density"].count() == bins.count("density") + 1
+    tab.prefix.setPlainText(PREFIX)
+    qtbot.waitUntil(lambda: box.now["density"].text().startswith("bin"), timeout=5_000)
+    assert box.now["key"].text() == "D minor"  # the prefix's own, as the run's controls measure it
+    box.combos["density"].setCurrentIndex(2)  # bin 1
+    box.combos["key"].setCurrentText("D minor")
+    assert box.request() == ControlRequest(density=(1,), key=("d",))
+    tab.steer.max_voices.setValue(4)  # whole items only: the model has trained 2 steps
+    tab.length.setValue(120)
+    tab.random_seed.setChecked(False)
+    tab.seed.setValue(4)
+    tab.generate_button.click()
+    wait_idle(qtbot, tab)
+    text = tab.selected_text()
+    named = [read_item(i) for i in split_items(text) if is_bar_control(i)][1:]  # the first: the prefix's bar
+    assert named and all(words["density"] == "1" for words in named), text
+    assert all(words.get("key", "d") == "d" for words in named)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    tab.save_settings(settings)
+    box.reset()
+    assert box.request() == ControlRequest()
+    tab.restore_settings(settings)
+    assert box.request() == ControlRequest(density=(1,), key=("d",))
