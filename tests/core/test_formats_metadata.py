@@ -53,3 +53,15 @@ def test_one_dataset_folder_rule_for_cli_and_scans(tmp_path: Path) -> None:
     dataset_files.write_rows(folder / "extra.csv", ["C4:1"])
     tasks, _ = resolve_sources([folder])
     assert [Path(t.path).name for t in tasks] == ["extra.csv"]  # the dataset's own splits are not imported again
+
+
+def test_the_bach_corpus_source_picks_the_file_music21s_getwork_picks_for_every_chorale() -> None:
+    from music21 import corpus
+
+    from musicgpt_gui.core.dataset.sources import corpus_tasks
+
+    tasks = corpus_tasks("bach")
+    assert len(tasks) == 371
+    for task in tasks:
+        chosen = corpus.getWork(task.label.split(":", 1)[1])
+        assert task.path == str(chosen[0] if isinstance(chosen, list) else chosen), task.label

@@ -5,7 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtWidgets import QApplication
 
 from musicgpt_gui.ui.app import prepare_qt_environment
 
@@ -71,6 +72,8 @@ def make_window(qtbot, settings):
     yield make
     for window in windows:
         window.close()
+        window.deleteLater()  # as the app's last window is: a closed one left alive keeps its timers and jobs
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture()

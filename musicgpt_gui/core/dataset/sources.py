@@ -57,11 +57,17 @@ def corpus_tasks(name: str) -> list[Task]:
     from music21 import corpus
 
     if name == "bach":
+        # music21's own path list, read once: corpus.getWork scans all of it per chorale (1.6 s of pure Python
+        # for 371, which also starves the GUI thread of the GIL).  Its choice is kept: the first path holding
+        # the work's name, variants such as 'bwv112.5-sc' included
+        first: dict[str, str] = {}
+        for path in corpus.getCorePaths():
+            first.setdefault(f"{path.parent.name}/{path.stem.split('-')[0]}".lower(), str(path))
         tasks = []
         for work in corpus.chorales.Iterator(returnType="filename"):
-            path = corpus.getWork(work)
-            path = path[0] if isinstance(path, list) else path
-            tasks.append(Task("score", str(path), f"corpus:{work}"))
+            found = first.get(work.lower()) or corpus.getWork(work)
+            found = found[0] if isinstance(found, list) else found
+            tasks.append(Task("score", str(found), f"corpus:{work}"))
         return tasks
     if name == "folk":
         paths = sorted(p for p in corpus.getCorePaths() if "essenFolksong" in str(p))
