@@ -33,13 +33,10 @@ def peak_mb() -> float:
 
 def child(dataset: Path) -> None:
     """Run the set-up phases as training does and print one JSON line per phase."""
-    import numpy as np
 
     from musicgpt_gui.core.model.store import models, vocab
     from musicgpt_gui.core.model.train import training_data
-    from musicgpt_gui.core.model.train.training import NGRAM_SAMPLES
     from musicgpt_gui.core.model.train.training_types import TrainConfig
-    from musicgpt_gui.core.quality import report as quality
     from musicgpt_gui.core.workspace import resolve_workspace
 
     workspace = resolve_workspace(Path(tempfile.mkdtemp(prefix="bench-setup-")))
@@ -57,13 +54,9 @@ def child(dataset: Path) -> None:
         state["stick"] = training_data.yardstick(cfg, state["data"], state["encoder"], 128, lambda _p: None)
 
     def references():
-        rng, enc, texts = np.random.default_rng(0), state["encoder"], []
-        for _ in range(NGRAM_SAMPLES):
-            tokens = state["stick"].model.sample(rng, 127, enc.eot, [enc.eot])
-            texts.append(enc.decode(tokens).strip())
         run_dir = workspace.checkpoint / "bench"
         run_dir.mkdir(parents=True)
-        quality.write_references(run_dir, state["data"].valid_texts, texts)
+        training_data.write_references(run_dir, state["data"], state["encoder"], state["stick"], 127, 0)
 
     for name, phase in zip(PHASES, (vocabulary, encode, yardstick, references)):
         wall, cpu = time.perf_counter(), time.process_time()

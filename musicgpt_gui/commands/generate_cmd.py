@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, workspace: Workspace) -> int:
-    from musicgpt_gui.core.model.sample.generation import Generator, dataset_prefix, midi_prefix
+    from musicgpt_gui.core.model.sample.generation import Generator
+    from musicgpt_gui.core.model.sample.prefixes import dataset_prefix, midi_prefix
     from musicgpt_gui.core.model.workflows import ensemble_prefix, generate_for_run
 
     run_dir = checkpoints.run_folder(workspace, args.run)

@@ -7,9 +7,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import (
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError, Progress
 from musicgpt_gui.core.model.store import checkpoints
-from musicgpt_gui.core.model.sample import generation
+from musicgpt_gui.core.model.sample import generation, prefixes
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.store.run_store import list_runs
 from musicgpt_gui.core.quality import report as quality
@@ -49,6 +47,7 @@ from musicgpt_gui.ui.widgets.part_figures_view import PartFiguresView
 from musicgpt_gui.ui.generate_job import TokenBuffer, generate_job
 from musicgpt_gui.ui.widgets.steer_result_table import SteerResultTable
 from musicgpt_gui.ui.widgets.controls_box import ControlsBox
+from musicgpt_gui.ui.widgets.sampling_box import FIELDS as SAMPLING_FIELDS, SamplingBox
 
 STREAM_INTERVAL_MS = 50
 
@@ -71,7 +70,10 @@ class GenerateTab(Tab):
         llay.addWidget(self._prefix_box())
         self.play_in = PlayInPanel(self, context.playback.settings)
         llay.addWidget(self.play_in)
-        llay.addWidget(self._settings_box())
+        self.sampling = SamplingBox()
+        for name in SAMPLING_FIELDS:  # the tab's own names for them, as tests and settings read them
+            setattr(self, name, getattr(self.sampling, name))
+        llay.addWidget(self.sampling)
         self.steer = SteerPanel()
         self.steer.watch(self.prefix)
         llay.addWidget(self.steer)
@@ -192,36 +194,6 @@ class GenerateTab(Tab):
         self.from_midi.clicked.connect(self._prefix_from_midi)
         return box
 
-    def _settings_box(self) -> QGroupBox:
-        box = QGroupBox("Sampling")
-        lay = QFormLayout(box)
-        defaults = generation.GenerationSettings()
-        self.temperature = QDoubleSpinBox(
-            decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05, value=defaults.temperature
-        )
-        self.temperature.setToolTip("0 = greedy (always the most likely token)")
-        self.top_k = QSpinBox(minimum=0, maximum=100_000, value=defaults.top_k)
-        self.top_k.setToolTip("0 = no top-k cut")
-        self.top_p = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=defaults.top_p)
-        self.top_p.setToolTip("0 = no nucleus cut")
-        self.length = QSpinBox(minimum=1, maximum=4096, value=defaults.length)
-        self.variations = QSpinBox(minimum=1, maximum=generation.MAX_VARIATIONS, value=defaults.variations)
-        seed_row = QHBoxLayout()
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.random_seed = QCheckBox("random")
-        self.random_seed.setChecked(True)
-        self.seed.setEnabled(False)
-        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
-        seed_row.addWidget(self.seed, 1)
-        seed_row.addWidget(self.random_seed)
-        lay.addRow("Temperature", self.temperature)
-        lay.addRow("Top-k", self.top_k)
-        lay.addRow("Top-p", self.top_p)
-        lay.addRow("Length (tokens)", self.length)
-        lay.addRow("Variations", self.variations)
-        lay.addRow("Seed", seed_row)
-        return box
-
     # -- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         ws = self.context.workspace
@@ -233,16 +205,7 @@ class GenerateTab(Tab):
         self._run_changed()
 
     def settings(self) -> generation.GenerationSettings:
-        return generation.GenerationSettings(
-            length=self.length.value(),
-            temperature=self.temperature.value(),
-            top_k=self.top_k.value(),
-            top_p=self.top_p.value(),
-            variations=self.variations.value(),
-            seed=None if self.random_seed.isChecked() else self.seed.value(),
-            steering=self.steer.steering(),
-            controls=self.controls.request(),
-        )
+        return self.sampling.settings(steering=self.steer.steering(), controls=self.controls.request())
 
     def _prefix_from_dataset(self) -> None:
         folder = self.prefix_dataset.currentData()
@@ -250,7 +213,7 @@ class GenerateTab(Tab):
             self.on_failed("There is no dataset yet: import one on the Dataset tab.", "")
             return
         try:
-            text = generation.dataset_prefix(folder, self.prefix_piece.value(), self.prefix_items.value())
+            text = prefixes.dataset_prefix(folder, self.prefix_piece.value(), self.prefix_items.value())
         except JobError as exc:
             self.on_failed(str(exc), "")
             return
@@ -268,7 +231,7 @@ class GenerateTab(Tab):
 
         def read(*, on_progress, cancel) -> str:
             trained_on = checkpoints.training_dataset(run_dir) if run_dir is not None else None
-            return generation.midi_prefix(path, items, dataset_files.conversion_options(trained_on))
+            return prefixes.midi_prefix(path, items, dataset_files.conversion_options(trained_on))
 
         self.start_job(read, on_finished=self.prefix.setPlainText)
 
@@ -429,7 +392,7 @@ class GenerateTab(Tab):
     # -- settings -----------------------------------------------------------------------------
     def _bind_settings(self) -> SettingsBinder:
         binder = SettingsBinder("generate")
-        keys = ("temperature", "top_p", "top_k", "length", "variations", "seed", "random_seed", "checkpoint", "run")
+        keys = (*SAMPLING_FIELDS, "checkpoint", "run")
         for key in keys:
             binder.bind(key, getattr(self, key))
         self.steer.bind(binder)

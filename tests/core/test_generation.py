@@ -20,9 +20,9 @@ from musicgpt_gui.core.model.sample.generation import (
     TokenEvent,
     _Stream,
     counted_text,
-    dataset_prefix,
     normalise_prefix,
 )
+from musicgpt_gui.core.model.sample.prefixes import dataset_prefix
 from musicgpt_gui.core.jobs import CancelToken, Cancelled, JobError
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex, MemorizedRun
 from musicgpt_gui.core.music.notation import parse_text, split_items
@@ -359,7 +359,7 @@ def test_cli_reports_bad_input_in_one_line(tiny_run, capsys) -> None:
 
 
 def test_prefix_from_a_midi_file_is_its_note_text(tmp_path: Path) -> None:
-    from musicgpt_gui.core.model.sample.generation import midi_prefix
+    from musicgpt_gui.core.model.sample.prefixes import midi_prefix
     from musicgpt_gui.core.midi.midi_io import export_midi
 
     source = "tempo=100, C4:1.0, E4 G4:0.5, rest:0.5, D4~2.0:1.0, F4:1.0"
@@ -396,7 +396,7 @@ def test_cli_prefix_from_midi_and_from_a_dataset_piece(tiny_run, tiny_dataset: P
 
 def test_a_midi_prefix_is_written_as_the_runs_dataset_was_converted(tiny_dataset: Path, tmp_path: Path) -> None:
     from musicgpt_gui.core.midi.midi_io import export_midi
-    from musicgpt_gui.core.model.sample.generation import midi_prefix
+    from musicgpt_gui.core.model.sample.prefixes import midi_prefix
 
     assert dataset_files.conversion_options(None).format == "timed"
     assert dataset_files.conversion_options(tiny_dataset).format == "timed"

@@ -56,7 +56,7 @@ for bad in (dict(devices=("CPU:0", "CPU:7")), dict(devices=("CPU:0", "CPU:1"), b
 # where the towers' ops ran: one step of the same graph, traced
 import numpy as np
 from musicgpt_gui.core.model.store import gpt2_backend, tf_runtime
-from musicgpt_gui.core.model.train import towers
+from musicgpt_gui.core.model.plan import towers
 graph = tf.Graph()
 with graph.as_default():
     hp = tf_runtime.hparams_object(tf_runtime.read_hparams(workspace.models / model))

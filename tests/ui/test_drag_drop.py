@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from musicgpt_gui.core.midi.midi_io import export_midi, provenance_of
-from musicgpt_gui.core.model.sample import generation
+from musicgpt_gui.core.model.sample import prefixes
 from tests.ui.helpers import wait_idle
 
 OPENING = "tempo=100, C4:1.0, E4:1.0, G4:1.0, C5:1.0"
@@ -54,7 +54,7 @@ def test_a_midi_file_dropped_on_the_prefix_box_gives_its_opening(make_window, wo
     assert drag_enter(tab.prefix, urls([song]))
     drop(tab.prefix, urls([song]))
     wait_idle(qtbot, tab, 60_000)
-    assert tab.prefix.toPlainText() == generation.midi_prefix(song, 3)
+    assert tab.prefix.toPlainText() == prefixes.midi_prefix(song, 3)
     assert "C4:1.0" in tab.prefix.toPlainText()
 
 

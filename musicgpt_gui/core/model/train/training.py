@@ -21,9 +21,9 @@ from musicgpt_gui.core.atomic_file import atomic_write_text
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
 from musicgpt_gui.core.model.controls import run_controls
-from musicgpt_gui.core.model.plan import devices as plan_devices
+from musicgpt_gui.core.model.plan import devices as plan_devices, towers
 from musicgpt_gui.core.model.store import checkpoints, gpt2_backend, models, run_store, tf_runtime, vocab
-from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, setup_cache, towers, training_data
+from musicgpt_gui.core.model.train import fim, ngram, recipe, recovery, setup_cache, training_data
 from musicgpt_gui.core.model.train.training_types import (
     MIN_WINDOW,
     TrainConfig,
@@ -36,7 +36,6 @@ from musicgpt_gui.core.quality import report as quality
 
 __all__ = ["MIN_WINDOW", "TrainConfig", "TrainProgress", "TrainResult", "train"]
 
-NGRAM_SAMPLES = 8  # n-gram samples whose metrics are the counting reference
 AVG_DECAY = 0.99  # gpt-2-simple's moving average of the loss
 
 
@@ -381,24 +380,9 @@ class _Loop:
         return min(self.cfg.sample_length or 1, self.window - 1)
 
     def _write_references(self) -> None:
-        """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics."""
-        if not self.cfg.sample_every:
-            return
-        settings = (self._sample_length(), self.cfg.seed, self.yardstick is not None)
-        stored = self.cache.entry("references", settings) if self.cache is not None else None
-        if stored is not None:
-            quality.store_references(self.run_dir, stored)
-            return
-        self.on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
-        texts = []
-        if self.yardstick is not None and self.yardstick.model is not None:
-            rng = np.random.default_rng(self.cfg.seed)  # its own stream: the batches do not depend on the cache
-            for _ in range(NGRAM_SAMPLES):
-                tokens = self.yardstick.model.sample(rng, settings[0], self.encoder.eot, [self.encoder.eot])
-                texts.append(self.encoder.decode(tokens).strip())
-        refs = quality.write_references(self.run_dir, self.data.valid_texts, texts)
-        if self.cache is not None and texts:
-            self.cache.keep("references", {label: m.as_dict() for label, m in refs.items()}, settings)
+        if self.cfg.sample_every:
+            training_data.write_references(self.run_dir, self.data, self.encoder, self.yardstick,
+                                           self._sample_length(), self.cfg.seed, self.cache, self.on_progress)
 
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
         rate = tokens_done / train_time if train_time else 0.0

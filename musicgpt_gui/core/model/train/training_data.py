@@ -21,8 +21,10 @@ from musicgpt_gui.core.model.store import vocab
 from musicgpt_gui.core.model.train.training_types import TrainConfig
 from musicgpt_gui.core.music import parts
 from musicgpt_gui.core.music.notation import SEP, join_items, split_items
+from musicgpt_gui.core.quality import report as quality
 
 MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
+NGRAM_SAMPLES = 8  # n-gram samples whose metrics are the counting reference
 
 
 @dataclass
@@ -68,6 +70,28 @@ def load_data(dataset: Path, encoder: vocab.MusicEncoder, cache: Optional[SetupC
 
 def annotated(texts: list[str], annotate: Optional[Callable[[str], str]]) -> list[str]:
     return [annotate(t) for t in texts] if annotate is not None else texts
+
+
+def write_references(run_dir: Path, data: TrainingData, encoder: vocab.MusicEncoder,
+                     yardstick: Optional[ngram.Yardstick], sample_length: int, seed: int,
+                     cache: Optional[SetupCache] = None, on_progress: ProgressFn = lambda _p: None) -> None:
+    """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics
+    (from ``cache`` when this dataset, vocabulary, sample length and seed were measured before)."""
+    settings = (sample_length, seed, yardstick is not None)
+    stored = cache.entry("references", settings) if cache is not None else None
+    if stored is not None:
+        quality.store_references(run_dir, stored)
+        return
+    on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
+    texts = []
+    if yardstick is not None and yardstick.model is not None:
+        rng = np.random.default_rng(seed)  # its own stream: the batches do not depend on the cache
+        for _ in range(NGRAM_SAMPLES):
+            tokens = yardstick.model.sample(rng, sample_length, encoder.eot, [encoder.eot])
+            texts.append(encoder.decode(tokens).strip())
+    refs = quality.write_references(run_dir, data.valid_texts, texts)
+    if cache is not None and texts:
+        cache.keep("references", {label: m.as_dict() for label, m in refs.items()}, settings)
 
 
 def valid_starts(tokens: int, window: int) -> list[int]:
