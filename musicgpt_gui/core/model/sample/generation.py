@@ -299,8 +299,10 @@ class Generator(WarmModel):
         stops = ["length"] * count
         maskers = steer_session.maskers(self.encoder, settings.steering, whole, count, memorization)
         maskers = control_forcer.wrap(self.encoder, self._ref.run_dir, settings.controls, whole, count, maskers)
-        playable = [False] * count
         prompt_parts = parse_text(whole).parts
+        wanted = take_rules.parts_wanted(prompt_parts, settings.steering.parts)
+        seen = [take_rules.PartsSeen(prompt_parts) for _ in range(count)]
+        ready = [False] * count  # something to play, from two parts for an ensemble: the take may end
         header = training_data.header_ids(split_items(whole), self.encoder)
         pinned = [self.encoder.eot, *header] if header and len(header) < n_ctx // 4 else []
 
@@ -316,7 +318,7 @@ class Generator(WarmModel):
                 if streams[v].ended or v in budget_met:
                     continue
                 row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
-                if not playable[v]:  # no end before the take's first playable item: no empty takes
+                if not ready[v]:  # no end before the take's first playable item (two parts'): no empty takes
                     row = row.copy()
                     row[self.encoder.eot] = -np.inf
                 token = sample_token(row, sampling, rngs[v])
@@ -327,15 +329,15 @@ class Generator(WarmModel):
                 else:
                     generated[v].append(token)
                     piece = streams[v].push(self.encoder.decode([token]))
-                    if not playable[v] and "," in piece:
-                        playable[v] = take_rules.has_playable(streams[v].text, prompt_parts)
+                    if not ready[v] and "," in piece:
+                        ready[v] = seen[v].read(streams[v].text) >= wanted
                 if streams[v].ended:
                     stops[v] = "end"
                 if on_token is not None:
                     on_token(TokenEvent(first + v, i, token, piece))
             on_progress(Progress(min(1.0, (i + 1) / settings.length), f"token {i + 1}/{settings.length}"))
-            if i + 1 >= settings.length:  # the budget is spent; a take with nothing to play yet goes on a while
-                budget_met.update(v for v in range(count) if playable[v])
+            if i + 1 >= settings.length:  # the budget is spent; a take not ready yet goes on a while
+                budget_met.update(v for v in range(count) if ready[v])
             if all(s.ended or v in budget_met for v, s in enumerate(streams)):
                 break
             last = np.array([g[-1] if g else context[-1] for g in generated], dtype=np.int32)

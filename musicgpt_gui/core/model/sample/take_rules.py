@@ -1,8 +1,9 @@
-"""What makes a take something to play: it is not empty, and when the token budget (not the model)
-ends it, it ends at a bar line.
+"""What makes a take something to play: it is not empty, a take for an ensemble has more than one of its
+parts in it, and when the token budget (not the model) ends it, it ends at a bar line.
 
 A model that samples ``<|endoftext|>`` first, or a length limit that falls mid-phrase, used to hand the
-user an empty take or one that stops mid-bar; these are the two rules that prevent it.
+user an empty take or one that stops mid-bar; a take for a three-part arrangement that holds only the
+piano is not the arrangement asked for.  These are the rules that prevent it.
 """
 from __future__ import annotations
 
@@ -13,11 +14,31 @@ from musicgpt_gui.core.music.notation import Parsed, join_items, parse_text
 from musicgpt_gui.core.music.parts import Part
 
 
-def has_playable(text: str, parts: Sequence[Part] = ()) -> bool:
-    """Whether the finished items of ``text`` (those followed by a comma) hold a note; ``parts``: the ones
-    the prompt declared, which the text's markers name."""
-    cut = text.rfind(",")
-    return cut >= 0 and bool(parse_text(text[:cut], parts=parts).notes)
+ENSEMBLE_PARTS = 2  # parts a take for an ensemble writes before it may end (fewer when fewer may play)
+
+
+def parts_wanted(parts: Sequence[Part], allowed: Sequence[int] = ()) -> int:
+    """How many different parts a take must write before it may end: two for a prompt declaring two or more
+    (of those steering lets play, ``allowed``, 1-based), else one."""
+    may = len([p for p in set(allowed) if 1 <= p <= len(parts)]) if allowed else len(parts)
+    return max(1, min(ENSEMBLE_PARTS, may))
+
+
+class PartsSeen:
+    """The parts a growing take's finished items have played, read item by item (not the whole text again)."""
+
+    def __init__(self, parts: Sequence[Part] = ()) -> None:
+        self.parts, self.seen, self.notes, self._read = tuple(parts), set(), 0, 0
+
+    def read(self, text: str) -> int:
+        """Read what ``text`` finished since the last call; returns the number of parts played so far."""
+        cut = text.rfind(",")
+        if cut >= self._read:
+            notes = parse_text(text[self._read : cut], parts=self.parts).notes
+            self.seen.update(n.part for n in notes)
+            self.notes += len(notes)
+            self._read = cut + 1
+        return len(self.seen) if self.notes else 0
 
 
 def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
