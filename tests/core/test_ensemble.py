@@ -107,3 +107,14 @@ def test_the_cli_takes_the_same_ensemble_and_refuses_a_bad_one_in_one_line(pop_s
     assert captured.out == "" and "variation 1: the model wrote no note in 4 tokens" in captured.err
     assert not (pop_songs.workspace.exports / "empty.mid").exists()
     assert provenance_of(mido.MidiFile(out))["ensemble"][0] == "@1=Lead program=80"
+
+
+def test_a_take_ending_at_its_bar_line_keeps_the_second_part_that_entered_after_it() -> None:
+    from musicgpt_gui.core.model.sample.take_rules import ended_at_bar_line
+
+    prefix = "@1=Lead program=80, @2=Bass guitar program=33"
+    take = parse_text("@1 C5:4.0, @1 D5:4.0, @2 E2:1.0", parts=parse_ensemble("Lead=80; Bass guitar=33"))
+    assert len(ended_at_bar_line(prefix, take).items) == 2  # one stream's rule: end at the last bar line
+    assert ended_at_bar_line(prefix, take, wanted=2).items == take.items  # the bass came in after it: kept
+    both = parse_text("@1 C5:2.0, @2 C2:2.0, @1 D5:4.0, @2 E2:1.0", parts=take.parts)
+    assert len(ended_at_bar_line(prefix, both, wanted=2).items) == 3  # two parts by the bar line: cut there

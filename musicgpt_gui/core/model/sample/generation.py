@@ -362,15 +362,16 @@ class Generator(WarmModel):
                 if tail:
                     on_token(TokenEvent(first + v, settings.length, -1, tail))
         variations = [
-            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, whole, prompt_parts)
+            self._variation(first + v, generated[v], streams[v].text, stops[v], memorization, whole, prompt_parts,
+                            wanted)
             for v in range(count)
         ]
         return GenerationResult(prefix, variations, seed, settings, self._ref.identity(), warnings)
 
-    def _variation(self, index, tokens, raw, stop, memorization, prefix: str = "", parts=()) -> Variation:
+    def _variation(self, index, tokens, raw, stop, memorization, prefix: str = "", parts=(), wanted=1) -> Variation:
         parsed = parse_text(counted_text(raw, stop), parts=parts)
         if stop == "length":  # the budget, not the model, ended it: end at the last bar line reached
-            parsed = take_rules.ended_at_bar_line(prefix, parsed)
+            parsed = take_rules.ended_at_bar_line(prefix, parsed, wanted)
         found = memorization.find(parsed.items) if memorization is not None else []
         return Variation(index, tokens, raw, stop, parsed, found)
 

@@ -54,12 +54,20 @@ def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
     return items[:keep] if keep else items
 
 
-def ended_at_bar_line(prefix: str, parsed: Parsed) -> Parsed:
-    """``parsed`` cut at its last bar line; the items cut off leave its repair count too (they were valid)."""
+def ended_at_bar_line(prefix: str, parsed: Parsed, wanted: int = 1) -> Parsed:
+    """``parsed`` cut at its last bar line; the items cut off leave its repair count too (they were valid).
+    Not cut where the cut would leave fewer than ``wanted`` parts playing than the take has (an ensemble's
+    second part entering after the last bar line is what made it the ensemble's take)."""
     kept = cut_at_bar_line(prefix, parsed.items)
     if len(kept) == len(parsed.items):
         return parsed
     cut = parse_text(join_items(kept), parts=parsed.parts)
+    if wanted > 1 and _parts_playing(cut) < min(wanted, _parts_playing(parsed)):
+        return parsed
     cut.total = parsed.total - (len(parsed.items) - len(kept))
     cut.skipped = parsed.skipped
     return cut
+
+
+def _parts_playing(parsed: Parsed) -> int:
+    return len({note.part for note in parsed.notes})
