@@ -5,6 +5,8 @@ splits, fits the n-gram yardstick and measures the validation pieces and n-gram 
 references for the samples' metrics).  Each phase is timed here (wall and CPU seconds) with the
 process's peak memory after it, in a fresh process per dataset size, for the dataset as it is and
 repeated K times (rows copied: the same music, K times the tokens), so the growth is read as a ratio.
+Training's set-up cache is used as training uses it: the dataset is measured twice, once filling the cache and
+once more as a second new model on the same dataset reads it back.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_setup.py --dataset WS/datasets/pop909 [--repeat 4]
         [--out bench/results/setup.txt]
@@ -31,11 +33,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(dataset: Path) -> None:
-    """Run the set-up phases as training does and print one JSON line per phase."""
+def child(dataset: Path, cache_dir: Path) -> None:
+    """Run the set-up phases as training does (with its set-up cache in ``cache_dir``) and print one JSON
+    line per phase."""
 
     from musicgpt_gui.core.model.store import models, vocab
     from musicgpt_gui.core.model.train import training_data
+    from musicgpt_gui.core.model.train.setup_cache import SetupCache
     from musicgpt_gui.core.model.train.training_types import TrainConfig
     from musicgpt_gui.core.workspace import resolve_workspace
 
@@ -45,18 +49,21 @@ def child(dataset: Path) -> None:
     def vocabulary():
         state["model"] = models.create_music_model(workspace, dataset, size="small", vocab_kind="atomic")
         state["encoder"] = vocab.load_encoder(state["model"].path)
+        state["cache"] = SetupCache(cache_dir, dataset, state["model"].path)
 
     def encode():
-        state["data"] = training_data.load_data(dataset, state["encoder"])
+        state["data"] = training_data.load_data(dataset, state["encoder"], state["cache"])
 
     def yardstick():
         cfg = TrainConfig(workspace=workspace, dataset=dataset, base=state["model"].name, run="bench")
-        state["stick"] = training_data.yardstick(cfg, state["data"], state["encoder"], 128, lambda _p: None)
+        state["stick"] = training_data.yardstick(cfg, state["data"], state["encoder"], 128, lambda _p: None,
+                                                 state["cache"])
 
     def references():
         run_dir = workspace.checkpoint / "bench"
         run_dir.mkdir(parents=True)
-        training_data.write_references(run_dir, state["data"], state["encoder"], state["stick"], 127, 0)
+        training_data.write_references(run_dir, state["data"], state["encoder"], state["stick"], 127, 0,
+                                       state["cache"])
 
     for name, phase in zip(PHASES, (vocabulary, encode, yardstick, references)):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -83,9 +90,10 @@ def repeated(dataset: Path, times: int, root: Path) -> Path:
     return out
 
 
-def measure(dataset: Path) -> list[dict]:
+def measure(dataset: Path, cache_dir: Path) -> list[dict]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, __file__, "--child", str(dataset)], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, __file__, "--child", str(dataset), str(cache_dir)], capture_output=True,
+                          text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -107,8 +115,8 @@ def table(label: str, rows: list[dict]) -> list[str]:
 
 
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        child(Path(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), Path(sys.argv[3]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path, required=True)
@@ -116,11 +124,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     lines = [f"bench_setup: {platform.platform()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"]
-    one = measure(args.dataset)
-    lines += table(args.dataset.name, one)
     with tempfile.TemporaryDirectory() as tmp:
-        many = measure(repeated(args.dataset, args.repeat, Path(tmp)))
-    lines += table(f"{args.dataset.name} x{args.repeat}", many)
+        cache = Path(tmp) / "cache"
+        one = measure(args.dataset, cache)
+        lines += table(f"{args.dataset.name}, first run (fills the set-up cache)", one)
+        lines += table(f"{args.dataset.name}, a second new model on it (the cache read back)",
+                       measure(args.dataset, cache))
+        many = measure(repeated(args.dataset, args.repeat, Path(tmp)), cache)
+    lines += table(f"{args.dataset.name} x{args.repeat}, first run", many)
     wall = sum(r["wall"] for r in many[:-1]) / sum(r["wall"] for r in one[:-1])
     cpu = sum(r["cpu"] for r in many[:-1]) / sum(r["cpu"] for r in one[:-1])
     peak = max(r["peak_mb"] for r in many[:-1]) / max(r["peak_mb"] for r in one[:-1])
