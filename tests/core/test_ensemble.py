@@ -98,7 +98,8 @@ def test_the_cli_takes_the_same_ensemble_and_refuses_a_bad_one_in_one_line(pop_s
     assert printed.startswith("@1=Lead program=80, @2=Bass guitar program=33, @3=Drums drums=0,")
     assert main(["generate", "--run", pop_songs.run, "--ensemble", "Lead=300"]) == 1
     assert "program is 0 to 127" in capsys.readouterr().err
-    assert main(["generate", "--run", pop_songs.run, "--length", "30", "--variations", "1", "--valid-only"]) == 0
+    assert main(["generate", "--run", pop_songs.run, "--length", "30", "--variations", "1", "--seed", "2",
+                 "--valid-only"]) == 0  # a seed: some draws of a 2-step model write no note in 60 tokens
     assert capsys.readouterr().out.startswith("@1=MELODY program=0, @2=BRIDGE program=0, @3=PIANO program=0,")
     # a take with nothing to play is named on stderr, never printed or exported as music
     assert main(["generate", "--run", pop_songs.run, "--length", "2", "--variations", "1", "--seed", "2",
