@@ -69,14 +69,8 @@ def test_jam_answers_in_tempo_on_the_output_and_exports(melody_run, tmp_path: Pa
         box["result"] = jam(generator, ref, listen, output, settings, sampling, exchanges=1,
                             on_send=lambda when, msg: sent.append((when, msg)))
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    keys = Keyboard(name)
+    thread, keys, origin = _start_jam(run, name, listen)
     try:
-        deadline = time.monotonic() + 120
-        while not listen.recorder.recording and time.monotonic() < deadline:
-            time.sleep(0.01)
-        origin = listen.recorder.origin
         keys.play([e for e in phrase_events(origin, BEAT, lambda: 0.0) if e[1][1] != 74])
         thread.join(60)
         assert not thread.is_alive()
@@ -176,14 +170,8 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
                             on_exchange=lambda _e: answered.release(),
                             on_progress=lambda p: begun.append(time.monotonic()) if p.message == "answering" else None)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    keys = Keyboard(name)
+    thread, keys, origin = _start_jam(run, name, listen)
     try:
-        deadline = time.monotonic() + 120
-        while not listen.recorder.recording and time.monotonic() < deadline:
-            time.sleep(0.01)
-        origin = listen.recorder.origin
         # C4 for 0.9 beat, a rest of 2.6 beats (1.56 s: more than half the 2.4 s gap), E4 for a beat
         keys.play([(origin, [0x90, 60, 96]), (origin + 0.9 * BEAT, [0x80, 60, 0]),
                    (origin + 3.5 * BEAT, [0x90, 64, 96]), (origin + 4.5 * BEAT, [0x80, 64, 0])])
@@ -205,6 +193,17 @@ def test_an_answer_decoded_ahead_is_dropped_when_the_phrase_goes_on_and_answers_
     call = parse_text(second.call)
     assert [(n.pitch, n.duration) for n in call.notes] == [(67, settings.bar_quarters)]  # closed at the phrase's end
     assert len([t for t in begun if first.phrase_end < t]) == 1 and second.decoding >= second.phrase_end
+
+
+def _start_jam(run, name: str, listen) -> tuple[threading.Thread, Keyboard, float]:
+    """The jam running in a thread, a keyboard on its input, and the time its recording began (waited for)."""
+    thread = threading.Thread(target=run)
+    thread.start()
+    keys = Keyboard(name)
+    deadline = time.monotonic() + 120
+    while not listen.recorder.recording and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread, keys, listen.recorder.origin
 
 
 def _hang_up(keys, listen, output, probe, generator) -> None:

@@ -28,17 +28,15 @@ class PartsSeen:
     """The parts a growing take's finished items have played, read item by item (not the whole text again)."""
 
     def __init__(self, parts: Sequence[Part] = ()) -> None:
-        self.parts, self.seen, self.notes, self._read = tuple(parts), set(), 0, 0
+        self.parts, self.seen, self._read = tuple(parts), set(), 0
 
     def read(self, text: str) -> int:
         """Read what ``text`` finished since the last call; returns the number of parts played so far."""
         cut = text.rfind(",")
         if cut >= self._read:
-            notes = parse_text(text[self._read : cut], parts=self.parts).notes
-            self.seen.update(n.part for n in notes)
-            self.notes += len(notes)
+            self.seen.update(n.part for n in parse_text(text[self._read : cut], parts=self.parts).notes)
             self._read = cut + 1
-        return len(self.seen) if self.notes else 0
+        return len(self.seen)
 
 
 def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
