@@ -67,3 +67,24 @@ def test_samples_follow_the_counts_and_stop_at_the_end_token():
 def test_window_positions_leave_out_each_windows_first_token():
     scored = ngram.window_positions(10, [0, 4], 4)
     assert scored.tolist() == [False, True, True, True, False, True, True, True, False, False]
+
+
+def test_the_one_sort_continuation_counts_equal_the_exact_ones(pop_songs, monkeypatch):
+    """Continuation counts by one plain sort of (context, token, token before) keys give the same model as the
+    exact argsort of every longer context, on POP909's real token stream; many positions scored at once (looked
+    up in sorted order) agree with one position at a time."""
+    from musicgpt_gui.core.model.store import vocab
+    from musicgpt_gui.core.model.train import training_data
+
+    encoder = vocab.load_encoder(pop_songs.model.path)
+    data = training_data.load_data(pop_songs.dataset, encoder)
+    fast = ngram.KneserNey(data.train, encoder.n_vocab, max_order=6)
+    monkeypatch.setattr(ngram, "_MIN_CONTEXT_BITS", 64)  # every order takes the exact path
+    exact = ngram.KneserNey(data.train, encoder.n_vocab, max_order=6)
+    valid = data.valid[:3000]
+    bits_fast, bits_exact = fast.bits_by_order(valid[1:], valid[:1]), exact.bits_by_order(valid[1:], valid[:1])
+    assert bits_fast.shape == (6, len(valid) - 1) and np.isfinite(bits_fast).all()
+    np.testing.assert_allclose(bits_fast, bits_exact, rtol=1e-12)
+    for at in range(1, 3000, 150):
+        one = fast.probs_by_order(int(valid[at]), valid[max(0, at - 6):at])
+        assert -math.log2(one[5]) == pytest.approx(bits_fast[5][at - 1]) or at < 6

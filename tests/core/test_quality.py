@@ -42,7 +42,8 @@ def test_chords_polyphony_and_repeated_phrases():
 
 
 def test_mean_metrics_and_table(tmp_path):
-    refs = report.write_references(tmp_path, [C_MAJOR, CHROMATIC, "rest:1.0"], [C_MAJOR])
+    refs = report.reference_metrics([C_MAJOR, CHROMATIC, "rest:1.0"], [C_MAJOR])
+    report.store_references(tmp_path, {label: m.as_dict() for label, m in refs.items()})
     valid = refs[report.VALIDATION]
     assert valid.pieces == 2 and valid.in_scale == pytest.approx((1.0 + 7 / 12) / 2, abs=0.1)
     sample = report.record_sample(tmp_path, 100, CHROMATIC)

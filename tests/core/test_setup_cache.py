@@ -3,6 +3,7 @@ trains exactly as the first; an edited dataset is measured again."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.model.store import run_store
@@ -55,3 +56,31 @@ def test_a_damaged_entry_is_measured_again(tiny_model, tiny_dataset, tmp_path) -
         (workspace.setup_cache / name).write_bytes(b"not what it was")
     second = training.train(config(tiny_model, dataset, "damaged-b", steps=2, validate_every=2))
     assert run_store.History.load(second.run_dir).ngram == run_store.History.load(first.run_dir).ngram
+
+
+def test_a_new_models_set_up_runs_beside_its_first_weights(tiny_dataset, tmp_path) -> None:
+    """``train --new-model`` fills the set-up cache in another process while TensorFlow makes the first weights;
+    training then reads all of it back and measures nothing again."""
+    from musicgpt_gui.core.jobs import CancelToken
+    from musicgpt_gui.core.model.store import models
+    from musicgpt_gui.core.model.train import training_data
+    from musicgpt_gui.core.workspace import resolve_workspace
+
+    workspace = resolve_workspace(tmp_path / "ws")
+    cfg = training.TrainConfig(workspace=workspace, dataset=tiny_dataset, base="", run="beside", steps=2,
+                               batch_size=2, window=32, validate_every=2, sample_every=2, save_every=0)
+    model = models.create_music_model(workspace, tiny_dataset, size="tiny",
+                                      beside_weights=lambda folder: training_data.prefill_beside(cfg, folder))
+    made = _setup_files(workspace)
+    assert {name.split("-")[1] for name in made} == {"splits", "ngram", "references"}
+    result = training.train(replace(cfg, base=model.name))
+    assert _setup_files(workspace) == made and result.ngram["bits_per_element"] > 0
+    assert set(report.load(result.run_dir)["references"]) == {report.VALIDATION, report.NGRAM}
+
+    # Cancelled, the set-up process is stopped and waited for; a run with learned controls leaves it to training.
+    cancel = CancelToken()
+    cancel.cancel()
+    wait = training_data.prefill_beside(replace(cfg, dataset=tmp_path / "none"), model.path, cancel)
+    wait()
+    training_data.prefill_beside(replace(cfg, controls=True), model.path)()
+    assert _setup_files(workspace) == made

@@ -9,7 +9,6 @@ costs one line in the error list and the rest still import.  Results are cached 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import sys
 import threading
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
+from musicgpt_gui.core import processes
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.dataset.convert import CODE_VERSION, ConvertedPiece, FileResult, convert_task
 from musicgpt_gui.core.dataset.import_cache import cache_load, cache_path, cache_store
@@ -153,23 +153,12 @@ def _run(
 
 
 def _pool_context():
-    """Workers that start fast without forking a threaded process.
+    """Workers that start fast (:func:`processes.worker_context`); forked ones inherit music21's names."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        import symusic  # noqa: F401  (these and the names are inherited by the forked workers)
 
-    From a single-threaded caller (CLI, scripts) on Linux the pool forks, after music21 is
-    imported here once, so workers start in milliseconds.  From a GUI worker thread it uses
-    forkserver (a clean server process with music21 preloaded; start-up paid once per app),
-    because forking a process that runs other threads can deadlock.  Elsewhere: spawn.
-    """
-    if sys.platform.startswith("linux"):
-        if threading.active_count() == 1:
-            import symusic  # noqa: F401  (these and the names are inherited by the forked workers)
-
-            pitch_names()
-            return multiprocessing.get_context("fork")
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["musicgpt_gui.core.dataset.importer", "music21", "symusic"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+        pitch_names()
+    return processes.worker_context(["musicgpt_gui.core.dataset.importer", "music21", "symusic"])
 
 
 def _split(key: str, every: int) -> str:

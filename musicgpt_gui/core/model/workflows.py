@@ -26,7 +26,7 @@ from musicgpt_gui.core.model.controls import run_controls
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.plan import memory
 from musicgpt_gui.core.model.store import checkpoints, models, tf_runtime, vocab
-from musicgpt_gui.core.model.train import recipe, training
+from musicgpt_gui.core.model.train import recipe, training, training_data
 from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
 from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import arrangement
@@ -75,6 +75,7 @@ def train_new_model(
         size=size,
         vocab_kind=vocab_kind,
         extra_words=run_controls.vocabulary_words(cfg.controls),
+        beside_weights=lambda folder: training_data.prefill_beside(cfg, folder, cancel),
         on_progress=sub_progress(on_progress, 0.0, NEW_MODEL_SHARE),
         cancel=cancel,
     )

@@ -41,13 +41,10 @@ def save(run_dir: Path, data: dict) -> None:
     atomic_write_text(Path(run_dir) / QUALITY_FILE, json.dumps(data, indent=1))
 
 
-def write_references(run_dir: Path, valid_texts: Sequence[str], ngram_texts: Sequence[str]) -> dict[str, Metrics]:
-    """Metrics of the validation pieces (those :data:`REFERENCE_CHARS` allow) and of n-gram samples, stored in
-    quality.json (samples kept)."""
+def reference_metrics(valid_texts: Sequence[str], ngram_texts: Sequence[str]) -> dict[str, Metrics]:
+    """Metrics of the validation pieces (those :data:`REFERENCE_CHARS` allow) and of n-gram samples."""
     valid = mean_metrics(spread_pieces(valid_texts, REFERENCE_CHARS))
-    refs = {VALIDATION: valid, NGRAM: mean_metrics(ngram_texts, valid.pitch_classes or None)}
-    store_references(run_dir, {label: m.as_dict() for label, m in refs.items()})
-    return refs
+    return {VALIDATION: valid, NGRAM: mean_metrics(ngram_texts, valid.pitch_classes or None)}
 
 
 def store_references(run_dir: Path, references: dict[str, dict]) -> None:

@@ -12,7 +12,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -189,10 +189,15 @@ def create_music_model(
     seed: int = 0,
     prune_vocab: bool = True,
     extra_words: tuple[str, ...] = (),
+    beside_weights: Optional[Callable[[Path], Callable[[], None]]] = None,
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
 ) -> ModelInfo:
     """A new GPT-2-shaped model: vocabulary from the dataset's text, fresh weights, n_ctx 1024.
+
+    ``beside_weights(folder)`` starts work that goes on while TensorFlow loads and makes the first weights, with
+    the vocabulary and hparams already in ``folder``, and returns what waits for that work; training's set-up
+    runs there (in another process), beside the seconds TensorFlow's import costs.
 
     ``prune_vocab`` (see :func:`vocab.build_vocab`) leaves out the atomic tokens the dataset does not use;
     ``extra_words`` are kept anyway (the learned controls' tokens, for a ``--controls`` run).
@@ -218,7 +223,12 @@ def create_music_model(
         vocab.write_vocab(staging, encoder, merges)
         atomic_write_text(staging / run_store.HPARAMS_FILE, json.dumps(hparams, indent=2))
         on_progress(Progress(0.5, "initialising weights"))
-        _write_initial_checkpoint(staging, hparams, seed)
+        wait_beside = beside_weights(staging) if beside_weights else None
+        try:
+            _write_initial_checkpoint(staging, hparams, seed)
+        finally:
+            if wait_beside is not None:
+                wait_beside()
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -19,6 +19,7 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -57,6 +58,7 @@ _ATOMIC_RE = regex.compile(
     r"|[:~]\d+(?:\.\d+)?(?:/\d+)?,?"
 )
 _ATOMIC_SPLIT = regex.compile(f"({_ATOMIC_RE.pattern})")  # split() keeps each match between the texts around it
+_WORD_MEMO_LIMIT = 500_000  # distinct words an encoder remembers (a dataset has tens of thousands)
 
 
 @lru_cache(maxsize=1)
@@ -144,6 +146,7 @@ class MusicEncoder:
         self.eot = encoder[EOT]
         self.specials = {t: encoder[t] for t in (EOT, *FIM_TOKENS) if t in encoder}
         self._special_re = regex.compile("(" + "|".join(regex.escape(t) for t in self.specials) + ")")
+        self._word_ids: dict[str, list[int]] = {}
 
     @property
     def n_vocab(self) -> int:
@@ -159,8 +162,26 @@ class MusicEncoder:
             if part in self.specials:
                 ids.append(self.specials[part])
             elif part:
-                ids += self._encode_plain(part)
+                ids += self._encode_words(part)
         return ids
+
+    def _encode_words(self, text: str) -> list[int]:
+        """``text`` encoded one space-separated word at a time, each word's ids remembered.
+
+        Both pre-splits (GPT-2's regex and the atomic pattern) attach a space to the word after it and never
+        let a token cross a single space, so a text of words between single spaces encodes as the
+        concatenation of its words (the first bare, the others with their space): encoding a dataset becomes
+        one dictionary lookup per word instead of two regex passes over every character.
+        """
+        if "  " in text or not text.isprintable():  # other whitespace than single spaces: encoded whole
+            return self._encode_plain(text)
+        memo = self._word_ids  # a word -> the ids of the word after a space
+        if len(memo) > _WORD_MEMO_LIMIT:
+            memo.clear()
+        first, *words = text.split(" ")
+        for word in set(words).difference(memo):
+            memo[word] = self._encode_plain(" " + word)
+        return [*self._encode_plain(first), *chain.from_iterable(map(memo.__getitem__, words))]
 
     def _encode_plain(self, text: str) -> list[int]:
         return self.bpe.encode(text)
@@ -327,8 +348,16 @@ def build_vocab(
 def atomic_matches(texts: Sequence[str]) -> set[str]:
     """Every distinct string of ``texts`` the atomic pattern matches (one pass, shared by the two below)."""
     found: set[str] = set()
+    words: set[str] = set()  # distinct space-separated words, each with its space (see _encode_words)
     for text in texts:
-        found.update(_ATOMIC_RE.findall(text))
+        if "  " in text or not text.isprintable():
+            found.update(_ATOMIC_RE.findall(text))
+            continue
+        first, *rest = text.split(" ")
+        found.update(_ATOMIC_RE.findall(first))
+        words.update(rest)
+    for word in words:
+        found.update(_ATOMIC_RE.findall(" " + word))
     return found
 
 

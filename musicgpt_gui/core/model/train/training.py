@@ -56,15 +56,9 @@ def train(
     if cfg.controls:
         on_progress(Progress(0.0, "measuring the bars for the learned controls"))
     annotate = run_controls.prepare(cfg.controls, run_dir, cfg.dataset, encoder)  # None without --controls
-    data = training_data.load_data(cfg.dataset, encoder, cache, annotate, run_controls.bins_key(run_dir))
-    window = min(cfg.window, hparams["n_ctx"], len(data.train) - 1)
-    if window < MIN_WINDOW:
-        raise JobError(
-            f"The dataset is too short to train on: {len(data.train)} tokens, and one example needs at least "
-            f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
-        )
-    notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
-    stick = training_data.yardstick(cfg, data, encoder, window, on_progress, cache)
+    ready = training_data.set_up(cfg, encoder, hparams["n_ctx"], cache, annotate, run_controls.bins_key(run_dir),
+                                 on_progress, cancel)
+    data, window = ready.data, ready.window
     if cfg.transpose:
         on_progress(Progress(0.0, f"adding copies transposed by up to {cfg.transpose} semitones"))
         data.train = np.concatenate(
@@ -76,9 +70,9 @@ def train(
             ]
         )
     loop = _Loop(cfg, run_dir, encoder, hparams, data, window, on_progress, cancel)
-    loop.yardstick, loop.cache = stick, cache
+    loop.yardstick, loop.references = ready.yardstick, ready.references
     result = loop.run()
-    result.notes = notes + result.notes
+    result.notes = ready.notes + result.notes
     return result
 
 
@@ -125,7 +119,7 @@ class _Loop:
         self.rng = np.random.default_rng(cfg.seed)
         self.samples: list[Path] = []
         self.yardstick: Optional[ngram.Yardstick] = None
-        self.cache: Optional[setup_cache.SetupCache] = None
+        self.references: Optional[dict[str, dict]] = None  # the reference metrics set_up measured
         self.fim = fim.FimSampler(data.train, encoder, cfg.fim_rate) if cfg.fim_rate else None
         flags = (self.fim.item_cut, self.fim.bar_cut) if self.fim else None
         self.cutter = training_data.WindowCutter(data, encoder, window, cfg.windows, flags)
@@ -272,8 +266,8 @@ class _Loop:
         stale = 0
         train_time, tokens_done = 0.0, 0
         tokens_per_step = cfg.batch_size * self.window * cfg.accumulate
-        if not self.recoveries:
-            self._write_references()
+        if not self.recoveries and self.references is not None:
+            quality.store_references(self.run_dir, self.references)
         self.clock = recipe.SessionClock(began, cfg.minutes, start, total)
         self._report(step, start, total, began, train_time, tokens_done, None, None, "starting")
         while step < total:
@@ -376,13 +370,7 @@ class _Loop:
             self.notes.append(f"sample at step {step} kept as text only: {exc}")
 
     def _sample_length(self) -> int:
-        """Tokens per sample, within the training window: a new model knows no positions past it."""
-        return min(self.cfg.sample_length or 1, self.window - 1)
-
-    def _write_references(self) -> None:
-        if self.cfg.sample_every:
-            training_data.write_references(self.run_dir, self.data, self.encoder, self.yardstick,
-                                           self._sample_length(), self.cfg.seed, self.cache, self.on_progress)
+        return training_data.sample_length(self.cfg, self.window)
 
     def _report(self, step, start, total, began, train_time, tokens_done, result, history, phase) -> None:
         rate = tokens_done / train_time if train_time else 0.0

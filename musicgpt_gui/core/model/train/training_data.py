@@ -7,24 +7,28 @@ that cuts training windows (:class:`WindowCutter`).
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
+from musicgpt_gui.core import processes
 from musicgpt_gui.core.dataset import dataset_files
-from musicgpt_gui.core.jobs import Progress, ProgressFn
+from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn
 from musicgpt_gui.core.model.train import fim, ngram
 from musicgpt_gui.core.model.train.setup_cache import SetupCache
-from musicgpt_gui.core.model.store import vocab
-from musicgpt_gui.core.model.train.training_types import TrainConfig
+from musicgpt_gui.core.model.store import run_store, vocab
+from musicgpt_gui.core.model.train.training_types import MIN_WINDOW, TrainConfig
 from musicgpt_gui.core.music import parts
 from musicgpt_gui.core.music.notation import SEP, join_items, split_items
 from musicgpt_gui.core.quality import report as quality
 
 MAX_VALID_TOKENS = 16 * 1024  # validation covers this many tokens at most, whatever the window
 NGRAM_SAMPLES = 8  # n-gram samples whose metrics are the counting reference
+_TOKENIZERS_THREADS = "TOKENIZERS_PARALLELISM"
 
 
 @dataclass
@@ -72,16 +76,15 @@ def annotated(texts: list[str], annotate: Optional[Callable[[str], str]]) -> lis
     return [annotate(t) for t in texts] if annotate is not None else texts
 
 
-def write_references(run_dir: Path, data: TrainingData, encoder: vocab.MusicEncoder,
-                     yardstick: Optional[ngram.Yardstick], sample_length: int, seed: int,
-                     cache: Optional[SetupCache] = None, on_progress: ProgressFn = lambda _p: None) -> None:
+def reference_rows(data: TrainingData, encoder: vocab.MusicEncoder, yardstick: Optional[ngram.Yardstick],
+                   sample_length: int, seed: Optional[int], cache: Optional[SetupCache] = None,
+                   on_progress: ProgressFn = lambda _p: None) -> dict[str, dict]:
     """Metrics of the validation pieces and of n-gram samples, the references for the samples' metrics
     (from ``cache`` when this dataset, vocabulary, sample length and seed were measured before)."""
     settings = (sample_length, seed, yardstick is not None)
     stored = cache.entry("references", settings) if cache is not None else None
     if stored is not None:
-        quality.store_references(run_dir, stored)
-        return
+        return stored
     on_progress(Progress(0.0, "measuring the validation pieces and n-gram samples"))
     texts = []
     if yardstick is not None and yardstick.model is not None:
@@ -89,9 +92,98 @@ def write_references(run_dir: Path, data: TrainingData, encoder: vocab.MusicEnco
         for _ in range(NGRAM_SAMPLES):
             tokens = yardstick.model.sample(rng, sample_length, encoder.eot, [encoder.eot])
             texts.append(encoder.decode(tokens).strip())
-    refs = quality.write_references(run_dir, data.valid_texts, texts)
+    rows = {label: m.as_dict() for label, m in quality.reference_metrics(data.valid_texts, texts).items()}
     if cache is not None and texts:
-        cache.keep("references", {label: m.as_dict() for label, m in refs.items()}, settings)
+        cache.keep("references", rows, settings)
+    return rows
+
+
+def write_references(run_dir: Path, data: TrainingData, encoder: vocab.MusicEncoder,
+                     yardstick: Optional[ngram.Yardstick], sample_length: int, seed: int,
+                     cache: Optional[SetupCache] = None) -> None:
+    """:func:`reference_rows`, kept in the run's quality.json."""
+    quality.store_references(run_dir, reference_rows(data, encoder, yardstick, sample_length, seed, cache))
+
+
+@dataclass
+class SetUp:
+    """What a run computes before its first step: the data, the window, the yardstick and the references."""
+
+    data: TrainingData
+    window: int
+    yardstick: Optional[ngram.Yardstick]
+    references: Optional[dict[str, dict]]
+    notes: list[str]
+
+
+def sample_length(cfg: TrainConfig, window: int) -> int:
+    """Tokens per sample, within the training window: a new model knows no positions past it."""
+    return min(cfg.sample_length or 1, window - 1)
+
+
+def set_up(cfg: TrainConfig, encoder: vocab.MusicEncoder, n_ctx: int, cache: Optional[SetupCache],
+           annotate: Optional[Callable[[str], str]] = None, annotation_key: tuple = (),
+           on_progress: ProgressFn = lambda _p: None, cancel: Optional[CancelToken] = None) -> SetUp:
+    """Everything before step 1 that reads the dataset, each part from ``cache`` when it holds it (and kept
+    there): a new model runs this beside its first weights (:func:`prefill`), and training reads it back."""
+    cancel = cancel or CancelToken()
+    data = load_data(cfg.dataset, encoder, cache, annotate, annotation_key)
+    window = min(cfg.window, n_ctx, len(data.train) - 1)
+    if window < MIN_WINDOW:
+        raise JobError(
+            f"The dataset is too short to train on: {len(data.train)} tokens, and one example needs at least "
+            f"{MIN_WINDOW + 1}. Add more pieces to {cfg.dataset}."
+        )
+    notes = [f"training windows shortened to {window} tokens (the dataset is small)"] if window < cfg.window else []
+    cancel.check()
+    stick = yardstick(cfg, data, encoder, window, on_progress, cache)
+    cancel.check()
+    references = (reference_rows(data, encoder, stick, sample_length(cfg, window), cfg.seed, cache, on_progress)
+                  if cfg.sample_every else None)
+    return SetUp(data, window, stick, references, notes)
+
+
+def prefill(cfg: TrainConfig, model_dir: Path) -> None:
+    """:func:`set_up` for a new model in ``model_dir`` (its vocabulary and hparams written), into the workspace's
+    set-up cache, where the run that trains it finds the work done.  Any failure is left to training, which
+    computes it again and reports it."""
+    try:
+        hparams = json.loads((Path(model_dir) / run_store.HPARAMS_FILE).read_text(encoding="utf-8"))
+        cache = SetupCache(cfg.workspace.setup_cache, cfg.dataset, model_dir)
+        set_up(cfg, vocab.load_encoder(model_dir), int(hparams["n_ctx"]), cache)
+    except Exception:  # noqa: BLE001 -- training computes it again and says what is wrong
+        return
+
+
+def prefill_beside(cfg: TrainConfig, model_dir: Path, cancel: Optional[CancelToken] = None) -> Callable[[], None]:
+    """Start :func:`prefill` in another process and return what waits for it (and stops it on cancel).
+
+    A process, not a thread: encoding and measuring are pure Python, and a thread would take turns with
+    TensorFlow's import instead of running beside it.  Runs with learned controls keep their bins in the run,
+    so they are left to training.
+    """
+    if cfg.controls:
+        return lambda: None
+    context = processes.worker_context([__name__])
+    # forked after HF tokenizers used its thread pool, the child would print a warning about it
+    before = os.environ.get(_TOKENIZERS_THREADS)
+    os.environ[_TOKENIZERS_THREADS] = "false"
+    try:
+        worker = context.Process(target=prefill, args=(cfg, Path(model_dir)), name="musicgpt set-up", daemon=True)
+        worker.start()
+    finally:
+        if before is None:
+            os.environ.pop(_TOKENIZERS_THREADS, None)
+        else:
+            os.environ[_TOKENIZERS_THREADS] = before
+
+    def wait() -> None:
+        while worker.is_alive():
+            if cancel is not None and cancel.cancelled:
+                worker.terminate()  # the cache's entries are written atomically: nothing half-written stays
+            worker.join(0.2)
+
+    return wait
 
 
 def valid_starts(tokens: int, window: int) -> list[int]:
