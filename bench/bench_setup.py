@@ -126,9 +126,9 @@ def table(label: str, rows: list[dict]) -> list[str]:
     for row in rows[:-1]:
         total_wall += row["wall"]
         total_cpu += row["cpu"]
-        lines.append(f"  {row['phase']:24} {row['wall']:7.1f} s wall {row['cpu']:7.1f} s CPU   "
+        lines.append(f"  {row['phase']:32} {row['wall']:7.1f} s wall {row['cpu']:7.1f} s CPU   "
                      f"peak {row['peak_mb']:7.0f} MB")
-    lines.append(f"  {'before step 1':24} {total_wall:7.1f} s wall {total_cpu:7.1f} s CPU   peak "
+    lines.append(f"  {'before step 1':32} {total_wall:7.1f} s wall {total_cpu:7.1f} s CPU   peak "
                  f"{max(r['peak_mb'] for r in rows[:-1]):7.0f} MB")
     return lines
 
