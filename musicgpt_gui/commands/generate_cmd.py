@@ -12,6 +12,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.store import checkpoints
 from musicgpt_gui.core.model.sample.generation import DEFAULT_PREFIX_ITEMS
+from musicgpt_gui.core.model.steer.form import DEFAULT_SECTION_BARS, Form
 from musicgpt_gui.core.workspace import Workspace
 
 
@@ -38,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "most common ensemble; nothing for one-stream data), 'none' (the model writes its own), or "
         "'MELODY=0; Bass=33; Drums=drums' (name=General MIDI program, or drums)",
     )
-    add_sampling_arguments(parser, "tokens per variation")
+    parser.add_argument("--form", default="", metavar="LETTERS",
+                        help="write each variation as sections, like AABA: each new letter generated after the "
+                        "sections before it, each letter that comes back the first one again (default: one take)")
+    parser.add_argument("--section-bars", type=int, default=DEFAULT_SECTION_BARS, metavar="N",
+                        help=f"bars in each section of --form (default {DEFAULT_SECTION_BARS})")
+    add_sampling_arguments(parser, "tokens per variation (per section with --form)")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
 
@@ -51,6 +57,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     run_dir = checkpoints.run_folder(workspace, args.run)
     ref = checkpoints.resolve_checkpoint(run_dir, args.checkpoint)
     settings = sampling_settings(args)
+    form = Form.parse(args.form, args.section_bars)
     checked = resolve_dataset(workspace, args.dataset) if args.dataset else None
     trained_on = checked or checkpoints.training_dataset(run_dir)
     if args.prefix_midi:
@@ -65,7 +72,8 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     prefix = ensemble_prefix(prefix, args.ensemble, trained_on)
     generator = Generator()
     with progress_bar(f"generate {args.run}") as on_progress:
-        result = generate_for_run(generator, ref, prefix, settings, dataset=checked, on_progress=on_progress)
+        result = generate_for_run(generator, ref, prefix, settings, dataset=checked, form=form,
+                                  on_progress=on_progress)
     generator.close()
 
     for warning in result.warnings:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import threading
+from typing import Optional
 
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.sample import generation
+from musicgpt_gui.core.model.steer.form import Form
 from musicgpt_gui.core.model.store import checkpoints
 
 
@@ -33,13 +35,14 @@ def generate_job(
     settings: generation.GenerationSettings,
     buffer: TokenBuffer,
     ensemble: str = workflows.ENSEMBLE_AUTO,
+    form: Optional[Form] = None,
     *,
     on_progress,
     cancel,
 ):
     """Generate for the run, streaming into ``buffer`` (see :func:`workflows.generate_for_run`), for the chosen
-    ensemble when the prefix declares none (:func:`workflows.ensemble_prefix`)."""
+    ensemble when the prefix declares none (:func:`workflows.ensemble_prefix`), in ``form``'s sections if any."""
     prefix = workflows.ensemble_prefix(prefix, ensemble, checkpoints.training_dataset(ref.run_dir))
     return workflows.generate_for_run(
-        generator, ref, prefix, settings, on_token=buffer.push, on_progress=on_progress, cancel=cancel
+        generator, ref, prefix, settings, form=form, on_token=buffer.push, on_progress=on_progress, cancel=cancel
     )

@@ -39,6 +39,7 @@ from musicgpt_gui.ui.tab_base import Tab, fill_combo, list_datasets
 from musicgpt_gui.ui.widgets.metrics_table import MetricsTable
 from musicgpt_gui.ui.widgets.drag_drop import DragOutList, PrefixEdit
 from musicgpt_gui.ui.widgets.ensemble_picker import EnsemblePicker
+from musicgpt_gui.ui.widgets.form_picker import FormPicker
 from musicgpt_gui.ui.widgets.piano_roll import PianoRoll
 from musicgpt_gui.ui.widgets.transport import Transport
 from musicgpt_gui.ui.widgets.port_picker import PortPicker
@@ -171,6 +172,8 @@ class GenerateTab(Tab):
         lay.addWidget(self.prefix)
         self.ensemble = EnsemblePicker()
         lay.addWidget(self.ensemble)
+        self.form = FormPicker()
+        lay.addWidget(self.form)
         row = QHBoxLayout()
         self.prefix_dataset = QComboBox()
         self.prefix_piece = QSpinBox()
@@ -248,6 +251,7 @@ class GenerateTab(Tab):
         try:
             ref = self.chosen_checkpoint(self.run, self.checkpoint)
             settings = self.settings().validate()
+            form = self.form.value()
         except JobError as exc:
             self.on_failed(str(exc), "")
             return
@@ -267,6 +271,7 @@ class GenerateTab(Tab):
             settings,
             self.buffer,
             self.ensemble.value(),
+            form,
             on_finished=self._finished,
             on_cancelled=self._cancelled,
         )
@@ -296,7 +301,8 @@ class GenerateTab(Tab):
                 self.results.addItem(item)
                 continue
             flag = f" · memorized ({sum(r.length for r in v.memorized)} items copied)" if v.memorized else ""
-            ending = "ended by the model" if v.stop_reason == "end" else "reached the length limit"
+            ending = ("ended by the model" if v.stop_reason == "end" else "reached the length limit") if \
+                result.form is None else f"form {result.form.letters}, {result.form.bars} bars a section"
             item = QListWidgetItem(f"Variation {v.index + 1} · {v.valid_share:.0%} valid items · {ending}{flag}")
             if v.memorized:
                 item.setForeground(Qt.GlobalColor.darkRed)
@@ -397,6 +403,7 @@ class GenerateTab(Tab):
             binder.bind(key, getattr(self, key))
         self.steer.bind(binder)
         self.ensemble.bind(binder)
+        self.form.bind(binder)
         self.infill.bind(binder)
         self.controls.bind(binder)
         return binder

@@ -130,6 +130,8 @@ class GenerationResult:
     part_figures: list = field(default_factory=list)  # quality.arrangement.EnsembleFigures per variation (parts)
     part_reference: Any = None  # the validation songs' EnsembleFigures, beside them
     steering_rows: list = field(default_factory=list)  # per variation: steer.measure.ControlRow of each control
+    form: Any = None  # steer.form.Form the variations were written in (workflows.form_takes), or None
+    sections: list = field(default_factory=list)  # per variation: its steer.form.Section list
 
     def full_text(self, variation: int = 0) -> str:
         """Prefix items plus the repaired continuation: the piece to play or export."""
