@@ -21,6 +21,7 @@ from pathlib import Path
 from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
+from musicgpt_gui.core.model.steer.form import DEFAULT_SECTION_BARS, Form
 from musicgpt_gui.core.model.store import checkpoints, run_store
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, join_items, split_items
 from musicgpt_gui.core.music.parts import leading_declarations
@@ -94,7 +95,7 @@ def run_bench(run: str, args, workspace) -> list[str]:
         for first in range(0, args.variations, 10):
             count = min(10, args.variations - first)
             free += workflows.generate_for_run(generator, ref, prefix, GenerationSettings(
-                length=args.length, variations=count, seed=args.seed + 1000 * first)).variations
+                length=args.length, variations=count, seed=args.seed + 1000 * first), form=args.form).variations
         lines, free_texts = takes_report(f"unprompted ({len(header)}-part ensemble)", header, free)
         out += lines
         prompted_vars, prompted_texts = [], []
@@ -102,7 +103,7 @@ def run_bench(run: str, args, workspace) -> list[str]:
         for k, song in enumerate(songs):
             prompt = opening(song, PROMPT_BARS)
             one = workflows.generate_for_run(generator, ref, prompt, GenerationSettings(
-                length=args.length, variations=1, seed=args.seed + 1 + k))
+                length=args.length, variations=1, seed=args.seed + 1 + k), form=args.form)
             prompted_vars += one.variations
             declared = leading_declarations(split_items(prompt))
             prompted_texts.append(join_items(declared + one.variations[0].parsed.items))
@@ -133,11 +134,15 @@ def main() -> int:
     parser.add_argument("--variations", type=int, default=20)
     parser.add_argument("--length", type=int, default=GenerationSettings().length)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--form", default="", help="write each take in this form (e.g. ABAB; default: one take)")
+    parser.add_argument("--section-bars", type=int, default=DEFAULT_SECTION_BARS)
     parser.add_argument("--results", type=Path)
     args = parser.parse_args()
     workspace = resolve_workspace(None)
+    args.form = Form.parse(args.form, args.section_bars)
+    shape = f", in form {args.form.letters} of {args.form.bars}-bar sections" if args.form else ""
     lines = [f"bench_arrangements: {args.variations} unprompted + {args.variations} prompted takes of "
-             f"{args.length} tokens per run, seed {args.seed}, checkpoint {args.checkpoint}"]
+             f"{args.length} tokens per run{shape}, seed {args.seed}, checkpoint {args.checkpoint}"]
     for run in args.run:
         lines += run_bench(run, args, workspace)
         print("\n".join(lines[-12:]), file=sys.stderr)

@@ -146,7 +146,7 @@ def form_takes(
     """Each variation written as ``form``'s sections (steer/form.py): one generation call (or a few, for a
     section that ends early) per new letter, each after the sections before it, under the same settings.
     Each call has a seed of its own, drawn from the result's seed, so a seeded form take comes back the same."""
-    seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    seed = settings.resolved_seed()
     count, first = settings.variations, None
     variations, sections, warnings = [], [], []
     for v in range(count):

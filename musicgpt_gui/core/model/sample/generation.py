@@ -60,6 +60,10 @@ class GenerationSettings:
     def sampling(self) -> SamplingSettings:
         return SamplingSettings(self.temperature, self.top_k, self.top_p).validate()
 
+    def resolved_seed(self) -> int:
+        """The seed asked for, or a fresh one (reported in the result, so the take can be had again)."""
+        return self.seed if self.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+
     def validate(self) -> "GenerationSettings":
         if self.length < 1:
             raise JobError(f"Length must be at least 1 token, not {self.length}.")
@@ -214,7 +218,7 @@ class Generator(WarmModel):
         """
         settings.validate()
         cancel = cancel or CancelToken()
-        seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        seed = settings.resolved_seed()
         group, count = settings.variations, settings.variations
         with self._lock:
             while True:

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn, no_progress
 from musicgpt_gui.core.model.sample import join_rank
@@ -176,7 +174,7 @@ def infill(
     sides = Sides.around(encoder, before, after, generator.context)
     head = join_rank.join_head(encoder, after, before, generator.context)
     count = settings.variations * (candidates if head else 1)
-    seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    seed = settings.resolved_seed()
     with generator.decoding(count, on_progress) as decoder:
         maskers = steer_session.maskers(encoder, settings.steering, join_items(items[: span.start]), count,
                                         memorization, end_ids=list(encoder.specials.values()), rhythm=rhythm)

@@ -171,6 +171,8 @@ def prefill_beside(cfg: TrainConfig, model_dir: Path, cancel: Optional[CancelTok
     try:
         worker = context.Process(target=prefill, args=(cfg, Path(model_dir)), name="musicgpt set-up", daemon=True)
         worker.start()
+    except (OSError, RuntimeError, ValueError):  # no process to be had: training does the set-up itself
+        return lambda: None
     finally:
         if before is None:
             os.environ.pop(_TOKENIZERS_THREADS, None)
