@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--section-bars", type=int, default=DEFAULT_SECTION_BARS, metavar="N",
                         help=f"bars in each section of --form (default {DEFAULT_SECTION_BARS})")
     add_sampling_arguments(parser, "tokens per variation (per section with --form)")
+    parser.add_argument("--redraw-bars", type=int, default=0, metavar="N",
+                        help="with learned controls asked for: write the take bar by bar and draw a bar that misses "
+                        "the asked-for bins again, up to N times (default 0: never)")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
 
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace, workspace: Workspace) -> int:
     generator = Generator()
     with progress_bar(f"generate {args.run}") as on_progress:
         result = generate_for_run(generator, ref, prefix, settings, dataset=checked, form=form,
-                                  on_progress=on_progress)
+                                  redraws=args.redraw_bars, on_progress=on_progress)
     generator.close()
 
     for warning in result.warnings:

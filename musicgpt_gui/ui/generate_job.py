@@ -36,13 +36,15 @@ def generate_job(
     buffer: TokenBuffer,
     ensemble: str = workflows.ENSEMBLE_AUTO,
     form: Optional[Form] = None,
+    redraws: int = 0,
     *,
     on_progress,
     cancel,
 ):
     """Generate for the run, streaming into ``buffer`` (see :func:`workflows.generate_for_run`), for the chosen
-    ensemble when the prefix declares none (:func:`workflows.ensemble_prefix`), in ``form``'s sections if any."""
+    ensemble when the prefix declares none (:func:`workflows.ensemble_prefix`), in ``form``'s sections if any,
+    with a bar that misses the learned controls drawn again up to ``redraws`` times."""
     prefix = workflows.ensemble_prefix(prefix, ensemble, checkpoints.training_dataset(ref.run_dir))
     return workflows.generate_for_run(
-        generator, ref, prefix, settings, form=form, on_token=buffer.push, on_progress=on_progress, cancel=cancel
-    )
+        generator, ref, prefix, settings, form=form, redraws=redraws, on_token=buffer.push, on_progress=on_progress,
+        cancel=cancel)

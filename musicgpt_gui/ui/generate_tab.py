@@ -272,6 +272,7 @@ class GenerateTab(Tab):
             self.buffer,
             self.ensemble.value(),
             form,
+            self.controls.redraws.value(),
             on_finished=self._finished,
             on_cancelled=self._cancelled,
         )

@@ -3,7 +3,7 @@
 - :func:`train_new_model`: a new music model from the dataset, then training it (one naming rule);
   :func:`train_defaults` gives the settings both front ends start from.
 - :func:`generate_for_run`: generation from a run's checkpoint, checked against its training data; with a
-  form, written section by section (:func:`form_takes`).
+  form, written section by section, or bar by bar with the learned controls checked (core/model/piecewise.py).
 - :func:`infill_for_run`: the same for regenerating a span with both sides as context.
 - :func:`with_ensemble` / :func:`dataset_ensembles`: the parts an unprompted piece is written for.
 - :func:`provenance` / :func:`export_variation`: the one schema of an exported generation's provenance.
@@ -29,19 +29,14 @@ from musicgpt_gui.core.model.plan import memory
 from musicgpt_gui.core.model.store import checkpoints, models, tf_runtime, vocab
 from musicgpt_gui.core.model.train import recipe, training, training_data
 from musicgpt_gui.core.model.inspect.attention import AttentionResult, PooledAttention, pool_items
-from musicgpt_gui.core.model.sample.generation import (
-    GenerationResult,
-    GenerationSettings,
-    Generator,
-    TokenEvent,
-    TokenFn,
-    Variation,
-)
+from musicgpt_gui.core.model import piecewise
+from musicgpt_gui.core.model.controls.bins import ControlBins
+from musicgpt_gui.core.model.sample.generation import GenerationResult, GenerationSettings, Generator, TokenFn
 from musicgpt_gui.core.quality import arrangement
 from musicgpt_gui.core.quality import report as quality
 from musicgpt_gui.core.model.sample.infill import InfillResult, Span, infill, locate_beats
 from musicgpt_gui.core.model.steer import measure as steer_measure
-from musicgpt_gui.core.model.steer.form import Form, write_form
+from musicgpt_gui.core.model.steer.form import Form
 from musicgpt_gui.core.model.steer import session as steer_session
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 from musicgpt_gui.core.music.parts import Part, declaration, leading_declarations, parse_ensemble
@@ -103,6 +98,7 @@ def generate_for_run(
     *,
     dataset: Optional[Path] = None,
     form: Optional[Form] = None,
+    redraws: int = 0,
     on_token: Optional[TokenFn] = None,
     on_progress: ProgressFn = no_progress,
     cancel: Optional[CancelToken] = None,
@@ -110,16 +106,20 @@ def generate_for_run(
     """Load ``ref`` (only if it changed) and continue ``prefix``; memorized passages are looked up in
     ``dataset``, by default the run's training data (none when that is unknown).  Each variation's
     musical metrics are measured and kept in the run's quality.json.  With a ``form``, each variation is
-    written section by section (:func:`form_takes`)."""
+    written section by section; with ``redraws`` and learned controls asked for, bar by bar, a bar that misses
+    them drawn again (core/model/piecewise.py)."""
     generator.load(ref)
     index = _memorization_index(ref, dataset)
-    if form is None:
-        result = generator.generate(
-            prefix, settings, on_token=on_token, on_progress=on_progress, cancel=cancel, memorization=index
-        )
+    calls = dict(memorization=index, on_token=on_token, on_progress=on_progress, cancel=cancel)
+    if form is not None and redraws:
+        raise JobError("Choose a form or bars drawn again for the controls, not both.")
+    bins = ControlBins.load(ref.run_dir) if redraws and settings.controls.active else None
+    if form is not None:
+        result = piecewise.form_takes(generator, prefix, settings, form, **calls)
+    elif bins is not None:
+        result = piecewise.checked_takes(generator, prefix, settings.validate(), bins, redraws, **calls)
     else:
-        result = form_takes(generator, prefix, settings, form, memorization=index, on_token=on_token,
-                            on_progress=on_progress, cancel=cancel)
+        result = generator.generate(prefix, settings, **calls)
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
     result.steering_kept = steering_kept(result)
     header = leading_declarations(split_items(result.prefix))
@@ -130,58 +130,6 @@ def generate_for_run(
         result.part_reference = quality.part_reference(
             ref.run_dir, lambda: dataset_files.load_split(trained_on, dataset_files.VALID) if trained_on else [])
     return result
-
-
-def form_takes(
-    generator: Generator,
-    prefix: str,
-    settings: GenerationSettings,
-    form: Form,
-    *,
-    memorization: Optional[MemorizationIndex] = None,
-    on_token: Optional[TokenFn] = None,
-    on_progress: ProgressFn = no_progress,
-    cancel: Optional[CancelToken] = None,
-) -> GenerationResult:
-    """Each variation written as ``form``'s sections (steer/form.py): one generation call (or a few, for a
-    section that ends early) per new letter, each after the sections before it, under the same settings.
-    Each call has a seed of its own, drawn from the result's seed, so a seeded form take comes back the same."""
-    seed = settings.resolved_seed()
-    count, first = settings.variations, None
-    variations, sections, warnings = [], [], []
-    for v in range(count):
-        calls: list[GenerationResult] = []
-
-        def write(text: str, call: int, v: int = v, calls: list = calls) -> list[str]:
-            nonlocal first
-            stream = np.random.SeedSequence([seed, v, call]).generate_state(1)[0]
-            one = generator.generate(
-                text, replace(settings, variations=1, seed=int(stream)), memorization=memorization,
-                on_token=_as_variation(on_token, v), cancel=cancel,
-                on_progress=sub_progress(on_progress, v / count, (v + 1) / count))
-            first = first or one
-            calls.append(one)
-            warnings.extend(w for w in one.warnings if w not in warnings)
-            return one.variations[0].parsed.items
-
-        items, spans = write_form(form, prefix, write)
-        seen = first.prefix if first is not None else prefix
-        parsed = parse_text(join_items(items), parts=parse_text(seen).parts)
-        tokens = [t for one in calls for t in one.variations[0].tokens]
-        stop = calls[-1].variations[0].stop_reason if calls else "length"
-        variations.append(Variation(v, tokens, join_items(items), stop, parsed,
-                                    [run for one in calls for run in one.variations[0].memorized]))
-        sections.append(spans)
-    assert first is not None  # every form has a first letter, written by a call
-    return GenerationResult(first.prefix, variations, seed, settings, first.checkpoint, warnings, form=form,
-                            sections=sections)
-
-
-def _as_variation(on_token: Optional[TokenFn], variation: int) -> Optional[TokenFn]:
-    """``on_token`` for one call's only variation, told as ``variation``."""
-    if on_token is None:
-        return None
-    return lambda event: on_token(TokenEvent(variation, event.index, event.token, event.text))
 
 
 def dataset_ensembles(dataset: Optional[Path]) -> list[tuple[tuple[Part, ...], int]]:

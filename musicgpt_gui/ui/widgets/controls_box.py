@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPlainTextEdit, QPushButton, QSpinBox, QWidget
 
 from musicgpt_gui.core.model.controls.annotate import prefix_values
 from musicgpt_gui.core.model.controls.bins import BINNED, ControlBins
 from musicgpt_gui.core.model.controls.request import ControlRequest, key_name, key_words
+from musicgpt_gui.core.model.piecewise import MAX_REDRAWS
 from musicgpt_gui.core.model.store.vocab import KEY_NAMES
 from musicgpt_gui.ui.settings_binder import SettingsBinder
 from musicgpt_gui.ui.worker import JobSlot
@@ -47,7 +48,15 @@ class ControlsBox(QGroupBox):
         self.reset_button = QPushButton("Reset")
         grid.addWidget(self.reset_button, len(self.combos), 0)
         grid.addWidget(QLabel("in the prefix:"), len(self.combos), 2)
-        grid.addWidget(self.hint, len(self.combos) + 1, 0, 1, 3)
+        self.redraws = QSpinBox()
+        self.redraws.setRange(0, MAX_REDRAWS)
+        self.redraws.setSpecialValueText("never")
+        self.redraws.setSuffix(" times at most")
+        self.redraws.setToolTip("Write the take bar by bar and draw a bar again when it misses the bins asked for "
+                                "(slower; the bar that met the most is kept)")
+        grid.addWidget(QLabel("Redraw a bar that misses them"), len(self.combos) + 1, 0)
+        grid.addWidget(self.redraws, len(self.combos) + 1, 1)
+        grid.addWidget(self.hint, len(self.combos) + 2, 0, 1, 3)
         self.reset_button.clicked.connect(self.reset)
         self._slot = JobSlot(self)
         self._timer = QTimer(self, singleShot=True, interval=400)
@@ -68,7 +77,7 @@ class ControlsBox(QGroupBox):
                 combo.addItem(f"bin {k}: {self.bins.describe_bin(name, k)}")
             if combo.findText(chosen) >= 0:
                 combo.setCurrentText(chosen)
-        for widget in (*self.combos.values(), self.reset_button):
+        for widget in (*self.combos.values(), self.reset_button, self.redraws):
             widget.setEnabled(self.bins is not None)
         self.hint.setVisible(self.bins is None)
         self.show_prefix(self._text)
@@ -112,3 +121,4 @@ class ControlsBox(QGroupBox):
     def bind(self, binder: SettingsBinder) -> None:
         for name, combo in self.combos.items():
             binder.bind(f"controls_{name}", combo)
+        binder.bind("controls_redraws", self.redraws)

@@ -62,16 +62,16 @@ class Section:
 
 
 def first_bars(prefix: str, items: list[str], bars: int) -> tuple[list[str], int]:
-    """The items of ``items`` (which follow ``prefix``) up to the ``bars``-th bar line they reach, and how many
-    bar lines they reach (all of ``items`` when fewer than ``bars``)."""
+    """The items of ``items`` (which follow ``prefix``) up to the ``bars``-th bar line they reach or cross (a
+    long note may hold over it), and how many bar lines they reach (all of ``items`` when fewer than ``bars``)."""
     state = PieceState.from_text(prefix)
     reached = 0
     for i, item in enumerate(items, start=1):
-        before = state.onset
+        before, bar = state.onset, state.bar_index()
         state.extend([item])
-        if state.onset > before and (state.onset - state.bar_origin) % state.bar == 0:
-            reached += 1
-            if reached == bars:
+        if state.onset > before:
+            reached += state.bar_index() - bar
+            if reached >= bars:
                 return items[:i], reached
     return list(items), reached
 
