@@ -32,6 +32,11 @@ def test_first_bars_stop_at_the_bar_line_that_closes_the_last_bar() -> None:
     assert first_bars(FOUR_FOUR, items, 1) == (items[:3], 1)
     assert first_bars(FOUR_FOUR, items, 2) == (items[:4], 2)
     assert first_bars(FOUR_FOUR, items, 9) == (items, 3)
+    # an item holding over the bar line is cut at it, its notes still sounding their length
+    held = ["C4:3.0", "D4 E4~0.5:2.0", "rest:1.0"]
+    assert first_bars(FOUR_FOUR, held, 1) == (["C4:3.0", "D4~2.0 E4~0.5:1.0"], 1)
+    assert first_bars(FOUR_FOUR, ["C4:1.0", "rest:10.0", "E4:1.0"], 2) == (["C4:1.0", "rest:7.0"], 2)
+    assert [n.duration for n in parse_text("D4~2.0 E4~0.5:1.0").notes] == [2, 0.5]
     # after a prefix that ends mid-bar, the first bar line comes sooner; a control item at it counts no bar
     assert first_bars(FOUR_FOUR + ", C4:2.0", ["D4:2.0", "tempo=90", "E4:4.0"], 1) == (["D4:2.0"], 1)
     assert first_bars(FOUR_FOUR + ", C4:2.0", ["D4:2.0", "tempo=90", "E4:4.0"], 2) == (

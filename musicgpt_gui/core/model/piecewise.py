@@ -31,7 +31,7 @@ from musicgpt_gui.core.model.steer.form import Form, first_bars, write_form
 from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 
 MAX_REDRAWS = 8
-BAR_BUDGET = 64  # tokens of the first call for a bar; later calls take twice the last bar's, within these
+BAR_BUDGET = 64  # tokens of the first call for a bar; later calls take 1.5 times the last bar's, within these
 MIN_BAR_BUDGET, MAX_BAR_BUDGET = 24, 160
 
 
@@ -115,14 +115,21 @@ def shifted(request: ControlRequest, bars: int, windows: int) -> ControlRequest:
     return ControlRequest(*(tail(getattr(request, name), bars) for name in BINNED), tail(request.key, windows))
 
 
-def bar_hits(bins: ControlBins, request: ControlRequest, nth: int, text: str) -> tuple[int, int]:
-    """(asked-for bins the last complete bar of ``text`` lands in, bins asked for it)."""
+def _next_bar(items: list[str]) -> int:
+    """The bar whose control item a call after ``items`` writes first: the next bar to begin."""
+    clock = clock_after(items)
+    return clock.index() + (clock.span(clock.index())[0] < clock.onset)
+
+
+def bar_hits(bins: ControlBins, request: ControlRequest, start: int, text: str) -> tuple[int, int]:
+    """(asked-for bins the last complete bar of ``text`` lands in, bins asked for it); the take's bars are
+    numbered from ``start`` (the first bar it writes a control item for), as the request counts them."""
     bars = bar_values(text, complete_only=True)
-    if not bars:
+    if not bars or bars[-1].index < start:
         return 0, 0
     last, hits, asked = bars[-1], 0, 0
     for name in BINNED:
-        want = request.value(name, nth)
+        want = request.value(name, last.index - start)
         if want is not None:
             asked += 1
             hits += bins.bin(name, last.value(name)) == want
@@ -141,11 +148,11 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
 
     def write_one(writer: _Writer) -> tuple[list[str], list[int]]:
         head, items, draws = split_items(prefix), [], []
-        start = clock_after(head).index()
+        start = _next_bar(head)
         used, budget, call = 0, BAR_BUDGET, 0
         while used < settings.length:
             so_far = join_items([*head, *items])
-            bar_no = clock_after(split_items(so_far)).index() - start
+            bar_no = _next_bar([*head, *items]) - start
             windows = sum(1 for b in range(start, start + bar_no) if b % KEY_WINDOW == 0)
             asked = shifted(request, bar_no, windows)
             best: Optional[tuple[int, list[str], int, bool]] = None
@@ -156,7 +163,7 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
                 call += 1
                 more, tokens = one.variations[0].parsed.items, len(one.variations[0].tokens)
                 bar, closed = first_bars(so_far, more, 1)
-                hits, wanted = bar_hits(bins, asked, 0, join_items([*head, *items, *bar])) if closed else (0, 0)
+                hits, wanted = bar_hits(bins, request, start, join_items([*head, *items, *bar])) if closed else (0, 0)
                 if best is None or hits > best[0]:  # tokens spent on the bar kept, in proportion to its items
                     best = (hits, bar, max(1, tokens * len(bar) // max(1, len(more))), bool(closed))
                 if not closed or hits == wanted:
@@ -168,7 +175,7 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
             draws.append(tries)
             if not bar or (not closed and writer.calls[-1].variations[0].stop_reason == "end"):
                 break  # the model ended the piece
-            budget = max(MIN_BAR_BUDGET, min(MAX_BAR_BUDGET, 2 * spent if closed else 2 * budget))
+            budget = max(MIN_BAR_BUDGET, min(MAX_BAR_BUDGET, 3 * spent // 2 + 8 if closed else 2 * budget))
         return items, draws
 
     result, draws = _takes(generator, prefix, settings, write_one, memorization, on_token, on_progress, cancel)

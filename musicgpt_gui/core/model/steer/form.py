@@ -9,11 +9,12 @@ gives a take its returning chorus; the model still writes every new section, aft
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable, Optional
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.steer.piece_state import PieceState
-from musicgpt_gui.core.music.notation import join_items, split_items
+from musicgpt_gui.core.music.notation import format_duration, join_items, split_items
 
 MAX_SECTIONS = 16
 MAX_SECTION_BARS = 32
@@ -62,18 +63,33 @@ class Section:
 
 
 def first_bars(prefix: str, items: list[str], bars: int) -> tuple[list[str], int]:
-    """The items of ``items`` (which follow ``prefix``) up to the ``bars``-th bar line they reach or cross (a
-    long note may hold over it), and how many bar lines they reach (all of ``items`` when fewer than ``bars``)."""
+    """The items of ``items`` (which follow ``prefix``) up to the ``bars``-th bar line they reach, and how many
+    bar lines they reach (all of ``items`` when fewer than ``bars``).  An item that holds over that bar line is
+    cut at it (its notes still sound their length), so what comes next starts on the bar line: a section
+    repeated later falls on the same beats, and a redrawn bar is a whole bar."""
     state = PieceState.from_text(prefix)
     reached = 0
     for i, item in enumerate(items, start=1):
         before, bar = state.onset, state.bar_index()
         state.extend([item])
-        if state.onset > before:
-            reached += state.bar_index() - bar
-            if reached >= bars:
-                return items[:i], reached
+        if state.onset <= before:
+            continue
+        crossed = state.bar_index() - bar
+        if reached + crossed >= bars:
+            line = state.bar_origin + (bar + bars - reached) * state.bar
+            kept = list(items[:i])
+            if state.onset > line:
+                kept[-1] = cut_step(item, line - before)
+            return kept, bars
+        reached += crossed
     return list(items), reached
+
+
+def cut_step(item: str, step: Fraction) -> str:
+    """``item`` moving time by ``step`` instead, each of its notes held as long as before."""
+    body, _, old = item.rpartition(":")
+    words = [w if w.startswith("@") or w == "rest" or "~" in w else f"{w}~{old}" for w in body.split()]
+    return f"{' '.join(words)}:{format_duration(step)}"
 
 
 def write_form(form: Form, prefix: str, write: WriteFn) -> tuple[list[str], list[Section]]:

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Optional
 
-from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_text, split_items
+from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, parse_duration, parse_text, split_items
+
+
+def item_step(item: str, default: Fraction) -> Fraction:
+    """How far a note or rest item moves time: its step after ``:`` (a held note may sound longer), else
+    ``default`` (a seed-format item carries no step)."""
+    _, colon, tail = item.rpartition(":")
+    step = parse_duration(tail) if colon else None
+    return step if step is not None else default
 
 
 @dataclass
@@ -68,7 +76,8 @@ class PieceState:
                 if in_scale is not None:
                     self.chromatic[self.bar_index()] += sum(
                         1 for n in parsed.notes if n.pitch % 12 not in in_scale and not self.is_drums(n.part))
-                holds = [n.duration if n.duration != parsed.length else None for n in parsed.notes]
-                self.finish_event(parsed.items[0], pitches, holds, parsed.length, [n.part for n in parsed.notes])
+                step = item_step(parsed.items[0], parsed.length)
+                holds = [n.duration if n.duration != step else None for n in parsed.notes]
+                self.finish_event(parsed.items[0], pitches, holds, step, [n.part for n in parsed.notes])
             else:
                 self.add_other(parsed.items[0])
