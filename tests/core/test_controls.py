@@ -216,6 +216,12 @@ def test_the_cli_flags_reach_the_take_and_the_provenance(controls_run, tmp_path,
     assert recorded == {"density": [1, 2], "poly": [0], "pitch": [3], "key": ["D minor"]}
     assert main(["--workspace", str(workspace.root), "generate", "--run", run_dir.name, "--density", "9"]) != 0
     assert "density bins" in capsys.readouterr().err
+    assert main(["--workspace", str(workspace.root), "generate", "--run", run_dir.name, "--prefix", PREFIX,
+                 "--length", "40", "--seed", "3", "--density", "1", "--valid-only", "--redraw-bars", "2"]) == 0
+    assert "bars drawn again to meet the controls" in capsys.readouterr().err
+    assert main(["--workspace", str(workspace.root), "generate", "--run", run_dir.name, "--density", "1",
+                 "--redraw-bars", "1", "--form", "AB"]) != 0
+    assert "not both" in capsys.readouterr().err
 
 
 def _density_share(result, bins, asked: ControlRequest, first_bar: int) -> tuple[int, int]:

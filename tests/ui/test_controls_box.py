@@ -63,3 +63,29 @@ def test_the_chosen_bins_are_named_at_each_bar_line(make_window, controls_worksp
     assert box.request() == ControlRequest()
     tab.restore_settings(settings)
     assert box.request() == ControlRequest(density=(1,), key=("d",))
+
+
+def test_redrawn_bars_are_asked_for_in_the_box_and_remembered(make_window, controls_workspace, qtbot,
+                                                              tmp_path) -> None:
+    tab = make_window(controls_workspace).generate_tab
+    tab.refresh()
+    box = tab.controls
+    tab.run.setCurrentText("plain")
+    assert not box.redraws.isEnabled()  # a run without controls: nothing to redraw for
+    tab.run.setCurrentText("ctl")
+    assert box.redraws.isEnabled() and box.redraws.value() == 0
+    box.combos["density"].setCurrentIndex(2)  # bin 1
+    box.redraws.setValue(3)
+    tab.prefix.setPlainText(PREFIX)
+    tab.steer.max_voices.setValue(4)
+    tab.length.setValue(60)
+    tab.random_seed.setChecked(False)
+    tab.seed.setValue(4)
+    tab.generate_button.click()
+    wait_idle(qtbot, tab)
+    assert "bars drawn again to meet the controls" in tab.info.text()
+    settings = QSettings(str(tmp_path / "r.ini"), QSettings.Format.IniFormat)
+    tab.save_settings(settings)
+    box.redraws.setValue(0)
+    tab.restore_settings(settings)
+    assert box.redraws.value() == 3
