@@ -325,8 +325,12 @@ class Generator(WarmModel):
                     continue
                 row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
                 if not ready[v]:  # no end before the take's first playable item (two parts'): no empty takes
-                    row = row.copy()
-                    row[self.encoder.eot] = -np.inf
+                    held = row.copy()
+                    held[self.encoder.eot] = -np.inf
+                    row = held if np.isfinite(held).any() else row  # unless the steering leaves only the end
+                if not np.isfinite(row).any():  # nothing may follow under the steering: the take ends
+                    row = np.full_like(row, -np.inf)
+                    row[self.encoder.eot] = 0.0
                 token = sample_token(row, sampling, rngs[v])
                 if maskers is not None:
                     maskers[v].advance(token, self.encoder.decode([token]))
