@@ -2,6 +2,7 @@
 trains exactly as the first; an edited dataset is measured again."""
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from dataclasses import replace
 
@@ -77,10 +78,13 @@ def test_a_new_models_set_up_runs_beside_its_first_weights(tiny_dataset, tmp_pat
     assert _setup_files(workspace) == made and result.ngram["bits_per_element"] > 0
     assert set(report.load(result.run_dir)["references"]) == {report.VALIDATION, report.NGRAM}
 
-    # Cancelled, the set-up process is stopped and waited for; a run with learned controls leaves it to training.
+    # Cancelled, the set-up process is stopped and waited for; a run with learned controls starts none (its bins
+    # live in the run, so training does its set-up).
     cancel = CancelToken()
+    wait = training_data.prefill_beside(replace(cfg, window=48), model.path, cancel)
+    assert len(multiprocessing.active_children()) == 1
     cancel.cancel()
-    wait = training_data.prefill_beside(replace(cfg, dataset=tmp_path / "none"), model.path, cancel)
     wait()
-    training_data.prefill_beside(replace(cfg, controls=True), model.path)()
-    assert _setup_files(workspace) == made
+    assert multiprocessing.active_children() == []
+    training_data.prefill_beside(replace(cfg, controls=True, window=40), model.path)
+    assert multiprocessing.active_children() == []

@@ -57,12 +57,11 @@ class _Writer:
         self.calls.append(one)
         return one
 
-    def take(self, items: list[str], prefix: str) -> Variation:
-        """The variation of ``items`` (after ``prefix``), with the tokens and memorized runs of every call."""
-        seen = self.calls[0].prefix if self.calls else prefix
-        parsed = parse_text(join_items(items), parts=parse_text(seen).parts)
+    def take(self, items: list[str]) -> Variation:
+        """The variation of ``items`` (after the prefix), with the tokens and memorized runs of every call."""
+        parsed = parse_text(join_items(items), parts=parse_text(self.calls[0].prefix).parts)
         tokens = [t for one in self.calls for t in one.variations[0].tokens]
-        stop = self.calls[-1].variations[0].stop_reason if self.calls else "length"
+        stop = self.calls[-1].variations[0].stop_reason
         return Variation(self.variation, tokens, join_items(items), stop, parsed,
                          [run for one in self.calls for run in one.variations[0].memorized])
 
@@ -74,8 +73,9 @@ def _as_variation(on_token: Optional[TokenFn], variation: int) -> Optional[Token
     return lambda event: on_token(TokenEvent(variation, event.index, event.token, event.text))
 
 
-def _takes(generator, prefix, settings, write_one, memorization, on_token, on_progress, cancel, **extra):
-    """Each variation by ``write_one(writer) -> (items, per-variation detail)``, as one result."""
+def _takes(generator, settings, write_one, memorization, on_token, on_progress, cancel, **extra):
+    """Each variation by ``write_one(writer) -> (items, per-variation detail)`` (at least one call each), as one
+    result."""
     seed, count = settings.resolved_seed(), settings.variations
     writers, variations, details = [], [], []
     for v in range(count):
@@ -83,15 +83,12 @@ def _takes(generator, prefix, settings, write_one, memorization, on_token, on_pr
                          sub_progress(on_progress, v / count, (v + 1) / count), cancel)
         items, detail = write_one(writer)
         writers.append(writer)
-        variations.append(writer.take(items, prefix))
+        variations.append(writer.take(items))
         details.append(detail)
-    calls = [one for w in writers for one in w.calls]
-    if not calls:
-        raise JobError("Nothing was generated: the take asked for no section and no bar.")
     warnings: list[str] = []
-    for one in calls:
+    for one in (one for w in writers for one in w.calls):
         warnings += [w for w in one.warnings if w not in warnings]
-    first = writers[0].calls[0] if writers[0].calls else calls[0]
+    first = writers[0].calls[0]
     return GenerationResult(first.prefix, variations, seed, settings, first.checkpoint, warnings, **extra), details
 
 
@@ -100,7 +97,7 @@ def form_takes(generator: Generator, prefix: str, settings: GenerationSettings, 
                on_progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> GenerationResult:
     """Each variation written as ``form``'s sections, each call under ``settings``."""
     result, sections = _takes(
-        generator, prefix, settings,
+        generator, settings,
         lambda writer: write_form(form, prefix, lambda text, call: writer.write(text, call).variations[0].parsed.items),
         memorization, on_token, on_progress, cancel, form=form)
     result.sections = sections
@@ -136,14 +133,18 @@ def bar_hits(bins: ControlBins, request: ControlRequest, start: int, text: str) 
     return hits, asked
 
 
+def check_redraws(redraws: int) -> None:
+    if not 0 <= redraws <= MAX_REDRAWS:
+        raise JobError(f"Redraw a bar 0 to {MAX_REDRAWS} times, not {redraws}.")
+
+
 def checked_takes(generator: Generator, prefix: str, settings: GenerationSettings, bins: ControlBins,
                   redraws: int, *, memorization: Optional[MemorizationIndex] = None,
                   on_token: Optional[TokenFn] = None, on_progress: ProgressFn = no_progress,
                   cancel: Optional[CancelToken] = None) -> GenerationResult:
     """Each variation written bar by bar, ``settings.length`` tokens in all: a bar that misses the asked-for bins
     (density, polyphony, pitch) is drawn again up to ``redraws`` times, and the one that met the most is kept."""
-    if not 0 <= redraws <= MAX_REDRAWS:
-        raise JobError(f"Redraw a bar 0 to {MAX_REDRAWS} times, not {redraws}.")
+    check_redraws(redraws)
     request = settings.controls
 
     def write_one(writer: _Writer) -> tuple[list[str], list[int]]:
@@ -178,7 +179,7 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
             budget = max(MIN_BAR_BUDGET, min(MAX_BAR_BUDGET, 3 * spent // 2 + 8 if closed else 2 * budget))
         return items, draws
 
-    result, draws = _takes(generator, prefix, settings, write_one, memorization, on_token, on_progress, cancel)
+    result, draws = _takes(generator, settings, write_one, memorization, on_token, on_progress, cancel)
     result.warnings.append(f"bars drawn again to meet the controls: {sum(sum(d) - len(d) for d in draws)} "
                            f"redraws over {sum(len(d) for d in draws)} bars")
     return result

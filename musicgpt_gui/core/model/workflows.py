@@ -111,6 +111,7 @@ def generate_for_run(
     generator.load(ref)
     index = _memorization_index(ref, dataset)
     calls = dict(memorization=index, on_token=on_token, on_progress=on_progress, cancel=cancel)
+    piecewise.check_redraws(redraws)  # a bad count is refused even when no control is asked for
     if form is not None and redraws:
         raise JobError("Choose a form or bars drawn again for the controls, not both.")
     bins = ControlBins.load(ref.run_dir) if redraws and settings.controls.active else None

@@ -7,7 +7,6 @@ that cuts training windows (:class:`WindowCutter`).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from musicgpt_gui.core.dataset import dataset_files
 from musicgpt_gui.core.jobs import CancelToken, JobError, Progress, ProgressFn
 from musicgpt_gui.core.model.train import fim, ngram
 from musicgpt_gui.core.model.train.setup_cache import SetupCache
-from musicgpt_gui.core.model.store import run_store, vocab
+from musicgpt_gui.core.model.store import tf_runtime, vocab
 from musicgpt_gui.core.model.train.training_types import MIN_WINDOW, TrainConfig
 from musicgpt_gui.core.music import parts
 from musicgpt_gui.core.music.notation import SEP, join_items, split_items
@@ -98,13 +97,6 @@ def reference_rows(data: TrainingData, encoder: vocab.MusicEncoder, yardstick: O
     return rows
 
 
-def write_references(run_dir: Path, data: TrainingData, encoder: vocab.MusicEncoder,
-                     yardstick: Optional[ngram.Yardstick], sample_length: int, seed: int,
-                     cache: Optional[SetupCache] = None) -> None:
-    """:func:`reference_rows`, kept in the run's quality.json."""
-    quality.store_references(run_dir, reference_rows(data, encoder, yardstick, sample_length, seed, cache))
-
-
 @dataclass
 class SetUp:
     """What a run computes before its first step: the data, the window, the yardstick and the references."""
@@ -148,9 +140,8 @@ def prefill(cfg: TrainConfig, model_dir: Path) -> None:
     set-up cache, where the run that trains it finds the work done.  Any failure is left to training, which
     computes it again and reports it."""
     try:
-        hparams = json.loads((Path(model_dir) / run_store.HPARAMS_FILE).read_text(encoding="utf-8"))
         cache = SetupCache(cfg.workspace.setup_cache, cfg.dataset, model_dir)
-        set_up(cfg, vocab.load_encoder(model_dir), int(hparams["n_ctx"]), cache)
+        set_up(cfg, vocab.load_encoder(model_dir), tf_runtime.read_hparams(model_dir)["n_ctx"], cache)
     except Exception:  # noqa: BLE001 -- training computes it again and says what is wrong
         return
 
