@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from musicgpt_gui.core.dataset import dataset_files
+from musicgpt_gui.core.model.controls.attributes import is_event
 from musicgpt_gui.core.model import workflows
 from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
 from musicgpt_gui.core.model.steer.form import DEFAULT_SECTION_BARS, Form
@@ -39,6 +40,20 @@ def opening(text: str, bars: int) -> str:
     bar = next((b for b in map(bar_length, items) if b), DEFAULT_BAR)
     onsets = item_onsets(items)
     return join_items([i for i, t in zip(items, onsets) if t < bars * bar])
+
+
+def prompt_at(text: str, first_bar: int, bars: int) -> str:
+    """The song's declarations, tempo and meter, then its items from bar ``first_bar`` to ``first_bar + bars``:
+    more prompts than validation songs when a small dataset has few (later prompts start later in the songs)."""
+    if first_bar == 0:
+        return opening(text, bars)
+    items = split_items(text)
+    bar = next((b for b in map(bar_length, items) if b), DEFAULT_BAR)
+    first_event = next((k for k, i in enumerate(items) if is_event(i)), len(items))
+    head, onsets = items[:first_event], item_onsets(items)
+    body = [i for k, (i, t) in enumerate(zip(items, onsets))
+            if k >= first_event and first_bar * bar <= t < (first_bar + bars) * bar]
+    return join_items(head + body)
 
 
 def excerpt(text: str, skip_bars: int, items: int) -> str:
@@ -99,15 +114,17 @@ def run_bench(run: str, args, workspace) -> list[str]:
         lines, free_texts = takes_report(f"unprompted ({len(header)}-part ensemble)", header, free)
         out += lines
         prompted_vars, prompted_texts = [], []
-        songs = [t for t in valid if leading_declarations(split_items(t))][: args.variations]
-        for k, song in enumerate(songs):
-            prompt = opening(song, PROMPT_BARS)
+        songs = [t for t in valid if leading_declarations(split_items(t))]
+        prompts = [prompt_at(songs[k % len(songs)], 2 * PROMPT_BARS * (k // len(songs)), PROMPT_BARS)
+                   for k in range(min(args.variations, len(songs) * args.prompts_per_song))]
+        for k, prompt in enumerate(prompts):
             one = workflows.generate_for_run(generator, ref, prompt, GenerationSettings(
                 length=args.length, variations=1, seed=args.seed + 1 + k), form=args.form)
             prompted_vars += one.variations
             declared = leading_declarations(split_items(prompt))
             prompted_texts.append(join_items(declared + one.variations[0].parsed.items))
-        lines, _ = takes_report(f"from {PROMPT_BARS}-bar prompts of {len(songs)} validation songs", [], prompted_vars)
+        lines, _ = takes_report(f"from {len(prompts)} {PROMPT_BARS}-bar prompts of {len(songs)} validation songs",
+                                [], prompted_vars)
         out += lines
     finally:
         generator.close()
@@ -136,6 +153,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--form", default="", help="write each take in this form (e.g. ABAB; default: one take)")
     parser.add_argument("--section-bars", type=int, default=DEFAULT_SECTION_BARS)
+    parser.add_argument("--prompts-per-song", type=int, default=1,
+                        help="with few validation songs: prompts from bars 0, 8, 16... of each (default: 1: the "
+                        "opening)")
     parser.add_argument("--results", type=Path)
     args = parser.parse_args()
     workspace = resolve_workspace(None)

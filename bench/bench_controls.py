@@ -167,26 +167,29 @@ def written_bins(text: str, first_bar: int) -> dict[int, dict[str, int]]:
     return out
 
 
-def key_wins(generator, headers, keys, settings):
-    """(pieces where the asked-for key wins, asked; the same, free; pieces judged)."""
+def key_wins(generator, headers, keys, settings, bins=None, redraws=0):
+    """Pieces where the asked-for key wins, per mode ("asked"; with ``redraws`` also "learned", the controls
+    alone, while "asked" redraws bars that lose the key; "free": nothing asked), and the pieces judged."""
     from musicgpt_gui.core.model.controls.request import ControlRequest, key_name
+    from musicgpt_gui.core.model.piecewise import checked_takes
     from musicgpt_gui.core.quality.metrics import best_key
 
-    asked_wins = free_wins = judged = 0
+    wins: dict[str, int] = {"asked": 0, "learned": 0, "free": 0}
+    seconds = dict.fromkeys(wins, 0.0)
     for k, (head, key) in enumerate(zip(headers, keys)):
-        wins = []
-        for request in (ControlRequest(key=(key,)), ControlRequest()):
-            result = generator.generate(head, replace(settings, seed=1000 + k, controls=request, variations=1))
+        modes = [("asked", ControlRequest(key=(key,))), *([("learned", ControlRequest(key=(key,)))] if redraws else []),
+                 ("free", ControlRequest())]
+        for mode, request in modes:
+            began = time.process_time()
+            one = replace(settings, seed=1000 + k, controls=request, variations=1)
+            result = checked_takes(generator, head, one, bins, redraws) if mode == "asked" and redraws \
+                else generator.generate(head, one)
+            seconds[mode] += time.process_time() - began
             notes = result.variations[0].parsed.notes
-            if not notes:
-                wins.append(False)
-                continue
-            tonic, mode, _ = best_key(notes)
-            wins.append(key_name(f"{tonic} {mode}") == key)
-        judged += 1
-        asked_wins += wins[0]
-        free_wins += wins[1]
-    return asked_wins, free_wins, judged
+            if notes:
+                tonic, mode_name, _ = best_key(notes)
+                wins[mode] += key_name(f"{tonic} {mode_name}") == key
+    return wins, len(headers), seconds
 
 
 def key_cost(texts: list[str]) -> tuple[int, float, float, float]:
@@ -260,7 +263,7 @@ def main() -> int:
         if "adherence" in sections:
             lines += adherence_section(args, generator, bins, valid, settings, rng)
         if "key" in sections:
-            lines += key_section(args, generator, valid, settings, rng)
+            lines += key_section(args, generator, bins, valid, settings, rng)
         generator.close()
     lines += ["", f"{time.time() - began:.0f} s in all, load average {os.getloadavg()[0]:.1f} at the end"]
     publish(lines[-1:], None)
@@ -335,16 +338,21 @@ def opening_key(text: str) -> str:
     return next((b.key for b in bar_values(text) if b.key), "C")
 
 
-def key_section(args, generator, valid, settings, rng) -> list[str]:
+def key_section(args, generator, bins, valid, settings, rng) -> list[str]:
     keys = [opening_key(t) for t in valid]
     rng.shuffle(keys)
     headers = [header(t) for t in valid]
-    asked, free, judged = key_wins(generator, headers, keys, replace(settings, length=args.tokens))
+    wins, judged, seconds = key_wins(generator, headers, keys, replace(settings, length=args.tokens), bins,
+                                     args.redraws)
+    redrawn = f"; asked takes written bar by bar, a bar after which the asked key no longer leads the take's " \
+        f"estimate redrawn up to {args.redraws} times" if args.redraws else ""
+    learned = f"learned only {wins['learned'] / judged:.1%}, " if args.redraws else ""
     rows = [f"key: {judged} pieces from the validation headers (no key name, no notes), {args.tokens} tokens, the "
             "validation pieces' keys (their music21 key item, else their first key window's) shuffled as the keys "
-            "asked for; no scale mask",
-            f"  asked key wins music21's estimate: asked {asked / judged:.1%}, free {free / judged:.1%}  "
-            "(goal >= 90% asked)"]
+            f"asked for; no scale mask{redrawn}",
+            f"  asked key wins music21's estimate: asked {wins['asked'] / judged:.1%}, {learned}"
+            f"free {wins['free'] / judged:.1%}  (goal >= 90% asked)",
+            "  (CPU seconds generating: " + ", ".join(f"{m} {v:.0f}" for m, v in seconds.items() if v) + ")"]
     publish(rows, None)
     return rows
 

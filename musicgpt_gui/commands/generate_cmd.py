@@ -46,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help=f"bars in each section of --form (default {DEFAULT_SECTION_BARS})")
     add_sampling_arguments(parser, "tokens per variation (per section with --form)")
     parser.add_argument("--redraw-bars", type=int, default=0, metavar="N",
-                        help="with learned controls asked for: write the take bar by bar and draw a bar that misses "
-                        "the asked-for bins again, up to N times (default 0: never)")
+                        help="with learned controls asked for: write the take bar by bar and draw a bar again, up to "
+                        "N times, when it misses the asked-for bins or the asked-for key stops leading the take's key "
+                        "estimate (default 0: never)")
     parser.add_argument("--out", type=Path, metavar="FILE.mid", help="also export each variation as MIDI")
     parser.set_defaults(func=run)
 

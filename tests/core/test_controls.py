@@ -3,12 +3,13 @@ and the user's values forced at every bar line of a generated take (a tiny model
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 
 from musicgpt_gui.core.jobs import JobError
 from musicgpt_gui.core.model.controls import annotate as ann
-from musicgpt_gui.core.model.controls.attributes import BarClock, bar_values, is_event
+from musicgpt_gui.core.model.controls.attributes import BarClock, bar_values, clock_after, is_event
 from musicgpt_gui.core.model.controls.bins import ControlBins, fit_bins
 from musicgpt_gui.core.model.controls.request import ControlRequest, key_name, key_words, parse_bins
 from musicgpt_gui.core.model.sample.generation import GenerationSettings, Generator
@@ -263,5 +264,55 @@ def test_redrawn_bars_meet_the_asked_bins_far_more_often(controls_run) -> None:
         assert shares[8] >= 0.6 and shares[8] >= 2 * shares[0], shares  # seeded: the same shares each run
         with pytest.raises(JobError, match="0 to 8 times"):
             workflows.generate_for_run(generator, ref, PREFIX, GenerationSettings(controls=asked), redraws=9)
+    finally:
+        generator.close()
+
+
+def test_the_key_margin_is_positive_exactly_when_the_key_wins() -> None:
+    import numpy as np
+
+    from musicgpt_gui.core.model.controls.attributes import estimate_key, key_margin
+    from musicgpt_gui.core.model.store.vocab import KEY_NAMES
+
+    rng = np.random.default_rng(0)
+    c_major = np.array([60, 62, 64, 65, 67, 69, 71, 60, 64, 67], float)  # tonic triad weighted
+    assert estimate_key(c_major, np.ones(len(c_major))) == "C"
+    assert key_margin(c_major, np.ones(len(c_major)), "C") > 0 > key_margin(c_major, np.ones(len(c_major)), "F#")
+    for _ in range(20):
+        pitches, weights = rng.integers(48, 84, 12).astype(float), rng.random(12)
+        won = estimate_key(pitches, weights)
+        assert all((key_margin(pitches, weights, k) > 0) == (k == won) for k in KEY_NAMES)
+    assert key_margin(np.array([]), np.array([]), "C") is None
+
+
+def test_bars_that_lose_the_asked_key_are_drawn_again(controls_run) -> None:
+    """A 4-step model writes near-random pitches (one voice at a time here, so that a take has bars to choose
+    among): asked for F# major with bars redrawn, F# major leads the take's key estimate by more, and wins it in
+    more takes, than learned only (no redraws)."""
+    import numpy as np
+
+    from musicgpt_gui.core.model import workflows
+    from musicgpt_gui.core.model.controls.attributes import key_margin
+
+    ref = checkpoints.resolve_checkpoint(controls_run[1], "latest")
+    asked = ControlRequest(key=("F#",))
+    generator = Generator()
+    try:
+        margins = {}
+        for redraws in (0, 8):
+            margins[redraws] = []
+            for seed in range(3):
+                settings = GenerationSettings(length=120, variations=2, seed=seed, controls=asked,
+                                              steering=Steering(max_voices=1, min_length=Fraction(1, 2)))
+                result = workflows.generate_for_run(generator, ref, PREFIX, settings, redraws=redraws)
+                for v in result.variations:
+                    if redraws and v.stop_reason != "end":  # the length ran out: the take ends at a bar line
+                        assert clock_after(split_items(result.full_text(v.index))).onset % 4 == 0, v.text
+                    notes = v.parsed.notes
+                    margins[redraws].append(key_margin(np.array([n.pitch for n in notes], float),
+                                                       np.array([float(n.duration) or 0.25 for n in notes]), "F#"))
+        wins = {r: sum(m is not None and m > 0 for m in ms) for r, ms in margins.items()}
+        assert wins[8] >= wins[0] + 2, (wins, margins)  # seeded: the same takes each run
+        assert np.mean([m or -1 for m in margins[8]]) > np.mean([m or -1 for m in margins[0]]) + 0.2, margins
     finally:
         generator.close()

@@ -119,3 +119,26 @@ def test_a_take_ending_at_its_bar_line_keeps_the_second_part_that_entered_after_
     assert ended_at_bar_line(prefix, take, wanted=2).items == take.items  # the bass came in after it: kept
     both = parse_text("@1 C5:2.0, @2 C2:2.0, @1 D5:4.0, @2 E2:1.0", parts=take.parts)
     assert len(ended_at_bar_line(prefix, both, wanted=2).items) == 3  # two parts by the bar line: cut there
+
+
+def test_a_take_for_a_declared_ensemble_cannot_declare_parts_of_its_own(pop_songs) -> None:
+    """After the prompt's declarations, a marker is followed by pitches, never by ``=`` (a new part)."""
+    from musicgpt_gui.core.model.sample.take_rules import no_new_parts
+
+    ref = checkpoints.resolve_checkpoint(pop_songs.workspace.checkpoint / pop_songs.run)
+    generator = Generator(ref)
+    try:
+        encoder = generator.encoder
+        rule = no_new_parts(encoder)
+        equals = encoder.encode("=")
+        assert len(equals) == 1 and rule.banned("C4:1.0, @2")[equals[0]]
+        assert rule.banned("C4:1.0, @2 C4") is None and not rule.banned("C4:1.0, ")[encoder.encode(" @2")[0]]
+        declaring = [i for i, t in enumerate(encoder.token_strings(range(encoder.n_vocab))) if "=" in t
+                     and t.lstrip().startswith("@")]
+        assert all(rule.banned("")[i] for i in declaring)
+        prefix = workflows.ensemble_prefix("", BAND, pop_songs.dataset)
+        result = workflows.generate_for_run(generator, ref, prefix, GenerationSettings(length=60, variations=4, seed=5))
+        for v in result.variations:
+            assert len(parse_text(result.full_text(v.index)).parts) == 3, v.text[:200]
+    finally:
+        generator.close()

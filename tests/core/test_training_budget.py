@@ -98,6 +98,14 @@ def test_schedule_warms_up_then_decays_to_a_tenth():
         recipe.learning_rate(1.0, "wavy", 0, 0, 0.0)
 
 
+def test_a_run_best_in_its_first_quarter_is_told_why_and_what_helps():
+    hint = recipe.overfit_hint(100, 1473, 0)
+    assert hint and "step 100 of 1473" in hint and "--transpose 5" in hint
+    assert "--transpose" not in (recipe.overfit_hint(100, 1473, 5) or "--transpose")
+    assert recipe.overfit_hint(1200, 1473, 0) is None  # still improving late: nothing to say
+    assert recipe.overfit_hint(None, 1473, 0) is None and recipe.overfit_hint(20, 200, 0) is None  # too short to tell
+
+
 def test_transposition_shifts_pitches_and_keys_and_drops_what_leaves_the_range():
     text = "Piano, a minor, C4 E4~2.0 A3:1.0, rest:0.5, B-3:0.5, meter.TimeSignature 4/4"
     assert transpose_text(text, 2) == "Piano, b minor, D4 F#4~2.0 B3:1.0, rest:0.5, C4:0.5, meter.TimeSignature 4/4"

@@ -3,7 +3,8 @@
 - :func:`form_takes`: a form's sections (steer/form.py): each new letter generated once, each returning letter
   its first section again.
 - :func:`checked_takes`: bar by bar under learned controls, each bar measured as it closes, and a bar that misses
-  the asked-for bins drawn again (up to ``redraws`` times; the bar that met the most is kept).  A model trained
+  the asked-for bins, or after which the asked-for key no longer leads the take's key estimate, drawn again (up
+  to ``redraws`` times; the bar that met the most is kept).  A model trained
   for 10 CPU minutes puts about 6 bars in 10 in the asked-for bin by itself (bench/results/controls.txt); a
   user who asks for a density wants that density, so the check makes up what the learning has not yet.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress, sub_progress
-from musicgpt_gui.core.model.controls.attributes import KEY_WINDOW, bar_values, clock_after
+from musicgpt_gui.core.model.controls.attributes import KEY_WINDOW, bar_values, clock_after, key_margin
 from musicgpt_gui.core.model.controls.bins import BINNED, ControlBins
 from musicgpt_gui.core.model.controls.request import ControlRequest
 from musicgpt_gui.core.model.sample.generation import (
@@ -33,6 +34,7 @@ from musicgpt_gui.core.music.notation import join_items, parse_text, split_items
 MAX_REDRAWS = 8
 BAR_BUDGET = 64  # tokens of the first call for a bar; later calls take 1.5 times the last bar's, within these
 MIN_BAR_BUDGET, MAX_BAR_BUDGET = 24, 160
+KEY_LEAD = 0.1  # the asked key's lead in correlation that ends the redraws: a bare lead is lost to the next bar
 
 
 @dataclass
@@ -133,6 +135,25 @@ def bar_hits(bins: ControlBins, request: ControlRequest, start: int, text: str) 
     return hits, asked
 
 
+def key_judge(request: ControlRequest, start: int, text: str, bar_no: int) -> Optional[float]:
+    """How far the key asked for the bar that ``text`` just closed leads the key estimate of the take's notes
+    since that key was first asked (the whole take when one key is asked); None when no key is asked or no
+    pitched note sounds yet.  The goal is the take's own key (issue 26), so a bar is judged by what it does to
+    the whole, not by itself: one bar of a cadence rarely names its key."""
+    bar = start + bar_no
+    windows = sum(1 for b in range(start, bar + 1) if b % KEY_WINDOW == 0)
+    key = request.value("key", max(0, windows - 1))
+    if key is None:
+        return None
+    since = start if len(set(request.key)) == 1 else max(start, bar - bar % KEY_WINDOW)
+    parsed = parse_text(text)
+    drums = {k for k, p in enumerate(parsed.parts) if p.drums}
+    begin = clock_after(split_items(text)).span(since)[0]
+    notes = [n for n in parsed.notes if n.onset >= begin and n.part not in drums]
+    return key_margin(np.array([n.pitch for n in notes], float),
+                      np.array([float(n.duration) or 0.25 for n in notes]), key)
+
+
 def check_redraws(redraws: int) -> None:
     if not 0 <= redraws <= MAX_REDRAWS:
         raise JobError(f"Redraw a bar 0 to {MAX_REDRAWS} times, not {redraws}.")
@@ -143,12 +164,14 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
                   on_token: Optional[TokenFn] = None, on_progress: ProgressFn = no_progress,
                   cancel: Optional[CancelToken] = None) -> GenerationResult:
     """Each variation written bar by bar, ``settings.length`` tokens in all: a bar that misses the asked-for bins
-    (density, polyphony, pitch) is drawn again up to ``redraws`` times, and the one that met the most is kept."""
+    (density, polyphony, pitch), or after which the asked-for key no longer leads the take's key estimate, is
+    drawn again up to ``redraws`` times, and the one that met the most is kept (ties: the key's lead)."""
     check_redraws(redraws)
     request = settings.controls
 
     def write_one(writer: _Writer) -> tuple[list[str], list[int]]:
         head, items, draws = split_items(prefix), [], []
+        bar, closed, ended = [], True, False
         start = _next_bar(head)
         used, budget, call = 0, BAR_BUDGET, 0
         while used < settings.length:
@@ -156,27 +179,34 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
             bar_no = _next_bar([*head, *items]) - start
             windows = sum(1 for b in range(start, start + bar_no) if b % KEY_WINDOW == 0)
             asked = shifted(request, bar_no, windows)
-            best: Optional[tuple[int, list[str], int, bool]] = None
+            best: Optional[tuple[tuple[int, float], list[str], int, bool, bool]] = None
             tries = 0
             while tries <= redraws:
                 tries += 1
                 one = writer.write(so_far, call, length=min(budget, settings.length - used), controls=asked)
                 call += 1
                 more, tokens = one.variations[0].parsed.items, len(one.variations[0].tokens)
+                ended = one.variations[0].stop_reason == "end"
                 bar, closed = first_bars(so_far, more, 1)
-                hits, wanted = bar_hits(bins, request, start, join_items([*head, *items, *bar])) if closed else (0, 0)
-                if best is None or hits > best[0]:  # tokens spent on the bar kept, in proportion to its items
-                    best = (hits, bar, max(1, tokens * len(bar) // max(1, len(more))), bool(closed))
-                if not closed or hits == wanted:
-                    break
+                text = join_items([*head, *items, *bar])
+                hits, wanted = bar_hits(bins, request, start, text) if closed else (0, 0)
+                margin = key_judge(request, start, text, bar_no) if closed else None
+                key_met = margin is None or margin > KEY_LEAD
+                score = (hits + key_met, margin or 0.0) if closed else (-1, 0.0)  # an open bar met nothing yet
+                if best is None or score > best[0]:  # tokens spent on the bar kept, in proportion to its items
+                    best = (score, bar, max(1, tokens * len(bar) // max(1, len(more))), bool(closed), ended)
+                if (closed and hits == wanted and key_met) or (not closed and not ended):
+                    break  # met; or out of budget before the bar line (the next call gets more)
             assert best is not None
-            _, bar, spent, closed = best
+            _, bar, spent, closed, ended = best
             items += bar
             used += spent
             draws.append(tries)
-            if not bar or (not closed and writer.calls[-1].variations[0].stop_reason == "end"):
-                break  # the model ended the piece
+            if not bar or (not closed and ended):
+                break  # the model ended the piece in every draw
             budget = max(MIN_BAR_BUDGET, min(MAX_BAR_BUDGET, 3 * spent // 2 + 8 if closed else 2 * budget))
+        if items and not closed and not ended and len(bar) < len(items):
+            del items[-len(bar):]  # the length ran out inside a bar: the take ends at its last bar line
         return items, draws
 
     result, draws = _takes(generator, settings, write_one, memorization, on_token, on_progress, cancel)

@@ -52,8 +52,9 @@ class ControlsBox(QGroupBox):
         self.redraws.setRange(0, MAX_REDRAWS)
         self.redraws.setSpecialValueText("never")
         self.redraws.setSuffix(" times at most")
-        self.redraws.setToolTip("Write the take bar by bar and draw a bar again when it misses the bins asked for "
-                                "(slower; the bar that met the most is kept)")
+        self.redraws.setToolTip("Write the take bar by bar and draw a bar again when it misses the bins asked for, "
+                                "or when the key asked for stops leading the take's key (slower; the bar that met "
+                                "the most is kept)")
         grid.addWidget(QLabel("Redraw a bar that misses them"), len(self.combos) + 1, 0)
         grid.addWidget(self.redraws, len(self.combos) + 1, 1)
         grid.addWidget(self.hint, len(self.combos) + 2, 0, 1, 3)

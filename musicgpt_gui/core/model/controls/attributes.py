@@ -150,10 +150,27 @@ def _profiles() -> np.ndarray:
     return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
 
 
-def estimate_key(pitches: np.ndarray, weights: np.ndarray) -> Optional[str]:
-    """The key name (:data:`KEY_NAMES`) whose profile best correlates with the pitch classes' total weights."""
+def _key_scores(pitches: np.ndarray, weights: np.ndarray) -> Optional[np.ndarray]:
+    """Each key's profile correlation (times 12) with the pitch classes' total weights; None without notes."""
     histogram = np.bincount(pitches.astype(int) % 12, weights=weights, minlength=12) if len(pitches) else None
     if histogram is None or histogram.sum() <= 0 or histogram.std() == 0:
         return None
     centred = (histogram - histogram.mean()) / histogram.std()
-    return KEY_NAMES[int(np.argmax(_profiles() @ centred))]
+    return _profiles() @ centred
+
+
+def estimate_key(pitches: np.ndarray, weights: np.ndarray) -> Optional[str]:
+    """The key name (:data:`KEY_NAMES`) whose profile best correlates with the pitch classes' total weights."""
+    scores = _key_scores(pitches, weights)
+    return None if scores is None else KEY_NAMES[int(np.argmax(scores))]
+
+
+def key_margin(pitches: np.ndarray, weights: np.ndarray, key: str) -> Optional[float]:
+    """How far ``key`` leads the other 23 keys' correlations (negative: another key wins); None without notes.
+
+    It lets a judge prefer the draw that makes the asked-for key win by the most, not only whether it wins."""
+    scores = _key_scores(pitches, weights)
+    if scores is None:
+        return None
+    mine = KEY_NAMES.index(key)
+    return float(scores[mine] - np.delete(scores, mine).max()) / 12

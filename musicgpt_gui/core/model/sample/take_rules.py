@@ -1,5 +1,6 @@
 """What makes a take something to play: it is not empty, a take for an ensemble has more than one of its
-parts in it, and when the token budget (not the model) ends it, it ends at a bar line.
+parts in it and declares no parts of its own, and when the token budget (not the model) ends it, it ends at a
+bar line.
 
 A model that samples ``<|endoftext|>`` first, or a length limit that falls mid-phrase, used to hand the
 user an empty take or one that stops mid-bar; a take for a three-part arrangement that holds only the
@@ -7,7 +8,11 @@ piano is not the arrangement asked for.  These are the rules that prevent it.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from functools import lru_cache
+from typing import Optional, Sequence
+
+import numpy as np
 
 from musicgpt_gui.core.model.steer.piece_state import PieceState
 from musicgpt_gui.core.music.notation import Parsed, join_items, parse_text
@@ -37,6 +42,32 @@ class PartsSeen:
             self.seen.update(n.part for n in parse_text(text[self._read : cut], parts=self.parts).notes)
             self._read = cut + 1
         return len(self.seen)
+
+
+_MARKER = re.compile(r"\s*@\d+")
+_DECLARES = re.compile(r"@\d+\s*=")
+
+
+class NoNewParts:
+    """The tokens that would declare a part (``@6=Piano program=0``) in a take whose prompt declares its own:
+    the take writes for the ensemble asked for.  Multitrack songs each declare other instruments, and a model
+    trained on them added one to two parts to a 5-part ensemble mid-take (OpenMSX, bench/results/heldout.txt)."""
+
+    def __init__(self, token_texts: Sequence[str]) -> None:
+        self.after_marker = np.array([t.lstrip().startswith("=") or bool(_DECLARES.search(t)) for t in token_texts])
+        self.anywhere = np.array([bool(_DECLARES.search(t)) for t in token_texts])
+
+    def banned(self, text: str) -> Optional[np.ndarray]:
+        """The ids banned next after the take's ``text`` so far (None: nothing to ban)."""
+        item = text[text.rfind(",") + 1:]
+        if _MARKER.fullmatch(item):
+            return self.after_marker
+        return self.anywhere if not item.strip() else None
+
+
+@lru_cache(maxsize=8)
+def no_new_parts(encoder) -> NoNewParts:
+    return NoNewParts(encoder.token_strings(range(encoder.n_vocab)))
 
 
 def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:

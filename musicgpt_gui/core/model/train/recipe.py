@@ -52,6 +52,19 @@ def for_hparams(hparams: dict[str, int]) -> Recipe:
     return for_model(hparams["n_vocab"] < GPT2_VOCAB)
 
 
+def overfit_hint(best_step: Optional[int], last_step: int, transpose: int) -> Optional[str]:
+    """A note for a run whose validation was best in its first quarter: it learned the training pieces by heart
+    (few or very repetitive pieces).  Transposed copies are off by default because they lost where the curve was
+    still falling (bench/results/shapes.txt); where it turned early, on 29 held-out multitrack songs, they won
+    (bench/results/heldout.txt), so the run says so rather than leaving the user with an early checkpoint."""
+    if best_step is None or last_step < 400 or best_step > last_step // 4:
+        return None
+    advice = "more pieces help" if transpose else \
+        "more pieces, or transposed copies (train --transpose 5, or import with Transpose ±5), help"
+    return (f"validation was best at step {best_step} of {last_step}: the model learned the training pieces by heart "
+            f"after that; {advice}")
+
+
 def learning_rate(peak: float, schedule: str, warmup_steps: int, step: int, progress: float) -> float:
     """The rate for the next step: linear warmup over ``warmup_steps``, then the schedule by ``progress`` (0..1)."""
     warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0

@@ -312,6 +312,8 @@ class _Loop:
                 self.notes.append(f"stopped early at step {step}: no validation improvement in {cfg.patience} checks")
                 break
         result.tokens_per_s = tokens_done / train_time if train_time else 0.0
+        hint = recipe.overfit_hint(result.best_step, step, cfg.transpose)
+        self.notes += [hint] if hint else []
         result.samples, result.notes = self.samples, self.notes
         result.batch_size, result.accumulate = cfg.batch_size, cfg.accumulate
         result.recoveries = [vars(r) for r in self.recoveries]
