@@ -122,17 +122,18 @@ def test_a_take_ending_at_its_bar_line_keeps_the_second_part_that_entered_after_
 
 
 def test_a_take_for_a_declared_ensemble_cannot_declare_parts_of_its_own(pop_songs) -> None:
-    """After the prompt's declarations, a marker is followed by pitches, never by ``=`` (a new part)."""
+    """After the prompt's declarations, a marker is followed by pitches, never by ``=`` (a new part), and names
+    a declared part."""
     from musicgpt_gui.core.model.sample.take_rules import no_new_parts
 
     ref = checkpoints.resolve_checkpoint(pop_songs.workspace.checkpoint / pop_songs.run)
     generator = Generator(ref)
     try:
         encoder = generator.encoder
-        rule = no_new_parts(encoder)
-        equals = encoder.encode("=")
-        assert len(equals) == 1 and rule.banned("C4:1.0, @2")[equals[0]]
-        assert rule.banned("C4:1.0, @2 C4") is None and not rule.banned("C4:1.0, ")[encoder.encode(" @2")[0]]
+        rule, equals = no_new_parts(encoder, 3), encoder.encode("=")
+        assert len(equals) == 1 and rule.banned("C4:1.0, @2")[equals[0]] and not rule.banned("C4:1.0, @2 C4")[equals[0]]
+        two = no_new_parts(encoder, 2).banned("C4:1.0, ")  # a marker of an undeclared part is banned
+        assert not two[encoder.encode(" @2")[0]] and two[encoder.encode(" @3")[0]]
         declaring = [i for i, t in enumerate(encoder.token_strings(range(encoder.n_vocab))) if "=" in t
                      and t.lstrip().startswith("@")]
         assert all(rule.banned("")[i] for i in declaring)

@@ -308,7 +308,7 @@ class Generator(WarmModel):
         prompt_parts = parse_text(whole).parts
         wanted = take_rules.parts_wanted(prompt_parts, settings.steering.parts)
         seen = [take_rules.PartsSeen(prompt_parts) for _ in range(count)]
-        own_parts = take_rules.no_new_parts(self.encoder) if prompt_parts else None
+        own_parts = take_rules.no_new_parts(self.encoder, len(prompt_parts)) if prompt_parts else None
         ready = [False] * count  # something to play, from two parts for an ensemble: the take may end
         header = training_data.header_ids(split_items(whole), self.encoder)
         pinned = [self.encoder.eot, *header] if header and len(header) < n_ctx // 4 else []
@@ -325,8 +325,8 @@ class Generator(WarmModel):
                 if streams[v].ended or v in budget_met:
                     continue
                 row = logits[v] if maskers is None else np.where(maskers[v].allowed(), logits[v], -np.inf)
-                banned = own_parts.banned(streams[v].text) if own_parts is not None else None
-                row = row if banned is None else np.where(banned, -np.inf, row)
+                if own_parts is not None:
+                    row = np.where(own_parts.banned(streams[v].text), -np.inf, row)
                 if not ready[v]:  # no end before the take's first playable item (two parts'): no empty takes
                     held = row.copy()
                     held[self.encoder.eot] = -np.inf

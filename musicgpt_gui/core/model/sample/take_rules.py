@@ -46,28 +46,31 @@ class PartsSeen:
 
 _MARKER = re.compile(r"\s*@\d+")
 _DECLARES = re.compile(r"@\d+\s*=")
+_NUMBERED = re.compile(r"\s*@(\d+)")
 
 
 class NoNewParts:
-    """The tokens that would declare a part (``@6=Piano program=0``) in a take whose prompt declares its own:
-    the take writes for the ensemble asked for.  Multitrack songs each declare other instruments, and a model
-    trained on them added one to two parts to a 5-part ensemble mid-take (OpenMSX, bench/results/heldout.txt)."""
+    """The tokens that would declare a part (``@6=Piano program=0``), or name a part not declared, in a take
+    whose prompt declares ``count`` parts: the take writes for the ensemble asked for.  Multitrack songs each
+    declare other instruments, and a model trained on them added one to two parts to a 5-part ensemble
+    mid-take (OpenMSX, bench/results/heldout.txt); a marker of an undeclared part is an item lost."""
 
-    def __init__(self, token_texts: Sequence[str]) -> None:
-        self.after_marker = np.array([t.lstrip().startswith("=") or bool(_DECLARES.search(t)) for t in token_texts])
-        self.anywhere = np.array([bool(_DECLARES.search(t)) for t in token_texts])
+    def __init__(self, token_texts: Sequence[str], count: int) -> None:
+        def undeclared(text: str) -> bool:
+            found = _NUMBERED.match(text)
+            return bool(found) and int(found.group(1)) > count
 
-    def banned(self, text: str) -> Optional[np.ndarray]:
-        """The ids banned next after the take's ``text`` so far (None: nothing to ban)."""
-        item = text[text.rfind(",") + 1:]
-        if _MARKER.fullmatch(item):
-            return self.after_marker
-        return self.anywhere if not item.strip() else None
+        self.anywhere = np.array([bool(_DECLARES.search(t)) or undeclared(t) for t in token_texts])
+        self.after_marker = self.anywhere | np.array([t.lstrip().startswith("=") for t in token_texts])
+
+    def banned(self, text: str) -> np.ndarray:
+        """The ids banned next after the take's ``text`` so far."""
+        return self.after_marker if _MARKER.fullmatch(text[text.rfind(",") + 1:]) else self.anywhere
 
 
 @lru_cache(maxsize=8)
-def no_new_parts(encoder) -> NoNewParts:
-    return NoNewParts(encoder.token_strings(range(encoder.n_vocab)))
+def no_new_parts(encoder, count: int) -> NoNewParts:
+    return NoNewParts(encoder.token_strings(range(encoder.n_vocab)), count)
 
 
 def cut_at_bar_line(prefix: str, items: list[str]) -> list[str]:
