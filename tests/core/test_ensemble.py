@@ -134,6 +134,9 @@ def test_a_take_for_a_declared_ensemble_cannot_declare_parts_of_its_own(pop_song
         assert len(equals) == 1 and rule.banned("C4:1.0, @2")[equals[0]] and not rule.banned("C4:1.0, @2 C4")[equals[0]]
         two = no_new_parts(encoder, 2).banned("C4:1.0, ")  # a marker of an undeclared part is banned
         assert not two[encoder.encode(" @2")[0]] and two[encoder.encode(" @3")[0]]
+        digit = encoder.encode("2")[0]  # "@1" + "2" names part 12: banned for 3 parts, allowed for 12
+        assert no_new_parts(encoder, 3).banned("C4:1.0, @1")[digit]
+        assert not no_new_parts(encoder, 12).banned("C4:1.0, @1")[digit]
         declaring = [i for i, t in enumerate(encoder.token_strings(range(encoder.n_vocab))) if "=" in t
                      and t.lstrip().startswith("@")]
         assert all(rule.banned("")[i] for i in declaring)

@@ -135,3 +135,22 @@ def test_keep_rhythm_keeps_each_note_in_its_part(band) -> None:
         found = rhythm_kept(prompt, result.full_text(v.index), span.onset, span.onset + span.gap + Fraction(0))
         assert found.notes > 0 and found.kept_notes == found.notes, found
         assert all(DRUM_LOW <= n.pitch <= DRUM_HIGH for n in v.parsed.notes if declared[n.part].drums)
+
+
+def test_a_regenerated_passage_names_only_the_pieces_parts(band) -> None:
+    """A noisy 2-step model, sampled hot and unsteered: the middle never declares a part nor names an undeclared
+    one (its tokens, not only what parses)."""
+    import re
+
+    from musicgpt_gui.core.model.sample.infill import infill, locate_items
+
+    generator, prompt = band
+    declared = len(parse_text(prompt).parts)
+    header = sum(1 for i in split_items(prompt) if i.startswith("@") and "=" in i.split()[0])
+    span = locate_items(prompt, header + 2, header + 10)
+    result = infill(generator, prompt, span, GenerationSettings(length=60, temperature=1.5, top_k=0, variations=4,
+                                                                seed=7), candidates=1)
+    for v in result.variations:
+        raw = generator.encoder.decode(v.tokens)
+        assert not re.search(r"@\d+\s*=", raw), raw
+        assert all(int(n) <= declared for n in re.findall(r"@(\d+)", raw)), (declared, raw)

@@ -180,9 +180,9 @@ def infill(
                                         memorization, end_ids=list(encoder.specials.values()), rhythm=rhythm)
         maskers = control_forcer.wrap(encoder, generator.checkpoint.run_dir, settings.controls,  # learned controls
                                       join_items(before), count, maskers)
-        sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers)
+        parts = parse_text(prefix).parts  # the middle's markers name the piece's parts (and no new ones)
+        sampler = MiddleSampler(decoder, encoder, sides, span.gap if span.bounded else None, maskers, len(parts))
         tokens, raws, stops = sampler.run(replace(settings, variations=count), seed, on_token, on_progress, cancel)
-        parts = parse_text(prefix).parts  # the middle's markers name the piece's parts
         middles = [_middle(raw, stop, span, parts) for raw, stop in zip(raws, stops, strict=True)]
         chosen = list(range(count))
         if head:

@@ -17,6 +17,7 @@ import numpy as np
 
 from musicgpt_gui.core.jobs import CancelToken, Progress, ProgressFn
 from musicgpt_gui.core.model.store import vocab
+from musicgpt_gui.core.model.sample import take_rules
 from musicgpt_gui.core.model.sample.cached_decoder import CachedDecoder
 from musicgpt_gui.core.model.store.checkpoints import context_reason
 from musicgpt_gui.core.model.train.fim import INFILL_ORDER, arrange, item_step
@@ -87,9 +88,10 @@ class MiddleSampler:
     """
 
     def __init__(self, decoder: CachedDecoder, encoder: vocab.MusicEncoder, sides: Sides,
-                 bound: Optional[Fraction], maskers: Optional[list[Masker]] = None) -> None:
+                 bound: Optional[Fraction], maskers: Optional[list[Masker]] = None, parts: int = 0) -> None:
         self.decoder, self.encoder, self.sides, self.bound = decoder, encoder, sides, bound
         self.maskers = maskers  # steering: the allowed next tokens per variation
+        self.own_parts = take_rules.no_new_parts(encoder, parts) if parts else None  # the piece's parts only
         self.stop_ids = set(encoder.specials.values())
         self.sentinels = [encoder.specials[t] for t in vocab.FIM_TOKENS]
         # A bounded middle ends where the gap does, not where the model would: a model that stopped early
@@ -125,6 +127,8 @@ class MiddleSampler:
 
     def _sample(self, v, i, row, sampling, rng, generated, raws, stops, done, on_token) -> None:
         allowed = np.ones(row.size, bool) if self.maskers is None else self.maskers[v].allowed()
+        if self.own_parts is not None:
+            allowed = allowed & ~self.own_parts.banned(raws[v])
         if self.held_back.size:
             kept = allowed.copy()
             kept[self.held_back] = False

@@ -44,28 +44,40 @@ class PartsSeen:
         return len(self.seen)
 
 
-_MARKER = re.compile(r"\s*@\d+")
+_MARKER_LAST = re.compile(r"(?:^|\s)@\d*$")  # the text so far ends with a marker (or its "@")
 _DECLARES = re.compile(r"@\d+\s*=")
-_NUMBERED = re.compile(r"\s*@(\d+)")
+_NUMBERS = re.compile(r"@(\d+)")
+_LEADING_NUMBER = re.compile(r"\d+")
 
 
 class NoNewParts:
     """The tokens that would declare a part (``@6=Piano program=0``), or name a part not declared, in a take
     whose prompt declares ``count`` parts: the take writes for the ensemble asked for.  Multitrack songs each
-    declare other instruments, and a model trained on them added one to two parts to a 5-part ensemble
+    declare other instruments, and a model trained on them added one to four parts to a 5-part ensemble
     mid-take (OpenMSX, bench/results/heldout.txt); a marker of an undeclared part is an item lost."""
 
     def __init__(self, token_texts: Sequence[str], count: int) -> None:
         def undeclared(text: str) -> bool:
-            found = _NUMBERED.match(text)
-            return bool(found) and int(found.group(1)) > count
+            return any(int(n) > count for n in _NUMBERS.findall(text))
 
+        self.count = count
         self.anywhere = np.array([bool(_DECLARES.search(t)) or undeclared(t) for t in token_texts])
-        self.after_marker = self.anywhere | np.array([t.lstrip().startswith("=") for t in token_texts])
+        self._equals = self.anywhere | np.array([t.lstrip().startswith("=") for t in token_texts])
+        leads = [(i, m.group()) for i, t in enumerate(token_texts) if (m := _LEADING_NUMBER.match(t))]
+        self._digits = leads  # tokens that glue digits onto a marker ("@1" + "2" is part 12)
+        self._after: dict[str, np.ndarray] = {}
 
     def banned(self, text: str) -> np.ndarray:
         """The ids banned next after the take's ``text`` so far."""
-        return self.after_marker if _MARKER.fullmatch(text[text.rfind(",") + 1:]) else self.anywhere
+        found = _MARKER_LAST.search(text[text.rfind(",") + 1:])
+        if not found:
+            return self.anywhere
+        number = found.group().strip()[1:]  # the marker's digits so far ("" after a bare "@")
+        if number not in self._after:  # after a marker: no "=" (a declaration), no digits naming another part
+            out = self._equals.copy()
+            out[[i for i, lead in self._digits if not 0 < int(number + lead) <= self.count]] = True
+            self._after[number] = out
+        return self._after[number]
 
 
 @lru_cache(maxsize=8)
