@@ -4,9 +4,9 @@
   its first section again.
 - :func:`checked_takes`: bar by bar under learned controls, each bar measured as it closes, and a bar that misses
   the asked-for bins, or after which the asked-for key no longer leads the take's key estimate, drawn again (up
-  to ``redraws`` times; the bar that met the most is kept).  A model trained
-  for 10 CPU minutes puts about 6 bars in 10 in the asked-for bin by itself (bench/results/controls.txt); a
-  user who asks for a density wants that density, so the check makes up what the learning has not yet.
+  to ``redraws`` times; the bar that met the most is kept).  A model trained for 10 CPU minutes puts about 6
+  bars in 10 in the asked-for bin by itself (bench/results/controls.txt); a user who asks for a density wants
+  that density, so the check makes up what the learning has not yet.
 """
 from __future__ import annotations
 
