@@ -216,3 +216,18 @@ def pop_songs(tmp_path_factory: pytest.TempPathFactory) -> PopSongs:
                                         batch_size=2, window=96, validate_every=0, sample_every=0, save_every=2,
                                         fim_rate=0.5))
     return PopSongs(workspace, dataset, model, "songs")
+
+
+@pytest.fixture(scope="session")
+def pop_controls_run(pop_songs: PopSongs) -> Path:
+    """The run folder of a tiny model made from the six songs and trained 4 steps with learned controls (each
+    part's own too)."""
+    from musicgpt_gui.core.model.store import models, vocab
+    from musicgpt_gui.core.model.train import training
+
+    model = models.create_music_model(pop_songs.workspace, pop_songs.dataset, size="tiny", vocab_kind="atomic",
+                                      extra_words=vocab.control_words())
+    training.train(training.TrainConfig(workspace=pop_songs.workspace, dataset=pop_songs.dataset, base=model.name,
+                                        run="songs-controls", steps=4, batch_size=2, window=96, validate_every=0,
+                                        sample_every=0, save_every=4, controls=True))
+    return pop_songs.workspace.checkpoint / "songs-controls"

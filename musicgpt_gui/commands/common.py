@@ -180,14 +180,22 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pitch-bin", metavar="BIN", help="mean pitch, as the run's bin (0: lowest)")
     group.add_argument("--control-key", metavar="KEY",
                        help="the key of every 4 bars, e.g. 'D minor' (or 'D minor, A major' in turn)")
+    for option, what in (("--part-density", "note onsets"), ("--part-polyphony", "notes sounding"),
+                         ("--part-pitch-bin", "mean pitch")):
+        group.add_argument(option, action="append", metavar="PART=BIN",
+                           help=f"a declared part's {what} per bar, as the run's bin for that part, e.g. 2=1 "
+                                "(or 2=0,1,... for the bars in turn; repeat for more parts)")
 
 
 def control_request(args: argparse.Namespace):
     """The :class:`ControlRequest` of :func:`add_control_arguments`' options (checked against the run later)."""
-    from musicgpt_gui.core.model.controls.request import ControlRequest, parse_bins, parse_keys
+    from musicgpt_gui.core.model.controls.request import ControlRequest, parse_bins, parse_keys, parse_part_bins
 
+    parts = (*parse_part_bins(args.part_density, "density", "--part-density"),
+             *parse_part_bins(args.part_polyphony, "poly", "--part-polyphony"),
+             *parse_part_bins(args.part_pitch_bin, "pitch", "--part-pitch-bin"))
     return ControlRequest(parse_bins(args.density, "--density"), parse_bins(args.polyphony, "--polyphony"),
-                          parse_bins(args.pitch_bin, "--pitch-bin"), parse_keys(args.control_key))
+                          parse_bins(args.pitch_bin, "--pitch-bin"), parse_keys(args.control_key), parts)
 
 
 def steering_settings(args: argparse.Namespace):

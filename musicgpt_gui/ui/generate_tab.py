@@ -80,7 +80,6 @@ class GenerateTab(Tab):
         llay.addWidget(self.steer)
         self.controls = ControlsBox()  # learned controls (a run trained with --controls)
         self.controls.watch(self.prefix)
-        self.run.currentIndexChanged.connect(lambda _: self.controls.set_run(self.run.currentData()))
         llay.addWidget(self.controls)
         llay.addStretch(1)
 
@@ -239,8 +238,10 @@ class GenerateTab(Tab):
         self.start_job(read, on_finished=self.prefix.setPlainText)
 
     def _run_changed(self) -> None:
-        """The ensemble picker offers what the chosen run's dataset declares."""
+        """The ensemble picker offers what the chosen run's dataset declares, the controls box the run's bins (also
+        after a refresh, which fills the run list with its signals blocked)."""
         run_dir = self.run.currentData()
+        self.controls.set_run(run_dir)
         self.ensemble.show_dataset(checkpoints.training_dataset(run_dir) if run_dir is not None else None)
 
     def chosen_run(self) -> checkpoints.CheckpointRef:

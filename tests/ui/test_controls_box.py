@@ -31,6 +31,17 @@ def controls_workspace(tmp_path_factory, tiny_dataset):
     return workspace
 
 
+def _take(tab, qtbot, voices: int, length: int, seed: int) -> str:
+    """The text of a take generated in the tab (``voices``: whole items only, from a model trained 2-4 steps)."""
+    tab.steer.max_voices.setValue(voices)
+    tab.length.setValue(length)
+    tab.random_seed.setChecked(False)
+    tab.seed.setValue(seed)
+    tab.generate_button.click()
+    wait_idle(qtbot, tab)
+    return tab.selected_text()
+
+
 def test_the_chosen_bins_are_named_at_each_bar_line(make_window, controls_workspace, qtbot, tmp_path) -> None:
     window = make_window(controls_workspace)
     tab = window.generate_tab
@@ -47,13 +58,7 @@ def test_the_chosen_bins_are_named_at_each_bar_line(make_window, controls_worksp
     box.combos["density"].setCurrentIndex(2)  # bin 1
     box.combos["key"].setCurrentText("D minor")
     assert box.request() == ControlRequest(density=(1,), key=("d",))
-    tab.steer.max_voices.setValue(4)  # whole items only: the model has trained 2 steps
-    tab.length.setValue(120)
-    tab.random_seed.setChecked(False)
-    tab.seed.setValue(4)
-    tab.generate_button.click()
-    wait_idle(qtbot, tab)
-    text = tab.selected_text()
+    text = _take(tab, qtbot, voices=4, length=120, seed=4)
     named = [read_item(i) for i in split_items(text) if is_bar_control(i)][1:]  # the first: the prefix's bar
     assert named and all(words["density"] == "1" for words in named), text
     assert all(words.get("key", "d") == "d" for words in named)
@@ -90,3 +95,39 @@ def test_redrawn_bars_are_asked_for_in_the_box_and_remembered(make_window, contr
     box.redraws.setValue(0)
     tab.restore_settings(settings)
     assert box.redraws.value() == 3
+
+
+def test_a_parts_values_are_chosen_apart_and_named_after_its_marker(make_window, pop_songs, pop_controls_run,
+                                                                    qtbot, tmp_path) -> None:
+    from musicgpt_gui.core.dataset import dataset_files
+    from musicgpt_gui.core.model.controls.annotate import read_parts
+    from musicgpt_gui.core.music.notation import join_items
+
+    workspace = pop_songs.workspace
+    tab = make_window(workspace).generate_tab
+    tab.refresh()
+    box = tab.controls
+    assert tab.run.currentText() == pop_controls_run.name  # the first run: the box has its bins from the start
+    assert [box.part.itemText(i) for i in range(box.part.count())] == ["Whole piece", "Part 1", "Part 2", "Part 3"]
+    box.part.setCurrentIndex(2)  # part 2
+    assert not box.combos["key"].isEnabled()  # the key is the whole piece's
+    box.combos["density"].setCurrentIndex(2)  # its bin 1
+    box.part.setCurrentIndex(0)
+    assert box.combos["density"].currentIndex() == 0  # the whole piece's is still the model's choice
+    box.combos["pitch"].setCurrentIndex(1)  # the whole piece's bin 0
+    asked = ControlRequest(pitch=(0,), parts=((2, "density", (1,)),))
+    assert box.request() == asked
+    song = dataset_files.load_split(pop_songs.dataset, dataset_files.TRAIN)[0]
+    prefix = join_items(split_items(song)[:24])
+    tab.prefix.setPlainText(prefix)
+    box.part.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: box.now["density"].text().startswith("bin"), timeout=5_000)  # part 2's in the prefix
+    text = _take(tab, qtbot, voices=6, length=150, seed=2)
+    named = [read_parts(i) for i in split_items(tab.result.variations[0].text) if is_bar_control(i)]
+    assert named and all(s[2]["density"] == "1" and s[0]["pitch"] == "0" for s in named), text
+    settings = QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat)
+    tab.save_settings(settings)
+    box.reset()
+    assert box.request() == ControlRequest()
+    tab.restore_settings(settings)
+    assert box.request() == asked

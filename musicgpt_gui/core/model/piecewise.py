@@ -106,14 +106,6 @@ def form_takes(generator: Generator, prefix: str, settings: GenerationSettings, 
     return result
 
 
-def shifted(request: ControlRequest, bars: int, windows: int) -> ControlRequest:
-    """The request as a call that starts ``bars`` bars (and ``windows`` key windows) into the take reads it."""
-    def tail(values: tuple, n: int) -> tuple:
-        return values[min(n, len(values) - 1):] if values else values
-
-    return ControlRequest(*(tail(getattr(request, name), bars) for name in BINNED), tail(request.key, windows))
-
-
 def _next_bar(items: list[str]) -> int:
     """The bar whose control item a call after ``items`` writes first: the next bar to begin."""
     clock = clock_after(items)
@@ -132,6 +124,13 @@ def bar_hits(bins: ControlBins, request: ControlRequest, start: int, text: str) 
         if want is not None:
             asked += 1
             hits += bins.bin(name, last.value(name)) == want
+    for part in request.asked_parts():
+        mine = last.parts.get(part)
+        for name in BINNED:
+            want = request.part_value(part, name, last.index - start)
+            if want is not None:
+                asked += 1
+                hits += mine is not None and bins.bin(name, mine.value(name), part) == want
     return hits, asked
 
 
@@ -178,7 +177,7 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
             so_far = join_items([*head, *items])
             bar_no = _next_bar([*head, *items]) - start
             windows = sum(1 for b in range(start, start + bar_no) if b % KEY_WINDOW == 0)
-            asked = shifted(request, bar_no, windows)
+            asked = request.tail(bar_no, windows)
             best: Optional[tuple[tuple[int, float], list[str], int, bool, bool]] = None
             tries = 0
             while tries <= redraws:

@@ -23,6 +23,7 @@ from musicgpt_gui.core.dataset import dataset_files, statistics
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress, sub_progress
 from musicgpt_gui.core.midi.midi_io import export_midi
+from musicgpt_gui.core.model.controls import report as control_report
 from musicgpt_gui.core.model.controls import run_controls
 from musicgpt_gui.core.model.plan import devices as plan_devices
 from musicgpt_gui.core.model.plan import memory
@@ -122,7 +123,7 @@ def generate_for_run(
     else:
         result = generator.generate(prefix, settings, **calls)
     result.metrics = quality.record_generated(ref.run_dir, result.seed, [v.text for v in result.variations])
-    result.steering_kept = steering_kept(result)
+    result.steering_kept = steering_kept(result, run_dir=ref.run_dir)
     header = leading_declarations(split_items(result.prefix))
     if header:  # each part's share, range and time, and the form, beside the validation songs'
         result.part_figures = [arrangement.ensemble_figures([join_items(header + v.parsed.items)])
@@ -179,18 +180,23 @@ def with_ensemble(prefix: str, ensemble: Sequence[Part], *, strict: bool = True)
     return join_items(header + items)
 
 
-def steering_kept(result: GenerationResult, original: Optional[str] = None) -> list[str]:
+def steering_kept(result: GenerationResult, original: Optional[str] = None,
+                  run_dir: Optional[Path] = None) -> list[str]:
     """Per variation, each active constraint beside what the generated bars did (empty when unsteered);
     the rows go to ``result.steering_rows``.  An infill is measured over its selection (``original``: the
-    text before, for keep rhythm)."""
-    steering = result.settings.steering
-    if not steering.active:
+    text before, for keep rhythm).  With ``run_dir`` (a take, not an infill), the learned controls asked for
+    are measured too, against the run's bins."""
+    steering, controls = result.settings.steering, result.settings.controls
+    bins = ControlBins.load(run_dir) if run_dir is not None and controls.active else None
+    if not steering.active and bins is None:
         return []
-    scale = steer_session.scale_for(steering, result.prefix)
+    scale = steer_session.scale_for(steering, result.prefix) if steering.active else None
     span = getattr(result, "span", None)
     start, end = (span.onset, span.onset + span.gap) if span is not None else (parse_text(result.prefix).length, None)
-    result.steering_rows = [steer_measure.report_rows(result.full_text(v.index), start, steering, scale, end, original)
-                            for v in result.variations]
+    result.steering_rows = [
+        steer_measure.report_rows(result.full_text(v.index), start, steering, scale, end, original)
+        + (control_report.learned_rows(result.full_text(v.index), result.prefix, bins, controls) if bins else [])
+        for v in result.variations]
     return ["; ".join(row.line() for row in rows) for rows in result.steering_rows]
 
 

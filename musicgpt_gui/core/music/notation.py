@@ -45,12 +45,13 @@ _OTHER_RES = (
     re.compile(r"^[A-Ga-g][#-]{0,2} (major|minor)$"),
     re.compile(r"^key\.KeySignature of .+$"),
 )
-# Learned controls (core/model/controls): one item at a bar line, e.g. ``density=2 poly=1 pitch=3 key=f#``
-# (quantile bins of the bar's onsets, notes sounding and mean pitch; the key of the 4 bars from there, music21's
-# spelling, lower case for minor).  Kept as items, never played.
+# Learned controls (core/model/controls): one item at a bar line, e.g. ``density=2 poly=1 pitch=3 key=f#`` and, in
+# a piece with parts, each playing part's own after its marker (``@1 density=1 pitch=2``) (quantile bins of the
+# bar's onsets, notes sounding and mean pitch; the key of the 4 bars from there, music21's spelling, lower case
+# for minor).  Kept as items, never played.
 BAR_CONTROL_NAMES = ("density", "poly", "pitch", "key")
 _BAR_CONTROL_WORD = r"(?:(?:density|poly|pitch)=\d+|key=[A-Ga-g][#-]?)"
-BAR_CONTROL_RE = re.compile(rf"^{_BAR_CONTROL_WORD}(?: {_BAR_CONTROL_WORD})*$")
+BAR_CONTROL_RE = re.compile(rf"^{_BAR_CONTROL_WORD}(?: (?:{_BAR_CONTROL_WORD}|@\d+))*$")
 
 
 def is_bar_control(item: str) -> bool:

@@ -17,18 +17,19 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from musicgpt_gui.core.jobs import JobError
-from musicgpt_gui.core.model.controls.annotate import SLOTS, annotate, last_controlled_bar
+from musicgpt_gui.core.model.controls.annotate import PART_SLOTS, SLOTS, annotate, last_controlled_bar
 from musicgpt_gui.core.model.controls.attributes import KEY_WINDOW, BarClock, is_event
 from musicgpt_gui.core.model.controls.bins import ControlBins
 from musicgpt_gui.core.model.controls.request import ControlRequest
 from musicgpt_gui.core.model.store.vocab import KEY_NAMES, MAX_CONTROL_BINS, MusicEncoder
-from musicgpt_gui.core.music.notation import is_bar_control, name_to_midi, split_items
-from musicgpt_gui.core.music.parts import parse_marker
+from musicgpt_gui.core.music.notation import is_bar_control, name_to_midi, parse_text, split_items
+from musicgpt_gui.core.music.parts import MAX_PARTS, marker, parse_marker
 
 
 class ControlTokens:
-    """Per vocabulary: each control word's ids (without and with its leading space), the comma, and which
-    tokens start a note or rest item (a pitch, ``rest`` or a part marker)."""
+    """Per vocabulary: each control word's ids (without and with its leading space), the comma, the part markers'
+    ids (spaced: inside a control item they follow a word), and which tokens start a note or rest item (a pitch,
+    ``rest`` or a part marker)."""
 
     def __init__(self, encoder: MusicEncoder) -> None:
         self.size = encoder.n_vocab
@@ -42,6 +43,12 @@ class ControlTokens:
                                    "(musicgpt train --new-model small --controls).")
                 self.ids[(name, value)] = (bare[0], spaced[0])
         self.comma = encoder.encode(",")[0]
+        self.markers: dict[int, int] = {}
+        for number in range(1, MAX_PARTS + 1):
+            found = encoder.encode(" " + marker(number))
+            if len(found) == 1:
+                self.markers[number] = found[0]
+        self.marker_of = {i: number for number, i in self.markers.items()}
         self.event_start = np.zeros(self.size, bool)
         for i, text in enumerate(encoder.token_strings(range(self.size))):
             word = text.strip()
@@ -59,7 +66,11 @@ def control_tokens(encoder: MusicEncoder) -> ControlTokens:
 
 
 class ControlMasker:
-    """The allowed next tokens of one variation, with the asked-for controls forced at each new bar."""
+    """The allowed next tokens of one variation, with the asked-for controls forced at each new bar.
+
+    Inside a control item the words come in sections: the whole piece's (:data:`SLOTS`), then, in a piece with
+    parts and a run whose bins have them, any parts' in rising order, each a marker and its words
+    (:data:`PART_SLOTS`).  A part asked for is written (its marker forced before the item may close)."""
 
     def __init__(self, tokens: ControlTokens, bins: ControlBins, request: ControlRequest, prefix: str,
                  inner: Any = None) -> None:
@@ -69,47 +80,66 @@ class ControlMasker:
             if is_bar_control(item) or is_event(item):
                 self.done = max(self.done, self.clock.index())
             self.clock.feed(item)
+        self.parts = len(parse_text(prefix).parts) if bins.has_parts else 0  # part sections possible
         self.first = not prefix.strip()
         self.words = ""  # the item being written, as written
-        self.slot: Optional[int] = None  # inside a control item: the next word's place in SLOTS
+        self.slot: Optional[int] = None  # inside a control item: the next word's place in its section's slots
+        self.section = 0  # inside a control item: 0 for the whole piece's words, else the part's number
         self.bars = 0  # control items written so far (the n-th generated bar takes the request's n-th value)
         self.windows = 0  # key windows begun so far
-        self.written: list[dict[str, Any]] = []  # per generated bar: the values the item named
+        self.written: list[dict[int, dict[str, str]]] = []  # per generated bar: the values named, per section
 
     # -- what may come next -------------------------------------------------------------------
-    def _asked(self, name: str) -> Optional[Any]:
-        nth = self.windows if name == "key" else self.bars
-        return self.request.value(name, nth)
+    def _asked(self, name: str, section: int = 0) -> Optional[Any]:
+        if section:
+            return self.request.part_value(section, name, self.bars)
+        return self.request.value(name, self.windows if name == "key" else self.bars)
 
-    def _slots_here(self) -> list[str]:
+    def _slots(self, section: int) -> tuple[str, ...]:
+        if section:
+            return PART_SLOTS
         keyed = self.clock.index() % KEY_WINDOW == 0
-        return [name for name in SLOTS if name != "key" or keyed]
+        return tuple(name for name in SLOTS if name != "key" or keyed)
 
-    def _words_from(self, start: int, spaced: bool) -> tuple[np.ndarray, bool]:
-        """(the words allowed next, from slot ``start`` on; whether the item may close here)."""
+    def _words_from(self, section: int, start: int, spaced: bool) -> tuple[np.ndarray, bool]:
+        """(the words allowed next in ``section``, from its slot ``start`` on; whether the section may end here)."""
         mask = np.zeros(self.tokens.size, bool)
-        here = self._slots_here()
-        for name in SLOTS[start:]:
-            if name not in here:
+        slots = SLOTS if section == 0 else PART_SLOTS
+        for name in slots[start:]:
+            if name not in self._slots(section):
                 continue
-            values = KEY_NAMES if name == "key" else range(self.bins.count(name))
-            asked = self._asked(name)
+            values = KEY_NAMES if name == "key" else range(self.bins.count(name, section or None))
+            asked = self._asked(name, section)
             for value in values if asked is None else [asked]:
                 mask[self.tokens.ids[(name, value)][int(spaced)]] = True
             if asked is not None:
                 return mask, False
         return mask, True
 
+    def _next_asked_part(self) -> Optional[int]:
+        asked = [p for p in self.request.asked_parts() if self.section < p <= self.parts]
+        return min(asked) if asked else None
+
+    def _inside(self) -> np.ndarray:
+        mask, ends = self._words_from(self.section, self.slot, True)
+        if self.slot == 0 and self.section:
+            return mask  # a marker is followed by its part's words
+        if ends:
+            pending = self._next_asked_part()
+            for number in range(self.section + 1, (pending or self.parts) + 1):
+                if number in self.tokens.markers:
+                    mask[self.tokens.markers[number]] = True
+            mask[self.tokens.comma] = pending is None
+        return mask
+
     def allowed(self, can_end: bool = True) -> np.ndarray:
         if self.slot is not None:
-            mask, closes = self._words_from(self.slot, True)
-            mask[self.tokens.comma] = closes
-            return mask
+            return self._inside()
         base = self.inner.allowed(can_end) if self.inner is not None else np.ones(self.tokens.size, bool)
         if self.words or self.clock.index() <= self.done:
             return base & ~self.tokens.control  # control items stand only where a bar begins
         mask = base & ~self.tokens.event_start & ~self.tokens.control  # no note yet; the control item's first word:
-        mask |= self._words_from(0, not self.first)[0]
+        mask |= self._words_from(0, 0, not self.first)[0]
         return mask
 
     # -- what was chosen ----------------------------------------------------------------------
@@ -120,10 +150,16 @@ class ControlMasker:
         name = self.tokens.slot_of.get(token)
         if name is not None and (self.slot is not None or not self.words):
             if self.slot is None:
-                self.slot = 0
-                self.written.append({})
-            self.slot = SLOTS.index(name) + 1
-            self.written[-1][name] = text.strip().partition("=")[2]
+                self.section = 0
+                self.written.append({0: {}})
+            slots = SLOTS if self.section == 0 else PART_SLOTS
+            self.slot = slots.index(name) + 1
+            self.written[-1][self.section][name] = text.strip().partition("=")[2]
+            self.words += text
+            return
+        if self.slot is not None and token in self.tokens.marker_of:
+            self.section, self.slot = self.tokens.marker_of[token], 0
+            self.written[-1][self.section] = {}
             self.words += text
             return
         if "," not in text:
@@ -134,8 +170,8 @@ class ControlMasker:
         if self.slot is not None:
             self.done = self.clock.index()
             self.bars += 1
-            self.windows += "key" in self._slots_here()
-            self.slot = None
+            self.windows += "key" in self._slots(0)
+            self.slot, self.section = None, 0
         elif is_event(item) and self.clock.index() > self.done:
             self.done = self.clock.index()  # the bar began without a control item (a token outside the grammar)
         self.clock.feed(item)
@@ -148,6 +184,10 @@ def wrap(encoder: MusicEncoder, run_dir: Path, request: ControlRequest, prefix: 
     no controls, or nothing is asked and nothing else is steered (the model then writes its own controls)."""
     bins = ControlBins.load(run_dir)
     request.validate(bins)
+    declared = len(parse_text(prefix).parts) if request.parts else 0
+    if request.parts and max(request.asked_parts()) > declared:
+        raise JobError(f"Controls were asked for part {max(request.asked_parts())}, but the piece declares "
+                       f"{declared} part{'s' if declared != 1 else ''}; pick an ensemble with it (--ensemble).")
     if bins is None or not (request.active or inner is not None):
         return list(inner) if inner is not None else None
     tokens = control_tokens(encoder)

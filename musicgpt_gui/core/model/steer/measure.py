@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
+from musicgpt_gui.core.model.controls.report import ControlRow
 from musicgpt_gui.core.model.steer.constraints import Steering
 from musicgpt_gui.core.music.notation import DEFAULT_BAR, bar_length, format_duration, parse_text, split_items
 
@@ -116,19 +117,6 @@ def describe_text(text: str) -> dict[str, str]:
         "length": format_duration(short) if short else "",
         "triplets": "yes" if any(n.duration.denominator % 3 == 0 for n in notes) else "no",
     }
-
-
-@dataclass(frozen=True)
-class ControlRow:
-    """One active control: what was asked, what the generated bars measure, how many bars kept it."""
-
-    control: str
-    asked: str
-    measured: str
-    kept: str  # "32/32 bars" (keep rhythm: notes and bars)
-
-    def line(self) -> str:
-        return f"{self.control} {self.asked}: {self.measured}, {self.kept}".replace(" : ", ": ")
 
 
 def report_rows(text: str, prefix_length: Fraction, steering: Steering, scale: Optional[frozenset[int]],

@@ -119,6 +119,8 @@ def set_up(cfg: TrainConfig, encoder: vocab.MusicEncoder, n_ctx: int, cache: Opt
     """Everything before step 1 that reads the dataset, each part from ``cache`` when it holds it (and kept
     there): a new model runs this beside its first weights (:func:`prefill`), and training reads it back."""
     cancel = cancel or CancelToken()
+    if annotate is not None:
+        on_progress(Progress(0.0, "measuring each bar for the learned controls"))
     data = load_data(cfg.dataset, encoder, cache, annotate, annotation_key)
     window = min(cfg.window, n_ctx, len(data.train) - 1)
     if window < MIN_WINDOW:
