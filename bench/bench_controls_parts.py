@@ -2,8 +2,9 @@
 with a part per track) -- how well each part's own density, polyphony and pitch bins steer.
 
 Openings of two bars of the validation pieces (their header declares the parts) are continued with, for every
-declared part that has bins, a density, polyphony and pitch bin asked at random (a drum part: density only), and
-nothing asked of the whole piece; as the baseline, with nothing asked (the model writes its own controls).  With
+declared part that has bins, a density, polyphony and pitch bin asked at random (a drum part: density only), or
+with ``--one`` one of those for one part (as a user asks: "the bass sparser"), and nothing asked of the whole
+piece; as the baseline, with nothing asked (the model writes its own controls).  With
 ``--redraws N`` the asked takes are also written bar by bar, a bar that misses redrawn up to N times
 (model/piecewise.py), and "learned only" is the asked take without redraws.  Reported per attribute and per
 part: the share of complete generated bars in which the part's measured value lands in the asked-for bin (a bar
@@ -29,8 +30,9 @@ from bench_output import publish
 MODES = ("asked", "learned", "free")
 
 
-def part_request(bins, parts, rng: random.Random):
-    """Bins at random for each declared part with bins of its own (drums: density only)."""
+def part_request(bins, parts, rng: random.Random, one: bool = False):
+    """Bins at random for each declared part with bins of its own (drums: density only); ``one``: one attribute
+    of one part only, as a user asks it ("the bass sparser")."""
     from musicgpt_gui.core.model.controls.annotate import PART_SLOTS
     from musicgpt_gui.core.model.controls.request import ControlRequest
 
@@ -40,7 +42,7 @@ def part_request(bins, parts, rng: random.Random):
             continue
         for name in ("density",) if part.drums else PART_SLOTS:
             asked.append((number, name, (rng.randrange(bins.count(name, number)),)))
-    return ControlRequest(parts=tuple(asked))
+    return ControlRequest(parts=(rng.choice(asked),) if one and asked else tuple(asked))
 
 
 def judge(bins, request, text: str, first_bar: int, counts: dict, mode: str) -> None:
@@ -91,6 +93,7 @@ def main() -> int:
     parser.add_argument("--variations", type=int, default=2)
     parser.add_argument("--pieces", type=int, default=0, help="validation pieces (0: all)")
     parser.add_argument("--redraws", type=int, default=0)
+    parser.add_argument("--one", action="store_true", help="ask one attribute of one part per piece, not all")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -110,12 +113,14 @@ def main() -> int:
     valid = [t for t in (valid[: args.pieces] if args.pieces else valid) if len(parse_text(opening(t, 0)).parts) > 1]
     rng = random.Random(0)
     prefixes = [opening(t, OPENING_BARS) for t in valid]
-    requests = [part_request(bins, parse_text(p).parts, rng) for p in prefixes]
+    requests = [part_request(bins, parse_text(p).parts, rng, args.one) for p in prefixes]
     lines = [
         f"bench_controls_parts: {platform.platform()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at start",
         f"run {args.controls_run.name} (dataset {dataset.name}): {len(valid)} validation pieces with parts; "
-        f"{len(prefixes)} openings of {OPENING_BARS} bars x {args.variations} variations x {args.tokens} tokens",
+        f"{len(prefixes)} openings of {OPENING_BARS} bars x {args.variations} variations x {args.tokens} tokens; "
+        + ("one attribute of one part asked per piece, at random" if args.one else
+           "every attribute of every part asked at once, bins at random"),
         "bins per part (training split quantiles over the bars the part plays in): " + "; ".join(
             f"part {p}: " + ", ".join(f"{n} {len(e[n]) + 1}" for n in PART_SLOTS)
             for p, e in sorted(bins.parts.items())),
