@@ -78,6 +78,8 @@ def test_part_bins_are_stored_and_a_run_without_them_still_loads(pop_songs, tmp_
         (1, "density", (3,)), (2, "density", (1,)))
     with pytest.raises(JobError, match="--part-density"):
         parse_part_bins(["two=1"], "density", "--part-density")
+    with pytest.raises(JobError, match="names no bin"):
+        parse_part_bins(["2="], "density", "--part-density")
 
 
 def _prefix(dataset, bars: int = 2) -> str:
@@ -138,7 +140,8 @@ def test_a_part_the_piece_does_not_declare_is_refused(pop_songs, parts_run, caps
 
 
 def test_the_learned_controls_rows_measure_the_take_not_the_prefix() -> None:
-    from musicgpt_gui.core.model.controls.report import first_generated_bar, learned_rows
+    from musicgpt_gui.core.model.controls.attributes import next_bar
+    from musicgpt_gui.core.model.controls.report import learned_rows
 
     edges = {"density": (2.0,), "poly": (1.5,), "pitch": (60.0,)}
     bins = ControlBins(edges, 10, {"1": edges, "2": {"density": (2.0,), "poly": (1.5,), "pitch": (50.0,)}})
@@ -146,7 +149,7 @@ def test_the_learned_controls_rows_measure_the_take_not_the_prefix() -> None:
     take = ("@1 E5 @2 C3:1.0, @1 G5:1.0, @1 E5:2.0, "  # bar 1: 3 onsets (bin 1), bass C3 (48: its bin 0)
             "@1 C4 @2 G2:4.0, "  # bar 2: 1 onset (bin 0), bass G2 (43: bin 0)
             "@1 C5:2.0")  # bar 3 is not complete: not judged
-    assert first_generated_bar(prefix) == 1 and first_generated_bar(prefix + ", @1 C5:1.0") == 2
+    assert next_bar(split_items(prefix)) == 1 and next_bar(split_items(prefix + ", @1 C5:1.0")) == 2
     request = ControlRequest(density=(1,), key=("C",), parts=((2, "pitch", (0,)), (1, "density", (0, 1))))
     rows = {r.control: r for r in learned_rows(f"{prefix}, {take}", prefix, bins, request)}
     assert (rows["density"].asked, rows["density"].kept) == ("bin 1", "1/2 bars")

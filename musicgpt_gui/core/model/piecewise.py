@@ -17,7 +17,13 @@ import numpy as np
 
 from musicgpt_gui.core.dataset.memorization import MemorizationIndex
 from musicgpt_gui.core.jobs import CancelToken, JobError, ProgressFn, no_progress, sub_progress
-from musicgpt_gui.core.model.controls.attributes import KEY_WINDOW, bar_values, clock_after, key_margin
+from musicgpt_gui.core.model.controls.attributes import (
+    KEY_WINDOW,
+    bar_values,
+    clock_after,
+    key_margin_since,
+    next_bar,
+)
 from musicgpt_gui.core.model.controls.bins import BINNED, ControlBins
 from musicgpt_gui.core.model.controls.request import ControlRequest
 from musicgpt_gui.core.model.sample.generation import (
@@ -106,12 +112,6 @@ def form_takes(generator: Generator, prefix: str, settings: GenerationSettings, 
     return result
 
 
-def _next_bar(items: list[str]) -> int:
-    """The bar whose control item a call after ``items`` writes first: the next bar to begin."""
-    clock = clock_after(items)
-    return clock.index() + (clock.span(clock.index())[0] < clock.onset)
-
-
 def bar_hits(bins: ControlBins, request: ControlRequest, start: int, text: str) -> tuple[int, int]:
     """(asked-for bins the last complete bar of ``text`` lands in, bins asked for it); the take's bars are
     numbered from ``start`` (the first bar it writes a control item for), as the request counts them."""
@@ -145,12 +145,7 @@ def key_judge(request: ControlRequest, start: int, text: str, bar_no: int) -> Op
     if key is None:
         return None
     since = start if len(set(request.key)) == 1 else max(start, bar - bar % KEY_WINDOW)
-    parsed = parse_text(text)
-    drums = {k for k, p in enumerate(parsed.parts) if p.drums}
-    begin = clock_after(split_items(text)).span(since)[0]
-    notes = [n for n in parsed.notes if n.onset >= begin and n.part not in drums]
-    return key_margin(np.array([n.pitch for n in notes], float),
-                      np.array([float(n.duration) or 0.25 for n in notes]), key)
+    return key_margin_since(text, clock_after(split_items(text)).span(since)[0], key)
 
 
 def check_redraws(redraws: int) -> None:
@@ -171,11 +166,11 @@ def checked_takes(generator: Generator, prefix: str, settings: GenerationSetting
     def write_one(writer: _Writer) -> tuple[list[str], list[int]]:
         head, items, draws = split_items(prefix), [], []
         bar, closed, ended = [], True, False
-        start = _next_bar(head)
+        start = next_bar(head)
         used, budget, call = 0, BAR_BUDGET, 0
         while used < settings.length:
             so_far = join_items([*head, *items])
-            bar_no = _next_bar([*head, *items]) - start
+            bar_no = next_bar([*head, *items]) - start
             windows = sum(1 for b in range(start, start + bar_no) if b % KEY_WINDOW == 0)
             asked = request.tail(bar_no, windows)
             best: Optional[tuple[tuple[int, float], list[str], int, bool, bool]] = None

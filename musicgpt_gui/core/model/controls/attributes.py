@@ -149,6 +149,13 @@ def clock_after(items: list[str]) -> BarClock:
     return clock
 
 
+def next_bar(items: list[str]) -> int:
+    """The next bar to begin after ``items``: the bar they end in when they end on its bar line, else the one
+    after (where a take's first control item stands)."""
+    clock = clock_after(items)
+    return clock.index() + (clock.span(clock.index())[0] < clock.onset)
+
+
 def bar_values(text: str, complete_only: bool = False) -> list[BarValues]:
     """Each bar of ``text`` in which an item starts, in order; ``complete_only``: only bars the text fills to
     their end (what the benchmark measures, so a take's last, unfinished bar is not judged).  The values are
@@ -224,6 +231,16 @@ def estimate_key(pitches: np.ndarray, weights: np.ndarray) -> Optional[str]:
     """The key name (:data:`KEY_NAMES`) whose profile best correlates with the pitch classes' total weights."""
     scores = _key_scores(pitches, weights)
     return None if scores is None else KEY_NAMES[int(np.argmax(scores))]
+
+
+def key_margin_since(text: str, begin: Fraction, key: str) -> Optional[float]:
+    """:func:`key_margin` of the pitched notes of ``text`` from onset ``begin`` on (drums left out), each weighted
+    by its length: how far the asked key leads a take's own estimate."""
+    parsed = parse_text(text)
+    drums = {k for k, p in enumerate(parsed.parts) if p.drums}
+    notes = [n for n in parsed.notes if n.onset >= begin and n.part not in drums]
+    return key_margin(np.array([n.pitch for n in notes], float),
+                      np.array([float(n.duration) or 0.25 for n in notes]), key)
 
 
 def key_margin(pitches: np.ndarray, weights: np.ndarray, key: str) -> Optional[float]:

@@ -184,9 +184,10 @@ def wrap(encoder: MusicEncoder, run_dir: Path, request: ControlRequest, prefix: 
     no controls, or nothing is asked and nothing else is steered (the model then writes its own controls)."""
     bins = ControlBins.load(run_dir)
     request.validate(bins)
-    declared = len(parse_text(prefix).parts) if request.parts else 0
-    if request.parts and max(request.asked_parts()) > declared:
-        raise JobError(f"Controls were asked for part {max(request.asked_parts())}, but the piece declares "
+    highest = max(request.asked_parts(), default=0)
+    declared = len(parse_text(prefix).parts) if highest else 0
+    if highest > declared:
+        raise JobError(f"Controls were asked for part {highest}, but the piece declares "
                        f"{declared} part{'s' if declared != 1 else ''}; pick an ensemble with it (--ensemble).")
     if bins is None or not (request.active or inner is not None):
         return list(inner) if inner is not None else None

@@ -7,12 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
-
-from musicgpt_gui.core.model.controls.attributes import bar_values, clock_after, key_margin
+from musicgpt_gui.core.model.controls.attributes import bar_values, clock_after, key_margin_since, next_bar
 from musicgpt_gui.core.model.controls.bins import BINNED, ControlBins
 from musicgpt_gui.core.model.controls.request import ControlRequest, key_words
-from musicgpt_gui.core.music.notation import parse_text, split_items
+from musicgpt_gui.core.music.notation import split_items
 
 WORDS = {"density": "density", "poly": "polyphony", "pitch": "mean pitch"}
 
@@ -30,21 +28,14 @@ class ControlRow:
         return f"{self.control} {self.asked}: {self.measured}, {self.kept}".replace(" : ", ": ")
 
 
-def first_generated_bar(prefix: str) -> int:
-    """The first bar the take writes from its start: the bar after the prefix's last, unless the prefix ends on a
-    bar line (then the bar it ends at)."""
-    clock = clock_after(split_items(prefix))
-    return clock.index() + (clock.span(clock.index())[0] < clock.onset)
-
-
 def _asked_words(values: tuple) -> str:
     return f"bin {values[0]}" if len(set(values)) == 1 else "bins " + ",".join(map(str, values)) + " in turn"
 
 
-def _row(control: str, values: tuple, measured: list[Optional[int]]) -> ControlRow:
-    wanted = [values[min(n, len(values) - 1)] for n in range(len(measured))]
-    hits = sum(m == w for m, w in zip(measured, wanted))
-    found = Counter(m for m in measured if m is not None)
+def _row(control: str, values: tuple, measured: list[tuple[int, Optional[int]]]) -> ControlRow:
+    """``measured``: (the bar's place in the take, its bin or None), as the request counts the bars."""
+    hits = sum(got == values[min(nth, len(values) - 1)] for nth, got in measured)
+    found = Counter(got for _, got in measured if got is not None)
     most = f"mostly bin {found.most_common(1)[0][0]}" if found else "no notes"
     return ControlRow(control, _asked_words(values), most, f"{hits}/{len(measured)} bars")
 
@@ -54,16 +45,16 @@ def learned_rows(text: str, prefix: str, bins: ControlBins, request: ControlRequ
     ``prefix``; the key: the estimate of the take's notes beside the key asked for its first window."""
     if not request.active:
         return []
-    first = first_generated_bar(prefix)
+    first = next_bar(split_items(prefix))
     bars = [b for b in bar_values(text, complete_only=True) if b.index >= first]
     rows = []
     for name in BINNED:
         values = getattr(request, name)
         if values:
-            by_bar = {b.index - first: bins.bin(name, b.value(name)) for b in bars}
-            rows.append(_row(WORDS[name], values, [by_bar.get(n) for n in range(len(bars))]))
+            rows.append(_row(WORDS[name], values, [(b.index - first, bins.bin(name, b.value(name))) for b in bars]))
     for part, name, values in request.parts:
-        measured = [bins.bin(name, b.parts[part].value(name), part) if part in b.parts else None for b in bars]
+        measured = [(b.index - first, bins.bin(name, b.parts[part].value(name), part) if part in b.parts else None)
+                    for b in bars]
         rows.append(_row(f"{WORDS[name]} @{part}", values, measured))
     if request.key:  # the first window's key, judged over the whole take (as the redraws judge it)
         rows.append(_key_row(text, prefix, request.key[0]))
@@ -71,12 +62,7 @@ def learned_rows(text: str, prefix: str, bins: ControlBins, request: ControlRequ
 
 
 def _key_row(text: str, prefix: str, key: str) -> ControlRow:
-    parsed = parse_text(text)
-    begin = clock_after(split_items(prefix)).onset
-    drums = {k for k, p in enumerate(parsed.parts) if p.drums}
-    notes = [n for n in parsed.notes if n.onset >= begin and n.part not in drums]
-    margin = key_margin(np.array([n.pitch for n in notes], float),
-                        np.array([float(n.duration) or 0.25 for n in notes]), key)
+    margin = key_margin_since(text, clock_after(split_items(prefix)).onset, key)
     asked = key_words(key)
     if margin is None:
         return ControlRow("key", asked, "no notes", "-")

@@ -139,5 +139,7 @@ def parse_part_bins(values: Optional[Sequence[str]], name: str, option: str) -> 
         if not equals or not number.strip().lstrip("@").isdigit() or int(number.strip().lstrip("@")) < 1:
             raise JobError(f"{option} takes PART=BIN (or PART=BIN,BIN,... for the bars in turn) with the part's "
                            f"number as declared, e.g. 2=1, not '{text}'.")
+        if not bins.strip():
+            raise JobError(f"{option} '{text}' names no bin; write PART=BIN, e.g. {number.strip()}=1.")
         out[int(number.strip().lstrip("@"))] = parse_bins(bins.strip(), option)
-    return tuple((p, name, v) for p, v in sorted(out.items()) if v)
+    return tuple((p, name, v) for p, v in sorted(out.items()))
